@@ -1,0 +1,70 @@
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { TaskQueues } from '@weft/contracts';
+import { EgressGuard, type EgressAllowList } from '@weft/egress';
+import { startStepWorker, type EventLog, type RpcTransport, type TaskQueue } from '@weft/messaging';
+import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import type { KeyRing } from '@weft/secrets';
+import type { DataSource } from 'typeorm';
+import { aiChatConnector } from './connectors/ai-chat/ai-chat.connector';
+import { probeConnector } from './connectors/probe.connector';
+import { UsageRepository } from './usage/usage.repository';
+
+/** What the ai service is built from; main.ts and the standalone launcher supply it. */
+export interface AiDeps {
+  logger: JsonLogger;
+  readiness: ReadinessRegistry;
+  tasks: TaskQueue;
+  events: EventLog;
+  prefetch: number;
+  /** The `ai` schema, migrated. */
+  dataSource: DataSource;
+  /** Reaches the integration service's credential vault. */
+  rpc: RpcTransport;
+  /** Opens the credentials the vault answers sealed (`WEFT_SECRET_KEY`). */
+  keyRing: KeyRing;
+  /** How long one provider of an `ai.chat` chain may take; 60 s when unset. */
+  providerTimeoutMs?: number;
+  /** `WEFT_EGRESS_ALLOW`, parsed: what providers may be reached at despite the SSRF guard. */
+  egressAllow: EgressAllowList;
+}
+
+const DEPS = Symbol('AiDeps');
+
+@Module({})
+export class AiModule implements OnApplicationBootstrap {
+  constructor(@Inject(DEPS) private readonly deps: AiDeps) {}
+
+  static forRoot(deps: AiDeps): DynamicModule {
+    return {
+      module: AiModule,
+      imports: [HealthModule.forRoot(deps.readiness)],
+      providers: [
+        { provide: DEPS, useValue: deps },
+        { provide: JsonLogger, useValue: deps.logger },
+      ],
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { logger, rpc, keyRing, providerTimeoutMs, egressAllow } = this.deps;
+    await startStepWorker({
+      worker: 'ai',
+      channel: TaskQueues.ai,
+      connectors: [
+        probeConnector,
+        aiChatConnector({
+          rpc,
+          keyRing,
+          usage: new UsageRepository(this.deps.dataSource),
+          logger,
+          providerTimeoutMs,
+          egress: new EgressGuard(egressAllow),
+        }),
+      ],
+      prefetch: this.deps.prefetch,
+      tasks: this.deps.tasks,
+      events: this.deps.events,
+      logger,
+    });
+  }
+}

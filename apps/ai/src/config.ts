@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { egressAllowSchema } from '@weft/egress';
+import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { keyRingSchema } from '@weft/secrets';
+import { DEFAULT_PROVIDER_TIMEOUT_MS } from './connectors/ai-chat/ai-chat.connector';
+
+export const defaultPort = 3003;
+
+/** The ai service's environment; each key is the variable's name. */
+export const configSchema = z.object({
+  ...serviceEnv,
+  ...kafkaEnv,
+  PORT: env.port(defaultPort),
+  DATABASE_URL: env.databaseUrl(),
+  RABBITMQ_URL: env.rabbitmqUrl(),
+  TASK_PREFETCH: env.positiveInt(8),
+  /** Opens the credentials the integration service's vault answers sealed. */
+  WEFT_SECRET_KEY: keyRingSchema,
+  /** Budget of one provider of an `ai.chat` fallback chain before the next one is tried. */
+  AI_PROVIDER_TIMEOUT_MS: env.positiveInt(DEFAULT_PROVIDER_TIMEOUT_MS),
+  /** Hosts and CIDRs LLM providers may be reached at despite the SSRF guard. */
+  WEFT_EGRESS_ALLOW: egressAllowSchema,
+});
+export type AiConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,73 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcTransport } from '@weft/messaging';
+import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
+import { CredentialsController } from './credentials/credentials.controller';
+import { BodyLimit } from './http/body-limit';
+import { OpenApiController } from './openapi/openapi.controller';
+import { ProblemFilter } from './problem/problem.filter';
+import { ProbesController } from './probes/probes.controller';
+import { TenantRpc } from './rpc/tenant-rpc';
+import { RunEventFanout } from './runs/events/run-event.fanout';
+import { RunEventsService } from './runs/events/run-events.service';
+import { RunsController } from './runs/runs.controller';
+import { ApiKeyGuard } from './tenants/api-key.guard';
+import { TenantCache } from './tenants/tenant.cache';
+import { TenantRepository } from './tenants/tenant.repository';
+import { TenantService } from './tenants/tenant.service';
+import { TenantsController } from './tenants/tenants.controller';
+import { RPC_TIMEOUT_MS, SSE_HEARTBEAT_MS } from './tokens';
+import { WorkflowsController } from './workflows/workflows.controller';
+
+/** What the gateway is built from; main.ts and the standalone launcher supply it. */
+export interface GatewayDeps {
+  logger: JsonLogger;
+  readiness: ReadinessRegistry;
+  /** The gateway's own schema (`gatewayDatabase`), migrated: tenants and API keys. */
+  dataSource: DataSource;
+  rpc: RpcTransport;
+  /** Run events for the SSE streams; the caller calls `start()` once the app is initialised. */
+  events: EventLog;
+  adminKey: string;
+  rpcTimeoutMs: number;
+  /** Comment lines that keep idle event streams open through proxies; 15 s by default. */
+  sseHeartbeatMs?: number;
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(deps: GatewayDeps): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [HealthModule.forRoot(deps.readiness)],
+      controllers: [
+        TenantsController,
+        WorkflowsController,
+        RunsController,
+        CredentialsController,
+        ProbesController,
+        OpenApiController,
+      ],
+      providers: [
+        { provide: JsonLogger, useValue: deps.logger },
+        { provide: RPC_TRANSPORT, useValue: deps.rpc },
+        { provide: EVENT_LOG, useValue: deps.events },
+        { provide: ADMIN_KEY, useValue: deps.adminKey },
+        { provide: RPC_TIMEOUT_MS, useValue: deps.rpcTimeoutMs },
+        { provide: SSE_HEARTBEAT_MS, useValue: deps.sseHeartbeatMs ?? 15_000 },
+        { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
+        { provide: TenantCache, useValue: new TenantCache() },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        BodyLimit,
+        AdminKeyGuard,
+        ApiKeyGuard,
+        TenantService,
+        TenantRpc,
+        RunEventFanout,
+        RunEventsService,
+      ],
+    };
+  }
+}

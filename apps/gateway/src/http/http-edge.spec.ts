@@ -1,0 +1,84 @@
+import { WorkflowRpc } from '@weft/contracts';
+import { workflowView } from '../../test/support/factories';
+import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
+import { BODY_LIMIT_BYTES } from './body-limit';
+
+describe('HTTP edge: every failure is problem+json', () => {
+  let gateway: TestGateway;
+  let authorization: string;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    ({ authorization } = await gateway.createTenant());
+    gateway.rpc.on(WorkflowRpc, 'workflows.create', async () => workflowView());
+  });
+  afterAll(() => gateway.app.close());
+
+  const expectProblem = (
+    response: { statusCode: number; headers: Record<string, unknown>; json: () => unknown },
+    status: number,
+  ) => {
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({ status, type: expect.stringMatching(/^urn:weft:/) });
+  };
+
+  it('answers an unknown route 404', async () => {
+    const response = await gateway.app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    expectProblem(response, 404);
+  });
+
+  it('answers malformed JSON 400', async () => {
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/workflows',
+      headers: { authorization, 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
+    expectProblem(response, 400);
+  });
+
+  it('answers a body of an unknown media type 415, and text where JSON is due 400', async () => {
+    const xml = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/workflows',
+      headers: { authorization, 'content-type': 'application/xml' },
+      payload: '<workflow/>',
+    });
+    expectProblem(xml, 415);
+    const text = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/workflows',
+      headers: { authorization, 'content-type': 'text/plain' },
+      payload: 'name: x',
+    });
+    expectProblem(text, 400);
+    expect(text.json().errors).toEqual([{ path: '$.body', message: expect.any(String) }]);
+  });
+
+  it('answers a body over the limit 413, and takes one of a full definition', async () => {
+    const filler = (size: number) => JSON.stringify({ name: 'big', description: 'x'.repeat(size) });
+    const over = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/workflows',
+      headers: { authorization, 'content-type': 'application/json' },
+      payload: filler(BODY_LIMIT_BYTES),
+    });
+    expectProblem(over, 413);
+    const atOneMebibyte = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/workflows',
+      headers: { authorization, 'content-type': 'application/json' },
+      payload: filler(1024 * 1024 - 40),
+    });
+    expect(atOneMebibyte.statusCode).toBe(201);
+  });
+
+  it('checks the key before the body', async () => {
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/workflows',
+      payload: [],
+    });
+    expectProblem(response, 401);
+  });
+});

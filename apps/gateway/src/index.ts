@@ -1,0 +1,4 @@
+export { resolveAdminKey } from './admin/admin-key';
+export { configSchema, defaultPort, type GatewayConfig } from './config';
+export { gatewayDatabase } from './database';
+export { GatewayModule, type GatewayDeps } from './gateway.module';

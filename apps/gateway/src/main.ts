@@ -1,0 +1,80 @@
+// Telemetry first: its instrumentations patch modules as they are loaded.
+import { startTelemetry } from '@weft/runtime/telemetry';
+const telemetry = startTelemetry('gateway');
+
+import { Redis } from 'ioredis';
+import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
+import { openDatabase } from '@weft/persistence';
+import {
+  createHttpApp,
+  exitOnSignal,
+  exitOnStartupFailure,
+  JsonLogger,
+  loadConfig,
+  ReadinessRegistry,
+} from '@weft/runtime';
+import { resolveAdminKey } from './admin/admin-key';
+import { configSchema } from './config';
+import { gatewayDatabase } from './database';
+import { GatewayModule } from './gateway.module';
+
+async function main(logger: JsonLogger): Promise<void> {
+  const config = loadConfig(configSchema);
+  const readiness = new ReadinessRegistry();
+  const dataSource = await openDatabase(gatewayDatabase, { url: config.DATABASE_URL }, readiness);
+  // Rate-limit buckets and hot caches live in Redis; lazy so a Redis outage shows on /ready.
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  readiness.register('redis', () => redis.ping());
+  const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
+    name: 'weft-gateway',
+    logger,
+    readiness,
+  });
+  const events = await KafkaEventLog.connect({
+    clientId: 'weft-gateway',
+    brokers: config.KAFKA_BROKERS,
+    partitions: config.KAFKA_PARTITIONS,
+    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    logger,
+    readiness,
+  });
+  const adminKey = resolveAdminKey(config.WEFT_ADMIN_KEY);
+  const app = await createHttpApp(
+    GatewayModule.forRoot({
+      logger,
+      readiness,
+      dataSource,
+      rpc: broker,
+      events,
+      adminKey: adminKey.key,
+      rpcTimeoutMs: config.RPC_TIMEOUT_MS,
+    }),
+    logger,
+  );
+  await app.listen(config.PORT, config.HOST);
+  // The run-event streams subscribed while the app initialised; consumption starts now.
+  await events.start();
+  logger.event('info', 'gateway ready', { url: `http://${config.HOST}:${config.PORT}` });
+  if (adminKey.generated) {
+    process.stdout.write(`WEFT_ADMIN_KEY was not set; this run's admin key: ${adminKey.key}\n`);
+  }
+  exitOnSignal(
+    {
+      // Stop accepting requests and answer those in flight, then close connections.
+      close: async () => {
+        await app.close();
+        await events.close();
+        await broker.close();
+        redis.disconnect();
+        await dataSource.destroy();
+        await telemetry.shutdown();
+      },
+    },
+    logger,
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+}
+
+const logger = JsonLogger.forService('gateway').captureProcessWarnings();
+main(logger).catch(exitOnStartupFailure(logger));

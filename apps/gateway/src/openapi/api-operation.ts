@@ -1,0 +1,39 @@
+import type { z } from 'zod';
+
+/** A schema with the name it has under `components.schemas` of the OpenAPI document. */
+export interface NamedSchema {
+  name: string;
+  schema: z.ZodType;
+}
+
+export const named = (name: string, schema: z.ZodType): NamedSchema => ({ name, schema });
+
+export interface ApiResponse {
+  description: string;
+  body?: NamedSchema;
+  /** `application/json` unless said otherwise. */
+  contentType?: string;
+  /** Response headers, by name, with their description. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * One route of the HTTP API, described with the very schemas its controller validates with;
+ * the OpenAPI document is built from these, and a test checks them against the routes.
+ */
+export interface ApiOperation {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** OpenAPI style: `/v1/runs/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  security: 'apiKey' | 'adminKey' | 'none';
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  headers?: z.ZodObject;
+  body?: NamedSchema;
+  responses: Record<number, ApiResponse>;
+  /** Statuses answered as problem+json; 401 (when secured) and 500 are implied. */
+  problems: number[];
+}

@@ -1,0 +1,38 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { RpcError } from '@weft/messaging';
+import { JsonLogger } from '@weft/runtime';
+import type { FastifyReply } from 'fastify';
+import { internalError, problemForRpcCode, problemForStatus, ProblemError } from './problem';
+
+/** Turns every error of the HTTP API into `application/problem+json`, in one place. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly logger: JsonLogger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const { problem, headers } = this.toProblem(error);
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    void reply
+      .status(problem.status)
+      .headers({ ...headers, 'content-type': 'application/problem+json' })
+      .send(problem);
+  }
+
+  private toProblem(error: unknown): ProblemError {
+    if (error instanceof ProblemError) return error;
+    if (error instanceof RpcError) {
+      if (error.code === 'internal' || error.code === 'unavailable') {
+        this.logger.event('error', 'rpc call failed', { code: error.code, err: error });
+      }
+      return problemForRpcCode(error.code, error.message, error.problems);
+    }
+    if (error instanceof HttpException) return problemForStatus(error.getStatus(), error.message);
+    // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx status.
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return problemForStatus(status, (error as Error).message);
+    }
+    this.logger.event('error', 'unhandled error', { err: error });
+    return internalError();
+  }
+}

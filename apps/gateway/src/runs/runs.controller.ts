@@ -1,0 +1,100 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import { WorkflowRpc, type RunPage, type RunSummary, type RunView } from '@weft/contracts';
+import type { FastifyReply } from 'fastify';
+import { RequestHeaders } from '../http/request-headers.decorator';
+import { ZodPipe } from '../http/request-validation';
+import { TenantRpc } from '../rpc/tenant-rpc';
+import { ApiKeyGuard } from '../tenants/api-key.guard';
+import { TenantId } from '../tenants/tenant-id.decorator';
+import { RunEventsService } from './events/run-events.service';
+import {
+  ListRunsQuery,
+  RunParams,
+  StartRunBody,
+  StartRunHeaders,
+  WorkflowRunsParams,
+} from './run.api';
+
+@Controller('v1')
+@UseGuards(ApiKeyGuard)
+export class RunsController {
+  constructor(
+    private readonly rpc: TenantRpc,
+    private readonly runEvents: RunEventsService,
+  ) {}
+
+  /** 202 for a new run; 200 when the Idempotency-Key named a run started before. */
+  @Post('workflows/:id/runs')
+  async start(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(WorkflowRunsParams, 'params')) { id }: WorkflowRunsParams,
+    @RequestHeaders(new ZodPipe(StartRunHeaders, 'headers')) headers: StartRunHeaders,
+    @Body(new ZodPipe(StartRunBody, 'body')) { input }: StartRunBody,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RunSummary> {
+    const { run, created } = await this.rpc.call(
+      WorkflowRpc,
+      'runs.start',
+      tenantId,
+      { workflowId: id, input, idempotencyKey: headers['idempotency-key'] },
+      { input: '$.body.input' },
+    );
+    void reply.status(created ? 202 : 200).header('location', `/v1/runs/${run.id}`);
+    return run;
+  }
+
+  @Get('runs')
+  list(
+    @TenantId() tenantId: string,
+    @Query(new ZodPipe(ListRunsQuery, 'query')) query: ListRunsQuery,
+  ): Promise<RunPage> {
+    return this.rpc.call(WorkflowRpc, 'runs.list', tenantId, query, {
+      cursor: '$.query.cursor',
+    });
+  }
+
+  @Get('runs/:id')
+  get(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
+  ): Promise<RunView> {
+    return this.rpc.call(WorkflowRpc, 'runs.get', tenantId, { runId: id });
+  }
+
+  @Get('runs/:id/events')
+  events(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.runEvents.stream(tenantId, id, reply);
+  }
+
+  @Post('runs/:id/cancel')
+  @HttpCode(202)
+  cancel(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
+  ): Promise<RunSummary> {
+    return this.rpc.call(WorkflowRpc, 'runs.cancel', tenantId, { runId: id });
+  }
+
+  @Post('runs/:id/retry')
+  @HttpCode(202)
+  retry(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
+  ): Promise<RunSummary> {
+    return this.rpc.call(WorkflowRpc, 'runs.retry', tenantId, { runId: id });
+  }
+}

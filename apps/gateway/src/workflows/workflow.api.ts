@@ -1,0 +1,98 @@
+import { Cursor, WorkflowPage, WorkflowView } from '@weft/contracts';
+import { z } from 'zod';
+import { PageLimit } from '../http/query';
+import { named, type ApiOperation } from '../openapi/api-operation';
+
+/** The body of a save is the definition itself; the workflow service validates it (SPEC §2). */
+export const WorkflowDefinitionBody = z
+  .record(z.string(), z.unknown())
+  .describe('A workflow definition (SPEC §2); problems are reported at their path in it.');
+export type WorkflowDefinitionBody = z.infer<typeof WorkflowDefinitionBody>;
+
+export const WorkflowParams = z.strictObject({ id: z.uuid() });
+export type WorkflowParams = z.infer<typeof WorkflowParams>;
+
+export const WorkflowVersionParams = z.strictObject({
+  id: z.uuid(),
+  v: z.coerce.number().pipe(z.int().min(1)),
+});
+export type WorkflowVersionParams = z.infer<typeof WorkflowVersionParams>;
+
+export const ListWorkflowsQuery = z.strictObject({ limit: PageLimit, cursor: Cursor.optional() });
+export type ListWorkflowsQuery = z.infer<typeof ListWorkflowsQuery>;
+
+const definition = named('WorkflowDefinition', WorkflowDefinitionBody);
+const workflow = named('Workflow', WorkflowView);
+const tag = 'workflows';
+
+export const workflowOperations: ApiOperation[] = [
+  {
+    method: 'POST',
+    path: '/v1/workflows',
+    operationId: 'createWorkflow',
+    summary: 'Save a new workflow at version 1',
+    tag,
+    security: 'apiKey',
+    body: definition,
+    responses: {
+      201: { description: 'Created', body: workflow, headers: { location: 'The workflow' } },
+    },
+    problems: [400, 413, 415, 503],
+  },
+  {
+    method: 'GET',
+    path: '/v1/workflows',
+    operationId: 'listWorkflows',
+    summary: 'List workflows, newest first',
+    tag,
+    security: 'apiKey',
+    query: ListWorkflowsQuery,
+    responses: { 200: { description: 'A page', body: named('WorkflowPage', WorkflowPage) } },
+    problems: [400, 503],
+  },
+  {
+    method: 'GET',
+    path: '/v1/workflows/{id}',
+    operationId: 'getWorkflow',
+    summary: 'Read the latest version of a workflow',
+    tag,
+    security: 'apiKey',
+    params: WorkflowParams,
+    responses: { 200: { description: 'The latest version', body: workflow } },
+    problems: [400, 404, 503],
+  },
+  {
+    method: 'GET',
+    path: '/v1/workflows/{id}/versions/{v}',
+    operationId: 'getWorkflowVersion',
+    summary: 'Read one version of a workflow',
+    tag,
+    security: 'apiKey',
+    params: WorkflowVersionParams,
+    responses: { 200: { description: 'That version', body: workflow } },
+    problems: [400, 404, 503],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/workflows/{id}',
+    operationId: 'updateWorkflow',
+    summary: 'Save a new version of a workflow',
+    tag,
+    security: 'apiKey',
+    params: WorkflowParams,
+    body: definition,
+    responses: { 200: { description: 'The new version', body: workflow } },
+    problems: [400, 404, 409, 413, 415, 503],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/workflows/{id}',
+    operationId: 'archiveWorkflow',
+    summary: 'Archive a workflow: no new runs or triggers, history kept',
+    tag,
+    security: 'apiKey',
+    params: WorkflowParams,
+    responses: { 204: { description: 'Archived' } },
+    problems: [400, 404, 503],
+  },
+];

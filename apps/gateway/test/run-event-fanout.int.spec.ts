@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { EventTopics, type RunEvent } from '@weft/contracts';
+import { KafkaEventLog } from '@weft/messaging';
+import { RunEventFanout } from '../src/runs/events/run-event.fanout';
+import { memoryLogger } from './support/fakes';
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+
+const connect = () =>
+  KafkaEventLog.connect({
+    clientId: 'weft-gateway-test',
+    brokers,
+    partitions: 12,
+    replicationFactor: 1,
+    logger: memoryLogger().logger,
+  });
+
+async function eventually(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('run events for SSE across gateway instances (real Kafka)', () => {
+  it('gives every gateway instance every event of a run', async () => {
+    const producer = await connect();
+    const logs = [await connect(), await connect()];
+    const runId = randomUUID();
+    const seen: string[][] = [[], []];
+    logs.forEach((log, index) => {
+      const fanout = new RunEventFanout(log);
+      fanout.onModuleInit();
+      fanout.open(runId).follow(
+        (event) => seen[index]!.push(event.type),
+        () => undefined,
+      );
+    });
+    try {
+      await Promise.all(logs.map((log) => log.start()));
+      const event = (type: string): RunEvent => ({
+        schemaVersion: 1,
+        runId,
+        type,
+        at: new Date().toISOString(),
+        data: { status: type.slice('run.'.length) },
+      });
+      // A group that follows live records starts at the end of the log once it has its
+      // partitions; until both have, an event may precede one of them, so repeat the first.
+      while (!seen.every((types) => types.length > 0)) {
+        await producer.produce(EventTopics.runEvents, event('run.started'));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await producer.produce(EventTopics.runEvents, event('run.succeeded'));
+      await eventually(
+        () => seen.every((types) => types.includes('run.succeeded')),
+        'both instances to see the last event',
+      );
+      for (const types of seen) {
+        expect(types.at(-1)).toBe('run.succeeded');
+        expect(new Set(types)).toEqual(new Set(['run.started', 'run.succeeded']));
+      }
+    } finally {
+      await Promise.all([producer, ...logs].map((log) => log.close()));
+    }
+  }, 60_000);
+});

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSummary, RunView, StepView, WorkflowView } from '@weft/contracts';
+
+const at = '2025-01-02T03:04:05.000Z';
+
+export function workflowView(overrides: Partial<WorkflowView> = {}): WorkflowView {
+  return {
+    id: randomUUID(),
+    name: 'enrich-signup',
+    version: 1,
+    definition: { name: 'enrich-signup', steps: [] },
+    createdAt: at,
+    updatedAt: at,
+    archivedAt: null,
+    ...overrides,
+  };
+}
+
+export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
+  return {
+    id: randomUUID(),
+    workflowId: randomUUID(),
+    workflowVersion: 1,
+    status: 'queued',
+    createdAt: at,
+    startedAt: null,
+    finishedAt: null,
+    ...overrides,
+  };
+}
+
+export function stepView(overrides: Partial<StepView> = {}): StepView {
+  return {
+    id: 'fetch',
+    type: 'http.request',
+    status: 'pending',
+    attempts: 0,
+    output: null,
+    error: null,
+    startedAt: null,
+    finishedAt: null,
+    ...overrides,
+  };
+}
+
+export function runView(overrides: Partial<RunView> = {}): RunView {
+  return {
+    ...runSummary(),
+    input: {},
+    output: null,
+    error: null,
+    steps: [],
+    ...overrides,
+  };
+}

@@ -1,0 +1,66 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createHttpApp, ReadinessRegistry } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { GatewayModule } from '../../src/gateway.module';
+import { FakeEventLog, FakeRpc, FakeTenantDatabase, memoryLogger } from './fakes';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface TestGateway {
+  app: NestFastifyApplication;
+  rpc: FakeRpc;
+  events: FakeEventLog;
+  database: FakeTenantDatabase;
+  logs: () => string;
+  /** Creates a tenant through the API; answers its id and the `authorization` header value. */
+  createTenant(name?: string): Promise<{ tenantId: string; authorization: string }>;
+}
+
+/** The gateway as main.ts builds it, with fakes of its ports and an in-memory tenant table. */
+export async function startTestGateway(
+  options: {
+    /** A real database instead of the in-memory tenant table. */
+    dataSource?: DataSource;
+    sseHeartbeatMs?: number;
+    beforeInit?: (app: NestFastifyApplication) => void;
+  } = {},
+): Promise<TestGateway> {
+  const rpc = new FakeRpc();
+  const events = new FakeEventLog();
+  const database = new FakeTenantDatabase();
+  const { logger, output } = memoryLogger();
+  const app = await createHttpApp(
+    GatewayModule.forRoot({
+      logger,
+      readiness: new ReadinessRegistry(),
+      dataSource: options.dataSource ?? (database as unknown as DataSource),
+      rpc,
+      events,
+      adminKey: ADMIN_KEY,
+      rpcTimeoutMs: 1_000,
+      ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
+    }),
+    logger,
+  );
+  options.beforeInit?.(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  await events.start();
+  return {
+    app,
+    rpc,
+    events,
+    database,
+    logs: output,
+    async createTenant(name = 'acme') {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/tenants',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        payload: { name },
+      });
+      const body = response.json<{ tenant: { id: string }; apiKey: string }>();
+      return { tenantId: body.tenant.id, authorization: `Bearer ${body.apiKey}` };
+    },
+  };
+}

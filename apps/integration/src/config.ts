@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { egressAllowSchema } from '@weft/egress';
+import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { keyRingSchema } from '@weft/secrets';
+
+export const defaultPort = 3002;
+
+/** The integration service's environment; each key is the variable's name. */
+export const configSchema = z.object({
+  ...serviceEnv,
+  ...kafkaEnv,
+  PORT: env.port(defaultPort),
+  DATABASE_URL: env.databaseUrl(),
+  RABBITMQ_URL: env.rabbitmqUrl(),
+  TASK_PREFETCH: env.positiveInt(32),
+  /** Encrypts credentials at rest; the first key seals, the others open older data. */
+  WEFT_SECRET_KEY: keyRingSchema,
+  /** Hosts and CIDRs steps may reach despite the SSRF guard. */
+  WEFT_EGRESS_ALLOW: egressAllowSchema,
+});
+export type IntegrationConfig = z.infer<typeof configSchema>;

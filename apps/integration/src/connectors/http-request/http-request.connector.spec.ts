@@ -1,0 +1,603 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { StepTask } from '@weft/contracts';
+import { EgressGuard, parseEgressAllow } from '@weft/egress';
+import { StepFailed } from '@weft/messaging';
+import { CredentialUnavailable } from '../../credentials/credential.errors';
+import type { UnsealedCredential } from '../../credentials/credential.service';
+import { CircuitBreakers } from '../circuit-breakers';
+import { httpRequestConnector, type HttpResponseOutput } from './http-request.connector';
+
+const TENANT = '6f1c9a52-3f4e-4d0b-9a55-0c1f2b3a4d5e';
+const TOKEN = 'tok-3f9d8c7b6a5e4d3c2b1a';
+const PASSWORD = 'pa55-w0rd-very-secret';
+const API_KEY = 'key-0a1b2c3d4e5f6a7b8c9d';
+const FALLBACK_TOKEN = 'tok-fallback-9e8d7c6b5a';
+
+const vault: Record<string, UnsealedCredential> = {
+  api: { name: 'api', type: 'http.bearer', data: { token: TOKEN } },
+  fallback: { name: 'fallback', type: 'http.bearer', data: { token: FALLBACK_TOKEN } },
+  login: { name: 'login', type: 'http.basic', data: { username: 'weft', password: PASSWORD } },
+  keyed: { name: 'keyed', type: 'http.header', data: { name: 'X-Api-Key', value: API_KEY } },
+  mail: {
+    name: 'mail',
+    type: 'smtp',
+    data: { host: 'smtp.example.com', port: 25, secure: false },
+  },
+};
+const credentials = {
+  unseal: async (tenantId: string, names: readonly string[]) =>
+    names.map((name) => {
+      const credential = tenantId === TENANT ? vault[name] : undefined;
+      if (!credential) {
+        throw new CredentialUnavailable('not_found', name, `credential "${name}" does not exist`);
+      }
+      return credential;
+    }),
+};
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+type Handler = (request: Received, response: ServerResponse, raw: IncomingMessage) => void;
+
+/** A real HTTP server on loopback whose answer each test sets. */
+class TestServer {
+  readonly received: Received[] = [];
+  readonly closed: Received[] = [];
+  handler: Handler = (_request, response) => response.end();
+  private readonly server: Server = createServer((raw, response) => {
+    const chunks: Buffer[] = [];
+    raw.on('data', (chunk: Buffer) => chunks.push(chunk));
+    raw.on('end', () => {
+      const request: Received = {
+        method: raw.method ?? '',
+        url: raw.url ?? '',
+        headers: raw.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      this.received.push(request);
+      raw.socket.on('close', () => this.closed.push(request));
+      this.handler(request, response, raw);
+    });
+  });
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  reset(): void {
+    this.received.length = 0;
+    this.closed.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function task(input: Record<string, unknown>, overrides: Partial<StepTask> = {}): StepTask {
+  const runId = randomUUID();
+  return {
+    schemaVersion: 1,
+    runId,
+    tenantId: TENANT,
+    stepId: 'call',
+    stepType: 'http.request',
+    attempt: 1,
+    idempotencyKey: `${runId}:call`,
+    input,
+    timeoutMs: 10_000,
+    ...overrides,
+  };
+}
+
+async function failure(work: Promise<unknown>): Promise<StepFailed> {
+  try {
+    await work;
+  } catch (error) {
+    if (error instanceof StepFailed) return error;
+    throw error;
+  }
+  throw new Error('expected the step to fail');
+}
+
+async function eventually(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('http.request connector (real loopback server)', () => {
+  const server = new TestServer();
+  const other = new TestServer();
+  const allowLoopback = new EgressGuard(parseEgressAllow('127.0.0.1/32'));
+  const connector = httpRequestConnector({ credentials, egress: allowLoopback });
+  const run = (input: Record<string, unknown>, overrides: Partial<StepTask> = {}) =>
+    connector.run(task(input, overrides), {
+      signal: new AbortController().signal,
+    }) as Promise<HttpResponseOutput>;
+
+  beforeAll(async () => {
+    await server.start();
+    await other.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+    await other.stop();
+  });
+  beforeEach(() => {
+    server.reset();
+    other.reset();
+    server.handler = (_request, response) => json(response, 200, { ok: true });
+  });
+
+  describe('requests and responses', () => {
+    it('answers status, headers and the parsed JSON body', async () => {
+      server.handler = (_request, response) => {
+        response.setHeader('x-request-id', 'r-1');
+        json(response, 200, { plan: 'enterprise', seats: 12 });
+      };
+      const output = await run({ method: 'get', url: `${server.origin}/users/ada` });
+      expect(output).toMatchObject({
+        status: 200,
+        headers: { 'content-type': 'application/json', 'x-request-id': 'r-1' },
+        body: { plan: 'enterprise', seats: 12 },
+      });
+      expect(server.received[0]).toMatchObject({ method: 'GET', url: '/users/ada' });
+    });
+
+    it('answers a text body as text', async () => {
+      server.handler = (_request, response) => {
+        response.setHeader('content-type', 'text/plain');
+        response.end('plain words');
+      };
+      await expect(run({ method: 'GET', url: server.origin })).resolves.toMatchObject({
+        body: 'plain words',
+      });
+    });
+
+    it('sends query parameters, headers and a JSON body', async () => {
+      await run({
+        method: 'POST',
+        url: `${server.origin}/orders?source=weft`,
+        query: { page: 2, tag: ['a', 'b'], skipped: null },
+        headers: { 'X-Trace': 'abc', 'X-Count': 3 },
+        body: { item: 'book', quantity: 1 },
+      });
+      const [request] = server.received;
+      expect(request?.url).toBe('/orders?source=weft&page=2&tag=a&tag=b');
+      expect(request?.headers).toMatchObject({
+        'x-trace': 'abc',
+        'x-count': '3',
+        'content-type': 'application/json',
+      });
+      expect(JSON.parse(request?.body ?? '')).toEqual({ item: 'book', quantity: 1 });
+    });
+
+    it('sends a string body as is, under the content-type the step set', async () => {
+      await run({
+        method: 'PUT',
+        url: server.origin,
+        headers: { 'Content-Type': 'application/xml' },
+        body: '<a>1</a>',
+      });
+      expect(server.received[0]).toMatchObject({
+        body: '<a>1</a>',
+        headers: { 'content-type': 'application/xml' },
+      });
+    });
+
+    it('encodes an object as a form when the step asks for one', async () => {
+      await run({
+        method: 'POST',
+        url: server.origin,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: { grant_type: 'client_credentials', scope: 'a b' },
+      });
+      expect(server.received[0]?.body).toBe('grant_type=client_credentials&scope=a+b');
+    });
+
+    it('refuses an invalid input with the path of each problem', async () => {
+      const error = await failure(
+        run({ method: 'FETCH', url: 'ftp://example.com', headers: { Host: 'x' } }),
+      );
+      expect(error.code).toBe('invalid_input');
+      expect(error.message).toMatch(/method/);
+      expect(error.message).toMatch(/url: must be an http or https URL/);
+      expect(error.message).toMatch(/headers.Host: is set by the HTTP client/);
+    });
+
+    it('refuses a URL that embeds a password', async () => {
+      const error = await failure(run({ method: 'GET', url: 'http://u:p@127.0.0.1/' }));
+      expect(error).toMatchObject({ code: 'invalid_input' });
+      expect(error.message).toMatch(/use a credential/);
+    });
+  });
+
+  describe('idempotency key', () => {
+    it('sends the task key, the same on every attempt', async () => {
+      const first = task({ method: 'POST', url: server.origin, body: {} });
+      const signal = new AbortController().signal;
+      await connector.run(first, { signal });
+      await connector.run({ ...first, attempt: 2 }, { signal });
+      expect(server.received.map((r) => r.headers['idempotency-key'])).toEqual([
+        first.idempotencyKey,
+        first.idempotencyKey,
+      ]);
+    });
+
+    it('keeps the key the step set, whatever its case', async () => {
+      await run({ method: 'POST', url: server.origin, headers: { 'IDEMPOTENCY-KEY': 'mine' } });
+      expect(server.received[0]?.headers['idempotency-key']).toBe('mine');
+    });
+  });
+
+  describe('credentials', () => {
+    it.each([
+      ['api', 'authorization', `Bearer ${TOKEN}`],
+      ['login', 'authorization', `Basic ${Buffer.from(`weft:${PASSWORD}`).toString('base64')}`],
+      ['keyed', 'x-api-key', API_KEY],
+    ])('applies %s as the %s header', async (credential, header, value) => {
+      await run({ method: 'GET', url: server.origin, credential });
+      expect(server.received[0]?.headers[header]).toBe(value);
+    });
+
+    it('overrides a header of the same name the step set', async () => {
+      await run({
+        method: 'GET',
+        url: server.origin,
+        headers: { Authorization: 'Bearer forged' },
+        credential: 'api',
+      });
+      expect(server.received[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    });
+
+    it('never puts a credential in the output, even when the server echoes it', async () => {
+      server.handler = (request, response) => {
+        response.setHeader('x-echo', String(request.headers.authorization));
+        json(response, 200, { seen: request.headers, [TOKEN]: 'as a key' });
+      };
+      const output = await run({ method: 'GET', url: server.origin, credential: 'api' });
+      expect(server.received[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(JSON.stringify(output)).not.toContain(TOKEN);
+      expect(output.headers['x-echo']).toBe('Bearer [redacted]');
+      expect(output.body).toMatchObject({ seen: { authorization: 'Bearer [redacted]' } });
+    });
+
+    it('never puts a credential in an error, even when the server echoes it', async () => {
+      const secrets = [PASSWORD, Buffer.from(`weft:${PASSWORD}`).toString('base64'), API_KEY];
+      server.handler = (request, response) =>
+        json(response, 401, { rejected: request.headers.authorization });
+      for (const credential of ['login', 'keyed']) {
+        const error = await failure(
+          run({ method: 'GET', url: `${server.origin}/private`, credential }),
+        );
+        expect(error.code).toBe('http_status');
+        for (const secret of secrets) expect(error.message).not.toContain(secret);
+      }
+      const refused = await failure(
+        httpRequestConnector({ credentials, egress: new EgressGuard(parseEgressAllow('')) }).run(
+          task({ method: 'GET', url: server.origin, credential: 'api' }),
+          { signal: new AbortController().signal },
+        ),
+      );
+      expect(refused.message).not.toContain(TOKEN);
+    });
+
+    it('fails with credential_not_found for a name the tenant does not have', async () => {
+      const error = await failure(
+        run({ method: 'GET', url: server.origin, credential: 'api' }, { tenantId: randomUUID() }),
+      );
+      expect(error).toMatchObject({
+        code: 'credential_not_found',
+        message: 'credential "api" does not exist',
+      });
+      expect(server.received).toHaveLength(0);
+    });
+
+    it('refuses a credential of a type http.request cannot use', async () => {
+      const error = await failure(run({ method: 'GET', url: server.origin, credential: 'mail' }));
+      expect(error.code).toBe('credential_type');
+      expect(error.message).toMatch(/"mail" is of type smtp/);
+    });
+  });
+
+  describe('fallback providers', () => {
+    it('moves to the next credential after a 5xx or a 429, with the same idempotency key', async () => {
+      server.handler = (request, response) =>
+        request.headers.authorization === `Bearer ${TOKEN}`
+          ? json(response, 503, { error: 'overloaded' })
+          : json(response, 200, { served: 'fallback' });
+      const output = await run({
+        method: 'POST',
+        url: server.origin,
+        credential: ['api', 'fallback'],
+      });
+      expect(output.body).toEqual({ served: 'fallback' });
+      expect(server.received.map((r) => r.headers.authorization)).toEqual([
+        `Bearer ${TOKEN}`,
+        `Bearer ${FALLBACK_TOKEN}`,
+      ]);
+      const [first, second] = server.received;
+      expect(first?.headers['idempotency-key']).toBe(second?.headers['idempotency-key']);
+    });
+
+    it('does not move on after a 4xx: the request is at fault, not the provider', async () => {
+      server.handler = (_request, response) => json(response, 400, { error: 'bad' });
+      const error = await failure(
+        run({ method: 'GET', url: server.origin, credential: ['api', 'fallback'] }),
+      );
+      expect(error.code).toBe('http_status');
+      expect(server.received).toHaveLength(1);
+    });
+
+    it('reports the last failure and the credentials tried when all fail', async () => {
+      server.handler = (_request, response) => json(response, 429, {});
+      const error = await failure(
+        run({ method: 'GET', url: `${server.origin}/x`, credential: ['api', 'fallback'] }),
+      );
+      expect(error.message).toBe(
+        `GET ${server.origin}/x answered 429 (credentials tried: api, fallback)`,
+      );
+    });
+
+    it('skips a credential whose circuit is open', async () => {
+      const breakers = new CircuitBreakers({ failureThreshold: 1, cooldownMs: 60_000 });
+      const guarded = httpRequestConnector({ credentials, egress: allowLoopback, breakers });
+      server.handler = (request, response) =>
+        json(response, request.headers.authorization === `Bearer ${TOKEN}` ? 500 : 200, {});
+      const input = { method: 'GET', url: server.origin, credential: ['api', 'fallback'] };
+      const signal = new AbortController().signal;
+      await guarded.run(task(input), { signal });
+      await guarded.run(task(input), { signal });
+      expect(server.received.map((r) => r.headers.authorization)).toEqual([
+        `Bearer ${TOKEN}`,
+        `Bearer ${FALLBACK_TOKEN}`,
+        `Bearer ${FALLBACK_TOKEN}`,
+      ]);
+      const single = await failure(guarded.run(task({ ...input, credential: 'api' }), { signal }));
+      expect(single.code).toBe('circuit_open');
+    });
+  });
+
+  describe('statuses', () => {
+    it('fails a non-2xx answer with http_status, naming the request without its query', async () => {
+      server.handler = (_request, response) => json(response, 503, {});
+      const error = await failure(run({ method: 'GET', url: `${server.origin}/a?email=x@y.z` }));
+      expect(error).toMatchObject({
+        code: 'http_status',
+        message: `GET ${server.origin}/a answered 503`,
+      });
+    });
+
+    it('answers a status listed in acceptStatus', async () => {
+      server.handler = (_request, response) => json(response, 404, { found: false });
+      await expect(
+        run({ method: 'GET', url: server.origin, acceptStatus: [404] }),
+      ).resolves.toMatchObject({ status: 404, body: { found: false } });
+    });
+
+    it('fails a response larger than the cap', async () => {
+      const capped = httpRequestConnector({
+        credentials,
+        egress: allowLoopback,
+        maxResponseBytes: 1024,
+      });
+      server.handler = (_request, response) => response.end('x'.repeat(2048));
+      const error = await failure(
+        capped.run(task({ method: 'GET', url: server.origin }), {
+          signal: new AbortController().signal,
+        }),
+      );
+      expect(error.code).toBe('response_too_large');
+      server.handler = (_request, response) => {
+        response.write('x'.repeat(800));
+        setTimeout(() => response.end('x'.repeat(800)), 20);
+      };
+      const chunked = await failure(
+        capped.run(task({ method: 'GET', url: server.origin }), {
+          signal: new AbortController().signal,
+        }),
+      );
+      expect(chunked.code).toBe('response_too_large');
+    });
+
+    it('answers a HEAD request whatever length it announces', async () => {
+      const capped = httpRequestConnector({
+        credentials,
+        egress: allowLoopback,
+        maxResponseBytes: 10,
+      });
+      server.handler = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': 5_000 });
+        response.end();
+      };
+      await expect(
+        capped.run(task({ method: 'HEAD', url: server.origin }), {
+          signal: new AbortController().signal,
+        }),
+      ).resolves.toMatchObject({ status: 200, headers: { 'content-length': '5000' }, body: '' });
+    });
+
+    it('fails with network_error when nothing listens', async () => {
+      const error = await failure(run({ method: 'GET', url: 'http://127.0.0.1:1/' }));
+      expect(error.code).toBe('network_error');
+      expect(error.message).toMatch(/ECONNREFUSED/);
+    });
+  });
+
+  describe('redirects', () => {
+    it('follows a redirect, turning a POST into a GET on 303', async () => {
+      server.handler = (request, response) => {
+        if (request.url === '/start') {
+          response.writeHead(303, { location: '/done' });
+          response.end();
+        } else json(response, 200, { at: request.url, method: request.method });
+      };
+      const output = await run({ method: 'POST', url: `${server.origin}/start`, body: { a: 1 } });
+      expect(output.body).toEqual({ at: '/done', method: 'GET' });
+    });
+
+    it('keeps credentials within the origin', async () => {
+      server.handler = (_request, response) => {
+        response.writeHead(307, { location: `${other.origin}/elsewhere` });
+        response.end();
+      };
+      other.handler = (_request, response) => json(response, 200, {});
+      await run({ method: 'GET', url: server.origin, credential: 'api' });
+      expect(server.received[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(other.received[0]?.headers.authorization).toBeUndefined();
+      expect(other.received[0]?.headers['idempotency-key']).toBeDefined();
+    });
+
+    it.each([
+      [
+        'http://127.0.0.2/admin',
+        'http://127.0.0.2/admin resolves to 127.0.0.2, a loopback address',
+      ],
+      [
+        'http://169.254.169.254/latest/meta-data',
+        'http://169.254.169.254/latest/meta-data resolves to 169.254.169.254, a link-local address',
+      ],
+      ['http://[::1]/', 'http://[::1]/ resolves to ::1, a loopback address'],
+    ])('refuses a redirect to %s', async (location, message) => {
+      server.handler = (_request, response) => {
+        response.writeHead(302, { location });
+        response.end();
+      };
+      const error = await failure(run({ method: 'GET', url: server.origin }));
+      expect(error.code).toBe('egress_denied');
+      expect(error.message).toBe(`${message}; allow it with WEFT_EGRESS_ALLOW`);
+    });
+
+    it('refuses a redirect to another scheme', async () => {
+      server.handler = (_request, response) => {
+        response.writeHead(301, { location: 'file:///etc/passwd' });
+        response.end();
+      };
+      const error = await failure(run({ method: 'GET', url: server.origin }));
+      expect(error).toMatchObject({ code: 'egress_denied' });
+      expect(error.message).toMatch(/redirects to a file: URL/);
+    });
+
+    it('gives up after 5 redirects', async () => {
+      server.handler = (request, response) => {
+        response.writeHead(302, { location: `${request.url}x` });
+        response.end();
+      };
+      const error = await failure(run({ method: 'GET', url: `${server.origin}/r` }));
+      expect(error.code).toBe('too_many_redirects');
+      expect(server.received).toHaveLength(6);
+    });
+
+    it('answers a redirect the step accepts instead of following it', async () => {
+      server.handler = (_request, response) => {
+        response.writeHead(302, { location: 'http://10.0.0.5/' });
+        response.end();
+      };
+      await expect(
+        run({ method: 'GET', url: server.origin, acceptStatus: [302] }),
+      ).resolves.toMatchObject({ status: 302, headers: { location: 'http://10.0.0.5/' } });
+    });
+  });
+
+  describe('SSRF guard', () => {
+    const unguarded = httpRequestConnector({
+      credentials,
+      egress: new EgressGuard(parseEgressAllow('')),
+    });
+
+    it.each([
+      ['http://127.0.0.1:9/', '127.0.0.1, a loopback address'],
+      ['http://localhost:9/', 'a loopback address'],
+      ['http://[::ffff:127.0.0.1]:9/', '::ffff:7f00:1, a loopback address'],
+      ['http://2130706433:9/', '127.0.0.1, a loopback address'],
+      ['http://10.0.0.5/', '10.0.0.5, a private address'],
+    ])('refuses %s without WEFT_EGRESS_ALLOW', async (url, what) => {
+      const error = await failure(
+        unguarded.run(task({ method: 'GET', url }), { signal: new AbortController().signal }),
+      );
+      expect(error.code).toBe('egress_denied');
+      expect(error.message).toContain(what);
+      expect(error.message).toMatch(/; allow it with WEFT_EGRESS_ALLOW$/);
+    });
+
+    it('never connects to a refused address', async () => {
+      await failure(
+        unguarded.run(task({ method: 'GET', url: server.origin }), {
+          signal: new AbortController().signal,
+        }),
+      );
+      expect(server.received).toHaveLength(0);
+    });
+  });
+
+  describe('cancellation and timeouts', () => {
+    const hang: Handler = () => undefined;
+
+    it('closes the connection when the attempt is aborted', async () => {
+      server.handler = hang;
+      const controller = new AbortController();
+      const running = connector.run(task({ method: 'GET', url: server.origin }), {
+        signal: controller.signal,
+      });
+      await eventually(() => server.received.length === 1, 'the request');
+      controller.abort(new DOMException('attempt timed out', 'TimeoutError'));
+      await expect(running).rejects.toThrow('attempt timed out');
+      await eventually(() => server.closed.length === 1, 'the connection to close');
+    });
+
+    it('fails with timeout after the step timeoutMs and closes the connection', async () => {
+      server.handler = hang;
+      const started = Date.now();
+      const error = await failure(
+        run({ method: 'GET', url: `${server.origin}/slow`, timeoutMs: 200 }),
+      );
+      expect(error).toMatchObject({
+        code: 'timeout',
+        message: `GET ${server.origin}/slow took longer than 200 ms`,
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await eventually(() => server.closed.length === 1, 'the connection to close');
+    });
+
+    it('bounds the step timeoutMs by the attempt budget', async () => {
+      server.handler = hang;
+      const error = await failure(
+        run({ method: 'GET', url: server.origin, timeoutMs: 60_000 }, { timeoutMs: 150 }),
+      );
+      expect(error.message).toMatch(/took longer than 150 ms/);
+    });
+
+    it('moves to the next credential after a timeout', async () => {
+      server.handler = (request, response) => {
+        if (request.headers.authorization !== `Bearer ${TOKEN}`) json(response, 200, {});
+      };
+      const output = await run({
+        method: 'GET',
+        url: server.origin,
+        timeoutMs: 150,
+        credential: ['api', 'fallback'],
+      });
+      expect(output.status).toBe(200);
+    });
+  });
+});

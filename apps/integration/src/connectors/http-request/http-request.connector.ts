@@ -1,0 +1,252 @@
+import type { StepTask } from '@weft/contracts';
+import {
+  describeUrl,
+  OutboundFailure,
+  sendOutbound,
+  type EgressGuard,
+  type OutboundRequest,
+  type OutboundResponse,
+} from '@weft/egress';
+import { StepFailed, describeIssues, type StepConnector } from '@weft/messaging';
+import { CredentialUnavailable } from '../../credentials/credential.errors';
+import type { CredentialService } from '../../credentials/credential.service';
+import { CircuitBreakers } from '../circuit-breakers';
+import { authOf, type CredentialAuth } from './credential-auth';
+import { HttpRequestInput } from './http-request.input';
+
+export const HTTP_REQUEST_STEP_TYPE = 'http.request';
+
+export interface HttpRequestConnectorDeps {
+  credentials: Pick<CredentialService, 'unseal'>;
+  egress: EgressGuard;
+  breakers?: CircuitBreakers;
+  maxResponseBytes?: number;
+}
+
+/** What an `http.request` step outputs. */
+export interface HttpResponseOutput {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: unknown;
+}
+
+const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const REDACTED = '[redacted]';
+/** Shorter secrets are too common as plain text to scrub from responses without mangling them. */
+const MIN_SCRUBBED_LENGTH = 4;
+const JSON_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
+const FORM_TYPE = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/**
+ * Calls an HTTP API on behalf of a step. Credentials are decrypted here only, applied as a
+ * header and scrubbed from the output and from every error; several credentials are fallback
+ * providers, each behind its own circuit breaker.
+ */
+export function httpRequestConnector(deps: HttpRequestConnectorDeps): StepConnector {
+  const breakers = deps.breakers ?? new CircuitBreakers();
+  const maxResponseBytes = deps.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+
+  return {
+    type: HTTP_REQUEST_STEP_TYPE,
+    run: async (task, { signal }) => {
+      const parsed = HttpRequestInput.safeParse(task.input);
+      if (!parsed.success) {
+        throw new StepFailed('invalid_input', describeIssues(parsed.error.issues));
+      }
+      const input = parsed.data;
+      const auths = await credentialsOf(deps.credentials, task.tenantId, input.credential);
+      const scrub = scrubber(auths.flatMap((auth) => auth.secrets));
+      try {
+        const response = await callProviders(task, input, auths, signal, {
+          egress: deps.egress,
+          breakers,
+          maxResponseBytes,
+        });
+        return scrub(outputOf(response, input.method));
+      } catch (error) {
+        if (signal.aborted) throw error;
+        if (error instanceof StepFailed) throw new StepFailed(error.code, scrub(error.message));
+        throw new StepFailed('step_failed', scrub(String((error as Error).message)));
+      }
+    },
+  };
+}
+
+async function credentialsOf(
+  credentials: HttpRequestConnectorDeps['credentials'],
+  tenantId: string,
+  credential: HttpRequestInput['credential'],
+): Promise<CredentialAuth[]> {
+  const names = credential === undefined ? [] : [...new Set([credential].flat())];
+  if (names.length === 0) return [];
+  try {
+    return (await credentials.unseal(tenantId, names)).map(authOf);
+  } catch (error) {
+    if (error instanceof CredentialUnavailable) {
+      throw new StepFailed(`credential_${error.reason}`, error.message);
+    }
+    throw error;
+  }
+}
+
+interface CallOptions {
+  egress: EgressGuard;
+  breakers: CircuitBreakers;
+  maxResponseBytes: number;
+}
+
+/** Tries each provider in turn; moves on after a network error, a timeout, a 5xx or a 429. */
+async function callProviders(
+  task: StepTask,
+  input: HttpRequestInput,
+  auths: readonly CredentialAuth[],
+  attempt: AbortSignal,
+  options: CallOptions,
+): Promise<OutboundResponse> {
+  const request = requestOf(task, input);
+  const target = `${request.method} ${describeUrl(request.url)}`;
+  const accepted = (status: number) =>
+    (status >= 200 && status < 300) || (input.acceptStatus?.includes(status) ?? false);
+  const timeoutMs = Math.min(input.timeoutMs ?? task.timeoutMs, task.timeoutMs);
+  const providers = auths.length > 0 ? auths : [undefined];
+  const tried: string[] = [];
+  let lastFailure: StepFailed | undefined;
+
+  for (const auth of providers) {
+    const circuit = auth && `${task.tenantId}:${auth.name}`;
+    if (circuit && options.breakers.isOpen(circuit)) continue;
+    if (auth) tried.push(auth.name);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    let response: OutboundResponse;
+    try {
+      response = await sendOutbound(withAuth(request, auth), {
+        guard: options.egress,
+        signal: AbortSignal.any([attempt, deadline]),
+        maxResponseBytes: options.maxResponseBytes,
+        maxRedirects: MAX_REDIRECTS,
+        follows: (status) => !accepted(status),
+      });
+    } catch (error) {
+      if (attempt.aborted) throw error;
+      if (deadline.aborted) {
+        lastFailure = new StepFailed('timeout', `${target} took longer than ${timeoutMs} ms`);
+      } else if (error instanceof OutboundFailure && error.code === 'network_error') {
+        lastFailure = new StepFailed(error.code, error.message);
+      } else if (error instanceof OutboundFailure) {
+        // Refused by the SSRF guard, a bad redirect, an answer too large: the request's fault.
+        throw new StepFailed(error.code, error.message);
+      } else {
+        throw error;
+      }
+      if (circuit) options.breakers.failed(circuit);
+      continue;
+    }
+    const failure = accepted(response.status)
+      ? undefined
+      : new StepFailed('http_status', `${target} answered ${response.status}`);
+    if (!failure || !isProviderFailure(response.status)) {
+      // The provider answered: a 4xx is the request's fault, not the provider's.
+      if (circuit) options.breakers.succeeded(circuit);
+      if (failure) throw failure;
+      return response;
+    }
+    if (circuit) options.breakers.failed(circuit);
+    lastFailure = failure;
+  }
+  const names = auths.map((auth) => auth.name).join(', ');
+  if (!lastFailure) {
+    throw new StepFailed(
+      'circuit_open',
+      `every credential of this step (${names}) is paused after repeated failures`,
+    );
+  }
+  if (auths.length < 2) throw lastFailure;
+  throw new StepFailed(
+    lastFailure.code,
+    `${lastFailure.message} (credentials tried: ${tried.join(', ')})`,
+  );
+}
+
+const isProviderFailure = (status: number): boolean => status >= 500 || status === 429;
+
+function requestOf(task: StepTask, input: HttpRequestInput): OutboundRequest {
+  const url = new URL(input.url);
+  for (const [key, value] of Object.entries(input.query ?? {})) {
+    const items = [value].flat().filter((item) => item !== null);
+    for (const item of items) url.searchParams.append(key, String(item));
+  }
+  const headers = new Headers(input.headers);
+  if (!headers.has('idempotency-key')) headers.set('idempotency-key', task.idempotencyKey);
+  if (!headers.has('user-agent')) headers.set('user-agent', 'weft');
+  return {
+    method: input.method,
+    url,
+    headers,
+    body: bodyOf(input.body, headers),
+    credentialHeaders: [],
+  };
+}
+
+function withAuth(request: OutboundRequest, auth: CredentialAuth | undefined): OutboundRequest {
+  if (!auth) return request;
+  const headers = new Headers(request.headers);
+  headers.set(...auth.header);
+  return { ...request, headers, credentialHeaders: [auth.header[0]] };
+}
+
+/** Encodes the body, setting a content-type the step did not set. Null means no body. */
+function bodyOf(body: unknown, headers: Headers): Buffer | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') {
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
+    return Buffer.from(body);
+  }
+  if (FORM_TYPE.test(headers.get('content-type') ?? '') && isRecord(body)) {
+    const form = new URLSearchParams();
+    for (const [key, value] of Object.entries(body)) {
+      form.append(key, typeof value === 'string' ? value : JSON.stringify(value));
+    }
+    return Buffer.from(form.toString());
+  }
+  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  return Buffer.from(JSON.stringify(body));
+}
+
+function outputOf(response: OutboundResponse, method: string): HttpResponseOutput {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) headers[name] = value;
+  }
+  const text = response.body.toString('utf8');
+  let body: unknown = text;
+  if (method !== 'HEAD' && JSON_TYPE.test(response.headers['content-type'] ?? '')) {
+    try {
+      body = text.trim() === '' ? null : JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  return { status: response.status, headers, body };
+}
+
+/** Replaces every secret in strings (keys too) of a value, however deep. */
+function scrubber(secrets: readonly string[]): <T>(value: T) => T {
+  const scrubbed = [...new Set(secrets)]
+    .filter((secret) => secret.length >= MIN_SCRUBBED_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  const text = (value: string) =>
+    scrubbed.reduce((result, secret) => result.replaceAll(secret, REDACTED), value);
+  const deep = (value: unknown): unknown => {
+    if (typeof value === 'string') return text(value);
+    if (Array.isArray(value)) return value.map(deep);
+    if (isRecord(value)) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), deep(v)]));
+    }
+    return value;
+  };
+  return <T>(value: T) => (scrubbed.length === 0 ? value : (deep(value) as T));
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,0 +1,61 @@
+import type { CredentialType, CredentialView, SealedCredential } from '@weft/contracts';
+import type { DataSource } from 'typeorm';
+
+interface CredentialRow {
+  name: string;
+  type: CredentialType;
+  created_at: Date;
+}
+
+/** SQL of `integration.credentials`; every statement is scoped by the tenant. */
+export class CredentialRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Stores a sealed credential; undefined when the tenant already has one of that name. */
+  async insert(
+    tenantId: string,
+    credential: SealedCredential,
+  ): Promise<CredentialView | undefined> {
+    const rows: CredentialRow[] = await this.db.query(
+      `INSERT INTO integration.credentials (tenant_id, name, type, sealed)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (tenant_id, name) DO NOTHING
+       RETURNING name, type, created_at`,
+      [tenantId, credential.name, credential.type, credential.sealed],
+    );
+    const row = rows[0];
+    return row && toView(row);
+  }
+
+  async list(tenantId: string): Promise<CredentialView[]> {
+    const rows: CredentialRow[] = await this.db.query(
+      `SELECT name, type, created_at FROM integration.credentials
+        WHERE tenant_id = $1 ORDER BY name`,
+      [tenantId],
+    );
+    return rows.map(toView);
+  }
+
+  /** Whether a credential of that name existed. */
+  async delete(tenantId: string, name: string): Promise<boolean> {
+    // TypeORM answers a DELETE on PostgreSQL with [rows, affectedCount].
+    const [, deleted] = await this.db.query<[unknown[], number]>(
+      'DELETE FROM integration.credentials WHERE tenant_id = $1 AND name = $2',
+      [tenantId, name],
+    );
+    return deleted > 0;
+  }
+
+  /** The sealed envelopes of those of `names` the tenant has, in no particular order. */
+  async findSealed(tenantId: string, names: readonly string[]): Promise<SealedCredential[]> {
+    return this.db.query(
+      `SELECT name, type, sealed FROM integration.credentials
+        WHERE tenant_id = $1 AND name = ANY($2::text[])`,
+      [tenantId, names],
+    );
+  }
+}
+
+function toView(row: CredentialRow): CredentialView {
+  return { name: row.name, type: row.type, createdAt: row.created_at.toISOString() };
+}

@@ -1,0 +1,130 @@
+import {
+  CredentialData,
+  type CreateCredential,
+  type CredentialList,
+  type CredentialType,
+  type CredentialView,
+  type DeleteCredential,
+  type Done,
+  type FieldProblem,
+  type ListCredentials,
+  type ResolveCredentials,
+  type ResolvedCredentials,
+} from '@weft/contracts';
+import { RpcError } from '@weft/messaging';
+import type { JsonLogger } from '@weft/runtime';
+import { credentialAad, open, seal, SecretsError, type KeyRing } from '@weft/secrets';
+import type { z } from 'zod';
+import { CredentialUnavailable } from './credential.errors';
+import type { CredentialRepository } from './credential.repository';
+
+/** A credential decrypted for a connector of this process; never leaves it. */
+export type UnsealedCredential = {
+  [T in CredentialType]: { name: string; type: T; data: z.output<(typeof CredentialData)[T]> };
+}[CredentialType];
+
+/**
+ * The credential vault. Data is validated against its type, sealed with the current key and
+ * stored; only metadata and sealed envelopes ever leave the service, and nothing of the data
+ * is logged.
+ */
+export class CredentialService {
+  constructor(
+    private readonly credentials: CredentialRepository,
+    private readonly keyRing: KeyRing,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  async create({ tenantId, name, type, data }: CreateCredential): Promise<CredentialView> {
+    const parsed = CredentialData[type].safeParse(data);
+    if (!parsed.success) {
+      throw new RpcError(
+        'invalid_request',
+        `data does not fit a ${type} credential`,
+        problemsOf(parsed.error.issues),
+      );
+    }
+    const sealed = seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
+    const view = await this.credentials.insert(tenantId, { name, type, sealed });
+    if (!view) throw new RpcError('conflict', `credential "${name}" already exists`);
+    this.logger.event('info', 'credential created', { tenantId, credential: name, type });
+    return view;
+  }
+
+  async list({ tenantId }: ListCredentials): Promise<CredentialList> {
+    return { items: await this.credentials.list(tenantId) };
+  }
+
+  async delete({ tenantId, name }: DeleteCredential): Promise<Done> {
+    if (!(await this.credentials.delete(tenantId, name))) {
+      throw new RpcError('not_found', `credential "${name}" does not exist`);
+    }
+    this.logger.event('info', 'credential deleted', { tenantId, credential: name });
+    return { schemaVersion: 1 };
+  }
+
+  /** Sealed envelopes for a worker that holds the key ring, in the order asked. */
+  async resolve({ tenantId, names }: ResolveCredentials): Promise<ResolvedCredentials> {
+    const found = await this.credentials.findSealed(tenantId, names);
+    const byName = new Map(found.map((credential) => [credential.name, credential]));
+    const items = [...new Set(names)].map((name) => {
+      const credential = byName.get(name);
+      if (!credential) throw new RpcError('not_found', `credential "${name}" does not exist`);
+      return credential;
+    });
+    return { items };
+  }
+
+  /**
+   * Decrypts credentials for a connector running in this process, in the order asked.
+   * Throws CredentialUnavailable naming the first one that is missing or does not open.
+   */
+  async unseal(tenantId: string, names: readonly string[]): Promise<UnsealedCredential[]> {
+    const found = await this.credentials.findSealed(tenantId, names);
+    const byName = new Map(found.map((credential) => [credential.name, credential]));
+    return names.map((name) => {
+      const credential = byName.get(name);
+      if (!credential) {
+        throw new CredentialUnavailable('not_found', name, `credential "${name}" does not exist`);
+      }
+      let data: unknown;
+      try {
+        data = JSON.parse(open(this.keyRing, credential.sealed, credentialAad(tenantId, name)));
+      } catch (error) {
+        const why = error instanceof SecretsError ? error.message : 'its data is not JSON';
+        throw new CredentialUnavailable('unreadable', name, `credential "${name}": ${why}`);
+      }
+      const parsed = CredentialData[credential.type].safeParse(data);
+      if (!parsed.success) {
+        throw new CredentialUnavailable(
+          'unreadable',
+          name,
+          `credential "${name}" no longer fits its type ${credential.type}`,
+        );
+      }
+      return { name, type: credential.type, data: parsed.data } as UnsealedCredential;
+    });
+  }
+}
+
+/** Each issue at the JSON path of the request field (`$.data.token`). */
+function problemsOf(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
+  return issues.flatMap((issue) => {
+    const path = ['data', ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: jsonPath([...path, key]),
+        message: 'unknown field',
+      }));
+    }
+    return [{ path: jsonPath(path), message: issue.message }];
+  });
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    const name = String(key);
+    return /^[A-Za-z_$][\w$]*$/.test(name) ? `${text}.${name}` : `${text}[${JSON.stringify(name)}]`;
+  }, '$');
+}

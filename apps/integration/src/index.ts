@@ -1,0 +1,3 @@
+export { configSchema, defaultPort, type IntegrationConfig } from './config';
+export { integrationDatabase } from './database';
+export { IntegrationModule, type IntegrationDeps } from './integration.module';

@@ -1,0 +1,73 @@
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { IntegrationRpc, TaskQueues } from '@weft/contracts';
+import { EgressGuard, type EgressAllowList } from '@weft/egress';
+import { startStepWorker, type EventLog, type RpcTransport, type TaskQueue } from '@weft/messaging';
+import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import type { KeyRing } from '@weft/secrets';
+import type { DataSource } from 'typeorm';
+import { httpRequestConnector } from './connectors/http-request/http-request.connector';
+import { probeConnector } from './connectors/probe.connector';
+import { CredentialRepository } from './credentials/credential.repository';
+import { credentialRpcHandlers } from './credentials/credential.rpc';
+import { CredentialService } from './credentials/credential.service';
+
+/** What the integration service is built from; main.ts and the standalone launcher supply it. */
+export interface IntegrationDeps {
+  logger: JsonLogger;
+  readiness: ReadinessRegistry;
+  /** Opened on `integrationDatabase`, migrations applied. */
+  dataSource: DataSource;
+  /** Serves the credential vault (`IntegrationRpc`). */
+  rpc: RpcTransport;
+  tasks: TaskQueue;
+  events: EventLog;
+  prefetch: number;
+  /** `WEFT_SECRET_KEY`, parsed. */
+  keyRing: KeyRing;
+  /** `WEFT_EGRESS_ALLOW`, parsed. */
+  egressAllow: EgressAllowList;
+}
+
+const DEPS = Symbol('IntegrationDeps');
+
+@Module({})
+export class IntegrationModule implements OnApplicationBootstrap {
+  constructor(
+    @Inject(DEPS) private readonly deps: IntegrationDeps,
+    private readonly credentials: CredentialService,
+  ) {}
+
+  static forRoot(deps: IntegrationDeps): DynamicModule {
+    const credentials = new CredentialService(
+      new CredentialRepository(deps.dataSource),
+      deps.keyRing,
+      deps.logger,
+    );
+    return {
+      module: IntegrationModule,
+      imports: [HealthModule.forRoot(deps.readiness)],
+      providers: [
+        { provide: DEPS, useValue: deps },
+        { provide: JsonLogger, useValue: deps.logger },
+        { provide: CredentialService, useValue: credentials },
+      ],
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { deps, credentials } = this;
+    await deps.rpc.serve(IntegrationRpc, credentialRpcHandlers(credentials));
+    await startStepWorker({
+      worker: 'integration',
+      channel: TaskQueues.integration,
+      connectors: [
+        probeConnector,
+        httpRequestConnector({ credentials, egress: new EgressGuard(deps.egressAllow) }),
+      ],
+      prefetch: deps.prefetch,
+      tasks: deps.tasks,
+      events: deps.events,
+      logger: deps.logger,
+    });
+  }
+}

@@ -1,0 +1,78 @@
+// Telemetry first: its instrumentations patch modules as they are loaded.
+import { startTelemetry } from '@weft/runtime/telemetry';
+const telemetry = startTelemetry('integration');
+
+import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
+import { openDatabase } from '@weft/persistence';
+import {
+  createHttpApp,
+  exitOnSignal,
+  exitOnStartupFailure,
+  JsonLogger,
+  loadConfig,
+  ReadinessRegistry,
+} from '@weft/runtime';
+import { configSchema } from './config';
+import { integrationDatabase } from './database';
+import { IntegrationModule } from './integration.module';
+
+async function main(logger: JsonLogger): Promise<void> {
+  const config = loadConfig(configSchema);
+  const readiness = new ReadinessRegistry();
+  const dataSource = await openDatabase(
+    integrationDatabase,
+    { url: config.DATABASE_URL, poolSize: 4 },
+    readiness,
+  );
+  const events = await KafkaEventLog.connect({
+    clientId: 'weft-integration',
+    brokers: config.KAFKA_BROKERS,
+    partitions: config.KAFKA_PARTITIONS,
+    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    logger,
+    readiness,
+  });
+  const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
+    name: 'weft-integration',
+    logger,
+    readiness,
+  });
+  const app = await createHttpApp(
+    IntegrationModule.forRoot({
+      logger,
+      readiness,
+      dataSource,
+      rpc: broker,
+      tasks: broker,
+      events,
+      prefetch: config.TASK_PREFETCH,
+      keyRing: config.WEFT_SECRET_KEY,
+      egressAllow: config.WEFT_EGRESS_ALLOW,
+    }),
+    logger,
+  );
+  await app.listen(config.PORT, config.HOST);
+  logger.event('info', 'integration service ready', {
+    port: config.PORT,
+    secretKeyIds: config.WEFT_SECRET_KEY.keyIds,
+    egressAllow: config.WEFT_EGRESS_ALLOW.entries,
+  });
+  exitOnSignal(
+    {
+      // Stop taking tasks and finish those in flight (their results still need Kafka), then
+      // the rest.
+      close: async () => {
+        await broker.close();
+        await events.close();
+        await app.close();
+        await dataSource.destroy();
+        await telemetry.shutdown();
+      },
+    },
+    logger,
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+}
+
+const logger = JsonLogger.forService('integration').captureProcessWarnings();
+main(logger).catch(exitOnStartupFailure(logger));

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { CreateCredential } from '@weft/contracts';
+import { RpcError } from '@weft/messaging';
+import { credentialAad, generateSecretKey, open, parseKeyRing, type KeyRing } from '@weft/secrets';
+import type { DataSource } from 'typeorm';
+import { CredentialUnavailable } from '../src/credentials/credential.errors';
+import { CredentialRepository } from '../src/credentials/credential.repository';
+import { CredentialService } from '../src/credentials/credential.service';
+import { freshIntegrationDatabase, memoryLogger } from './fixtures';
+
+const TOKEN = 'tok-7a6b5c4d3e2f1a0b';
+
+async function rejection(work: Promise<unknown>): Promise<RpcError> {
+  try {
+    await work;
+  } catch (error) {
+    if (error instanceof RpcError) return error;
+    throw error;
+  }
+  throw new Error('expected an RpcError');
+}
+
+describe('credential vault (real PostgreSQL)', () => {
+  let dataSource: DataSource;
+  const { logger, lines: logLines } = memoryLogger();
+  const oldKey = generateSecretKey('k1');
+  const keyRing = parseKeyRing(oldKey);
+  const vaultWith = (ring: KeyRing) =>
+    new CredentialService(new CredentialRepository(dataSource), ring, logger);
+  let vault: CredentialService;
+  const tenantA = randomUUID();
+  const tenantB = randomUUID();
+  const create = (tenantId: string, rest: Omit<CreateCredential, 'schemaVersion' | 'tenantId'>) =>
+    vault.create({ schemaVersion: 1, tenantId, ...rest });
+
+  beforeAll(async () => {
+    dataSource = await freshIntegrationDatabase();
+    vault = vaultWith(keyRing);
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+  });
+
+  it('stores a credential sealed, and answers metadata only', async () => {
+    const view = await create(tenantA, {
+      name: 'crm-api',
+      type: 'http.bearer',
+      data: { token: TOKEN },
+    });
+    expect(view).toEqual({ name: 'crm-api', type: 'http.bearer', createdAt: expect.any(String) });
+    expect(Date.parse(view.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+
+    const [row] = await dataSource.query<{ sealed: string }[]>(
+      'SELECT sealed FROM integration.credentials WHERE tenant_id = $1 AND name = $2',
+      [tenantA, 'crm-api'],
+    );
+    expect(row?.sealed).toMatch(/^v1\.k1\./);
+    expect(row?.sealed).not.toContain(TOKEN);
+
+    await expect(vault.list({ schemaVersion: 1, tenantId: tenantA })).resolves.toEqual({
+      items: [view],
+    });
+  });
+
+  it('resolves sealed envelopes that open with the key ring and the owner', async () => {
+    await create(tenantA, {
+      name: 'mail',
+      type: 'smtp',
+      data: { host: 'smtp.example.com', port: 587, username: 'u', password: 'p' },
+    });
+    const { items } = await vault.resolve({
+      schemaVersion: 1,
+      tenantId: tenantA,
+      names: ['mail', 'crm-api'],
+    });
+    expect(items.map((item) => [item.name, item.type])).toEqual([
+      ['mail', 'smtp'],
+      ['crm-api', 'http.bearer'],
+    ]);
+    const mail = JSON.parse(open(keyRing, items[0]?.sealed ?? '', credentialAad(tenantA, 'mail')));
+    // Stored as validated, defaults applied.
+    expect(mail).toEqual({
+      host: 'smtp.example.com',
+      port: 587,
+      secure: false,
+      username: 'u',
+      password: 'p',
+    });
+    await expect(vault.unseal(tenantA, ['crm-api'])).resolves.toEqual([
+      { name: 'crm-api', type: 'http.bearer', data: { token: TOKEN } },
+    ]);
+  });
+
+  it('answers not_found naming the missing credential', async () => {
+    const error = await rejection(
+      vault.resolve({ schemaVersion: 1, tenantId: tenantA, names: ['crm-api', 'nope'] }),
+    );
+    expect(error).toMatchObject({ code: 'not_found', message: 'credential "nope" does not exist' });
+  });
+
+  it('keeps tenants apart', async () => {
+    await expect(vault.list({ schemaVersion: 1, tenantId: tenantB })).resolves.toEqual({
+      items: [],
+    });
+    const resolved = await rejection(
+      vault.resolve({ schemaVersion: 1, tenantId: tenantB, names: ['crm-api'] }),
+    );
+    expect(resolved.code).toBe('not_found');
+    await expect(vault.unseal(tenantB, ['crm-api'])).rejects.toThrow(CredentialUnavailable);
+    const deleted = await rejection(
+      vault.delete({ schemaVersion: 1, tenantId: tenantB, name: 'crm-api' }),
+    );
+    expect(deleted.code).toBe('not_found');
+
+    // The same name is free in another tenant, with data of its own.
+    await create(tenantB, { name: 'crm-api', type: 'http.bearer', data: { token: 'tok-of-b' } });
+    const [a] = await vault.unseal(tenantA, ['crm-api']);
+    const [b] = await vault.unseal(tenantB, ['crm-api']);
+    expect(a?.data).toEqual({ token: TOKEN });
+    expect(b?.data).toEqual({ token: 'tok-of-b' });
+  });
+
+  it('does not open an envelope copied to another owner', async () => {
+    await dataSource.query(
+      `UPDATE integration.credentials SET sealed = (
+         SELECT sealed FROM integration.credentials WHERE tenant_id = $1 AND name = 'crm-api')
+        WHERE tenant_id = $2 AND name = 'crm-api'`,
+      [tenantA, tenantB],
+    );
+    const error = await vault.unseal(tenantB, ['crm-api']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialUnavailable);
+    expect(error).toMatchObject({ reason: 'unreadable', credentialName: 'crm-api' });
+    expect((error as Error).message).not.toContain(TOKEN);
+  });
+
+  it('answers conflict for a name the tenant already uses', async () => {
+    const error = await rejection(
+      create(tenantA, {
+        name: 'crm-api',
+        type: 'http.header',
+        data: { name: 'X-Key', value: 'v' },
+      }),
+    );
+    expect(error).toMatchObject({
+      code: 'conflict',
+      message: 'credential "crm-api" already exists',
+    });
+  });
+
+  it('answers invalid_request with the JSON path of each problem', async () => {
+    const missing = await rejection(
+      create(tenantA, { name: 'bad', type: 'http.bearer', data: {} }),
+    );
+    expect(missing.code).toBe('invalid_request');
+    expect(missing.problems).toEqual([{ path: '$.data.token', message: expect.any(String) }]);
+
+    const extra = await rejection(
+      create(tenantA, { name: 'bad', type: 'http.bearer', data: { token: 't', tokn: 't' } }),
+    );
+    expect(extra.problems).toEqual([{ path: '$.data.tokn', message: 'unknown field' }]);
+
+    const nested = await rejection(
+      create(tenantA, {
+        name: 'bad',
+        type: 'kafka',
+        data: {
+          brokers: ['ok:9092', ''],
+          sasl: { mechanism: 'md5', username: 'u', password: 'p' },
+        },
+      }),
+    );
+    expect(nested.problems.map((p) => p.path).sort()).toEqual([
+      '$.data.brokers[1]',
+      '$.data.sasl.mechanism',
+    ]);
+
+    const none = await rejection(create(tenantA, { name: 'bad', type: 'smtp', data: undefined }));
+    expect(none.problems).toEqual([{ path: '$.data', message: expect.any(String) }]);
+    await expect(
+      vault.resolve({ schemaVersion: 1, tenantId: tenantA, names: ['bad'] }),
+    ).rejects.toThrow('does not exist');
+  });
+
+  it('deletes, then answers not_found', async () => {
+    await expect(
+      vault.delete({ schemaVersion: 1, tenantId: tenantA, name: 'mail' }),
+    ).resolves.toEqual({ schemaVersion: 1 });
+    const list = await vault.list({ schemaVersion: 1, tenantId: tenantA });
+    expect(list.items.map((item) => item.name)).toEqual(['crm-api']);
+    const again = await rejection(
+      vault.delete({ schemaVersion: 1, tenantId: tenantA, name: 'mail' }),
+    );
+    expect(again).toMatchObject({ code: 'not_found', message: 'credential "mail" does not exist' });
+  });
+
+  it('opens credentials sealed before a key rotation', async () => {
+    const rotated = vaultWith(parseKeyRing(`${generateSecretKey('k2')},${oldKey}`));
+    await expect(rotated.unseal(tenantA, ['crm-api'])).resolves.toMatchObject([
+      { data: { token: TOKEN } },
+    ]);
+    await rotated.create({
+      schemaVersion: 1,
+      tenantId: tenantA,
+      name: 'after-rotation',
+      type: 'http.bearer',
+      data: { token: 'tok-new' },
+    });
+    const { items } = await rotated.resolve({
+      schemaVersion: 1,
+      tenantId: tenantA,
+      names: ['after-rotation'],
+    });
+    expect(items[0]?.sealed).toMatch(/^v1\.k2\./);
+  });
+
+  it('never logs credential data', () => {
+    expect(logLines.length).toBeGreaterThan(0);
+    for (const line of logLines) {
+      expect(line).not.toContain(TOKEN);
+      expect(line).not.toContain('v1.k');
+    }
+  });
+});

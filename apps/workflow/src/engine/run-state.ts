@@ -1,0 +1,40 @@
+import type { RunError, RunStatus, StepStatus } from '@weft/contracts';
+
+/** A run as the engine holds it while applying one signal. */
+export interface RunState {
+  id: string;
+  tenantId: string;
+  workflowId: string;
+  workflowVersion: number;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: RunError | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface StepState {
+  id: string;
+  type: string;
+  status: StepStatus;
+  /** Attempts dispatched so far; the next one is `attempt + 1`. */
+  attempt: number;
+  output: unknown;
+  error: RunError | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = [
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+];
+
+export const isTerminalRun = (status: RunStatus): boolean => TERMINAL_RUN_STATUSES.includes(status);
+export const isTerminalStep = (status: StepStatus): boolean =>
+  TERMINAL_STEP_STATUSES.includes(status);

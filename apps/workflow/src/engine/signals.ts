@@ -1,0 +1,12 @@
+import type { StepResult } from '@weft/contracts';
+
+/** Everything that can move a run: the engine applies one at a time under the run's lock. */
+export type RunSignal =
+  | { kind: 'start' }
+  | { kind: 'result'; result: StepResult }
+  | { kind: 'timer'; stepId: string; timer: TimerKind; attempt: number }
+  | { kind: 'cancel' }
+  | { kind: 'retry' };
+
+/** `retry`: the back-off before the next attempt ran out; `wait`: a wait step is due. */
+export type TimerKind = 'retry' | 'wait';

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import type { StepResult } from '@weft/contracts';
+import { compileWorkflow } from './compiled-workflow';
+import type { RunState, StepState } from './run-state';
+import type { RunSignal } from './signals';
+import { applySignal } from './transition';
+
+const NOW = new Date('2026-11-23T10:00:00.000Z');
+
+/** A run of `definition` as the engine would load it, and a way to apply signals to it. */
+function runOf(definition: Record<string, unknown>) {
+  const workflow = compileWorkflow({ name: 'test', ...definition });
+  const run: RunState = {
+    id: randomUUID(),
+    tenantId: randomUUID(),
+    workflowId: randomUUID(),
+    workflowVersion: 1,
+    status: 'queued',
+    input: { n: 2 },
+    output: null,
+    error: null,
+    createdAt: NOW,
+    startedAt: null,
+    finishedAt: null,
+  };
+  const steps = new Map<string, StepState>(
+    workflow.definition.steps.map((step) => [
+      step.id,
+      {
+        id: step.id,
+        type: step.type,
+        status: 'pending',
+        attempt: 0,
+        output: null,
+        error: null,
+        startedAt: null,
+        finishedAt: null,
+      },
+    ]),
+  );
+  const apply = (signal: RunSignal) => applySignal(workflow, run, steps, signal, NOW);
+  const status = () => Object.fromEntries([...steps.values()].map((s) => [s.id, s.status]));
+  const result = (
+    stepId: string,
+    outcome: 'succeeded' | 'failed',
+    output: unknown = {},
+  ): RunSignal => {
+    const base = {
+      schemaVersion: 1 as const,
+      runId: run.id,
+      stepId,
+      attempt: steps.get(stepId)!.attempt,
+      worker: 'integration',
+      finishedAt: NOW.toISOString(),
+    };
+    const value: StepResult =
+      outcome === 'succeeded'
+        ? { ...base, outcome, output }
+        : { ...base, outcome, error: { code: 'http_status', message: 'answered 500' } };
+    return { kind: 'result', result: value };
+  };
+  return { run, steps, apply, status, result };
+}
+
+const http = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'http.request',
+  with: { method: 'GET', url: 'https://example.com/{{ input.n }}' },
+  ...extra,
+});
+
+describe('applySignal', () => {
+  it('starts a run: engine steps run inline, worker steps become tasks with the step’s key', async () => {
+    const r = runOf({
+      steps: [
+        { id: 'double', type: 'transform', with: { value: '{{ input.n * 2 }}' } },
+        http('fetch', { needs: ['double'], timeoutMs: 5_000 }),
+      ],
+    });
+    const t = await r.apply({ kind: 'start' });
+    expect(r.run.status).toBe('running');
+    expect(r.steps.get('double')).toMatchObject({ status: 'succeeded', output: 4, attempt: 1 });
+    expect(t.tasks).toEqual([
+      {
+        worker: 'integration',
+        task: expect.objectContaining({
+          runId: r.run.id,
+          tenantId: r.run.tenantId,
+          stepId: 'fetch',
+          attempt: 1,
+          idempotencyKey: `${r.run.id}:fetch`,
+          input: { method: 'GET', url: 'https://example.com/2' },
+          timeoutMs: 5_000,
+        }),
+      },
+    ]);
+    expect(t.events.map((e) => e.type)).toEqual(['run.started', 'step.succeeded', 'step.queued']);
+  });
+
+  it('finishes the run with its output once every step succeeded', async () => {
+    const r = runOf({ steps: [http('fetch')], output: '{{ steps.fetch.output.status }}' });
+    await r.apply({ kind: 'start' });
+    const t = await r.apply(r.result('fetch', 'succeeded', { status: 201 }));
+    expect(r.run).toMatchObject({ status: 'succeeded', output: 201, finishedAt: NOW });
+    expect(t.events.at(-1)?.type).toBe('run.succeeded');
+    expect(t.clearTimers).toBe(true);
+  });
+
+  it('ignores a redelivered result and one of an older attempt', async () => {
+    const r = runOf({ steps: [http('fetch', { retry: { maxAttempts: 2, initialDelayMs: 10 } })] });
+    await r.apply({ kind: 'start' });
+    const first = r.result('fetch', 'failed');
+    await r.apply(first);
+    await r.apply({ kind: 'timer', stepId: 'fetch', timer: 'retry', attempt: 2 });
+    const late = await r.apply(first);
+    expect(late.changedSteps.size).toBe(0);
+    expect(late.events).toEqual([]);
+    expect(r.steps.get('fetch')).toMatchObject({ status: 'queued', attempt: 2 });
+  });
+
+  it('retries a failed attempt after its back-off with the same key and the next attempt', async () => {
+    const r = runOf({
+      steps: [http('fetch', { retry: { maxAttempts: 3, backoff: 'fixed', initialDelayMs: 250 } })],
+    });
+    await r.apply({ kind: 'start' });
+    const failed = await r.apply(r.result('fetch', 'failed'));
+    expect(failed.timers).toEqual([
+      { stepId: 'fetch', kind: 'retry', attempt: 2, fireAt: new Date(NOW.getTime() + 250) },
+    ]);
+    expect(failed.events.map((e) => e.type)).toEqual(['step.retrying']);
+    // A timer for an attempt already dispatched changes nothing.
+    expect(
+      (await r.apply({ kind: 'timer', stepId: 'fetch', timer: 'retry', attempt: 3 })).tasks,
+    ).toEqual([]);
+    const due = await r.apply({ kind: 'timer', stepId: 'fetch', timer: 'retry', attempt: 2 });
+    expect(due.tasks.map(({ task }) => [task.attempt, task.idempotencyKey])).toEqual([
+      [2, `${r.run.id}:fetch`],
+    ]);
+  });
+
+  it('fails the run when a step fails for good, cancelling the rest and sending none of their tasks', async () => {
+    const r = runOf({
+      steps: [http('a'), { id: 'b', type: 'fail', with: { message: 'no {{ input.n }}' } }],
+    });
+    const t = await r.apply({ kind: 'start' });
+    expect(r.run).toMatchObject({
+      status: 'failed',
+      error: { code: 'fail_step', message: 'no 2', stepId: 'b' },
+    });
+    expect(r.status()).toEqual({ a: 'cancelled', b: 'failed' });
+    expect(t.tasks).toEqual([]);
+  });
+
+  it('lets a step with onError continue fail without failing the run', async () => {
+    const r = runOf({
+      steps: [
+        http('notify', { onError: 'continue' }),
+        {
+          id: 'after',
+          type: 'transform',
+          needs: ['notify'],
+          with: { value: '{{ steps.notify.status }}' },
+        },
+      ],
+    });
+    await r.apply({ kind: 'start' });
+    await r.apply(r.result('notify', 'failed'));
+    expect(r.status()).toEqual({ notify: 'failed', after: 'succeeded' });
+    expect(r.steps.get('after')?.output).toBe('failed');
+    expect(r.run.status).toBe('succeeded');
+  });
+
+  it('skips a branch whose condition is false, and joins after branches with anySucceeded', async () => {
+    const r = runOf({
+      steps: [
+        { id: 'big', type: 'transform', if: '{{ input.n > 10 }}', with: { value: 'big' } },
+        { id: 'big_next', type: 'transform', needs: ['big'], with: { value: 1 } },
+        { id: 'small', type: 'transform', if: '{{ input.n <= 10 }}', with: { value: 'small' } },
+        {
+          id: 'join',
+          type: 'transform',
+          needs: ['big', 'small'],
+          needsPolicy: 'anySucceeded',
+          with: { value: '{{ steps.small.output }}' },
+        },
+      ],
+    });
+    await r.apply({ kind: 'start' });
+    expect(r.status()).toEqual({
+      big: 'skipped',
+      big_next: 'skipped',
+      small: 'succeeded',
+      join: 'succeeded',
+    });
+    expect(r.run.status).toBe('succeeded');
+  });
+
+  it('waits durably: a timer, then the step succeeds', async () => {
+    const r = runOf({ steps: [{ id: 'pause', type: 'wait', with: { durationMs: 60_000 } }] });
+    const t = await r.apply({ kind: 'start' });
+    expect(r.steps.get('pause')?.status).toBe('waiting');
+    expect(t.timers).toEqual([
+      { stepId: 'pause', kind: 'wait', attempt: 1, fireAt: new Date(NOW.getTime() + 60_000) },
+    ]);
+    await r.apply({ kind: 'timer', stepId: 'pause', timer: 'wait', attempt: 1 });
+    expect(r.run.status).toBe('succeeded');
+  });
+
+  it('cancels a run: every unfinished step is cancelled and its timers voided', async () => {
+    const r = runOf({
+      steps: [{ id: 'pause', type: 'wait', with: { durationMs: 60_000 } }, http('fetch')],
+    });
+    await r.apply({ kind: 'start' });
+    const t = await r.apply({ kind: 'cancel' });
+    expect(r.run.status).toBe('cancelled');
+    expect(r.status()).toEqual({ pause: 'cancelled', fetch: 'cancelled' });
+    expect(t.clearTimers).toBe(true);
+    // A result that arrives afterwards changes nothing.
+    expect((await r.apply(r.result('fetch', 'succeeded'))).changedSteps.size).toBe(0);
+  });
+
+  it('retries a failed run from its failed steps, keeping what succeeded', async () => {
+    const r = runOf({ steps: [http('first'), http('second', { needs: ['first'] })] });
+    await r.apply({ kind: 'start' });
+    await r.apply(r.result('first', 'succeeded', { status: 200 }));
+    await r.apply(r.result('second', 'failed'));
+    expect(r.run.status).toBe('failed');
+    const t = await r.apply({ kind: 'retry' });
+    expect(r.run.status).toBe('running');
+    expect(r.steps.get('first')).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(t.tasks.map(({ task }) => [task.stepId, task.attempt])).toEqual([['second', 2]]);
+  });
+
+  it('fails a step whose expression fails, naming where', async () => {
+    const r = runOf({
+      steps: [{ id: 'bad', type: 'transform', with: { value: '{{ $undefinedFn() }}' } }],
+    });
+    await r.apply({ kind: 'start' });
+    expect(r.steps.get('bad')).toMatchObject({
+      status: 'failed',
+      error: { code: 'expression_error', message: expect.stringMatching(/^with: /) },
+    });
+    expect(r.run.status).toBe('failed');
+  });
+});

@@ -1,0 +1,35 @@
+import type { WorkflowRepository } from '../workflows/workflow.repository';
+import { compileWorkflow, type CompiledWorkflow } from './compiled-workflow';
+
+const CAPACITY = 1_000;
+
+/**
+ * Compiled workflow versions. A version never changes once written, so an entry never goes
+ * stale; the map only bounds memory, evicting the least recently used.
+ */
+export class WorkflowCatalog {
+  private readonly cache = new Map<string, Promise<CompiledWorkflow>>();
+
+  constructor(private readonly workflows: WorkflowRepository) {}
+
+  version(workflowId: string, version: number): Promise<CompiledWorkflow> {
+    const key = `${workflowId}:${version}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const loading = this.load(workflowId, version);
+    this.cache.set(key, loading);
+    loading.catch(() => this.cache.delete(key));
+    if (this.cache.size > CAPACITY) this.cache.delete(this.cache.keys().next().value!);
+    return loading;
+  }
+
+  private async load(workflowId: string, version: number): Promise<CompiledWorkflow> {
+    const stored = await this.workflows.definitionOf(workflowId, version);
+    if (stored === undefined) throw new Error(`workflow ${workflowId} has no version ${version}`);
+    return compileWorkflow(stored);
+  }
+}

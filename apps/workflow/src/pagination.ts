@@ -1,0 +1,28 @@
+import { RpcError } from '@weft/messaging';
+import { z } from 'zod';
+
+/** Keyset cursors are the last id of a page, opaque to clients. */
+export const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url');
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!z.uuid().safeParse(id).success) {
+    throw new RpcError('invalid_request', 'invalid cursor', [
+      { path: '$.cursor', message: 'is not a cursor this API returned' },
+    ]);
+  }
+  return id;
+}
+
+/** Fetches one more than asked, so a page knows whether another follows. */
+export function page<T extends { id: string }>(
+  rows: T[],
+  limit: number,
+): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  return {
+    items,
+    nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null,
+  };
+}

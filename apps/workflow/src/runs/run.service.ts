@@ -1,0 +1,168 @@
+import type {
+  GetRun,
+  ListRuns,
+  RunCommand,
+  RunPage,
+  RunStarted,
+  RunSummary,
+  RunView,
+  StartRun,
+} from '@weft/contracts';
+import { inputProblems } from '@weft/definitions';
+import { RpcError } from '@weft/messaging';
+import { uuidv7 } from '@weft/runtime';
+import type { EngineService } from '../engine/engine.service';
+import { isTerminalRun, type RunState, type StepState } from '../engine/run-state';
+import type { WorkflowCatalog } from '../engine/workflow-catalog';
+import { decodeCursor, page } from '../pagination';
+import type { WorkflowRepository } from '../workflows/workflow.repository';
+import { toSummary, type RunRepository } from './run.repository';
+
+/** The run API of the engine: what the gateway asks over RPC. */
+export class RunService {
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly workflows: WorkflowRepository,
+    private readonly catalog: WorkflowCatalog,
+    private readonly engine: EngineService,
+    private readonly onOutbox: () => void,
+  ) {}
+
+  /**
+   * Writes the run, its pending steps and a `RunRequested` in one transaction, so the id it
+   * answers is readable at once and the run starts even if this process dies now.
+   */
+  async start({ tenantId, workflowId, input, idempotencyKey }: StartRun): Promise<RunStarted> {
+    const workflow = await this.workflows.find(tenantId, workflowId);
+    if (!workflow) throw new RpcError('not_found', `workflow ${workflowId} does not exist`);
+    if (workflow.archivedAt) {
+      throw new RpcError('conflict', `workflow ${workflowId} is archived; it starts no runs`);
+    }
+    const compiled = await this.catalog.version(workflowId, workflow.version);
+    const problems = compiled.input ? inputProblems(compiled.input, input ?? {}, ['input']) : [];
+    if (problems.length > 0) {
+      throw new RpcError(
+        'invalid_request',
+        'the input does not match the workflow’s inputSchema',
+        problems,
+      );
+    }
+    const now = new Date();
+    const run: RunState = {
+      id: uuidv7(now.getTime()),
+      tenantId,
+      workflowId,
+      workflowVersion: workflow.version,
+      status: 'queued',
+      input: input ?? {},
+      output: null,
+      error: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+    const result = await this.runs.db.transaction(async (tx): Promise<RunStarted> => {
+      if (idempotencyKey !== undefined) {
+        const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, run.id);
+        if (holder !== run.id) {
+          const existing = await this.runs.findRun(tx, holder, { tenantId });
+          if (existing) return { run: toSummary(existing), created: false };
+        }
+      }
+      const steps: StepState[] = [...compiled.steps.values()].map(({ definition }) => ({
+        id: definition.id,
+        type: definition.type,
+        status: 'pending',
+        attempt: 0,
+        output: null,
+        error: null,
+        startedAt: null,
+        finishedAt: null,
+      }));
+      await this.runs.insertRun(tx, run, steps);
+      await this.runs.addToOutbox(tx, [
+        { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
+        {
+          destination: 'run-event',
+          payload: {
+            schemaVersion: 1,
+            runId: run.id,
+            type: 'run.queued',
+            at: now.toISOString(),
+            data: { status: 'queued' },
+          },
+        },
+      ]);
+      return { run: toSummary(run), created: true };
+    });
+    if (result.created) this.onOutbox();
+    return result;
+  }
+
+  async get({ tenantId, runId }: GetRun): Promise<RunView> {
+    const run = await this.runs.findRun(this.runs.db, runId, { tenantId });
+    if (!run) throw notFound(runId);
+    const steps = new Map((await this.runs.findSteps(this.runs.db, runId)).map((s) => [s.id, s]));
+    const compiled = await this.catalog.version(run.workflowId, run.workflowVersion);
+    return {
+      ...toSummary(run),
+      input: run.input,
+      output: run.output ?? null,
+      error: run.error,
+      // In definition order, which is how the user wrote them.
+      steps: [...compiled.steps.keys()].flatMap((id) => {
+        const step = steps.get(id);
+        return step
+          ? [
+              {
+                id,
+                type: step.type,
+                status: step.status,
+                attempts: step.attempt,
+                output: step.output ?? null,
+                error: step.error,
+                startedAt: step.startedAt?.toISOString() ?? null,
+                finishedAt: step.finishedAt?.toISOString() ?? null,
+              },
+            ]
+          : [];
+      }),
+    };
+  }
+
+  async list({ tenantId, workflowId, status, limit, cursor }: ListRuns): Promise<RunPage> {
+    const rows = await this.runs.list({
+      tenantId,
+      workflowId,
+      status,
+      after: decodeCursor(cursor),
+      limit: limit + 1,
+    });
+    return page(rows, limit);
+  }
+
+  async cancel({ tenantId, runId }: RunCommand): Promise<RunSummary> {
+    const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
+    if (!current) throw notFound(runId);
+    if (isTerminalRun(current.status)) {
+      throw new RpcError('conflict', `run ${runId} has already ${current.status}`);
+    }
+    const run = await this.engine.apply(runId, { kind: 'cancel' }, { tenantId });
+    return toSummary(run!);
+  }
+
+  async retry({ tenantId, runId }: RunCommand): Promise<RunSummary> {
+    const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
+    if (!current) throw notFound(runId);
+    if (current.status !== 'failed') {
+      throw new RpcError(
+        'conflict',
+        `run ${runId} is ${current.status}; only a failed run retries`,
+      );
+    }
+    const run = await this.engine.apply(runId, { kind: 'retry' }, { tenantId });
+    return toSummary(run!);
+  }
+}
+
+const notFound = (runId: string) => new RpcError('not_found', `run ${runId} does not exist`);

@@ -1,0 +1,115 @@
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { ConsumerGroups, EventTopics, WorkflowRpc } from '@weft/contracts';
+import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
+import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { EngineService } from './engine/engine.service';
+import { OutboxRelay } from './engine/outbox-relay';
+import { TimerPoller } from './engine/timer-poller';
+import { WorkflowCatalog } from './engine/workflow-catalog';
+import { ProbeRepository } from './probes/probe.repository';
+import { ProbeService } from './probes/probe.service';
+import { RunRepository } from './runs/run.repository';
+import { RunService } from './runs/run.service';
+import { WorkflowRepository } from './workflows/workflow.repository';
+import { WorkflowService } from './workflows/workflow.service';
+
+/** What the workflow service is built from; main.ts and the standalone launcher supply it. */
+export interface WorkflowDeps {
+  logger: JsonLogger;
+  readiness: ReadinessRegistry;
+  dataSource: DataSource;
+  rpc: RpcTransport;
+  tasks: TaskQueue;
+  events: EventLog;
+}
+
+const DEPS = Symbol('WorkflowDeps');
+const ENGINE = Symbol('Engine');
+
+/** The parts of the engine, built once from the deps. */
+function assemble(deps: WorkflowDeps) {
+  const workflowRepository = new WorkflowRepository(deps.dataSource);
+  const runRepository = new RunRepository(deps.dataSource);
+  const catalog = new WorkflowCatalog(workflowRepository);
+  const relay = new OutboxRelay(runRepository, deps.tasks, deps.events, deps.logger);
+  const wake = () => relay.wake();
+  const engine = new EngineService(runRepository, catalog, deps.logger, wake);
+  return {
+    relay,
+    engine,
+    timers: new TimerPoller(runRepository, engine, deps.logger, wake),
+    workflows: new WorkflowService(workflowRepository),
+    runs: new RunService(runRepository, workflowRepository, catalog, engine, wake),
+    probes: new ProbeService(
+      new ProbeRepository(deps.dataSource),
+      deps.tasks,
+      deps.events,
+      deps.logger,
+    ),
+  };
+}
+type Engine = ReturnType<typeof assemble>;
+
+/**
+ * The engine's transports, kept thin: RPC handlers and Kafka consumers unpack a message and
+ * hand it to a service.
+ */
+@Module({})
+export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(DEPS) private readonly deps: WorkflowDeps,
+    @Inject(ENGINE) private readonly engine: Engine,
+  ) {}
+
+  static forRoot(deps: WorkflowDeps): DynamicModule {
+    return {
+      module: WorkflowModule,
+      imports: [HealthModule.forRoot(deps.readiness)],
+      providers: [
+        { provide: DEPS, useValue: deps },
+        { provide: ENGINE, useValue: assemble(deps) },
+        { provide: JsonLogger, useValue: deps.logger },
+      ],
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { engine, runs, workflows, probes, relay, timers } = this.engine;
+    const { events } = this.deps;
+    events.subscribe(EventTopics.runRequests, ConsumerGroups.workflowEngine, async (request) => {
+      await engine.apply(request.runId, { kind: 'start' });
+    });
+    events.subscribe(EventTopics.stepResults, ConsumerGroups.workflowEngine, async (result) => {
+      const run = await engine.apply(result.runId, { kind: 'result', result });
+      if (!run) await probes.onStepResult(result);
+    });
+    await this.deps.rpc.serve(WorkflowRpc, {
+      'probe.start': async () => ({ schemaVersion: 1 as const, probeId: await probes.start() }),
+      'probe.get': ({ probeId }) => probes.get(probeId),
+      'workflows.create': (request) => workflows.create(request),
+      'workflows.update': (request) => workflows.update(request),
+      'workflows.get': (request) => workflows.get(request),
+      'workflows.list': (request) => workflows.list(request),
+      'workflows.archive': (request) => workflows.archive(request),
+      'runs.start': (request) => runs.start(request),
+      'runs.get': (request) => runs.get(request),
+      'runs.list': (request) => runs.list(request),
+      'runs.cancel': (request) => runs.cancel(request),
+      'runs.retry': (request) => runs.retry(request),
+    });
+    relay.start();
+    timers.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.timers.stop();
+    await this.engine.relay.stop();
+  }
+}

@@ -1,0 +1,123 @@
+import type { WorkflowView } from '@weft/contracts';
+import type { DataSource, EntityManager } from 'typeorm';
+
+interface WorkflowRow {
+  id: string;
+  name: string;
+  version: number;
+  definition: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  archived_at: Date | null;
+}
+
+const SELECT_VIEW = `
+  SELECT w.id, v.definition ->> 'name' AS name, v.version, v.definition, w.created_at,
+         v.created_at AS updated_at, w.archived_at
+    FROM workflow.workflows w
+    JOIN workflow.workflow_versions v ON v.workflow_id = w.id`;
+
+/** SQL of workflows and their immutable versions; every method is scoped by tenant. */
+export class WorkflowRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async create(
+    tenantId: string,
+    id: string,
+    name: string,
+    definition: unknown,
+  ): Promise<WorkflowView> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(
+        'INSERT INTO workflow.workflows (id, tenant_id, name, latest_version) VALUES ($1, $2, $3, 1)',
+        [id, tenantId, name],
+      );
+      await tx.query(
+        'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, 1, $2)',
+        [id, JSON.stringify(definition)],
+      );
+      return (await this.find(tenantId, id, undefined, tx))!;
+    });
+  }
+
+  /** Adds version n+1; undefined when the workflow is not the tenant's or is archived. */
+  async addVersion(
+    tenantId: string,
+    id: string,
+    name: string,
+    definition: unknown,
+  ): Promise<WorkflowView | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [rows] = await tx.query<[{ latest_version: number }[], number]>(
+        `UPDATE workflow.workflows
+            SET latest_version = latest_version + 1, name = $3, updated_at = now()
+          WHERE id = $1 AND tenant_id = $2 AND archived_at IS NULL
+          RETURNING latest_version`,
+        [id, tenantId, name],
+      );
+      const version = rows[0]?.latest_version;
+      if (version === undefined) return undefined;
+      await tx.query(
+        'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, $2, $3)',
+        [id, version, JSON.stringify(definition)],
+      );
+      return this.find(tenantId, id, version, tx);
+    });
+  }
+
+  async find(
+    tenantId: string,
+    id: string,
+    version?: number,
+    db: DataSource | EntityManager = this.db,
+  ): Promise<WorkflowView | undefined> {
+    const rows: WorkflowRow[] = await db.query(
+      `${SELECT_VIEW}
+        WHERE w.id = $1 AND w.tenant_id = $2 AND v.version = COALESCE($3, w.latest_version)`,
+      [id, tenantId, version ?? null],
+    );
+    return rows[0] && toView(rows[0]);
+  }
+
+  /** Newest first; `after` is the last id of the previous page. */
+  async list(tenantId: string, limit: number, after?: string): Promise<WorkflowView[]> {
+    const rows: WorkflowRow[] = await this.db.query(
+      `${SELECT_VIEW} AND v.version = w.latest_version
+        WHERE w.tenant_id = $1 AND w.archived_at IS NULL AND ($2::uuid IS NULL OR w.id < $2)
+        ORDER BY w.id DESC
+        LIMIT $3`,
+      [tenantId, after ?? null, limit],
+    );
+    return rows.map(toView);
+  }
+
+  async archive(tenantId: string, id: string): Promise<boolean> {
+    const [, count] = await this.db.query<[unknown[], number]>(
+      `UPDATE workflow.workflows SET archived_at = COALESCE(archived_at, now())
+        WHERE id = $1 AND tenant_id = $2`,
+      [id, tenantId],
+    );
+    return count > 0;
+  }
+
+  /** The definition of one version, for the engine; versions never change once written. */
+  async definitionOf(workflowId: string, version: number): Promise<unknown> {
+    const rows: { definition: unknown }[] = await this.db.query(
+      'SELECT definition FROM workflow.workflow_versions WHERE workflow_id = $1 AND version = $2',
+      [workflowId, version],
+    );
+    return rows[0]?.definition;
+  }
+}
+
+function toView(row: WorkflowRow): WorkflowView {
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    definition: row.definition,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    archivedAt: row.archived_at?.toISOString() ?? null,
+  };
+}

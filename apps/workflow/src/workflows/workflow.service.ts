@@ -1,0 +1,72 @@
+import type {
+  ArchiveWorkflow,
+  CreateWorkflow,
+  Done,
+  GetWorkflow,
+  ListWorkflows,
+  UpdateWorkflow,
+  WorkflowPage,
+  WorkflowView,
+} from '@weft/contracts';
+import { validateDefinition, type WorkflowDefinition } from '@weft/definitions';
+import { RpcError } from '@weft/messaging';
+import { uuidv7 } from '@weft/runtime';
+import { decodeCursor, page } from '../pagination';
+import type { WorkflowRepository } from './workflow.repository';
+
+/** Workflows and their versions: a save validates the whole definition first. */
+export class WorkflowService {
+  constructor(private readonly workflows: WorkflowRepository) {}
+
+  async create({ tenantId, definition }: CreateWorkflow): Promise<WorkflowView> {
+    const valid = validOrThrow(definition);
+    // The definition is kept as the user wrote it; defaults apply when the engine reads it.
+    return this.workflows.create(tenantId, uuidv7(), valid.name, definition);
+  }
+
+  async update({ tenantId, workflowId, definition }: UpdateWorkflow): Promise<WorkflowView> {
+    const valid = validOrThrow(definition);
+    const updated = await this.workflows.addVersion(tenantId, workflowId, valid.name, definition);
+    if (updated) return updated;
+    const current = await this.workflows.find(tenantId, workflowId);
+    if (current?.archivedAt) throw new RpcError('conflict', `workflow ${workflowId} is archived`);
+    throw notFound(workflowId);
+  }
+
+  async get({ tenantId, workflowId, version }: GetWorkflow): Promise<WorkflowView> {
+    const found = await this.workflows.find(tenantId, workflowId, version);
+    if (!found) {
+      throw version === undefined
+        ? notFound(workflowId)
+        : new RpcError('not_found', `workflow ${workflowId} has no version ${version}`);
+    }
+    return found;
+  }
+
+  async list({ tenantId, limit, cursor }: ListWorkflows): Promise<WorkflowPage> {
+    const rows = await this.workflows.list(tenantId, limit + 1, decodeCursor(cursor));
+    return page(rows, limit);
+  }
+
+  async archive({ tenantId, workflowId }: ArchiveWorkflow): Promise<Done> {
+    if (!(await this.workflows.archive(tenantId, workflowId))) throw notFound(workflowId);
+    return { schemaVersion: 1 };
+  }
+}
+
+function validOrThrow(definition: unknown): WorkflowDefinition {
+  const result = validateDefinition(definition);
+  if (result.ok) return result.definition;
+  throw new RpcError(
+    'invalid_request',
+    `the definition has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
+    // Paths against the RPC request, whose `definition` field holds the document.
+    result.problems.map((problem) => ({
+      ...problem,
+      path: problem.path.replace(/^\$/, '$.definition'),
+    })),
+  );
+}
+
+const notFound = (workflowId: string) =>
+  new RpcError('not_found', `workflow ${workflowId} does not exist`);

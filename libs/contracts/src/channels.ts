@@ -1,0 +1,91 @@
+import type { QueueChannel, RpcService, TopicChannel } from './channel';
+import {
+  CreateCredential,
+  CredentialList,
+  CredentialView,
+  DeleteCredential,
+  ListCredentials,
+  ResolveCredentials,
+  ResolvedCredentials,
+} from './messages/credential';
+import { GetProbe, ProbeStarted, ProbeView, StartProbe } from './messages/probe';
+import {
+  GetRun,
+  ListRuns,
+  RunCommand,
+  RunPage,
+  RunRequested,
+  RunStarted,
+  RunSummary,
+  RunView,
+  StartRun,
+} from './messages/run';
+import {
+  ArchiveWorkflow,
+  CreateWorkflow,
+  Done,
+  GetWorkflow,
+  ListWorkflows,
+  UpdateWorkflow,
+  WorkflowPage,
+  WorkflowView,
+} from './messages/workflow';
+import { RunEvent } from './messages/run-event';
+import { StepResult } from './messages/step-result';
+import { StepTask } from './messages/step-task';
+import { Queues, Topics } from './names';
+
+/** The task queue of each worker service. */
+export const TaskQueues = Object.freeze({
+  integration: { queue: Queues.integrationTasks, message: StepTask },
+  ai: { queue: Queues.aiTasks, message: StepTask },
+} satisfies Record<string, QueueChannel<typeof StepTask>>);
+
+/** Kafka topics, all keyed by run id so that one engine instance owns a run's records. */
+export const EventTopics = Object.freeze({
+  stepResults: {
+    topic: Topics.stepResults,
+    message: StepResult,
+    key: (result: StepResult) => result.runId,
+  },
+  runEvents: { topic: Topics.runEvents, message: RunEvent, key: (event: RunEvent) => event.runId },
+  runRequests: {
+    topic: Topics.runRequests,
+    message: RunRequested,
+    key: (request: RunRequested) => request.runId,
+  },
+} satisfies {
+  stepResults: TopicChannel<typeof StepResult>;
+  runEvents: TopicChannel<typeof RunEvent>;
+  runRequests: TopicChannel<typeof RunRequested>;
+});
+
+/** What the gateway may ask the workflow service. */
+export const WorkflowRpc = Object.freeze({
+  queue: Queues.workflowRpc,
+  methods: {
+    'probe.start': { request: StartProbe, response: ProbeStarted },
+    'probe.get': { request: GetProbe, response: ProbeView },
+    'workflows.create': { request: CreateWorkflow, response: WorkflowView },
+    'workflows.update': { request: UpdateWorkflow, response: WorkflowView },
+    'workflows.get': { request: GetWorkflow, response: WorkflowView },
+    'workflows.list': { request: ListWorkflows, response: WorkflowPage },
+    'workflows.archive': { request: ArchiveWorkflow, response: Done },
+    'runs.start': { request: StartRun, response: RunStarted },
+    'runs.get': { request: GetRun, response: RunView },
+    'runs.list': { request: ListRuns, response: RunPage },
+    'runs.cancel': { request: RunCommand, response: RunSummary },
+    'runs.retry': { request: RunCommand, response: RunSummary },
+  },
+} satisfies RpcService);
+
+/** What the gateway and the AI workers may ask the integration service's credential vault. */
+export const IntegrationRpc = Object.freeze({
+  queue: Queues.integrationRpc,
+  methods: {
+    'credentials.create': { request: CreateCredential, response: CredentialView },
+    'credentials.list': { request: ListCredentials, response: CredentialList },
+    'credentials.delete': { request: DeleteCredential, response: Done },
+    'credentials.resolve': { request: ResolveCredentials, response: ResolvedCredentials },
+  },
+} satisfies RpcService);

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { TenantScoped } from './common';
+
+/** Credential types of SPEC §2 and the fields of each; every field is a secret at rest. */
+export const CredentialData = {
+  'http.bearer': z.strictObject({ token: z.string().min(1) }),
+  'http.basic': z.strictObject({ username: z.string().min(1), password: z.string() }),
+  'http.header': z.strictObject({ name: z.string().min(1), value: z.string().min(1) }),
+  hmac: z.strictObject({ secret: z.string().min(16) }),
+  smtp: z.strictObject({
+    host: z.string().min(1),
+    port: z.int().min(1).max(65535),
+    secure: z.boolean().default(false),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  }),
+  openai: z.strictObject({ baseUrl: z.url(), apiKey: z.string().min(1) }),
+  anthropic: z.strictObject({ apiKey: z.string().min(1), baseUrl: z.url().optional() }),
+  postgres: z.strictObject({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres URL'),
+  }),
+  kafka: z.strictObject({
+    brokers: z.array(z.string().min(1)).min(1),
+    sasl: z
+      .strictObject({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string(),
+        password: z.string(),
+      })
+      .optional(),
+  }),
+  rabbitmq: z.strictObject({ url: z.string().regex(/^amqps?:\/\//, 'must be an amqp URL') }),
+} as const;
+export type CredentialType = keyof typeof CredentialData;
+export const CredentialTypes = Object.keys(CredentialData) as [CredentialType, ...CredentialType[]];
+
+export const CredentialName = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-", at most 100');
+
+/** What the API ever returns of a credential: never its data. */
+export const CredentialView = z.object({
+  name: z.string(),
+  type: z.enum(CredentialTypes),
+  createdAt: z.iso.datetime(),
+});
+export type CredentialView = z.infer<typeof CredentialView>;
+
+export const CreateCredential = TenantScoped.extend({
+  name: CredentialName,
+  type: z.enum(CredentialTypes),
+  data: z.unknown(),
+});
+export type CreateCredential = z.infer<typeof CreateCredential>;
+
+export const ListCredentials = TenantScoped;
+export type ListCredentials = z.infer<typeof ListCredentials>;
+export const CredentialList = z.object({ items: z.array(CredentialView) });
+export type CredentialList = z.infer<typeof CredentialList>;
+
+export const DeleteCredential = TenantScoped.extend({ name: CredentialName });
+export type DeleteCredential = z.infer<typeof DeleteCredential>;
+
+/**
+ * A worker's request for credentials it will decrypt itself: the vault answers ciphertext
+ * (AES-256-GCM envelopes under a key id), so a secret crosses no queue in clear.
+ */
+export const ResolveCredentials = TenantScoped.extend({
+  names: z.array(CredentialName).min(1).max(10),
+});
+export type ResolveCredentials = z.infer<typeof ResolveCredentials>;
+export const SealedCredential = z.object({
+  name: z.string(),
+  type: z.enum(CredentialTypes),
+  sealed: z.string(),
+});
+export type SealedCredential = z.infer<typeof SealedCredential>;
+export const ResolvedCredentials = z.object({ items: z.array(SealedCredential) });
+export type ResolvedCredentials = z.infer<typeof ResolvedCredentials>;

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { Cursor, Limit, TenantScoped } from './common';
+
+export const RunStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const RunStatus = z.enum(RunStatuses);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const StepStatuses = [
+  'pending',
+  'queued',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const;
+export const StepStatus = z.enum(StepStatuses);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+/** Why a run or a step failed; never carries a secret. */
+export const RunError = z.object({
+  code: z.string(),
+  message: z.string(),
+  stepId: z.string().optional(),
+});
+export type RunError = z.infer<typeof RunError>;
+
+export const RunSummary = z.object({
+  id: z.uuid(),
+  workflowId: z.uuid(),
+  workflowVersion: z.int().min(1),
+  status: RunStatus,
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const StepView = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: StepStatus,
+  attempts: z.int().min(0),
+  output: z.unknown(),
+  error: RunError.nullable(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+});
+export type StepView = z.infer<typeof StepView>;
+
+export const RunView = RunSummary.extend({
+  input: z.unknown(),
+  output: z.unknown(),
+  error: RunError.nullable(),
+  steps: z.array(StepView),
+});
+export type RunView = z.infer<typeof RunView>;
+
+export const RunPage = z.object({ items: z.array(RunSummary), nextCursor: Cursor.nullable() });
+export type RunPage = z.infer<typeof RunPage>;
+
+/** Starts a run of the workflow's latest version; one idempotency key starts at most one run. */
+export const StartRun = TenantScoped.extend({
+  workflowId: z.uuid(),
+  input: z.unknown(),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+export type StartRun = z.infer<typeof StartRun>;
+
+/** `created` is false when the idempotency key named an existing run. */
+export const RunStarted = z.object({ run: RunSummary, created: z.boolean() });
+export type RunStarted = z.infer<typeof RunStarted>;
+
+export const GetRun = TenantScoped.extend({ runId: z.uuid() });
+export type GetRun = z.infer<typeof GetRun>;
+
+export const ListRuns = TenantScoped.extend({
+  workflowId: z.uuid().optional(),
+  status: RunStatus.optional(),
+  limit: Limit,
+  cursor: Cursor.optional(),
+});
+export type ListRuns = z.infer<typeof ListRuns>;
+
+/** Cancel and retry answer the run as it is after the command. */
+export const RunCommand = TenantScoped.extend({ runId: z.uuid() });
+export type RunCommand = z.infer<typeof RunCommand>;
+
+/**
+ * On `weft.run.requests`, keyed by run id: the engine replica that owns the run's partition
+ * starts it. Commands that must act at once (cancel, retry) and timers apply directly under
+ * the run's row lock instead.
+ */
+export const RunRequested = z.object({
+  schemaVersion: z.literal(1),
+  runId: z.uuid(),
+});
+export type RunRequested = z.infer<typeof RunRequested>;

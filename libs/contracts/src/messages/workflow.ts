@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { Cursor, Limit, TenantScoped } from './common';
+
+/** A workflow at one version. `definition` is validated by the engine, not by this schema. */
+export const WorkflowView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  version: z.int().min(1),
+  definition: z.record(z.string(), z.unknown()),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  archivedAt: z.iso.datetime().nullable(),
+});
+export type WorkflowView = z.infer<typeof WorkflowView>;
+
+export const WorkflowPage = z.object({
+  items: z.array(WorkflowView),
+  nextCursor: Cursor.nullable(),
+});
+export type WorkflowPage = z.infer<typeof WorkflowPage>;
+
+export const CreateWorkflow = TenantScoped.extend({ definition: z.unknown() });
+export type CreateWorkflow = z.infer<typeof CreateWorkflow>;
+
+export const UpdateWorkflow = TenantScoped.extend({
+  workflowId: z.uuid(),
+  definition: z.unknown(),
+});
+export type UpdateWorkflow = z.infer<typeof UpdateWorkflow>;
+
+/** The latest version, or `version` when given. */
+export const GetWorkflow = TenantScoped.extend({
+  workflowId: z.uuid(),
+  version: z.int().min(1).optional(),
+});
+export type GetWorkflow = z.infer<typeof GetWorkflow>;
+
+export const ListWorkflows = TenantScoped.extend({ limit: Limit, cursor: Cursor.optional() });
+export type ListWorkflows = z.infer<typeof ListWorkflows>;
+
+export const ArchiveWorkflow = TenantScoped.extend({ workflowId: z.uuid() });
+export type ArchiveWorkflow = z.infer<typeof ArchiveWorkflow>;
+
+export const Done = z.object({ schemaVersion: z.literal(1) });
+export type Done = z.infer<typeof Done>;

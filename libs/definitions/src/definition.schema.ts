@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { STEP_TYPE_NAMES, type StepTypeName, stepTypeProblem } from './step-types';
+import { isSingleExpression } from './template-syntax';
+
+/** A definition serialized as JSON may take at most this many bytes (UTF-8). */
+export const DEFINITION_MAX_BYTES = 1024 * 1024;
+export const MAX_STEPS = 500;
+export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+export const MAX_STEP_TIMEOUT_MS = 3_600_000;
+
+const singleExpression = (what: string) =>
+  z.string().refine(isSingleExpression, { message: `${what} must be a single {{ … }} expression` });
+
+export const NeedsPolicy = z.enum(['allSucceeded', 'anySucceeded', 'allDone']);
+export type NeedsPolicy = z.infer<typeof NeedsPolicy>;
+
+export const OnError = z.enum(['fail', 'continue']);
+export type OnError = z.infer<typeof OnError>;
+
+export const RetryPolicy = z
+  .strictObject({
+    maxAttempts: z.int().min(1).max(20).default(1),
+    backoff: z.enum(['fixed', 'exponential']).default('exponential'),
+    initialDelayMs: z.int().min(0).max(3_600_000).default(200),
+    maxDelayMs: z.int().min(0).max(3_600_000).default(10_000),
+  })
+  .refine((retry) => retry.maxDelayMs >= retry.initialDelayMs, {
+    message: 'maxDelayMs must be at least initialDelayMs',
+    path: ['maxDelayMs'],
+  });
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze(RetryPolicy.parse({}));
+
+/**
+ * One node of the DAG. `with` is kept as given: its expressions are evaluated at run time and
+ * the result is parsed with the type's schema (`STEP_TYPES[type].with`). Defaults are applied,
+ * so an engine reading a parsed definition never needs to know them.
+ */
+export const StepDefinition = z.strictObject({
+  id: z.string().regex(STEP_ID_PATTERN, {
+    message: 'step id must match ^[a-z][a-z0-9_]{0,63}$ (lowercase letter, then a-z, 0-9, _)',
+  }),
+  type: z.enum(STEP_TYPE_NAMES as [StepTypeName, ...StepTypeName[]], {
+    error: (issue) => stepTypeProblem(issue.input),
+  }),
+  needs: z.array(z.string()).default([]),
+  needsPolicy: NeedsPolicy.default('allSucceeded'),
+  if: singleExpression('if').optional(),
+  with: z.record(z.string(), z.unknown()).default({}),
+  retry: RetryPolicy.prefault({}),
+  timeoutMs: z.int().min(1).max(MAX_STEP_TIMEOUT_MS).default(DEFAULT_STEP_TIMEOUT_MS),
+  onError: OnError.default('fail'),
+});
+
+export const WebhookTrigger = z.strictObject({
+  type: z.literal('webhook'),
+  /** One URL segment: `POST /v1/hooks/{tenantId}/{path}`. */
+  path: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/, {
+    message: 'webhook path must be one URL segment of letters, digits, ".", "_", "~" or "-"',
+  }),
+  /** Name of an `hmac` credential; deliveries must then be signed. */
+  secret: z.string().min(1).optional(),
+});
+export type WebhookTrigger = z.infer<typeof WebhookTrigger>;
+
+export const ScheduleTrigger = z.strictObject({
+  type: z.literal('schedule'),
+  cron: z.string().refine(isFiveFieldCron, {
+    message: 'cron must have 5 fields: minute hour day-of-month month day-of-week',
+  }),
+  timezone: z.string().refine(isTimeZone, { message: 'unknown IANA time zone' }).default('UTC'),
+  input: z.unknown().optional(),
+});
+export type ScheduleTrigger = z.infer<typeof ScheduleTrigger>;
+
+export const EventTrigger = z.strictObject({
+  type: z.literal('event'),
+  topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'invalid Kafka topic name' }),
+  filter: singleExpression('filter').optional(),
+});
+export type EventTrigger = z.infer<typeof EventTrigger>;
+
+export const Trigger = z.discriminatedUnion(
+  'type',
+  [WebhookTrigger, ScheduleTrigger, EventTrigger],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'trigger type must be webhook, schedule or event'
+        : undefined,
+  },
+);
+export type Trigger = z.infer<typeof Trigger>;
+
+/**
+ * The workflow definition (SPEC §2) as stored, defaults applied. Parse user input with
+ * `validateDefinition`, which adds the checks a schema cannot express (graph, step `with`,
+ * expressions, size); `WorkflowDefinition.parse` alone suits definitions already validated.
+ */
+export const WorkflowDefinition = z.strictObject({
+  name: z.string().min(1).max(200),
+  description: z.string().optional(),
+  inputSchema: z.record(z.string(), z.unknown()).optional(),
+  triggers: z.array(Trigger).default([]),
+  steps: z
+    .array(StepDefinition)
+    .min(1, { message: 'a workflow needs at least one step' })
+    .max(MAX_STEPS, { message: `a workflow has at most ${MAX_STEPS} steps` }),
+  output: z.string().optional(),
+});
+export type WorkflowDefinition = z.infer<typeof WorkflowDefinition>;
+export type StepDefinition = z.infer<typeof StepDefinition>;
+/** A definition as a user may write it, before defaults. */
+export type WorkflowDefinitionInput = z.input<typeof WorkflowDefinition>;
+
+function isFiveFieldCron(cron: string): boolean {
+  const fields = cron.trim().split(/\s+/);
+  return fields.length === 5 && fields.every((field) => /^[0-9A-Za-z*,/?#LW-]+$/.test(field));
+}
+
+function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,43 @@
+import { retryDelayMs } from './retry';
+
+describe('retryDelayMs', () => {
+  const exponential = {
+    maxAttempts: 6,
+    backoff: 'exponential',
+    initialDelayMs: 200,
+    maxDelayMs: 1000,
+  } as const;
+
+  it('doubles the delay after each failed attempt, up to the cap', () => {
+    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(exponential, attempt))).toEqual([
+      200, 400, 800, 1000, 1000,
+    ]);
+  });
+
+  it('answers null once the last attempt failed', () => {
+    expect(retryDelayMs(exponential, 6)).toBeNull();
+    expect(retryDelayMs(exponential, 7)).toBeNull();
+  });
+
+  it('waits the same time with fixed backoff', () => {
+    const fixed = { ...exponential, backoff: 'fixed' } as const;
+    expect([1, 2, 5].map((attempt) => retryDelayMs(fixed, attempt))).toEqual([200, 200, 200]);
+  });
+
+  it('uses defaults for a missing policy: one attempt, no retry', () => {
+    expect(retryDelayMs(undefined, 1)).toBeNull();
+    expect(retryDelayMs({ maxAttempts: 3 }, 2)).toBe(400);
+  });
+
+  it('applies full jitter only when asked', () => {
+    expect(retryDelayMs(exponential, 3, { jitter: true, random: () => 0.5 })).toBe(400);
+    expect(retryDelayMs(exponential, 3, { jitter: true, random: () => 0 })).toBe(0);
+    const jittered = retryDelayMs(exponential, 3, { jitter: true });
+    expect(jittered).toBeGreaterThanOrEqual(0);
+    expect(jittered).toBeLessThan(800);
+  });
+
+  it('never overflows for large attempt numbers', () => {
+    expect(retryDelayMs({ ...exponential, maxAttempts: 20 }, 19)).toBe(1000);
+  });
+});

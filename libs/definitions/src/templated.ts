@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { isSingleExpression } from './template-syntax';
+
+/** Tag of the issue a single-expression alternative raises; problem reports leave it out. */
+export const SINGLE_EXPRESSION_PARAM = 'weftSingleExpression';
+
+const singleExpression = z.custom<string>(isSingleExpression, {
+  message: 'expected a single {{ … }} expression',
+  params: { [SINGLE_EXPRESSION_PARAM]: true },
+});
+
+/**
+ * The save-time form of a `with` schema: every field inside it (at any depth) also accepts a
+ * string that is exactly one `{{ … }}`, whatever its declared type, because its value is only
+ * known at run time. The root stays an object. Checks on objects (such as "exactly one of
+ * prompt or messages") are kept.
+ */
+export function templated(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodObject) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const [key, field] of Object.entries<z.ZodType>(schema.shape)) {
+      shape[key] = fieldOrExpression(field);
+    }
+    return schema.clone({ ...schema.def, shape });
+  }
+  if (schema instanceof z.ZodArray) {
+    return schema.clone({ ...schema.def, element: fieldOrExpression(schema.element as z.ZodType) });
+  }
+  if (schema instanceof z.ZodRecord) {
+    return schema.clone({
+      ...schema.def,
+      valueType: fieldOrExpression(schema.valueType as z.ZodType),
+    });
+  }
+  if (schema instanceof z.ZodUnion) {
+    const options = (schema.options as readonly z.ZodType[]).map((option) => templated(option));
+    return schema.clone({ ...schema.def, options });
+  }
+  return schema;
+}
+
+function fieldOrExpression(field: z.ZodType): z.ZodType {
+  // Optional and defaulted fields stay optional: the expression goes inside the wrapper.
+  if (field instanceof z.ZodOptional || field instanceof z.ZodDefault) {
+    return z.optional(fieldOrExpression(field.def.innerType as z.ZodType));
+  }
+  return z.union([singleExpression, templated(field)]);
+}

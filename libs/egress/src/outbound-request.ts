@@ -1,0 +1,221 @@
+import type { LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { EgressGuard } from './egress.guard';
+import { OutboundFailure } from './errors';
+
+export interface OutboundRequest {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body?: Buffer;
+  /** Headers that carry a credential: never sent on to another origin by a redirect. */
+  credentialHeaders: readonly string[];
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface OutboundOptions {
+  guard: EgressGuard;
+  /** Aborting it closes the connection and rejects with its reason. */
+  signal: AbortSignal;
+  maxResponseBytes: number;
+  maxRedirects: number;
+  /** Whether a redirect answer of this status is followed rather than returned. */
+  follows: (status: number) => boolean;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Never forwarded across origins, whoever set them. */
+const ORIGIN_BOUND_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** A URL as messages show it: no query, which may carry personal data. */
+export const describeUrl = (url: URL): string => `${url.origin}${url.pathname}`;
+
+const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+
+/**
+ * Sends one request through the SSRF guard: each hop's host is checked and the connection
+ * pinned to the checked addresses; redirects are followed here, so each one is checked too.
+ * Fails with an `OutboundFailure` (an `EgressDenied` when the guard refuses a hop), with the
+ * signal's reason once it aborts, or with the error of a request Node refuses to send (e.g. a
+ * header value it cannot encode).
+ */
+export async function sendOutbound(
+  request: OutboundRequest,
+  options: OutboundOptions,
+): Promise<OutboundResponse> {
+  let hop = request;
+  for (let redirects = 0; ; redirects++) {
+    const addresses = await admit(options.guard, hop.url, options.signal);
+    const response = await exchange(hop, addresses, options);
+    const location = response.headers.location;
+    if (!REDIRECTS.has(response.status) || !location || !options.follows(response.status)) {
+      return response;
+    }
+    if (redirects >= options.maxRedirects) {
+      throw new OutboundFailure(
+        'too_many_redirects',
+        `${request.method} ${describeUrl(request.url)} redirected more than ${options.maxRedirects} times`,
+      );
+    }
+    hop = redirected(hop, response.status, location);
+  }
+}
+
+async function admit(guard: EgressGuard, url: URL, signal: AbortSignal): Promise<LookupAddress[]> {
+  try {
+    return await abortable(guard.admit(hostOf(url), describeUrl(url)), signal);
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (error instanceof OutboundFailure) throw error;
+    throw new OutboundFailure('network_error', `${describeUrl(url)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The next hop: method and body per RFC 9110 as browsers apply it, credentials kept in-origin. */
+function redirected(hop: OutboundRequest, status: number, location: string): OutboundRequest {
+  let url: URL;
+  try {
+    url = new URL(location, hop.url);
+  } catch {
+    throw new OutboundFailure(
+      'invalid_redirect',
+      `${hop.method} ${describeUrl(hop.url)} redirects to an invalid URL`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OutboundFailure(
+      'egress_denied',
+      `${describeUrl(hop.url)} redirects to a ${url.protocol} URL; only http and https are allowed`,
+    );
+  }
+  const headers = new Headers(hop.headers);
+  const toGet =
+    (status === 303 && hop.method !== 'HEAD') ||
+    ((status === 301 || status === 302) && hop.method === 'POST');
+  if (toGet) headers.delete('content-type');
+  if (url.origin !== hop.url.origin) {
+    for (const name of [...ORIGIN_BOUND_HEADERS, ...hop.credentialHeaders]) headers.delete(name);
+  }
+  return {
+    method: toGet ? 'GET' : hop.method,
+    url,
+    headers,
+    body: toGet ? undefined : hop.body,
+    credentialHeaders: hop.credentialHeaders,
+  };
+}
+
+/** One request/response on a fresh connection to the checked addresses. */
+function exchange(
+  hop: OutboundRequest,
+  addresses: readonly LookupAddress[],
+  options: OutboundOptions,
+): Promise<OutboundResponse> {
+  const { signal, maxResponseBytes } = options;
+  const target = `${hop.method} ${describeUrl(hop.url)}`;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const send = hop.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send({
+      protocol: hop.url.protocol,
+      hostname: hostOf(hop.url),
+      port: hop.url.port || undefined,
+      path: `${hop.url.pathname}${hop.url.search}`,
+      method: hop.method,
+      headers: Object.fromEntries(hop.headers),
+      lookup: pinnedLookup(addresses),
+      // No pooled sockets: each connection is made to addresses checked for this request.
+      agent: false,
+    });
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const fail = (error: Error) => {
+      settle(() => reject(error));
+      request.destroy();
+    };
+    const onAbort = () => fail(signal.reason as Error);
+    const networkError = (error: Error): Error =>
+      signal.aborted
+        ? (signal.reason as Error)
+        : new OutboundFailure('network_error', `${target} failed: ${error.message}`, {
+            cause: error,
+          });
+    const tooLarge = () =>
+      new OutboundFailure(
+        'response_too_large',
+        `${target} answered more than ${maxResponseBytes} bytes`,
+      );
+
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.on('error', (error) => fail(networkError(error)));
+    request.on('response', (response) => {
+      const declared = hop.method === 'HEAD' ? 0 : Number(response.headers['content-length']);
+      if (declared > maxResponseBytes) {
+        fail(tooLarge());
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxResponseBytes) fail(tooLarge());
+        else chunks.push(chunk);
+      });
+      response.on('error', (error) => fail(networkError(error)));
+      response.on('end', () =>
+        settle(() =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          }),
+        ),
+      );
+    });
+    request.end(hop.body);
+  });
+}
+
+/** Answers the socket's lookup with the addresses the guard checked, never asking DNS again. */
+function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+    const usable = family ? addresses.filter((a) => a.family === family) : [...addresses];
+    const [first] = usable;
+    if (!first) {
+      const error: NodeJS.ErrnoException = new Error(`no checked IPv${family} address`);
+      error.code = 'ENOTFOUND';
+      callback(error, '');
+    } else if (options.all) {
+      callback(null, usable);
+    } else {
+      callback(null, first.address, first.family);
+    }
+  };
+}
+
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,403 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from 'amqplib';
+import {
+  Exchanges,
+  TASK_DELIVERY_LIMIT,
+  deadLetterQueueOf,
+  type QueueChannel,
+  type QueueName,
+  type FieldProblem,
+  type RpcErrorCode,
+  type RpcService,
+} from '@weft/contracts';
+import type { JsonLogger, ReadinessRegistry } from '@weft/runtime';
+import type { z } from 'zod';
+import { decode, encode, stringHeaders, validate } from './codec';
+import { RpcError, UnprocessableMessage } from './errors';
+import type {
+  Delivery,
+  Drainable,
+  MessageHandler,
+  RpcHandlers,
+  RpcTransport,
+  TaskQueue,
+} from './ports';
+import { consumeInTraceContext, traceHeaders } from './trace';
+
+export const DEAD_LETTER_REASON_HEADER = 'x-weft-dead-letter-reason';
+const METHOD_HEADER = 'x-weft-method';
+const REPLY_TO = 'amq.rabbitmq.reply-to';
+/** An RPC request older than this is dropped by the broker: its caller has given up. */
+const RPC_REQUEST_TTL_MS = 30_000;
+
+type RpcReply =
+  | { ok: true; result: unknown }
+  | { ok: false; code: RpcErrorCode; message: string; problems?: FieldProblem[] };
+
+interface PendingCall {
+  resolve: (reply: RpcReply) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * RabbitMQ adapter for task queues and RPC. Task queues are quorum queues with a delivery
+ * limit and a dead-letter queue; consumers ack manually after their handler, with a bounded
+ * prefetch. RPC uses direct reply-to, so a call costs no queue declaration.
+ */
+export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
+  private publisher!: ConfirmChannel;
+  private rpcClient: Channel | undefined;
+  private readonly pendingCalls = new Map<string, PendingCall>();
+  /** Queues this connection has declared already; a declaration is a broker round trip. */
+  private readonly declared = new Set<QueueName>();
+  private readonly consumers: { channel: Channel; tag: string }[] = [];
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly connection: ChannelModel,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  static async connect(
+    url: string,
+    options: { name: string; logger: JsonLogger; readiness?: ReadinessRegistry },
+  ): Promise<AmqpBroker> {
+    const connection = await amqp.connect(url, {
+      clientProperties: { connection_name: options.name },
+    });
+    const broker = new AmqpBroker(connection, options.logger);
+    connection.on('error', (error: Error) =>
+      options.logger.event('error', 'rabbitmq connection error', { err: error }),
+    );
+    connection.on('close', () => {
+      if (!broker.closing) options.logger.event('error', 'rabbitmq connection closed unexpectedly');
+    });
+    broker.publisher = await connection.createConfirmChannel();
+    broker.watch(broker.publisher, 'publisher');
+    await broker.publisher.assertExchange(Exchanges.deadLetter, 'direct', { durable: true });
+    options.readiness?.register('rabbitmq', () =>
+      broker.publisher.checkExchange(Exchanges.deadLetter),
+    );
+    return broker;
+  }
+
+  /** A channel error closes only that channel; unobserved, it would crash the process. */
+  private watch(channel: Channel, purpose: string): void {
+    channel.on('error', (error: Error) =>
+      this.logger.event('error', 'rabbitmq channel error', { purpose, err: error }),
+    );
+  }
+
+  private async openChannel(purpose: string): Promise<Channel> {
+    const channel = await this.connection.createChannel();
+    this.watch(channel, purpose);
+    return channel;
+  }
+
+  /** Declares a task queue and its dead-letter queue; idempotent, same arguments everywhere. */
+  private async declareTaskQueue(queue: QueueName): Promise<void> {
+    const dlq = deadLetterQueueOf(queue);
+    await this.publisher.assertQueue(dlq, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    await this.publisher.bindQueue(dlq, Exchanges.deadLetter, queue);
+    await this.publisher.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': TASK_DELIVERY_LIMIT,
+        'x-dead-letter-exchange': Exchanges.deadLetter,
+        'x-dead-letter-routing-key': queue,
+      },
+    });
+  }
+
+  private async ensureTaskQueue(queue: QueueName): Promise<void> {
+    if (this.declared.has(queue)) return;
+    await this.declareTaskQueue(queue);
+    this.declared.add(queue);
+  }
+
+  async publish<S extends z.ZodType>(channel: QueueChannel<S>, message: z.infer<S>): Promise<void> {
+    // Validate at the producer too: a bad message is a bug here, not a poison message there.
+    channel.message.parse(message);
+    await this.ensureTaskQueue(channel.queue);
+    await this.confirmedPublish('', channel.queue, encode(message), {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: randomUUID(),
+      headers: traceHeaders(),
+    });
+  }
+
+  async consume<S extends z.ZodType>(
+    channel: QueueChannel<S>,
+    handler: MessageHandler<S>,
+    options: { prefetch?: number } = {},
+  ): Promise<void> {
+    await this.ensureTaskQueue(channel.queue);
+    const amqpChannel = await this.openChannel(`consume ${channel.queue}`);
+    await amqpChannel.prefetch(options.prefetch ?? 16);
+    const { consumerTag } = await amqpChannel.consume(
+      channel.queue,
+      (delivery) => {
+        if (delivery) void this.handleTask(amqpChannel, channel, handler, delivery);
+      },
+      { noAck: false },
+    );
+    this.consumers.push({ channel: amqpChannel, tag: consumerTag });
+  }
+
+  private async handleTask<S extends z.ZodType>(
+    amqpChannel: Channel,
+    channel: QueueChannel<S>,
+    handler: MessageHandler<S>,
+    delivery: ConsumeMessage,
+  ): Promise<void> {
+    this.inFlight++;
+    try {
+      const decoded = decode(channel.message, delivery.content);
+      if (!decoded.ok) {
+        await this.deadLetter(channel.queue, delivery, decoded.reason);
+        amqpChannel.ack(delivery);
+        return;
+      }
+      const headers = stringHeaders(delivery.properties.headers);
+      // Quorum queues count redeliveries in x-delivery-count (absent on the first delivery).
+      const deliveryCount = Number(delivery.properties.headers?.['x-delivery-count'] ?? 0) + 1;
+      const context: Delivery = { deliveryCount, headers };
+      try {
+        await consumeInTraceContext(headers, `${channel.queue} process`, () =>
+          handler(decoded.value, context),
+        );
+        amqpChannel.ack(delivery);
+      } catch (error) {
+        if (error instanceof UnprocessableMessage) {
+          await this.deadLetter(channel.queue, delivery, error.message);
+          amqpChannel.ack(delivery);
+          return;
+        }
+        this.logger.event('warn', 'task failed; it will be redelivered', {
+          queue: channel.queue,
+          deliveryCount,
+          err: error,
+        });
+        // Brief back-off so a failing dependency is not hammered; past the delivery limit
+        // RabbitMQ dead-letters the message itself.
+        await sleep(Math.min(2_000, 100 * 2 ** deliveryCount));
+        amqpChannel.nack(delivery, false, true);
+      }
+    } catch (error) {
+      // The channel itself failed (connection lost): the broker redelivers unacked messages.
+      this.logger.event('error', 'task delivery could not be settled', {
+        queue: channel.queue,
+        err: error,
+      });
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle?.();
+    }
+  }
+
+  /** Sends a message to the queue's DLQ with its reason, confirmed before the original is acked. */
+  private async deadLetter(
+    queue: QueueName,
+    delivery: ConsumeMessage,
+    reason: string,
+  ): Promise<void> {
+    this.logger.event('error', 'message dead-lettered', { queue, reason });
+    await this.confirmedPublish(Exchanges.deadLetter, queue, delivery.content, {
+      persistent: true,
+      contentType: delivery.properties.contentType as string | undefined,
+      messageId: delivery.properties.messageId as string | undefined,
+      headers: {
+        ...delivery.properties.headers,
+        [DEAD_LETTER_REASON_HEADER]: reason,
+        'x-weft-original-queue': queue,
+      },
+    });
+  }
+
+  private confirmedPublish(
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    options: amqp.Options.Publish,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.publisher.publish(exchange, routingKey, body, options, (error) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+      );
+    });
+  }
+
+  async call<Svc extends RpcService, K extends keyof Svc['methods'] & string>(
+    service: Svc,
+    method: K,
+    request: z.infer<Svc['methods'][K]['request']>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<z.infer<Svc['methods'][K]['response']>> {
+    const definition = service.methods[method];
+    if (!definition) throw new RpcError('invalid_request', `unknown method ${method}`);
+    definition.request.parse(request);
+    const client = await this.rpcClientChannel(service.queue);
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const correlationId = randomUUID();
+    const reply = await new Promise<RpcReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingCalls.delete(correlationId);
+        reject(
+          new RpcError(
+            'unavailable',
+            `${service.queue} ${method} did not answer within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.pendingCalls.set(correlationId, { resolve, reject, timer });
+      client.sendToQueue(service.queue, encode(request), {
+        correlationId,
+        replyTo: REPLY_TO,
+        expiration: String(timeoutMs),
+        contentType: 'application/json',
+        headers: { ...traceHeaders(), [METHOD_HEADER]: method },
+      });
+    });
+    if (!reply.ok) throw new RpcError(reply.code, reply.message, reply.problems);
+    const response = validate(definition.response, reply.result);
+    if (!response.ok) throw new RpcError('internal', `${method} answered ${response.reason}`);
+    return response.value as z.infer<Svc['methods'][K]['response']>;
+  }
+
+  /** One channel for all calls: direct reply-to answers arrive on the channel that asked. */
+  private async rpcClientChannel(queue: QueueName): Promise<Channel> {
+    if (!this.rpcClient) {
+      const channel = await this.openChannel('rpc client');
+      await channel.consume(
+        REPLY_TO,
+        (message) => {
+          if (!message) return;
+          const pending = this.pendingCalls.get(String(message.properties.correlationId));
+          if (!pending) return; // The caller timed out already.
+          this.pendingCalls.delete(String(message.properties.correlationId));
+          clearTimeout(pending.timer);
+          try {
+            pending.resolve(JSON.parse(message.content.toString()) as RpcReply);
+          } catch (error) {
+            pending.reject(error as Error);
+          }
+        },
+        { noAck: true },
+      );
+      this.rpcClient = channel;
+    }
+    if (!this.declared.has(queue)) {
+      // Declaring from the caller too lets requests wait for a server that is still starting.
+      await this.rpcClient.assertQueue(queue, rpcQueueOptions);
+      this.declared.add(queue);
+    }
+    return this.rpcClient;
+  }
+
+  async serve<Svc extends RpcService>(service: Svc, handlers: RpcHandlers<Svc>): Promise<void> {
+    const channel = await this.openChannel(`serve ${service.queue}`);
+    await channel.assertQueue(service.queue, rpcQueueOptions);
+    await channel.prefetch(64);
+    const { consumerTag } = await channel.consume(
+      service.queue,
+      (message) => {
+        if (message) void this.answer(channel, service, handlers, message);
+      },
+      { noAck: false },
+    );
+    this.consumers.push({ channel, tag: consumerTag });
+  }
+
+  private async answer<Svc extends RpcService>(
+    channel: Channel,
+    service: Svc,
+    handlers: RpcHandlers<Svc>,
+    message: ConsumeMessage,
+  ): Promise<void> {
+    this.inFlight++;
+    try {
+      const headers = stringHeaders(message.properties.headers);
+      const method = headers[METHOD_HEADER] ?? '';
+      const reply = await consumeInTraceContext(headers, `${service.queue} ${method}`, () =>
+        this.dispatch(service, handlers, method, message.content),
+      );
+      if (message.properties.replyTo) {
+        channel.sendToQueue(String(message.properties.replyTo), encode(reply), {
+          correlationId: message.properties.correlationId as string,
+          contentType: 'application/json',
+        });
+      }
+      channel.ack(message);
+    } catch (error) {
+      this.logger.event('error', 'rpc request could not be answered', {
+        queue: service.queue,
+        err: error,
+      });
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle?.();
+    }
+  }
+
+  private async dispatch<Svc extends RpcService>(
+    service: Svc,
+    handlers: RpcHandlers<Svc>,
+    method: string,
+    body: Buffer,
+  ): Promise<RpcReply> {
+    const definition = service.methods[method];
+    const handler = (handlers as Record<string, (request: unknown) => Promise<unknown>>)[method];
+    if (!definition || !handler) {
+      return { ok: false, code: 'invalid_request', message: `unknown method "${method}"` };
+    }
+    const request = decode(definition.request, body);
+    if (!request.ok) return { ok: false, code: 'invalid_request', message: request.reason };
+    try {
+      return { ok: true, result: await handler(request.value) };
+    } catch (error) {
+      if (error instanceof RpcError) {
+        return {
+          ok: false,
+          code: error.code,
+          message: error.message,
+          problems: [...error.problems],
+        };
+      }
+      this.logger.event('error', 'rpc handler failed', { method, err: error });
+      return { ok: false, code: 'internal', message: 'internal error' };
+    }
+  }
+
+  /** Stops consuming, lets in-flight handlers settle their messages, then closes. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const { channel, tag } of this.consumers) {
+      await channel.cancel(tag).catch(() => undefined);
+    }
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    for (const [, pending] of this.pendingCalls) {
+      clearTimeout(pending.timer);
+      pending.reject(new RpcError('unavailable', 'shutting down'));
+    }
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+const rpcQueueOptions: amqp.Options.AssertQueue = {
+  durable: true,
+  arguments: { 'x-message-ttl': RPC_REQUEST_TTL_MS },
+};

@@ -1,0 +1,25 @@
+export { AmqpBroker, DEAD_LETTER_REASON_HEADER } from './amqp';
+export { describeIssues } from './codec';
+export { RpcError, UnprocessableMessage } from './errors';
+export { InProcessBus } from './in-process';
+export { KafkaEventLog, KAFKA_DEAD_LETTER_REASON_HEADER, type KafkaOptions } from './kafka';
+export type {
+  DeadLetter,
+  Delivery,
+  Drainable,
+  EventLog,
+  MessageHandler,
+  RpcHandlers,
+  SubscribeOptions,
+  RpcTransport,
+  TaskQueue,
+} from './ports';
+export { consumeInTraceContext, traceHeaders } from './trace';
+export {
+  startStepWorker,
+  StepFailed,
+  type StepConnector,
+  type StepContext,
+  type StepWorkerOptions,
+} from './step-worker';
+export { EVENT_LOG, RPC_TRANSPORT, TASK_QUEUE } from './tokens';

@@ -1,0 +1,83 @@
+import type {
+  ConsumerGroup,
+  QueueChannel,
+  RequestOf,
+  ResponseOf,
+  RpcService,
+  TopicChannel,
+} from '@weft/contracts';
+import type { z } from 'zod';
+
+export interface Delivery {
+  /** 1 for the first delivery; counts redeliveries after failures and crashes. */
+  readonly deliveryCount: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Handles one validated message. Throwing retries it; `UnprocessableMessage` dead-letters it. */
+export type MessageHandler<S extends z.ZodType> = (
+  message: z.infer<S>,
+  delivery: Delivery,
+) => Promise<void>;
+
+/** Work queues: each message is processed by one consumer, acknowledged after its handler. */
+export interface TaskQueue {
+  /** Resolves once the broker has the message durably (publisher confirm). */
+  publish<S extends z.ZodType>(channel: QueueChannel<S>, message: z.infer<S>): Promise<void>;
+  consume<S extends z.ZodType>(
+    channel: QueueChannel<S>,
+    handler: MessageHandler<S>,
+    options?: { prefetch?: number },
+  ): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  from?: 'earliest' | 'latest';
+}
+
+/** The event log: keyed records, each consumer group sees every record in key order. */
+export interface EventLog {
+  /** Resolves once all in-sync replicas have the record. */
+  produce<S extends z.ZodType>(channel: TopicChannel<S>, message: z.infer<S>): Promise<void>;
+  /**
+   * Registers a handler; consumption begins at `start()`. Offsets commit after handling. A new
+   * group reads from the earliest record unless `from: 'latest'` (a group that only follows
+   * live records, such as a gateway's event stream).
+   */
+  subscribe<S extends z.ZodType>(
+    channel: TopicChannel<S>,
+    group: ConsumerGroup,
+    handler: MessageHandler<S>,
+    options?: SubscribeOptions,
+  ): void;
+  start(): Promise<void>;
+}
+
+export type RpcHandlers<Svc extends RpcService> = {
+  [K in keyof Svc['methods']]: (
+    request: RequestOf<Svc['methods'][K]>,
+  ) => Promise<ResponseOf<Svc['methods'][K]>>;
+};
+
+/** Request/reply between services. Handler errors other than `RpcError` answer `internal`. */
+export interface RpcTransport {
+  call<Svc extends RpcService, K extends keyof Svc['methods'] & string>(
+    service: Svc,
+    method: K,
+    request: RequestOf<Svc['methods'][K]>,
+    options?: { timeoutMs?: number },
+  ): Promise<ResponseOf<Svc['methods'][K]>>;
+  serve<Svc extends RpcService>(service: Svc, handlers: RpcHandlers<Svc>): Promise<void>;
+}
+
+/** Every transport adapter stops taking new messages, finishes in-flight ones, then closes. */
+export interface Drainable {
+  close(): Promise<void>;
+}
+
+/** A record of a message the platform gave up on, as the in-process transport keeps it. */
+export interface DeadLetter {
+  readonly source: string;
+  readonly reason: string;
+  readonly body: string;
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { EventTopics, Topics, type ConsumerGroup, type StepResult } from '@weft/contracts';
+import { startTelemetry } from '@weft/runtime/telemetry';
+import { KAFKA_DEAD_LETTER_REASON_HEADER, KafkaEventLog } from '../src';
+import { eventually, memoryLogger, stepResult } from './fixtures';
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const telemetry = startTelemetry('kafka-test');
+const kafka = new Kafka({ clientId: 'weft-test', brokers, logLevel: logLevel.NOTHING });
+
+const connect = () =>
+  KafkaEventLog.connect({
+    clientId: 'weft-test',
+    brokers,
+    partitions: 12,
+    replicationFactor: 1,
+    logger: memoryLogger().logger,
+  });
+
+/** A fresh group per test run, so offsets of earlier runs do not hide records. */
+const freshGroup = () => `weft.test.${randomUUID()}` as ConsumerGroup;
+
+describe('Kafka adapter (real broker)', () => {
+  afterAll(() => telemetry.shutdown());
+
+  it('creates the platform topics with the configured partitions', async () => {
+    const log = await connect();
+    await log.close();
+    const admin = kafka.admin();
+    await admin.connect();
+    const metadata = await admin.fetchTopicMetadata({ topics: Object.values(Topics) });
+    await admin.disconnect();
+    expect(metadata.topics.map((t) => t.name).sort()).toEqual(Object.values(Topics).sort());
+    for (const topic of metadata.topics) expect(topic.partitions.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('consumes keyed records in order per run, with the producer trace, and commits after handling', async () => {
+    const producer = await connect();
+    const consumer = await connect();
+    const group = freshGroup();
+    const runId = randomUUID();
+    const seen: number[] = [];
+    const traceIds = new Set<string>();
+    consumer.subscribe(EventTopics.stepResults, group, async (result) => {
+      if (result.runId !== runId) return;
+      traceIds.add(trace.getActiveSpan()?.spanContext().traceId ?? '');
+      seen.push(result.attempt);
+    });
+
+    const span = trace.getTracer('test').startSpan('produce');
+    await context.with(trace.setSpan(context.active(), span), async () => {
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        await producer.produce(EventTopics.stepResults, stepResult({ runId, attempt }));
+      }
+    });
+    span.end();
+    try {
+      await consumer.start();
+      await eventually(() => seen.length === 20, '20 records', 40_000);
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect([...traceIds]).toEqual([span.spanContext().traceId]);
+
+      // Every handled record's offset is committed: the group has no lag left on that partition.
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await eventually(async () => {
+          const committed = await admin.fetchOffsets({
+            groupId: group,
+            topics: [Topics.stepResults],
+          });
+          const latest = await admin.fetchTopicOffsets(Topics.stepResults);
+          return committed[0]!.partitions.every((p) => {
+            const high = latest.find((l) => l.partition === p.partition)?.high;
+            return p.offset === '-1' || p.offset === high;
+          });
+        }, 'committed offsets at the end of each partition');
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await consumer.close();
+      await producer.close();
+    }
+  }, 60_000);
+
+  it('sends a malformed record to the dead-letter topic with its reason and moves on', async () => {
+    const consumer = await connect();
+    const group = freshGroup();
+    const runId = randomUUID();
+    const handled: StepResult[] = [];
+    consumer.subscribe(EventTopics.stepResults, group, async (result) => {
+      if (result.runId === runId) handled.push(result);
+    });
+
+    const raw = kafka.producer();
+    await raw.connect();
+    const marker = randomUUID();
+    await raw.send({
+      topic: Topics.stepResults,
+      messages: [
+        { key: runId, value: JSON.stringify({ schemaVersion: 1, runId, marker }) },
+        { key: runId, value: JSON.stringify(stepResult({ runId })) },
+      ],
+    });
+    await raw.disconnect();
+
+    const deadLetters: { reason: string; value: string }[] = [];
+    const reader: Consumer = kafka.consumer({ groupId: freshGroup() });
+    await reader.connect();
+    await reader.subscribe({ topic: Topics.deadLetters, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        const value = message.value?.toString() ?? '';
+        if (value.includes(marker)) {
+          deadLetters.push({
+            reason: String(message.headers?.[KAFKA_DEAD_LETTER_REASON_HEADER]),
+            value,
+          });
+        }
+      },
+    });
+    try {
+      await consumer.start();
+      await eventually(
+        () => handled.length === 1 && deadLetters.length === 1,
+        'the dead letter and the next record',
+        40_000,
+      );
+      // The reason names the offending field of the record.
+      expect(deadLetters[0]?.reason).toMatch(/^invalid message: outcome: /);
+    } finally {
+      await reader.disconnect();
+      await consumer.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,7 @@
+export {
+  createDataSource,
+  migrate,
+  openDatabase,
+  type DatabaseOptions,
+  type ServiceDatabase,
+} from './database';

@@ -1,0 +1,56 @@
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { startNodeSdk } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NoopSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+
+export type TraceExporterName = 'none' | 'otlp' | 'console';
+
+export interface Telemetry {
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry SDK. Call it before the app's modules are loaded so the
+ * instrumentations can patch http, pg and ioredis. With the exporter off, spans are still
+ * created (a no-op processor keeps the tracer provider alive) so trace ids reach the logs
+ * and W3C trace context crosses RabbitMQ and Kafka.
+ */
+export function startTelemetry(
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Telemetry {
+  const exporter = (env['OTEL_TRACES_EXPORTER'] ?? 'none') as TraceExporterName;
+  return startNodeSdk({
+    logLevel: env['OTEL_LOG_LEVEL'] ?? 'error',
+    resourceAttributes: { 'service.name': env['OTEL_SERVICE_NAME'] ?? `weft-${serviceName}` },
+    propagators: [new W3CTraceContextPropagator()],
+    spanProcessors: [spanProcessorFor(exporter)],
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation(),
+      new PgInstrumentation(),
+      new IORedisInstrumentation(),
+    ],
+  });
+}
+
+function spanProcessorFor(exporter: TraceExporterName): SpanProcessor {
+  switch (exporter) {
+    case 'none':
+      return new NoopSpanProcessor();
+    case 'console':
+      return new BatchSpanProcessor({ exporter: new ConsoleSpanExporter() });
+    case 'otlp':
+      // Endpoint and headers come from the standard OTEL_EXPORTER_OTLP_* variables.
+      return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+  }
+}

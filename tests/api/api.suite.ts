@@ -1,0 +1,355 @@
+import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
+import { Api } from './support/client';
+import { EchoServer } from './support/echo-server';
+import { startTarget, type Mode, type Target } from './support/target';
+
+/**
+ * The black-box contract of SPEC §2–§4 through the HTTP API only, run against standalone
+ * mode and against the four services on the real servers.
+ */
+export function describeApi(mode: Mode, port: number): void {
+  describe(`HTTP API (${mode})`, () => {
+    let target: Target;
+    let echo: EchoServer;
+    let api: Api & { tenantId: string };
+    let anon: Api;
+
+    beforeAll(async () => {
+      echo = await new EchoServer().start();
+      target = await startTarget(mode, port);
+      anon = new Api(target.baseUrl);
+      api = await anon.newTenant(target.adminKey);
+    }, 120_000);
+
+    afterAll(async () => {
+      await target?.stop();
+      await echo?.stop();
+    }, 60_000);
+
+    const threeSteps = (name = 'three-steps') => ({
+      name,
+      steps: [
+        { id: 'prepare', type: 'transform', with: { value: { who: '{{ input.name }}' } } },
+        {
+          id: 'call',
+          type: 'http.request',
+          needs: ['prepare'],
+          with: { method: 'POST', url: `${echo.url}/hello`, body: '{{ steps.prepare.output }}' },
+        },
+        {
+          id: 'finish',
+          type: 'transform',
+          needs: ['call'],
+          with: { value: '{{ steps.call.output.status }}' },
+        },
+      ],
+      output: "{{ { 'status': steps.finish.output, 'who': steps.prepare.output.who } }}",
+    });
+
+    async function createWorkflow(definition: unknown, as: Api = api): Promise<string> {
+      const created = await as.post('/v1/workflows', definition);
+      expect(created.status).toBe(201);
+      return created.body.id as string;
+    }
+
+    describe('tenants and keys', () => {
+      it('needs the admin key to create a tenant, and a key for everything else', async () => {
+        expect((await anon.post('/v1/tenants', { name: 'x' })).status).toBe(401);
+        expect((await anon.as('wk_nope').post('/v1/tenants', { name: 'x' })).status).toBe(401);
+        const noKey = await anon.get('/v1/workflows');
+        expect(noKey.status).toBe(401);
+        expect(noKey.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect((await api.get('/v1/workflows')).status).toBe(200);
+      });
+    });
+
+    describe('definitions', () => {
+      it('reports every problem of a bad definition at once, with paths', async () => {
+        const bad = await api.post('/v1/workflows', {
+          name: '',
+          steps: [
+            { id: 'A', type: 'transform', with: { value: 1 } },
+            { id: 'b', type: 'nope' },
+            { id: 'c', type: 'transform', needs: ['d', 'ghost'], with: { value: 1 } },
+            { id: 'd', type: 'transform', needs: ['c'], with: { value: 1 } },
+          ],
+        });
+        expect(bad.status).toBe(400);
+        expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        const paths = (bad.body.errors as { path: string; message: string }[]).map((e) => e.path);
+        expect(paths).toEqual(
+          expect.arrayContaining([
+            '$.body.name',
+            '$.body.steps[0].id',
+            '$.body.steps[1].type',
+            '$.body.steps[2].needs[1]',
+          ]),
+        );
+        const cycle = (bad.body.errors as { message: string }[]).find((e) =>
+          e.message.includes('cycle'),
+        );
+        expect(cycle?.message).toMatch(/c → d → c|d → c → d/);
+      });
+
+      it('versions a workflow on update and keeps old versions readable', async () => {
+        const id = await createWorkflow(threeSteps('versioned'));
+        const updated = await api.put(`/v1/workflows/${id}`, threeSteps('versioned-2'));
+        expect(updated.status).toBe(200);
+        expect(updated.body).toMatchObject({ id, version: 2, name: 'versioned-2' });
+        expect((await api.get(`/v1/workflows/${id}`)).body.version).toBe(2);
+        const v1 = await api.get(`/v1/workflows/${id}/versions/1`);
+        expect(v1.body).toMatchObject({ version: 1, name: 'versioned' });
+        expect((await api.get(`/v1/workflows/${id}/versions/3`)).status).toBe(404);
+      });
+
+      it('archives a workflow: no new runs, history kept', async () => {
+        const id = await createWorkflow(threeSteps('archived'));
+        expect((await api.delete(`/v1/workflows/${id}`)).status).toBe(204);
+        const run = await api.post(`/v1/workflows/${id}/runs`, { input: {} });
+        expect(run.status).toBe(409);
+        expect((await api.get(`/v1/workflows/${id}`)).body.archivedAt).not.toBeNull();
+      });
+    });
+
+    describe('runs', () => {
+      it('runs a three-step workflow across the services to its output', async () => {
+        const id = await createWorkflow(threeSteps());
+        const started = await api.post(`/v1/workflows/${id}/runs`, { input: { name: 'Ada' } });
+        expect(started.status).toBe(202);
+        expect(started.body).toMatchObject({
+          workflowId: id,
+          workflowVersion: 1,
+          status: 'queued',
+        });
+        // Readable at once (SPEC §3).
+        expect((await api.get(`/v1/runs/${started.body.id}`)).status).toBe(200);
+        const run = await api.waitForRun(started.body.id);
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          output: { status: 200, who: 'Ada' },
+          error: null,
+        });
+        expect(run.steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([
+          ['prepare', 'succeeded'],
+          ['call', 'succeeded'],
+          ['finish', 'succeeded'],
+        ]);
+        const call = echo.callsTo('/hello').at(-1)!;
+        expect(JSON.parse(call.body)).toEqual({ who: 'Ada' });
+        expect(call.headers['idempotency-key']).toBe(`${run.id}:call`);
+      });
+
+      it('checks a run’s input against the workflow’s inputSchema', async () => {
+        const id = await createWorkflow({
+          ...threeSteps('typed-input'),
+          inputSchema: {
+            type: 'object',
+            required: ['name'],
+            properties: { name: { type: 'string' } },
+          },
+        });
+        const bad = await api.post(`/v1/workflows/${id}/runs`, { input: { name: 42 } });
+        expect(bad.status).toBe(400);
+        expect(bad.body.errors).toEqual([
+          { path: '$.body.input.name', message: expect.any(String) },
+        ]);
+        expect((await api.post(`/v1/workflows/${id}/runs`, { input: { name: 'ok' } })).status).toBe(
+          202,
+        );
+      });
+
+      it('keeps one idempotency key across retries of a step', async () => {
+        echo.script('/flaky', (_call, n) => ({ status: n < 3 ? 503 : 200, body: { n } }));
+        const id = await createWorkflow({
+          name: 'flaky',
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              with: { method: 'GET', url: `${echo.url}/flaky` },
+              retry: { maxAttempts: 3, initialDelayMs: 50, backoff: 'fixed' },
+            },
+          ],
+        });
+        const started = await api.post(`/v1/workflows/${id}/runs`, {});
+        const run = await api.waitForRun(started.body.id);
+        expect(run.status).toBe('succeeded');
+        expect(run.steps[0]).toMatchObject({
+          status: 'succeeded',
+          attempts: 3,
+          output: { status: 200 },
+        });
+        const keys = echo.callsTo('/flaky').map((c) => c.headers['idempotency-key']);
+        expect(keys).toEqual([`${run.id}:call`, `${run.id}:call`, `${run.id}:call`]);
+      });
+
+      it('retries a failed run from its failed steps without re-running succeeded ones', async () => {
+        let healthy = false;
+        echo.script('/first', () => ({ status: 200 }));
+        echo.script('/second', () => ({ status: healthy ? 200 : 500 }));
+        const id = await createWorkflow({
+          name: 'resume',
+          steps: [
+            {
+              id: 'first',
+              type: 'http.request',
+              with: { method: 'POST', url: `${echo.url}/first` },
+            },
+            {
+              id: 'second',
+              type: 'http.request',
+              needs: ['first'],
+              with: { method: 'POST', url: `${echo.url}/second` },
+            },
+          ],
+        });
+        const started = await api.post(`/v1/workflows/${id}/runs`, {});
+        const failed = await api.waitForRun(started.body.id);
+        expect(failed).toMatchObject({ status: 'failed', error: { stepId: 'second' } });
+        healthy = true;
+        expect((await api.post(`/v1/runs/${failed.id}/retry`)).status).toBe(202);
+        const run = await api.waitForRun(failed.id, (r) => r.status === 'succeeded');
+        expect(run.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1, 2]);
+        expect(
+          echo.callsTo('/first').filter((c) => c.headers['idempotency-key'] === `${run.id}:first`),
+        ).toHaveLength(1);
+        expect((await api.post(`/v1/runs/${run.id}/retry`)).status).toBe(409);
+      });
+
+      it('starts one run per idempotency key', async () => {
+        const id = await createWorkflow(threeSteps('idempotent'));
+        const key = { 'idempotency-key': `order-${Date.now()}` };
+        const first = await api.post(`/v1/workflows/${id}/runs`, { input: { name: 'a' } }, key);
+        const second = await api.post(`/v1/workflows/${id}/runs`, { input: { name: 'a' } }, key);
+        expect(first.status).toBe(202);
+        expect(second.status).toBe(200);
+        expect(second.body.id).toBe(first.body.id);
+      });
+
+      it('pages through runs newest first without gaps or duplicates', async () => {
+        const id = await createWorkflow({
+          name: 'many',
+          steps: [{ id: 'only', type: 'transform', with: { value: 1 } }],
+        });
+        const ids: string[] = [];
+        for (let i = 0; i < 23; i++) {
+          ids.push((await api.post(`/v1/workflows/${id}/runs`, {})).body.id);
+        }
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string = `/v1/runs?workflowId=${id}&limit=5${cursor ? `&cursor=${cursor}` : ''}`;
+          const page = await api.get(query);
+          expect(page.status).toBe(200);
+          seen.push(...page.body.items.map((r: { id: string }) => r.id));
+          cursor = page.body.nextCursor;
+        } while (cursor);
+        expect(seen).toEqual([...ids].reverse());
+        const bad = await api.get('/v1/runs?limit=500');
+        expect(bad.status).toBe(400);
+        expect(bad.body.errors[0].path).toMatch(/limit/);
+      });
+
+      it('cancels a waiting run', async () => {
+        const id = await createWorkflow({
+          name: 'slow',
+          steps: [{ id: 'pause', type: 'wait', with: { durationMs: 60_000 } }],
+        });
+        const started = await api.post(`/v1/workflows/${id}/runs`, {});
+        await api.waitForRun(started.body.id, (r) => r.steps[0].status === 'waiting');
+        expect((await api.post(`/v1/runs/${started.body.id}/cancel`)).status).toBe(202);
+        const run = await api.waitForRun(started.body.id);
+        expect(run).toMatchObject({ status: 'cancelled', steps: [{ status: 'cancelled' }] });
+      });
+
+      it('streams a run’s events until it ends', async () => {
+        const id = await createWorkflow(threeSteps('streamed'));
+        const started = await api.post(`/v1/workflows/${id}/runs`, { input: { name: 'sse' } });
+        const response = await fetch(`${target.baseUrl}/v1/runs/${started.body.id}/events`, {
+          headers: { authorization: `Bearer ${api.key}` },
+          signal: AbortSignal.timeout(20_000),
+        });
+        expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        const text = await response.text();
+        const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+        expect(types.at(-1)).toBe('run.succeeded');
+      });
+    });
+
+    describe('credentials and isolation', () => {
+      it('uses a credential without ever showing its secret', async () => {
+        const secret = `s3cr3t-${Date.now()}`;
+        const created = await api.post('/v1/credentials', {
+          name: 'echo-token',
+          type: 'http.bearer',
+          data: { token: secret },
+        });
+        expect(created.status).toBe(201);
+        expect(JSON.stringify(created.body)).not.toContain(secret);
+        const listed = await api.get('/v1/credentials');
+        expect(JSON.stringify(listed.body)).not.toContain(secret);
+        const id = await createWorkflow({
+          name: 'with-credential',
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              with: { method: 'GET', url: `${echo.url}/private`, credential: 'echo-token' },
+            },
+          ],
+        });
+        const run = await api.waitForRun((await api.post(`/v1/workflows/${id}/runs`, {})).body.id);
+        expect(run.status).toBe('succeeded');
+        expect(echo.callsTo('/private').at(-1)!.headers.authorization).toBe(`Bearer ${secret}`);
+        // Nothing of the run (input, step outputs, errors) holds the secret.
+        expect(JSON.stringify(run)).not.toContain(secret);
+      });
+
+      it('runs ai.chat against an OpenAI-compatible server, with usage in the output', async () => {
+        const apiKey = `sk-test-${Date.now()}`;
+        const llm = await startChatCompletionsServer({ apiKey });
+        try {
+          const created = await api.post('/v1/credentials', {
+            name: 'llm',
+            type: 'openai',
+            data: { baseUrl: llm.baseUrl, apiKey },
+          });
+          expect(created.status).toBe(201);
+          const id = await createWorkflow({
+            name: 'ask',
+            steps: [
+              {
+                id: 'answer',
+                type: 'ai.chat',
+                with: { credential: 'llm', model: 'gpt-4o-mini', prompt: 'Say {{ input.word }}' },
+              },
+            ],
+            output: '{{ steps.answer.output.text }}',
+          });
+          const started = await api.post(`/v1/workflows/${id}/runs`, { input: { word: 'hi' } });
+          const run = await api.waitForRun(started.body.id);
+          expect(run).toMatchObject({ status: 'succeeded', output: 'echo: Say hi' });
+          expect(run.steps[0].output).toMatchObject({
+            provider: 'openai',
+            usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) },
+          });
+          expect(llm.requests.at(-1)?.headers.authorization).toBe(`Bearer ${apiKey}`);
+          expect(JSON.stringify(run)).not.toContain(apiKey);
+        } finally {
+          await llm.close();
+        }
+      });
+
+      it('keeps tenants apart', async () => {
+        const other = await anon.newTenant(target.adminKey, 'globex');
+        const id = await createWorkflow(threeSteps('private'));
+        const runId = (await api.post(`/v1/workflows/${id}/runs`, {})).body.id;
+        expect((await other.get(`/v1/workflows/${id}`)).status).toBe(404);
+        expect((await other.get(`/v1/runs/${runId}`)).status).toBe(404);
+        expect((await other.post(`/v1/workflows/${id}/runs`, {})).status).toBe(404);
+        expect((await other.get('/v1/runs')).body.items).toEqual([]);
+        expect((await other.get('/v1/credentials')).body.items).toEqual([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { describeApi } from './api.suite';
+
+describeApi('stack', 3510);

@@ -1,0 +1,3 @@
+import { describeApi } from './api.suite';
+
+describeApi('standalone', 3500);

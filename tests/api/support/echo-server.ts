@@ -1,0 +1,77 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Call {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/**
+ * A loopback HTTP server that records every call (with its Idempotency-Key) and answers what
+ * the test scripts per path: by default 200 with the request echoed as JSON.
+ */
+export class EchoServer {
+  readonly calls: Call[] = [];
+  private readonly scripts = new Map<
+    string,
+    (call: Call, n: number) => { status: number; body?: unknown; delayMs?: number }
+  >();
+  private server?: Server;
+  readonly closed: string[] = [];
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const call: Call = {
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        };
+        this.calls.push(call);
+        const path = call.path.split('?')[0]!;
+        const n = this.calls.filter((c) => c.path.split('?')[0] === path).length;
+        const answer = this.scripts.get(path)?.(call, n) ?? { status: 200 };
+        const send = () => {
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify(
+              answer.body ?? { path: call.path, method: call.method, body: call.body },
+            ),
+          );
+        };
+        res.on('close', () => {
+          if (!res.writableEnded) this.closed.push(path);
+        });
+        if (answer.delayMs) setTimeout(send, answer.delayMs);
+        else send();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  script(
+    path: string,
+    answer: (call: Call, n: number) => { status: number; body?: unknown; delayMs?: number },
+  ): void {
+    this.scripts.set(path, answer);
+  }
+
+  callsTo(path: string): Call[] {
+    return this.calls.filter((c) => c.path.split('?')[0] === path);
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}

@@ -1,0 +1,315 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  appProjects,
+  envPairs,
+  parseConfig,
+  parseDockerfile,
+  readText,
+  requiredVariables,
+  root,
+  serviceNames,
+  services,
+  variablesOf,
+  workspaceDirs,
+  type Instruction,
+  type ServiceName,
+} from './support';
+
+/**
+ * docker-compose.yml and the services' Dockerfiles, checked against what the services read and
+ * expose. No Docker engine is needed: the files are parsed, not run.
+ */
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string };
+  environment?: Record<string, string | number | boolean | null>;
+  ports?: string[];
+  expose?: string[];
+  depends_on?: Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[] };
+  stop_grace_period?: string;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+}
+
+const compose = parse(readText('docker-compose.yml')) as ComposeFile;
+const infrastructure = ['postgres', 'redis', 'rabbitmq', 'kafka'];
+
+/** Compose's `${VAR:?message}` and `${VAR:-default}`, resolved from `values` for the checks. */
+function interpolate(value: string, values: Record<string, string>): string {
+  return value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?]([^}]*))?\}/g,
+    (_all, name: string, fallback?: string) => values[name] ?? fallback ?? '',
+  );
+}
+/** What the operator exports before `docker compose up` (see the file's header). */
+const shellEnv = {
+  WEFT_ADMIN_KEY: 'a'.repeat(48),
+  WEFT_SECRET_KEY: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+};
+
+function environment(service: string): Record<string, string> {
+  const env = compose.services[service]?.environment ?? {};
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [name, interpolate(String(value ?? ''), shellEnv)]),
+  );
+}
+
+function healthcheckCommand(service: string): string {
+  const test = compose.services[service]?.healthcheck?.test;
+  return Array.isArray(test) ? test.join(' ') : (test ?? '');
+}
+
+function seconds(duration: string | undefined): number {
+  const match = /^(\d+)(s|m)$/.exec(duration ?? '10s');
+  if (!match) throw new Error(`unsupported duration ${duration}`);
+  return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+}
+
+function dockerfilePath(app: ServiceName): string {
+  return `apps/${app}/Dockerfile`;
+}
+
+function dockerfile(app: ServiceName): Instruction[] {
+  return parseDockerfile(readText(dockerfilePath(app)));
+}
+
+function finalStage(instructions: Instruction[]): Instruction[] {
+  const last = Math.max(...instructions.map((i) => i.stage));
+  return instructions.filter((i) => i.stage === last);
+}
+
+describe('docker-compose.yml', () => {
+  it('has the infrastructure and the four services, and nothing else', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      [...infrastructure, ...serviceNames].sort(),
+    );
+    expect(compose.services['postgres']?.image).toBe('postgres:15');
+    expect(compose.services['redis']?.image).toBe('redis:7');
+    expect(compose.services['rabbitmq']?.image).toMatch(/^rabbitmq:3\.13-management$/);
+    expect(compose.services['kafka']?.image).toBe('apache/kafka:3.9.1');
+  });
+
+  it('gives every infrastructure service a healthcheck', () => {
+    expect(healthcheckCommand('postgres')).toMatch(/pg_isready/);
+    expect(healthcheckCommand('redis')).toMatch(/redis-cli ping/);
+    expect(healthcheckCommand('rabbitmq')).toMatch(/rabbitmq-diagnostics -q ping/);
+    expect(healthcheckCommand('kafka')).toMatch(
+      /\/opt\/kafka\/bin\/kafka-broker-api-versions\.sh --bootstrap-server \S+:9092/,
+    );
+  });
+
+  it('creates the database the services use', () => {
+    const env = environment('postgres');
+    expect(env['POSTGRES_DB']).toBe('weft');
+    expect(env['POSTGRES_HOST_AUTH_METHOD'] === 'trust' || !!env['POSTGRES_PASSWORD']).toBe(true);
+  });
+
+  it('runs Kafka as one combined KRaft broker and controller reachable as kafka:9092', () => {
+    const env = environment('kafka');
+    expect(Object.keys(env).filter((name) => name.includes('ZOOKEEPER'))).toEqual([]);
+    expect(env['KAFKA_PROCESS_ROLES']?.split(',').sort()).toEqual(['broker', 'controller']);
+    const nodeId = env['KAFKA_NODE_ID'];
+    expect(nodeId).toMatch(/^\d+$/);
+    expect(env['KAFKA_CONTROLLER_QUORUM_VOTERS']).toBe(`${nodeId}@kafka:9093`);
+    expect(env['KAFKA_CONTROLLER_LISTENER_NAMES']).toBe('CONTROLLER');
+    expect(env['KAFKA_LISTENERS']?.split(',').sort()).toEqual([
+      'CONTROLLER://:9093',
+      'PLAINTEXT://:9092',
+    ]);
+    expect(env['KAFKA_ADVERTISED_LISTENERS']).toBe('PLAINTEXT://kafka:9092');
+    expect(env['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP']?.split(',').sort()).toEqual([
+      'CONTROLLER:PLAINTEXT',
+      'PLAINTEXT:PLAINTEXT',
+    ]);
+    // One broker: internal topics must not ask for more replicas than there are.
+    expect(env['KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR']).toBe('1');
+    expect(env['KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR']).toBe('1');
+  });
+
+  it('names only services that exist in depends_on, each with a healthcheck to wait for', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect({ name, dependency, exists: dependency in compose.services }).toEqual({
+          name,
+          dependency,
+          exists: true,
+        });
+        expect({ name, dependency, condition }).toEqual({
+          name,
+          dependency,
+          condition: 'service_healthy',
+        });
+        expect(healthcheckCommand(dependency)).not.toBe('');
+      }
+    }
+  });
+
+  it('publishes only the gateway to the host', () => {
+    for (const app of serviceNames) {
+      const ports = compose.services[app]?.ports ?? [];
+      expect({ app, ports }).toEqual({
+        app,
+        ports:
+          app === 'gateway'
+            ? [`${services.gateway.defaultPort}:${services.gateway.defaultPort}`]
+            : [],
+      });
+    }
+  });
+
+  describe.each(serviceNames)('%s', (app) => {
+    const service = compose.services[app]!;
+    const env = environment(app);
+    const { defaultPort } = services[app];
+
+    it('is built from its Dockerfile with the repository root as context', () => {
+      expect(service.build).toEqual({ context: '.', dockerfile: dockerfilePath(app) });
+      expect(existsSync(join(root, dockerfilePath(app)))).toBe(true);
+    });
+
+    it('sets only variables the service reads, and all it requires', () => {
+      const known = new Set(variablesOf(app));
+      expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
+      expect(requiredVariables(app).filter((name) => !(name in env))).toEqual([]);
+      const parsed = parseConfig(app, env);
+      expect(parsed.error?.issues ?? []).toEqual([]);
+    });
+
+    it('listens on all interfaces on its default port, as its Dockerfile says', () => {
+      expect(env['HOST']).toBe('0.0.0.0');
+      expect(env['PORT']).toBe(String(defaultPort));
+      const final = finalStage(dockerfile(app));
+      const dockerEnv = Object.assign(
+        {},
+        ...final.filter((i) => i.keyword === 'ENV').map((i) => envPairs(i.args)),
+      ) as Record<string, string>;
+      expect(dockerEnv['PORT']).toBe(String(defaultPort));
+      expect(final.filter((i) => i.keyword === 'EXPOSE').map((i) => i.args)).toEqual([
+        String(defaultPort),
+      ]);
+    });
+
+    it('points every connection URL at a service it waits for', () => {
+      const hosts = new Set<string>();
+      for (const [name, value] of Object.entries(env)) {
+        if (name === 'KAFKA_BROKERS') {
+          for (const broker of value.split(',')) hosts.add(broker.split(':')[0]!);
+        } else if (/^[a-z]+:\/\//.test(value)) {
+          hosts.add(new URL(value).hostname);
+        }
+      }
+      expect(hosts.size).toBeGreaterThan(0);
+      expect([...hosts].filter((host) => !(host in (service.depends_on ?? {})))).toEqual([]);
+    });
+
+    it('is healthy when /ready answers, and gets longer than its drain to stop', () => {
+      expect(healthcheckCommand(app)).toContain(`http://127.0.0.1:${defaultPort}/ready`);
+      const parsed = parseConfig(app, env);
+      const shutdownMs = (parsed.data as { SHUTDOWN_TIMEOUT_MS: number }).SHUTDOWN_TIMEOUT_MS;
+      expect(seconds(service.stop_grace_period)).toBeGreaterThan(shutdownMs / 1000);
+    });
+  });
+});
+
+describe('apps/*/Dockerfile', () => {
+  it('exists for every service app and for no other', () => {
+    expect(serviceNames.slice().sort()).toEqual(appProjects());
+    for (const app of appProjects()) {
+      expect(existsSync(join(root, `apps/${app}/Dockerfile`))).toBe(true);
+    }
+    expect(existsSync(join(root, 'apps/standalone/Dockerfile'))).toBe(false);
+  });
+
+  describe.each(serviceNames)('%s', (app) => {
+    const instructions = dockerfile(app);
+    const final = finalStage(instructions);
+    const { defaultPort } = services[app];
+
+    it('builds in one stage and runs from another, both on Node 24', () => {
+      const froms = instructions.filter((i) => i.keyword === 'FROM').map((i) => i.args);
+      expect(froms.length).toBeGreaterThanOrEqual(2);
+      for (const from of froms) expect(from).toMatch(/^node:24-bookworm-slim\b/);
+      expect(froms[0]).toBe('node:24-bookworm-slim AS build');
+    });
+
+    it('installs with every workspace manifest present and without install scripts', () => {
+      const copied = instructions
+        .filter((i) => i.stage === 0 && i.keyword === 'COPY')
+        .flatMap((i) => i.args.split(' ').slice(0, -1))
+        .filter((source) => source.endsWith('/package.json'))
+        .map((source) => source.replace(/\/package\.json$/, ''))
+        .sort();
+      expect(copied).toEqual(workspaceDirs());
+      const runs = instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+      expect(runs.some((run) => /\bnpm ci\b.*--ignore-scripts/.test(run))).toBe(true);
+      expect(runs.some((run) => run.includes(`tsc -b apps/${app}`))).toBe(true);
+      expect(runs.some((run) => /\bnpm (prune|ci)\b.*--omit=dev/.test(run))).toBe(true);
+    });
+
+    it('runs as a non-root user with production settings and its entry point', () => {
+      const users = final.filter((i) => i.keyword === 'USER').map((i) => i.args);
+      expect(users.length).toBeGreaterThan(0);
+      expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+      const env = Object.assign(
+        {},
+        ...final.filter((i) => i.keyword === 'ENV').map((i) => envPairs(i.args)),
+      ) as Record<string, string>;
+      expect(env).toMatchObject({
+        NODE_ENV: 'production',
+        HOST: '0.0.0.0',
+        PORT: String(defaultPort),
+      });
+      expect(final.filter((i) => i.keyword === 'EXPOSE').map((i) => i.args)).toEqual([
+        String(defaultPort),
+      ]);
+      const cmd = final.filter((i) => i.keyword === 'CMD').at(-1);
+      expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', `apps/${app}/dist/main.js`]);
+      expect(final.filter((i) => i.keyword === 'STOPSIGNAL').map((i) => i.args)).toEqual([
+        'SIGTERM',
+      ]);
+      expect(final.find((i) => i.keyword === 'HEALTHCHECK')?.args).toMatch(/fetch\(.*\/health/);
+    });
+
+    it('copies only from the build stage into the runtime stage, owned by the node user', () => {
+      const copies = final.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD');
+      expect(copies.length).toBeGreaterThan(0);
+      for (const copy of copies) {
+        expect(copy.args).toMatch(/--from=build\b/);
+        expect(copy.args).toMatch(/--chown=node:node\b/);
+      }
+    });
+  });
+
+  it('are the same file but for the app name and port', () => {
+    const normalised = serviceNames.map((app) =>
+      readText(dockerfilePath(app))
+        .split('\n')
+        // The workspace manifests are the same list in every file, this app included.
+        .filter((line) => !/^COPY (apps|libs)\/[^/]+\/package\.json /.test(line))
+        .join('\n')
+        .replace(new RegExp(`\\b${app}\\b`, 'g'), '<app>')
+        .replace(new RegExp(`\\b${services[app].defaultPort}\\b`, 'g'), '<port>'),
+    );
+    for (const [index, text] of normalised.entries()) {
+      expect({ app: serviceNames[index], text }).toEqual({
+        app: serviceNames[index],
+        text: normalised[0],
+      });
+    }
+  });
+
+  it('have a .dockerignore that keeps builds, dependencies and history out of the context', () => {
+    const patterns = readText('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    for (const pattern of ['**/node_modules', '**/dist', '**/*.tsbuildinfo', '.git', '.nx']) {
+      expect(patterns).toContain(pattern);
+    }
+  });
+});

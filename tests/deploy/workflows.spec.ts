@@ -1,0 +1,189 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { parse } from 'yaml';
+import { readJson, readText, root, serviceNames, workspaceDirs } from './support';
+
+/**
+ * .github/workflows: each service's workflow runs when the service or any library it depends
+ * on changes. The dependencies are computed here, so the path filters cannot silently drift.
+ */
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  'runs-on'?: string;
+  services?: Record<string, { image?: string }>;
+  steps?: Step[];
+}
+interface Workflow {
+  on: Record<'push' | 'pull_request', { paths?: string[] } | undefined>;
+  jobs: Record<string, Job>;
+}
+
+function workflow(name: string): Workflow {
+  return parse(readText(`.github/workflows/${name}.yml`)) as Workflow;
+}
+
+interface Manifest {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** Workspace directory by package name (`@weft/runtime` → `libs/runtime`). */
+const dirByPackage = new Map(
+  workspaceDirs().map((dir) => [readJson<Manifest>(`${dir}/package.json`).name, dir]),
+);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.[cm]?ts$/.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => !/[/\\](dist|node_modules)[/\\]/.test(file));
+}
+
+/**
+ * The workspaces `dir` depends on directly, from every place a dependency can be declared:
+ * package.json (none of the apps declare their @weft libraries there today), the TypeScript
+ * project references that `tsc -b` builds, and the `@weft/*` imports in its sources.
+ */
+function directDependencies(dir: string): Set<string> {
+  const manifest = readJson<Manifest>(`${dir}/package.json`);
+  const names = [
+    manifest.dependencies,
+    manifest.devDependencies,
+    manifest.peerDependencies,
+    manifest.optionalDependencies,
+  ].flatMap((deps) => Object.keys(deps ?? {}));
+  const tsconfig = readJson<{ references?: { path: string }[] }>(`${dir}/tsconfig.json`);
+  const referenced = (tsconfig.references ?? []).map((ref) => posix.join(dir, ref.path));
+  const imported = sourceFiles(dir).flatMap((file) =>
+    [
+      ...readFileSync(file, 'utf8').matchAll(
+        /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](@weft\/[a-z-]+)(?:\/[^'"]*)?['"]/g,
+      ),
+    ].map((m) => m[1]!),
+  );
+  const dirs = [...names, ...imported].flatMap((name) => {
+    if (!name.startsWith('@weft/')) return [];
+    const found = dirByPackage.get(name);
+    if (!found) throw new Error(`${dir} depends on ${name}, which is no workspace`);
+    return [found];
+  });
+  return new Set([...dirs, ...referenced].filter((dep) => dep !== dir));
+}
+
+function transitiveDependencies(dir: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (current: string) => {
+    for (const dep of directDependencies(current)) {
+      if (!seen.has(dep)) {
+        seen.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  visit(dir);
+  return seen;
+}
+
+const libs = workspaceDirs().filter((dir) => dir.startsWith('libs/'));
+
+function triggers(file: string): Workflow['on'] {
+  const { on } = workflow(file);
+  expect(Object.keys(on).sort()).toEqual(['pull_request', 'push']);
+  return on;
+}
+
+function steps(file: string): Step[] {
+  return Object.values(workflow(file).jobs).flatMap((job) => job.steps ?? []);
+}
+
+describe('.github/workflows', () => {
+  it('has one workflow per service and one for the libraries', () => {
+    const files = readdirSync(join(root, '.github/workflows')).sort();
+    expect(files).toEqual([...serviceNames, 'libs'].map((name) => `${name}.yml`).sort());
+  });
+
+  describe.each(serviceNames)('%s.yml', (app) => {
+    const dependencies = [...transitiveDependencies(`apps/${app}`)];
+    const project = readJson<{ name: string; targets: Record<string, unknown> }>(
+      `apps/${app}/project.json`,
+    );
+
+    it('depends on libraries only (the computation itself is sane)', () => {
+      expect(dependencies.length).toBeGreaterThan(0);
+      expect(dependencies.filter((dir) => !dir.startsWith('libs/'))).toEqual([]);
+    });
+
+    it.each(['push', 'pull_request'] as const)(
+      'runs on %s to the app, exactly the libraries it depends on, and itself',
+      (event) => {
+        const paths = triggers(app)[event]?.paths ?? [];
+        expect(paths).toContain(`apps/${app}/**`);
+        expect(paths).toContain(`.github/workflows/${app}.yml`);
+        for (const file of ['package.json', 'package-lock.json', 'tsconfig*.json']) {
+          expect(paths).toContain(file);
+        }
+        const libPaths = paths.filter((path) => path.startsWith('libs/')).sort();
+        expect(libPaths).toEqual(dependencies.map((dir) => `${dir}/**`).sort());
+      },
+    );
+
+    it('lints, tests and builds the app through its Nx targets', () => {
+      const runs = steps(app).flatMap((step) => (step.run ? [step.run] : []));
+      for (const target of ['lint', 'test', 'build']) {
+        expect(project.targets).toHaveProperty(target);
+        expect(runs).toContain(`npx nx run ${project.name}:${target}`);
+      }
+      expect(runs).toContain('npm ci --no-audit --no-fund');
+      const setupNode = steps(app).find((step) => step.uses?.startsWith('actions/setup-node@'));
+      expect(setupNode?.with?.['node-version-file']).toBe('.nvmrc');
+    });
+
+    it('tests against PostgreSQL 15, Redis 7 and RabbitMQ 3.13', () => {
+      const images = Object.values(workflow(app).jobs).flatMap((job) =>
+        Object.values(job.services ?? {}).map((service) => service.image),
+      );
+      expect(images).toEqual(expect.arrayContaining(['postgres:15', 'redis:7', 'rabbitmq:3.13']));
+    });
+
+    it('builds the app’s image from its Dockerfile without pushing it', () => {
+      const build = steps(app).find((step) => step.uses?.startsWith('docker/build-push-action@'));
+      expect(build?.with).toMatchObject({
+        context: '.',
+        file: `apps/${app}/Dockerfile`,
+        push: false,
+      });
+      expect(existsSync(join(root, `apps/${app}/Dockerfile`))).toBe(true);
+    });
+  });
+
+  describe('libs.yml', () => {
+    it.each(['push', 'pull_request'] as const)('runs on %s to any library', (event) => {
+      const paths = triggers('libs')[event]?.paths ?? [];
+      expect(paths).toContain('libs/**');
+      expect(paths).toContain('.github/workflows/libs.yml');
+    });
+
+    it('lints, tests and builds every library', () => {
+      const runs = steps('libs').flatMap((step) => (step.run ? [step.run] : []));
+      for (const target of ['lint', 'test', 'build']) {
+        const run = runs.find((command) => command.includes(`-t ${target} `));
+        const projects = /--projects=(\S+)/.exec(run ?? '')?.[1]?.split(',') ?? [];
+        expect({ target, projects: projects.sort() }).toEqual({
+          target,
+          projects: libs
+            .map((dir) => readJson<{ name: string }>(`${dir}/project.json`).name)
+            .sort(),
+        });
+      }
+      expect(libs.length).toBeGreaterThan(0);
+    });
+  });
+});

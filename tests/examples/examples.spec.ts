@@ -1,0 +1,21 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateDefinition } from '@weft/definitions';
+
+const dir = join(__dirname, '../../examples');
+const examples = readdirSync(dir).filter((file) => file.endsWith('.json'));
+
+describe('examples/', () => {
+  it('has the three examples the README names', () => {
+    expect(examples.sort()).toEqual([
+      'order-routing.json',
+      'summarise-page.json',
+      'uptime-check.json',
+    ]);
+  });
+
+  it.each(examples)('%s is a valid definition', (file) => {
+    const result = validateDefinition(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+});
