@@ -1,5 +1,5 @@
 import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
-import { Api } from './support/client';
+import { Api, until } from './support/client';
 import { EchoServer } from './support/echo-server';
 import { startTarget, type Mode, type Target } from './support/target';
 
@@ -260,6 +260,29 @@ export function describeApi(mode: Mode, port: number): void {
         expect((await api.post(`/v1/runs/${started.body.id}/cancel`)).status).toBe(202);
         const run = await api.waitForRun(started.body.id);
         expect(run).toMatchObject({ status: 'cancelled', steps: [{ status: 'cancelled' }] });
+      });
+
+      it('cancels an in-flight HTTP step: the run ends cancelled and the connection is closed', async () => {
+        echo.script('/slow', () => ({ status: 200, delayMs: 60_000 }));
+        const id = await createWorkflow({
+          name: 'hanging call',
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              timeoutMs: 120_000,
+              with: { method: 'GET', url: `${echo.url}/slow` },
+            },
+          ],
+        });
+        const started = await api.post(`/v1/workflows/${id}/runs`, {});
+        await until(() => echo.callsTo('/slow').length === 1, 20_000);
+        const cancelledAt = Date.now();
+        expect((await api.post(`/v1/runs/${started.body.id}/cancel`)).status).toBe(202);
+        const run = await api.waitForRun(started.body.id);
+        expect(run).toMatchObject({ status: 'cancelled', steps: [{ status: 'cancelled' }] });
+        await until(() => echo.closed.includes('/slow'), 5_000);
+        expect(Date.now() - cancelledAt).toBeLessThan(5_000);
       });
 
       it('streams a run’s events until it ends', async () => {

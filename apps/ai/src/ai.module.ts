@@ -16,6 +16,8 @@ export interface AiDeps {
   tasks: TaskQueue;
   events: EventLog;
   prefetch: number;
+  /** How often a running attempt renews its lease; the worker's default when unset. */
+  heartbeatMs?: number;
   /** The `ai` schema, migrated. */
   dataSource: DataSource;
   /** Reaches the integration service's credential vault. */
@@ -62,6 +64,7 @@ export class AiModule implements OnApplicationBootstrap {
         }),
       ],
       prefetch: this.deps.prefetch,
+      heartbeatMs: this.deps.heartbeatMs,
       tasks: this.deps.tasks,
       events: this.deps.events,
       logger,

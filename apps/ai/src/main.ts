@@ -6,6 +6,7 @@ import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
 import { openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
+  exitOnLostConnection,
   exitOnSignal,
   exitOnStartupFailure,
   JsonLogger,
@@ -36,6 +37,7 @@ async function main(logger: JsonLogger): Promise<void> {
     name: 'weft-ai',
     logger,
     readiness,
+    onLost: exitOnLostConnection(logger),
   });
   const app = await createHttpApp(
     AiModule.forRoot({
@@ -44,6 +46,7 @@ async function main(logger: JsonLogger): Promise<void> {
       tasks: broker,
       events,
       prefetch: config.TASK_PREFETCH,
+      heartbeatMs: config.WEFT_HEARTBEAT_MS,
       dataSource,
       // The broker also carries RPC: the vault answers on the integration service's queue.
       rpc: broker,
@@ -54,6 +57,8 @@ async function main(logger: JsonLogger): Promise<void> {
     logger,
   );
   await app.listen(config.PORT, config.HOST);
+  // Step cancellations: the worker subscribed while the app started.
+  await events.start();
   logger.event('info', 'ai service ready', {
     port: config.PORT,
     egressAllow: config.WEFT_EGRESS_ALLOW.entries,

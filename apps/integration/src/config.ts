@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
+import { DEFAULT_HEARTBEAT_MS } from '@weft/messaging';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { keyRingSchema } from '@weft/secrets';
 
@@ -12,6 +13,8 @@ export const configSchema = z.object({
   PORT: env.port(defaultPort),
   DATABASE_URL: env.databaseUrl(),
   RABBITMQ_URL: env.rabbitmqUrl(),
+  /** How often a step attempt still running renews its lease in the engine. */
+  WEFT_HEARTBEAT_MS: env.positiveInt(DEFAULT_HEARTBEAT_MS),
   TASK_PREFETCH: env.positiveInt(32),
   /** Encrypts credentials at rest; the first key seals, the others open older data. */
   WEFT_SECRET_KEY: keyRingSchema,

@@ -22,6 +22,8 @@ export interface IntegrationDeps {
   tasks: TaskQueue;
   events: EventLog;
   prefetch: number;
+  /** How often a running attempt renews its lease; the worker's default when unset. */
+  heartbeatMs?: number;
   /** `WEFT_SECRET_KEY`, parsed. */
   keyRing: KeyRing;
   /** `WEFT_EGRESS_ALLOW`, parsed. */
@@ -65,6 +67,7 @@ export class IntegrationModule implements OnApplicationBootstrap {
         httpRequestConnector({ credentials, egress: new EgressGuard(deps.egressAllow) }),
       ],
       prefetch: deps.prefetch,
+      heartbeatMs: deps.heartbeatMs,
       tasks: deps.tasks,
       events: deps.events,
       logger: deps.logger,

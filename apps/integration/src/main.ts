@@ -6,6 +6,7 @@ import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
 import { openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
+  exitOnLostConnection,
   exitOnSignal,
   exitOnStartupFailure,
   JsonLogger,
@@ -36,6 +37,7 @@ async function main(logger: JsonLogger): Promise<void> {
     name: 'weft-integration',
     logger,
     readiness,
+    onLost: exitOnLostConnection(logger),
   });
   const app = await createHttpApp(
     IntegrationModule.forRoot({
@@ -46,12 +48,15 @@ async function main(logger: JsonLogger): Promise<void> {
       tasks: broker,
       events,
       prefetch: config.TASK_PREFETCH,
+      heartbeatMs: config.WEFT_HEARTBEAT_MS,
       keyRing: config.WEFT_SECRET_KEY,
       egressAllow: config.WEFT_EGRESS_ALLOW,
     }),
     logger,
   );
   await app.listen(config.PORT, config.HOST);
+  // Step cancellations: the worker subscribed while the app started.
+  await events.start();
   logger.event('info', 'integration service ready', {
     port: config.PORT,
     secretKeyIds: config.WEFT_SECRET_KEY.keyIds,

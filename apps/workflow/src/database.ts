@@ -1,10 +1,15 @@
 import type { ServiceDatabase } from '@weft/persistence';
 import { CreateProbes1763900000000 } from './migrations/1763900000000-create-probes';
 import { CreateWorkflowsAndRuns1763990000000 } from './migrations/1763990000000-create-workflows-and-runs';
+import { AddStepLeases1764100000000 } from './migrations/1764100000000-add-step-leases';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
   schema: 'workflow',
-  migrations: [CreateProbes1763900000000, CreateWorkflowsAndRuns1763990000000],
+  migrations: [
+    CreateProbes1763900000000,
+    CreateWorkflowsAndRuns1763990000000,
+    AddStepLeases1764100000000,
+  ],
   entities: [],
 };

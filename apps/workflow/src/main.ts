@@ -6,6 +6,7 @@ import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
 import { openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
+  exitOnLostConnection,
   exitOnSignal,
   exitOnStartupFailure,
   JsonLogger,
@@ -24,6 +25,7 @@ async function main(logger: JsonLogger): Promise<void> {
     name: 'weft-workflow',
     logger,
     readiness,
+    onLost: exitOnLostConnection(logger),
   });
   const events = await KafkaEventLog.connect({
     clientId: 'weft-workflow',
@@ -34,7 +36,15 @@ async function main(logger: JsonLogger): Promise<void> {
     readiness,
   });
   const app = await createHttpApp(
-    WorkflowModule.forRoot({ logger, readiness, dataSource, rpc: broker, tasks: broker, events }),
+    WorkflowModule.forRoot({
+      logger,
+      readiness,
+      dataSource,
+      rpc: broker,
+      tasks: broker,
+      events,
+      policy: { leaseGraceMs: config.WEFT_LEASE_GRACE_MS },
+    }),
     logger,
   );
   await app.listen(config.PORT, config.HOST);

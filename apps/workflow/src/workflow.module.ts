@@ -5,13 +5,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { ConsumerGroups, EventTopics, WorkflowRpc } from '@weft/contracts';
+import { ConsumerGroups, EventTopics, TaskQueues, WorkflowRpc } from '@weft/contracts';
 import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { EngineService } from './engine/engine.service';
 import { OutboxRelay } from './engine/outbox-relay';
-import { TimerPoller } from './engine/timer-poller';
+import { DueWorkPoller } from './engine/due-work-poller';
+import type { EnginePolicy } from './engine/transition';
 import { WorkflowCatalog } from './engine/workflow-catalog';
 import { ProbeRepository } from './probes/probe.repository';
 import { ProbeService } from './probes/probe.service';
@@ -28,6 +29,8 @@ export interface WorkflowDeps {
   rpc: RpcTransport;
   tasks: TaskQueue;
   events: EventLog;
+  /** Lease settings; the defaults when unset. */
+  policy?: EnginePolicy;
 }
 
 const DEPS = Symbol('WorkflowDeps');
@@ -40,11 +43,11 @@ function assemble(deps: WorkflowDeps) {
   const catalog = new WorkflowCatalog(workflowRepository);
   const relay = new OutboxRelay(runRepository, deps.tasks, deps.events, deps.logger);
   const wake = () => relay.wake();
-  const engine = new EngineService(runRepository, catalog, deps.logger, wake);
+  const engine = new EngineService(runRepository, catalog, deps.logger, wake, deps.policy);
   return {
     relay,
     engine,
-    timers: new TimerPoller(runRepository, engine, deps.logger, wake),
+    dueWork: new DueWorkPoller(runRepository, engine, deps.logger, wake),
     workflows: new WorkflowService(workflowRepository),
     runs: new RunService(runRepository, workflowRepository, catalog, engine, wake),
     probes: new ProbeService(
@@ -81,7 +84,7 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { engine, runs, workflows, probes, relay, timers } = this.engine;
+    const { engine, runs, workflows, probes, relay, dueWork } = this.engine;
     const { events } = this.deps;
     events.subscribe(EventTopics.runRequests, ConsumerGroups.workflowEngine, async (request) => {
       await engine.apply(request.runId, { kind: 'start' });
@@ -90,6 +93,24 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
       const run = await engine.apply(result.runId, { kind: 'result', result });
       if (!run) await probes.onStepResult(result);
     });
+    // A task its worker gave up on fails its attempt, so the run moves on (retry or fail).
+    for (const [worker, channel] of Object.entries(TaskQueues)) {
+      await this.deps.tasks.consumeDeadLetters(channel, async (task, reason) => {
+        await engine.apply(task.runId, {
+          kind: 'result',
+          result: {
+            schemaVersion: 1,
+            runId: task.runId,
+            stepId: task.stepId,
+            attempt: task.attempt,
+            worker,
+            outcome: 'failed',
+            error: { code: 'dead_lettered', message: reason },
+            finishedAt: new Date().toISOString(),
+          },
+        });
+      });
+    }
     await this.deps.rpc.serve(WorkflowRpc, {
       'probe.start': async () => ({ schemaVersion: 1 as const, probeId: await probes.start() }),
       'probe.get': ({ probeId }) => probes.get(probeId),
@@ -105,11 +126,11 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
       'runs.retry': (request) => runs.retry(request),
     });
     relay.start();
-    timers.start();
+    dueWork.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.engine.timers.stop();
+    await this.engine.dueWork.stop();
     await this.engine.relay.stop();
   }
 }

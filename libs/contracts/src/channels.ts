@@ -31,6 +31,7 @@ import {
   WorkflowView,
 } from './messages/workflow';
 import { RunEvent } from './messages/run-event';
+import { StepCancel } from './messages/step-cancel';
 import { StepResult } from './messages/step-result';
 import { StepTask } from './messages/step-task';
 import { Queues, Topics } from './names';
@@ -54,10 +55,16 @@ export const EventTopics = Object.freeze({
     message: RunRequested,
     key: (request: RunRequested) => request.runId,
   },
+  stepCancels: {
+    topic: Topics.stepCancels,
+    message: StepCancel,
+    key: (cancel: StepCancel) => cancel.runId,
+  },
 } satisfies {
   stepResults: TopicChannel<typeof StepResult>;
   runEvents: TopicChannel<typeof RunEvent>;
   runRequests: TopicChannel<typeof RunRequested>;
+  stepCancels: TopicChannel<typeof StepCancel>;
 });
 
 /** What the gateway may ask the workflow service. */

@@ -3,6 +3,7 @@ export * from './channel';
 export * from './channels';
 export * from './messages/step-task';
 export * from './messages/step-result';
+export * from './messages/step-cancel';
 export * from './messages/run-event';
 export * from './messages/probe';
 export * from './messages/common';

@@ -23,6 +23,8 @@ export const Topics = Object.freeze({
   runRequests: 'weft.run.requests',
   stepResults: 'weft.step.results',
   runEvents: 'weft.run.events',
+  /** Attempts workers must abort (cancelled or failed runs). */
+  stepCancels: 'weft.step.cancels',
   /** Kafka records that could not be processed, with the reason in their headers. */
   deadLetters: 'weft.dead-letters',
 } as const);
@@ -33,12 +35,22 @@ export const ConsumerGroups = Object.freeze({
 } as const);
 /** Each gateway process reads every run event (for SSE) in a group of its own. */
 export const gatewaySseGroup = (processId: string) => `weft.gateway.sse.${processId}` as const;
+/** Each worker process reads every step cancellation in a group of its own. */
+export const workerCancelGroup = (worker: string, processId: string) =>
+  `weft.${worker}.cancels.${processId}` as const;
 
 export type ConsumerGroup =
-  (typeof ConsumerGroups)[keyof typeof ConsumerGroups] | ReturnType<typeof gatewaySseGroup>;
+  | (typeof ConsumerGroups)[keyof typeof ConsumerGroups]
+  | ReturnType<typeof gatewaySseGroup>
+  | ReturnType<typeof workerCancelGroup>;
 
-/** The dead-letter queue that receives what `queue` gives up on. */
+/** The dead-letter queue that receives what `queue` gives up on; operators inspect it. */
 export const deadLetterQueueOf = (queue: QueueName): string => `${queue}.dlq`;
+/**
+ * A second copy of each message `queue` dead-letters, for the engine: it fails the step the
+ * dead task was for, so a poison task shows on its run instead of leaving it waiting.
+ */
+export const deadTaskQueueOf = (queue: QueueName): string => `${queue}.dead`;
 
 /**
  * Deliveries of one task before RabbitMQ dead-letters it. Part of the queue's declaration,

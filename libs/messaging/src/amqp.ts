@@ -10,6 +10,7 @@ import {
   Exchanges,
   TASK_DELIVERY_LIMIT,
   deadLetterQueueOf,
+  deadTaskQueueOf,
   type QueueChannel,
   type QueueName,
   type FieldProblem,
@@ -69,7 +70,13 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
 
   static async connect(
     url: string,
-    options: { name: string; logger: JsonLogger; readiness?: ReadinessRegistry },
+    options: {
+      name: string;
+      logger: JsonLogger;
+      readiness?: ReadinessRegistry;
+      /** Called when the connection drops unasked (a broker restart): the caller restarts. */
+      onLost?: (what: string) => void;
+    },
   ): Promise<AmqpBroker> {
     const connection = await amqp.connect(url, {
       clientProperties: { connection_name: options.name },
@@ -79,7 +86,9 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       options.logger.event('error', 'rabbitmq connection error', { err: error }),
     );
     connection.on('close', () => {
-      if (!broker.closing) options.logger.event('error', 'rabbitmq connection closed unexpectedly');
+      if (broker.closing) return;
+      options.logger.event('error', 'rabbitmq connection closed unexpectedly');
+      options.onLost?.('rabbitmq');
     });
     broker.publisher = await connection.createConfirmChannel();
     broker.watch(broker.publisher, 'publisher');
@@ -111,6 +120,13 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       arguments: { 'x-queue-type': 'quorum' },
     });
     await this.publisher.bindQueue(dlq, Exchanges.deadLetter, queue);
+    // Declared with the task queue, so no dead letter is missed while the engine is down.
+    const dead = deadTaskQueueOf(queue);
+    await this.publisher.assertQueue(dead, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    await this.publisher.bindQueue(dead, Exchanges.deadLetter, queue);
     await this.publisher.assertQueue(queue, {
       durable: true,
       arguments: {
@@ -156,6 +172,52 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       { noAck: false },
     );
     this.consumers.push({ channel: amqpChannel, tag: consumerTag });
+  }
+
+  async consumeDeadLetters<S extends z.ZodType>(
+    channel: QueueChannel<S>,
+    handler: (message: z.infer<S>, reason: string) => Promise<void>,
+  ): Promise<void> {
+    await this.ensureTaskQueue(channel.queue);
+    const queue = deadTaskQueueOf(channel.queue);
+    const amqpChannel = await this.openChannel(`consume ${queue}`);
+    await amqpChannel.prefetch(16);
+    const { consumerTag } = await amqpChannel.consume(
+      queue,
+      (delivery) => {
+        if (!delivery) return;
+        void this.track(async () => {
+          const decoded = decode(channel.message, delivery.content);
+          if (!decoded.ok) {
+            // Nothing to attribute it to; the dead-letter queue keeps it with its reason.
+            amqpChannel.ack(delivery);
+            return;
+          }
+          try {
+            await handler(decoded.value, deadLetterReason(delivery));
+            amqpChannel.ack(delivery);
+          } catch (error) {
+            this.logger.event('warn', 'dead letter not handled; retrying', { queue, err: error });
+            await sleep(1_000);
+            amqpChannel.nack(delivery, false, true);
+          }
+        }).catch((error: unknown) =>
+          this.logger.event('error', 'dead letter could not be settled', { queue, err: error }),
+        );
+      },
+      { noAck: false },
+    );
+    this.consumers.push({ channel: amqpChannel, tag: consumerTag });
+  }
+
+  private async track(work: () => Promise<void>): Promise<void> {
+    this.inFlight++;
+    try {
+      await work();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle?.();
+    }
   }
 
   private async handleTask<S extends z.ZodType>(
@@ -401,3 +463,15 @@ const rpcQueueOptions: amqp.Options.AssertQueue = {
   durable: true,
   arguments: { 'x-message-ttl': RPC_REQUEST_TTL_MS },
 };
+
+/** Ours when a consumer dead-lettered it; RabbitMQ's own when the delivery limit did. */
+function deadLetterReason(delivery: ConsumeMessage): string {
+  const headers = delivery.properties.headers ?? {};
+  const ours: unknown = headers[DEAD_LETTER_REASON_HEADER];
+  if (typeof ours === 'string' || Buffer.isBuffer(ours)) return String(ours);
+  const broker: unknown = headers['x-first-death-reason'];
+  if (broker === 'delivery_limit') {
+    return `not acknowledged after ${TASK_DELIVERY_LIMIT} deliveries (each consumer failed or died)`;
+  }
+  return `dead-lettered by RabbitMQ (${typeof broker === 'string' ? broker : 'unknown reason'})`;
+}

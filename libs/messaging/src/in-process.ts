@@ -50,6 +50,7 @@ interface LogSubscription {
  */
 export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainable {
   readonly deadLetters: DeadLetter[] = [];
+  private readonly deadLetterWatchers = new Map<string, (body: Buffer, reason: string) => void>();
   private readonly queues = new Map<string, { backlog: QueuedTask[]; consumers: TaskConsumer[] }>();
   private readonly logs = new Map<
     string,
@@ -270,6 +271,20 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
   private deadLetter(source: string, body: Buffer, reason: string): void {
     this.logger.event('error', 'message dead-lettered', { source, reason });
     this.deadLetters.push({ source, reason, body: body.toString() });
+    this.deadLetterWatchers.get(source)?.(body, reason);
+  }
+
+  async consumeDeadLetters<S extends z.ZodType>(
+    channel: QueueChannel<S>,
+    handler: (message: z.infer<S>, reason: string) => Promise<void>,
+  ): Promise<void> {
+    this.deadLetterWatchers.set(channel.queue, (body, reason) => {
+      const decoded = decode(channel.message, body);
+      if (!decoded.ok) return;
+      void this.track(() => handler(decoded.value, reason)).catch((error: unknown) =>
+        this.logger.event('error', 'dead letter not handled', { queue: channel.queue, err: error }),
+      );
+    });
   }
 
   private async track<T>(work: () => Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ export type {
 } from './ports';
 export { consumeInTraceContext, traceHeaders } from './trace';
 export {
+  DEFAULT_HEARTBEAT_MS,
   startStepWorker,
   StepFailed,
   type StepConnector,

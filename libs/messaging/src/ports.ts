@@ -29,6 +29,14 @@ export interface TaskQueue {
     handler: MessageHandler<S>,
     options?: { prefetch?: number },
   ): Promise<void>;
+  /**
+   * Hands over each message `channel`'s queue dead-letters that still decodes, with the
+   * reason. The dead-letter queue keeps its own copy of everything, undecodable ones included.
+   */
+  consumeDeadLetters<S extends z.ZodType>(
+    channel: QueueChannel<S>,
+    handler: (message: z.infer<S>, reason: string) => Promise<void>,
+  ): Promise<void>;
 }
 
 export interface SubscribeOptions {

@@ -2,6 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import amqp from 'amqplib';
 import {
   deadLetterQueueOf,
+  deadTaskQueueOf,
   TASK_DELIVERY_LIMIT,
   TaskQueues,
   WorkflowRpc,
@@ -64,7 +65,12 @@ describe('RabbitMQ adapter (real broker)', () => {
     // Declare through the adapter first, so purging finds the queues.
     await server.publish(TaskQueues.integration, stepTask());
     await server.publish(TaskQueues.ai, stepTask());
-    await purge(...queues, ...queues.map(deadLetterQueueOf), ProbeRpc.queue);
+    await purge(
+      ...queues,
+      ...queues.map(deadLetterQueueOf),
+      ...queues.map(deadTaskQueueOf),
+      ProbeRpc.queue,
+    );
   });
 
   afterAll(async () => {
@@ -117,8 +123,12 @@ describe('RabbitMQ adapter (real broker)', () => {
     const traceIds: string[] = [];
     let failuresLeft = 0;
     let deliveriesOfPoison = 0;
+    const deadTasks: { task: StepTask; reason: string }[] = [];
 
     beforeAll(async () => {
+      await server.consumeDeadLetters(TaskQueues.integration, async (task, reason) => {
+        deadTasks.push({ task, reason });
+      });
       await server.consume(
         TaskQueues.integration,
         async (task, delivery) => {
@@ -190,6 +200,14 @@ describe('RabbitMQ adapter (real broker)', () => {
       expect(String(dead[0]?.properties.headers?.[DEAD_LETTER_REASON_HEADER])).toContain(
         'no connector',
       );
+      // The engine's copy, decoded, so it can fail the step; the malformed ones had no copy.
+      await eventually(() => deadTasks.length > 0, 'the dead task handed over');
+      expect(deadTasks).toEqual([
+        {
+          task: expect.objectContaining({ stepType: 'unknown.type' }),
+          reason: 'no connector for "unknown.type"',
+        },
+      ]);
     });
 
     it('lets RabbitMQ dead-letter a task past the delivery limit of the quorum queue', async () => {
@@ -211,6 +229,13 @@ describe('RabbitMQ adapter (real broker)', () => {
         reason: 'delivery_limit',
         queue: TaskQueues.integration.queue,
       });
+      await eventually(
+        () => deadTasks.some(({ task }) => task.stepId === 'poison'),
+        'the poison task handed over',
+      );
+      expect(deadTasks.find(({ task }) => task.stepId === 'poison')?.reason).toBe(
+        `not acknowledged after ${TASK_DELIVERY_LIMIT} deliveries (each consumer failed or died)`,
+      );
     }, 60_000);
   });
 });

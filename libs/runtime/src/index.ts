@@ -1,6 +1,11 @@
 export { ConfigError, env, kafkaEnv, loadConfig, serviceEnv } from './config';
 export { HealthModule } from './health.module';
-export { exitOnSignal, exitOnStartupFailure, type Closable } from './lifecycle';
+export {
+  exitOnLostConnection,
+  exitOnSignal,
+  exitOnStartupFailure,
+  type Closable,
+} from './lifecycle';
 export { JsonLogger, type LogLevel } from './logger';
 export { ReadinessRegistry, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { createHttpApp } from './http-app';

@@ -45,3 +45,16 @@ export function exitOnStartupFailure(logger: JsonLogger): (error: unknown) => ne
     process.exit(1);
   };
 }
+
+/**
+ * Crash-only recovery from a lost connection that a client cannot re-establish by itself (the
+ * RabbitMQ channels and consumers die with theirs): the process exits non-zero and its
+ * supervisor — Kubernetes, compose's restart policy, the stack runner — starts a fresh one,
+ * which redoes every declaration and consumer. Unacked work is redelivered meanwhile.
+ */
+export function exitOnLostConnection(logger: JsonLogger): (what: string) => void {
+  return (what) => {
+    logger.event('error', 'connection lost; exiting for a clean restart', { connection: what });
+    process.exit(1);
+  };
+}

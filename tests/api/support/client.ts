@@ -89,3 +89,12 @@ export class Api {
 
 export const isEnded = (run: { status: string }): boolean =>
   ['succeeded', 'failed', 'cancelled'].includes(run.status);
+
+/** Polls `condition` until it holds; fails the test after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -4,7 +4,7 @@ import type { OutboxMessage, RunRepository } from '../runs/run.repository';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
-import { applySignal } from './transition';
+import { applySignal, DEFAULT_ENGINE_POLICY, type EnginePolicy } from './transition';
 
 /**
  * Applies signals to runs. Each signal is one transaction under the run's row lock: the new
@@ -17,6 +17,7 @@ export class EngineService {
     private readonly catalog: WorkflowCatalog,
     private readonly logger: JsonLogger,
     private readonly onOutbox: () => void,
+    private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
   ) {}
 
   /** Undefined when the run does not exist (or is not `tenantId`'s, when given). */
@@ -41,7 +42,7 @@ export class EngineService {
     if (!run) return undefined;
     const steps = new Map((await this.runs.findSteps(tx, runId)).map((s) => [s.id, s]));
     const workflow = await this.catalog.version(run.workflowId, run.workflowVersion);
-    const transition = await applySignal(workflow, run, steps, signal, new Date());
+    const transition = await applySignal(workflow, run, steps, signal, new Date(), this.policy);
     if (transition.runChanged) await this.runs.updateRun(tx, run);
     await this.runs.saveSteps(
       tx,
@@ -53,6 +54,10 @@ export class EngineService {
     await this.runs.addToOutbox(tx, [
       ...transition.tasks.map((payload): OutboxMessage => ({ destination: 'task', payload })),
       ...transition.events.map((payload): OutboxMessage => ({ destination: 'run-event', payload })),
+      ...transition.cancels.map((payload): OutboxMessage => ({
+        destination: 'step-cancel',
+        payload,
+      })),
     ]);
     if (transition.events.length > 0) {
       this.logger.event('debug', 'run advanced', {

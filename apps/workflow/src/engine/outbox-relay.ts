@@ -75,6 +75,9 @@ export class OutboxRelay {
         case 'run-request':
           await this.events.produce(EventTopics.runRequests, message.payload);
           break;
+        case 'step-cancel':
+          await this.events.produce(EventTopics.stepCancels, message.payload);
+          break;
       }
     }
     await Promise.all(tasks);

@@ -25,6 +25,11 @@ export interface StepState {
   error: RunError | null;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /**
+   * While a worker holds the attempt (`queued` or `running`): when the engine stops waiting for
+   * its result or next heartbeat and the reaper takes the attempt back.
+   */
+  leaseExpiresAt: Date | null;
 }
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];

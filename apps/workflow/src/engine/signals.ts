@@ -6,7 +6,9 @@ export type RunSignal =
   | { kind: 'result'; result: StepResult }
   | { kind: 'timer'; stepId: string; timer: TimerKind; attempt: number }
   | { kind: 'cancel' }
-  | { kind: 'retry' };
+  | { kind: 'retry' }
+  /** The reaper found the attempt's lease expired: no result and no heartbeat in time. */
+  | { kind: 'lease-expired'; stepId: string; attempt: number };
 
 /** `retry`: the back-off before the next attempt ran out; `wait`: a wait step is due. */
 export type TimerKind = 'retry' | 'wait';

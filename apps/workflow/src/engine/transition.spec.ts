@@ -6,6 +6,8 @@ import type { RunSignal } from './signals';
 import { applySignal } from './transition';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
+const GRACE_MS = 60_000;
+const later = (ms: number) => new Date(NOW.getTime() + ms);
 
 /** A run of `definition` as the engine would load it, and a way to apply signals to it. */
 function runOf(definition: Record<string, unknown>) {
@@ -35,11 +37,25 @@ function runOf(definition: Record<string, unknown>) {
         error: null,
         startedAt: null,
         finishedAt: null,
+        leaseExpiresAt: null,
       },
     ]),
   );
-  const apply = (signal: RunSignal) => applySignal(workflow, run, steps, signal, NOW);
+  const apply = (signal: RunSignal, now = NOW) =>
+    applySignal(workflow, run, steps, signal, now, { leaseGraceMs: GRACE_MS });
   const status = () => Object.fromEntries([...steps.values()].map((s) => [s.id, s.status]));
+  const heartbeat = (stepId: string, leaseMs = 30_000): RunSignal => ({
+    kind: 'result',
+    result: {
+      schemaVersion: 1,
+      runId: run.id,
+      stepId,
+      attempt: steps.get(stepId)!.attempt,
+      worker: 'integration',
+      outcome: 'running',
+      leaseMs,
+    },
+  });
   const result = (
     stepId: string,
     outcome: 'succeeded' | 'failed',
@@ -59,7 +75,7 @@ function runOf(definition: Record<string, unknown>) {
         : { ...base, outcome, error: { code: 'http_status', message: 'answered 500' } };
     return { kind: 'result', result: value };
   };
-  return { run, steps, apply, status, result };
+  return { run, steps, apply, status, result, heartbeat };
 }
 
 const http = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -229,6 +245,88 @@ describe('applySignal', () => {
     expect(r.run.status).toBe('running');
     expect(r.steps.get('first')).toMatchObject({ status: 'succeeded', attempt: 1 });
     expect(t.tasks.map(({ task }) => [task.stepId, task.attempt])).toEqual([['second', 2]]);
+  });
+
+  it('leases a dispatched attempt for its timeout plus the grace, and renews it on heartbeats', async () => {
+    const r = runOf({ steps: [http('fetch', { timeoutMs: 5_000 })] });
+    await r.apply({ kind: 'start' });
+    expect(r.steps.get('fetch')?.leaseExpiresAt).toEqual(later(5_000 + GRACE_MS));
+    const beat = await r.apply(r.heartbeat('fetch'), later(1_000));
+    expect(r.steps.get('fetch')).toMatchObject({
+      status: 'running',
+      leaseExpiresAt: later(31_000),
+    });
+    expect(beat.events.map((e) => e.type)).toEqual(['step.running']);
+    // Later heartbeats only move the lease.
+    expect((await r.apply(r.heartbeat('fetch'), later(11_000))).events).toEqual([]);
+    expect(r.steps.get('fetch')?.leaseExpiresAt).toEqual(later(41_000));
+    await r.apply(r.result('fetch', 'succeeded'));
+    expect(r.steps.get('fetch')?.leaseExpiresAt).toBeNull();
+  });
+
+  it('reaps an expired lease: the next attempt, same key, counted against the retry policy', async () => {
+    const r = runOf({
+      steps: [http('fetch', { timeoutMs: 5_000, retry: { maxAttempts: 2, initialDelayMs: 10 } })],
+    });
+    await r.apply({ kind: 'start' });
+    const expiry = { kind: 'lease-expired', stepId: 'fetch', attempt: 1 } as const;
+    // Not yet expired (a heartbeat may have renewed it since the reaper looked): nothing.
+    expect((await r.apply(expiry, later(1_000))).changedSteps.size).toBe(0);
+    const reaped = await r.apply(expiry, later(5_000 + GRACE_MS));
+    expect(reaped.events.map((e) => [e.type, e.data['error']])).toEqual([
+      ['step.retrying', expect.objectContaining({ code: 'lease_expired' })],
+    ]);
+    expect(r.steps.get('fetch')).toMatchObject({ status: 'queued', leaseExpiresAt: null });
+    const again = await r.apply({ kind: 'timer', stepId: 'fetch', timer: 'retry', attempt: 2 });
+    expect(again.tasks.map(({ task }) => [task.attempt, task.idempotencyKey])).toEqual([
+      [2, `${r.run.id}:fetch`],
+    ]);
+    // The lost attempt's result, should it come after all, changes nothing.
+    const stale: RunSignal = {
+      kind: 'result',
+      result: {
+        schemaVersion: 1,
+        runId: r.run.id,
+        stepId: 'fetch',
+        attempt: 1,
+        worker: 'integration',
+        outcome: 'succeeded',
+        output: {},
+        finishedAt: NOW.toISOString(),
+      },
+    };
+    expect((await r.apply(stale)).changedSteps.size).toBe(0);
+    // With the policy spent, a second expiry fails the step and the run.
+    await r.apply({ kind: 'lease-expired', stepId: 'fetch', attempt: 2 }, later(10 * GRACE_MS));
+    expect(r.run).toMatchObject({ status: 'failed', error: { code: 'lease_expired' } });
+  });
+
+  it('ignores a failed result redelivered while the step waits for its retry', async () => {
+    const r = runOf({ steps: [http('fetch', { retry: { maxAttempts: 3, initialDelayMs: 10 } })] });
+    await r.apply({ kind: 'start' });
+    const failed = r.result('fetch', 'failed');
+    await r.apply(failed);
+    const again = await r.apply(failed);
+    expect(again.timers).toEqual([]);
+    expect(r.steps.get('fetch')).toMatchObject({ status: 'queued', attempt: 1 });
+  });
+
+  it('tells the workers to abort the attempts in flight when the run ends under them', async () => {
+    const r = runOf({
+      steps: [http('slow'), http('quick'), { id: 'pause', type: 'wait', with: { durationMs: 1 } }],
+    });
+    await r.apply({ kind: 'start' });
+    await r.apply(r.result('quick', 'succeeded'));
+    const t = await r.apply({ kind: 'cancel' });
+    expect(t.cancels).toEqual([
+      {
+        schemaVersion: 1,
+        runId: r.run.id,
+        steps: [{ stepId: 'slow', attempt: 1 }],
+        reason: 'run cancelled',
+      },
+    ]);
+    expect(r.steps.get('slow')?.leaseExpiresAt).toBeNull();
   });
 
   it('fails a step whose expression fails, naming where', async () => {

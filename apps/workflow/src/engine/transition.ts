@@ -2,6 +2,7 @@ import {
   type TaskQueues,
   type RunError,
   type RunEvent,
+  type StepCancel,
   type StepStatus,
   type StepTask,
 } from '@weft/contracts';
@@ -19,6 +20,17 @@ import { isTerminalRun, isTerminalStep, type RunState, type StepState } from './
 import type { RunSignal, TimerKind } from './signals';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Settings of the engine that shape transitions. */
+export interface EnginePolicy {
+  /**
+   * How long past its `timeoutMs` a dispatched attempt may go without a result or heartbeat
+   * before the reaper takes it back: time for the task to wait in a busy queue.
+   */
+  leaseGraceMs: number;
+}
+
+export const DEFAULT_ENGINE_POLICY: EnginePolicy = { leaseGraceMs: 5 * 60_000 };
 
 /** A task for a worker service, kept in the outbox until the relay sends it. */
 export interface OutgoingTask {
@@ -38,6 +50,8 @@ export interface Transition {
   runChanged: boolean;
   changedSteps: Set<string>;
   tasks: OutgoingTask[];
+  /** In-flight attempts the workers must abort (the run ended under them). */
+  cancels: StepCancel[];
   events: RunEvent[];
   timers: NewTimer[];
   /** The run ended or was reset: its pending timers are void. */
@@ -55,16 +69,18 @@ export async function applySignal(
   steps: Map<string, StepState>,
   signal: RunSignal,
   now: Date,
+  policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
 ): Promise<Transition> {
   const t: Transition = {
     runChanged: false,
     changedSteps: new Set(),
     tasks: [],
+    cancels: [],
     events: [],
     timers: [],
     clearTimers: false,
   };
-  const apply = new Applier(workflow, run, steps, now, t);
+  const apply = new Applier(workflow, run, steps, now, policy, t);
   await apply.signal(signal);
   if (run.status === 'running') await apply.schedule();
   return t;
@@ -76,6 +92,7 @@ class Applier {
     private readonly run: RunState,
     private readonly steps: Map<string, StepState>,
     private readonly now: Date,
+    private readonly policy: EnginePolicy,
     private readonly t: Transition,
   ) {}
 
@@ -96,25 +113,56 @@ class Applier {
         return;
       case 'retry':
         return this.retry();
+      case 'lease-expired':
+        return this.leaseExpired(signal.stepId, signal.attempt);
     }
   }
 
   private async result(result: Extract<RunSignal, { kind: 'result' }>['result']): Promise<void> {
     const step = this.steps.get(result.stepId);
     // A redelivered or late result (an older attempt, a cancelled run) changes nothing.
-    if (
-      !step ||
-      this.run.status !== 'running' ||
-      step.attempt !== result.attempt ||
-      (step.status !== 'queued' && step.status !== 'running')
-    ) {
-      return;
+    if (!step || !this.isHeldByWorker(step, result.attempt)) return;
+    switch (result.outcome) {
+      case 'running': {
+        // A heartbeat: the attempt is alive; its lease runs from now.
+        const first = step.status === 'queued';
+        this.setStep(step, {
+          status: 'running',
+          leaseExpiresAt: new Date(this.now.getTime() + result.leaseMs),
+        });
+        if (first) this.emitStep('step.running', step);
+        return;
+      }
+      case 'succeeded':
+        return this.succeed(step, result.output);
+      case 'failed':
+        return this.failAttempt(step, { code: result.error.code, message: result.error.message });
     }
-    if (result.outcome === 'succeeded') {
-      this.succeed(step, result.output);
-    } else {
-      this.failAttempt(step, { code: result.error.code, message: result.error.message });
-    }
+  }
+
+  /** Whether `attempt` is the step's current one and a worker has it (queued or running). */
+  private isHeldByWorker(step: StepState, attempt: number): boolean {
+    return (
+      this.run.status === 'running' &&
+      step.attempt === attempt &&
+      step.leaseExpiresAt !== null &&
+      (step.status === 'queued' || step.status === 'running')
+    );
+  }
+
+  /**
+   * The attempt went silent past its lease (its worker died with the task lost, or hangs):
+   * it counts as failed, so the retry policy dispatches the next attempt with the same
+   * idempotency key, or the step fails.
+   */
+  private leaseExpired(stepId: string, attempt: number): void {
+    const step = this.steps.get(stepId);
+    if (!step || !this.isHeldByWorker(step, attempt)) return;
+    if (step.leaseExpiresAt! > this.now) return; // renewed by a heartbeat meanwhile
+    this.failAttempt(step, {
+      code: 'lease_expired',
+      message: `attempt ${attempt} sent no result or heartbeat before its lease expired`,
+    });
   }
 
   private async timer(stepId: string, kind: TimerKind, attempt: number): Promise<void> {
@@ -194,7 +242,11 @@ class Applier {
         return this.runEngineStep(compiled, step, input);
       case 'integration':
       case 'ai': {
-        this.setStep(step, { status: 'queued' });
+        const timeoutMs = compiled.definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        this.setStep(step, {
+          status: 'queued',
+          leaseExpiresAt: new Date(this.now.getTime() + timeoutMs + this.policy.leaseGraceMs),
+        });
         this.t.tasks.push({
           worker: compiled.runsOn,
           task: {
@@ -206,7 +258,7 @@ class Applier {
             attempt,
             idempotencyKey: `${this.run.id}:${step.id}`,
             input,
-            timeoutMs: compiled.definition.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            timeoutMs,
           },
         });
         this.emitStep('step.queued', step);
@@ -290,8 +342,14 @@ class Applier {
 
   private endRun(status: 'succeeded' | 'failed' | 'cancelled', error: RunError | null): void {
     const cancelled = new Set<string>();
+    // Attempts a worker may be running now; not those whose task this transition would send.
+    const unsent = new Set(this.t.tasks.map(({ task }) => task.stepId));
+    const inFlight: StepCancel['steps'] = [];
     for (const step of this.steps.values()) {
       if (!isTerminalStep(step.status)) {
+        if (step.leaseExpiresAt !== null && !unsent.has(step.id)) {
+          inFlight.push({ stepId: step.id, attempt: step.attempt });
+        }
         this.setStep(step, { status: 'cancelled', finishedAt: this.now });
         this.emitStep('step.cancelled', step);
         cancelled.add(step.id);
@@ -299,6 +357,14 @@ class Applier {
     }
     // Tasks of this same transition for steps now cancelled are never sent.
     this.t.tasks = this.t.tasks.filter(({ task }) => !cancelled.has(task.stepId));
+    if (inFlight.length > 0) {
+      this.t.cancels.push({
+        schemaVersion: 1,
+        runId: this.run.id,
+        steps: inFlight,
+        reason: `run ${status}`,
+      });
+    }
     this.setRun({ status, error, finishedAt: this.now });
     this.t.clearTimers = true;
     this.emit(`run.${status}`, { status, ...(error ? { error } : {}) });
@@ -335,7 +401,12 @@ class Applier {
   }
 
   private setStep(step: StepState, patch: Partial<StepState>): void {
-    Object.assign(step, patch);
+    // A worker holds an attempt only in the states that set a lease explicitly.
+    Object.assign(
+      step,
+      patch.status && !('leaseExpiresAt' in patch) ? { leaseExpiresAt: null } : {},
+      patch,
+    );
     this.t.changedSteps.add(step.id);
   }
 

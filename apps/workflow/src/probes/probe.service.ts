@@ -55,6 +55,7 @@ export class ProbeService {
 
   /** Records a worker's answer to a probe's hop. */
   async onStepResult(result: StepResult): Promise<void> {
+    if (result.outcome === 'running') return; // probes are too quick to heartbeat
     const probe = await this.probes.recordHop(
       result.runId,
       { service: result.worker, stepId: result.stepId, finishedAt: result.finishedAt },

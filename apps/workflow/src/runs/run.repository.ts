@@ -1,4 +1,4 @@
-import type { RunEvent, RunRequested, RunStatus, RunSummary } from '@weft/contracts';
+import type { RunEvent, RunRequested, RunStatus, RunSummary, StepCancel } from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RunState, StepState } from '../engine/run-state';
 import type { NewTimer, OutgoingTask } from '../engine/transition';
@@ -29,6 +29,7 @@ interface StepRow {
   error: StepState['error'];
   started_at: Date | null;
   finished_at: Date | null;
+  lease_expires_at: Date | null;
 }
 
 export interface TimerRow {
@@ -43,7 +44,8 @@ export interface TimerRow {
 export type OutboxMessage =
   | { destination: 'task'; payload: OutgoingTask }
   | { destination: 'run-event'; payload: RunEvent }
-  | { destination: 'run-request'; payload: RunRequested };
+  | { destination: 'run-request'; payload: RunRequested }
+  | { destination: 'step-cancel'; payload: StepCancel };
 
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
   created_at, started_at, finished_at`;
@@ -104,7 +106,8 @@ export class RunRepository {
 
   async findSteps(sql: Sql, runId: string): Promise<StepState[]> {
     const rows: StepRow[] = await sql.query(
-      `SELECT step_id, type, status, attempt, output, error, started_at, finished_at
+      `SELECT step_id, type, status, attempt, output, error, started_at, finished_at,
+              lease_expires_at
          FROM workflow.step_runs WHERE run_id = $1`,
       [runId],
     );
@@ -117,6 +120,7 @@ export class RunRepository {
       error: row.error,
       startedAt: row.started_at,
       finishedAt: row.finished_at,
+      leaseExpiresAt: row.lease_expires_at,
     }));
   }
 
@@ -167,14 +171,17 @@ export class RunRepository {
     if (steps.length === 0) return;
     await sql.query(
       `INSERT INTO workflow.step_runs
-         (run_id, step_id, type, status, attempt, output, error, started_at, finished_at)
-       SELECT $1, s.id, s.type, s.status, s.attempt, s.output, s.error, s.started_at, s.finished_at
+         (run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
+          lease_expires_at)
+       SELECT $1, s.id, s.type, s.status, s.attempt, s.output, s.error, s.started_at, s.finished_at,
+              s.lease_expires_at
          FROM jsonb_to_recordset($2::jsonb) AS s(
            id text, type text, status text, attempt int, output jsonb, error jsonb,
-           started_at timestamptz, finished_at timestamptz)
+           started_at timestamptz, finished_at timestamptz, lease_expires_at timestamptz)
        ON CONFLICT (run_id, step_id) DO UPDATE SET
          status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
-         error = EXCLUDED.error, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+         error = EXCLUDED.error, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+         lease_expires_at = EXCLUDED.lease_expires_at`,
       [
         runId,
         JSON.stringify(
@@ -187,6 +194,7 @@ export class RunRepository {
             error: s.error,
             started_at: s.startedAt,
             finished_at: s.finishedAt,
+            lease_expires_at: s.leaseExpiresAt,
           })),
         ),
       ],
@@ -225,15 +233,36 @@ export class RunRepository {
     return rows.map((row) => ({ id: row.id, runId: row.run_id }));
   }
 
-  /** Locks the run's row: every writer of a run takes this lock first, so none deadlock. */
-  async lockRun(sql: Sql, runId: string): Promise<void> {
-    await sql.query('SELECT 1 FROM workflow.runs WHERE id = $1 FOR UPDATE', [runId]);
+  /** Attempts whose lease ran out, oldest first (the reaper's work list). */
+  async expiredLeases(
+    limit: number,
+  ): Promise<{ runId: string; stepId: string; attempt: number }[]> {
+    const rows: { run_id: string; step_id: string; attempt: number }[] = await this.db.query(
+      `SELECT run_id, step_id, attempt FROM workflow.step_runs
+        WHERE lease_expires_at <= now() ORDER BY lease_expires_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({ runId: row.run_id, stepId: row.step_id, attempt: row.attempt }));
   }
 
-  /** Takes a due timer; undefined when another replica took it first. */
-  async takeTimer(sql: Sql, id: string): Promise<TimerRow | undefined> {
+  /**
+   * Locks the run's row unless another transaction holds it (then answers false: pollers skip
+   * the run this round rather than wait, so they never deadlock with the engine).
+   */
+  async tryLockRun(sql: Sql, runId: string): Promise<boolean> {
+    const rows: unknown[] = await sql.query(
+      'SELECT 1 FROM workflow.runs WHERE id = $1 FOR UPDATE SKIP LOCKED',
+      [runId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Claims a due timer; undefined when another replica holds or already fired it. */
+  async claimTimer(sql: Sql, id: string): Promise<TimerRow | undefined> {
     const [rows] = await sql.query<[TimerRow[], number]>(
-      'DELETE FROM workflow.timers WHERE id = $1 RETURNING id, run_id, step_id, kind, attempt',
+      `DELETE FROM workflow.timers WHERE id = (
+         SELECT id FROM workflow.timers WHERE id = $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, run_id, step_id, kind, attempt`,
       [id],
     );
     return rows[0];

@@ -78,6 +78,7 @@ export class RunService {
         error: null,
         startedAt: null,
         finishedAt: null,
+        leaseExpiresAt: null,
       }));
       await this.runs.insertRun(tx, run, steps);
       await this.runs.addToOutbox(tx, [

@@ -1,26 +1,35 @@
 import { z } from 'zod';
 
-/** What a worker reports after one attempt of one step. */
+const Attempt = {
+  schemaVersion: z.literal(1),
+  runId: z.uuid(),
+  stepId: z.string().min(1).max(64),
+  attempt: z.int().min(1),
+  worker: z.string().min(1),
+};
+
+/**
+ * What a worker reports about one attempt of one step: heartbeats while it works (`running`,
+ * each renewing the attempt's lease), then its outcome.
+ */
 export const StepResult = z.discriminatedUnion('outcome', [
   z.object({
-    schemaVersion: z.literal(1),
-    runId: z.uuid(),
-    stepId: z.string().min(1).max(64),
-    attempt: z.int().min(1),
-    worker: z.string().min(1),
+    ...Attempt,
     finishedAt: z.iso.datetime(),
     outcome: z.literal('succeeded'),
     output: z.unknown(),
   }),
   z.object({
-    schemaVersion: z.literal(1),
-    runId: z.uuid(),
-    stepId: z.string().min(1).max(64),
-    attempt: z.int().min(1),
-    worker: z.string().min(1),
+    ...Attempt,
     finishedAt: z.iso.datetime(),
     outcome: z.literal('failed'),
     error: z.object({ code: z.string(), message: z.string() }),
+  }),
+  z.object({
+    ...Attempt,
+    outcome: z.literal('running'),
+    /** How long the engine should wait for the next heartbeat or the outcome. */
+    leaseMs: z.int().min(1_000).max(3_600_000),
   }),
 ]);
 export type StepResult = z.infer<typeof StepResult>;

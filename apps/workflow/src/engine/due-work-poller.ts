@@ -1,0 +1,80 @@
+import type { JsonLogger } from '@weft/runtime';
+import type { RunRepository } from '../runs/run.repository';
+import type { EngineService } from './engine.service';
+import type { RunSignal } from './signals';
+
+const POLL_MS = 200;
+const BATCH = 100;
+
+/**
+ * Applies what falls due with time: timers (retry back-offs, waits) and expired step leases
+ * (the reaper). Each item is one transaction that takes the run's lock with SKIP LOCKED and,
+ * for a timer, deletes its row, so it fires once across engine replicas and is not lost if the
+ * process dies; a run locked elsewhere is simply retried on the next poll.
+ */
+export class DueWorkPoller {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly engine: EngineService,
+    private readonly logger: JsonLogger,
+    private readonly onOutbox: () => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.poll()
+        .catch((error: unknown) =>
+          this.logger.event('warn', 'due-work poll failed', { err: error }),
+        )
+        .finally(() => (this.running = undefined));
+    }, POLL_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async poll(): Promise<void> {
+    let applied = 0;
+    for (const { id, runId } of await this.runs.dueTimers(BATCH)) {
+      applied += await this.applyLocked(runId, async (tx) => {
+        const timer = await this.runs.claimTimer(tx, id);
+        return (
+          timer && {
+            kind: 'timer',
+            stepId: timer.step_id,
+            timer: timer.kind,
+            attempt: timer.attempt,
+          }
+        );
+      });
+    }
+    for (const { runId, stepId, attempt } of await this.runs.expiredLeases(BATCH)) {
+      this.logger.event('warn', 'step lease expired', { runId, stepId, attempt });
+      applied += await this.applyLocked(runId, async () => ({
+        kind: 'lease-expired',
+        stepId,
+        attempt,
+      }));
+    }
+    if (applied > 0) this.onOutbox();
+  }
+
+  /** 1 when the signal was applied, 0 when the run was busy or the work already taken. */
+  private async applyLocked(
+    runId: string,
+    claim: (tx: Parameters<RunRepository['tryLockRun']>[0]) => Promise<RunSignal | undefined>,
+  ): Promise<number> {
+    return this.runs.db.transaction(async (tx) => {
+      if (!(await this.runs.tryLockRun(tx, runId))) return 0;
+      const signal = await claim(tx);
+      if (!signal) return 0;
+      await this.engine.apply(runId, signal, { tx });
+      return 1;
+    });
+  }
+}
