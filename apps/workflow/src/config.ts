@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { DEFAULT_ENGINE_POLICY } from './engine/transition';
+import { DEFAULT_RETENTION_MONTHS } from './runs/run-partitions';
 
 export const defaultPort = 3001;
 
@@ -13,5 +14,7 @@ export const configSchema = z.object({
   RABBITMQ_URL: env.rabbitmqUrl(),
   /** How long past its timeout a dispatched step attempt may stay silent before it is reaped. */
   WEFT_LEASE_GRACE_MS: env.positiveInt(DEFAULT_ENGINE_POLICY.leaseGraceMs),
+  /** Months of runs kept; older month partitions of runs and step runs are dropped. */
+  WEFT_RUN_RETENTION_MONTHS: env.positiveInt(DEFAULT_RETENTION_MONTHS),
 });
 export type WorkflowConfig = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import type { ServiceDatabase } from '@weft/persistence';
 import { CreateProbes1763900000000 } from './migrations/1763900000000-create-probes';
 import { CreateWorkflowsAndRuns1763990000000 } from './migrations/1763990000000-create-workflows-and-runs';
 import { AddStepLeases1764100000000 } from './migrations/1764100000000-add-step-leases';
+import { PartitionRunsByMonth1764200000000 } from './migrations/1764200000000-partition-runs-by-month';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -10,6 +11,7 @@ export const workflowDatabase: ServiceDatabase = {
     CreateProbes1763900000000,
     CreateWorkflowsAndRuns1763990000000,
     AddStepLeases1764100000000,
+    PartitionRunsByMonth1764200000000,
   ],
   entities: [],
 };

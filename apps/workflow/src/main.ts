@@ -44,6 +44,7 @@ async function main(logger: JsonLogger): Promise<void> {
       tasks: broker,
       events,
       policy: { leaseGraceMs: config.WEFT_LEASE_GRACE_MS },
+      retentionMonths: config.WEFT_RUN_RETENTION_MONTHS,
     }),
     logger,
   );

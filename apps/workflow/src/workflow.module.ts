@@ -16,6 +16,7 @@ import type { EnginePolicy } from './engine/transition';
 import { WorkflowCatalog } from './engine/workflow-catalog';
 import { ProbeRepository } from './probes/probe.repository';
 import { ProbeService } from './probes/probe.service';
+import { RunPartitions } from './runs/run-partitions';
 import { RunRepository } from './runs/run.repository';
 import { RunService } from './runs/run.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
@@ -31,6 +32,8 @@ export interface WorkflowDeps {
   events: EventLog;
   /** Lease settings; the defaults when unset. */
   policy?: EnginePolicy;
+  /** Months of runs kept before their partitions are dropped; 6 when unset. */
+  retentionMonths?: number;
 }
 
 const DEPS = Symbol('WorkflowDeps');
@@ -48,6 +51,7 @@ function assemble(deps: WorkflowDeps) {
     relay,
     engine,
     dueWork: new DueWorkPoller(runRepository, engine, deps.logger, wake),
+    partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
     workflows: new WorkflowService(workflowRepository),
     runs: new RunService(runRepository, workflowRepository, catalog, engine, wake),
     probes: new ProbeService(
@@ -84,7 +88,7 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { engine, runs, workflows, probes, relay, dueWork } = this.engine;
+    const { engine, runs, workflows, probes, relay, dueWork, partitions } = this.engine;
     const { events } = this.deps;
     events.subscribe(EventTopics.runRequests, ConsumerGroups.workflowEngine, async (request) => {
       await engine.apply(request.runId, { kind: 'start' });
@@ -127,9 +131,11 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
     });
     relay.start();
     dueWork.start();
+    partitions.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.engine.partitions.stop();
     await this.engine.dueWork.stop();
     await this.engine.relay.stop();
   }

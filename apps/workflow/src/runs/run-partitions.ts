@@ -1,0 +1,121 @@
+import type { JsonLogger } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+
+/**
+ * `runs` and `step_runs` are range-partitioned by month on their run id. Run ids are UUIDv7,
+ * whose first 48 bits are the creation time in milliseconds, so a month is a contiguous id
+ * range: a lookup by id touches one partition, a newest-first page scans the newest ones, and
+ * retention is a `DROP TABLE` instead of a `DELETE` that bloats the table.
+ */
+export const PARTITIONED = [
+  { table: 'runs', key: 'id' },
+  { table: 'step_runs', key: 'run_id' },
+] as const;
+
+export const DEFAULT_RETENTION_MONTHS = 6;
+const MONTHS_AHEAD = 3;
+const EVERY_MS = 60 * 60_000;
+
+/** The first instant of the UTC month `offset` months from the one holding `at`. */
+export function monthStart(at: Date, offset = 0): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
+}
+
+/** The smallest UUIDv7 of the millisecond `at`: a partition bound. */
+export function uuidFloor(at: Date): string {
+  const hex = at.getTime().toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}
+
+export function partitionName(table: string, month: Date): string {
+  const mm = String(month.getUTCMonth() + 1).padStart(2, '0');
+  return `${table}_y${month.getUTCFullYear()}m${mm}`;
+}
+
+/** Creates the month's partition of every partitioned table, when missing. */
+export async function ensureMonth(db: Pick<DataSource, 'query'>, month: Date): Promise<string[]> {
+  const from = uuidFloor(monthStart(month));
+  const to = uuidFloor(monthStart(month, 1));
+  const created: string[] = [];
+  for (const { table } of PARTITIONED) {
+    const name = partitionName(table, monthStart(month));
+    const exists: unknown[] = await db.query('SELECT to_regclass($1) AS found', [
+      `workflow.${name}`,
+    ]);
+    if ((exists[0] as { found: string | null }).found) continue;
+    await db.query(
+      `CREATE TABLE workflow.${name} PARTITION OF workflow.${table}
+         FOR VALUES FROM ('${from}') TO ('${to}')`,
+    );
+    created.push(name);
+  }
+  return created;
+}
+
+/**
+ * Keeps the partitions ahead of time and drops those past the retention; also forgets run
+ * idempotency keys older than their 24 hours. One engine replica does it at a time.
+ */
+export class RunPartitions {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly logger: JsonLogger,
+    private readonly retentionMonths = DEFAULT_RETENTION_MONTHS,
+  ) {}
+
+  start(): void {
+    const run = () =>
+      this.maintain().catch((error: unknown) =>
+        this.logger.event('error', 'partition maintenance failed', { err: error }),
+      );
+    void run();
+    this.timer = setInterval(() => void run(), EVERY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[] }> {
+    return this.db.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }[]>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('weft.workflow.partitions')) AS locked",
+      );
+      if (!lock?.locked) return { created: [], dropped: [] };
+      const created: string[] = [];
+      for (let offset = 0; offset <= MONTHS_AHEAD; offset++) {
+        created.push(...(await ensureMonth(tx, monthStart(now, offset))));
+      }
+      // A month is past retention once all of it is older than the retention.
+      const oldestKept = monthStart(now, -this.retentionMonths);
+      const partitions: { name: string }[] = await tx.query(
+        `SELECT c.relname AS name FROM pg_inherits i
+           JOIN pg_class c ON c.oid = i.inhrelid
+           JOIN pg_class p ON p.oid = i.inhparent
+           JOIN pg_namespace n ON n.oid = p.relnamespace
+          WHERE n.nspname = 'workflow' AND p.relname = ANY($1)`,
+        [PARTITIONED.map((p) => p.table)],
+      );
+      const dropped: string[] = [];
+      for (const { name } of partitions) {
+        const match = /_y(\d{4})m(\d{2})$/.exec(name);
+        if (!match) continue;
+        const month = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
+        if (monthStart(month, 1) <= oldestKept) {
+          await tx.query(`DROP TABLE workflow.${name}`);
+          dropped.push(name);
+        }
+      }
+      await tx.query(
+        "DELETE FROM workflow.run_keys WHERE created_at < now() - interval '24 hours'",
+      );
+      if (created.length || dropped.length) {
+        this.logger.event('info', 'run partitions maintained', { created, dropped });
+      }
+      return { created, dropped };
+    });
+  }
+}
