@@ -225,9 +225,13 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
         );
         return;
       } catch (error) {
-        if (error instanceof UnprocessableMessage || attempt >= TASK_DELIVERY_LIMIT) {
-          return this.deadLetter(topic, record.body, `handler failed: ${(error as Error).message}`);
+        // As over Kafka: only an unprocessable record is given up on; others wait out the outage.
+        if (error instanceof UnprocessableMessage) {
+          return this.deadLetter(topic, record.body, `unprocessable: ${error.message}`);
         }
+        if (this.closing) return;
+        this.logger.event('warn', 'event handler failed; retrying', { topic, attempt, err: error });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
       }
     }
   }

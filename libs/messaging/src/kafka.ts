@@ -16,8 +16,13 @@ import { UnprocessableMessage } from './errors';
 import type { Drainable, EventLog, MessageHandler, SubscribeOptions } from './ports';
 import { consumeInTraceContext, traceHeaders } from './trace';
 
-/** Attempts of a handler on one record before the record is dead-lettered and skipped. */
-const HANDLER_ATTEMPTS = 5;
+/** Longest pause between two tries of a failing handler. */
+const MAX_RETRY_DELAY_MS = 5_000;
+/**
+ * How soon the group notices a member that died without leaving (kill -9) and hands its
+ * partitions to the others; kafkajs' 30 s default stalls a killed engine's runs that long.
+ */
+const SESSION_TIMEOUT_MS = 10_000;
 export const KAFKA_DEAD_LETTER_REASON_HEADER = 'x-weft-dead-letter-reason';
 
 export interface KafkaOptions {
@@ -47,6 +52,7 @@ export class KafkaEventLog implements EventLog, Drainable {
   private readonly admin: Admin;
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
   private readonly consumers: Consumer[] = [];
+  private consuming = false;
 
   private constructor(private readonly options: KafkaOptions) {
     this.kafka = new Kafka({
@@ -72,7 +78,14 @@ export class KafkaEventLog implements EventLog, Drainable {
     await log.admin.connect();
     await log.ensureTopics();
     await log.producer.connect();
-    options.readiness?.register('kafka', () => log.admin.describeCluster());
+    options.readiness?.register('kafka', async () => {
+      await log.admin.describeCluster();
+      // Not ready to take traffic before its groups own partitions: a restarted engine would
+      // otherwise look ready while the killed member's partitions are still assigned to it.
+      if (log.subscriptions.size > 0 && !log.consuming) {
+        throw new Error('consumer groups not joined yet');
+      }
+    });
     return log;
   }
 
@@ -114,7 +127,12 @@ export class KafkaEventLog implements EventLog, Drainable {
   /** Joins each consumer group and starts consuming its topics. */
   async start(): Promise<void> {
     for (const [group, subscriptions] of this.subscriptions) {
-      const consumer = this.kafka.consumer({ groupId: group, allowAutoTopicCreation: false });
+      const consumer = this.kafka.consumer({
+        groupId: group,
+        allowAutoTopicCreation: false,
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        heartbeatInterval: SESSION_TIMEOUT_MS / 5,
+      });
       await consumer.connect();
       const byTopic = new Map(subscriptions.map((s) => [s.channel.topic as string, s]));
       // A new group starts from the earliest record so nothing produced before it is missed,
@@ -139,11 +157,16 @@ export class KafkaEventLog implements EventLog, Drainable {
           const subscription = byTopic.get(batch.topic);
           if (!subscription) return;
           let next: string | undefined;
+          const owned = () => payload.isRunning() && !payload.isStale();
           for (const record of batch.messages) {
-            if (!payload.isRunning() || payload.isStale()) break;
-            await this.handleRecord(subscription, batch.partition, record, () =>
-              payload.heartbeat(),
-            );
+            if (!owned()) break;
+            const handled = await this.handleRecord(subscription, batch.partition, record, {
+              heartbeat: () => payload.heartbeat(),
+              owned,
+            });
+            // Abandoned (the partition moved or the consumer stops): not committed, so the
+            // partition's next owner handles it.
+            if (!handled) break;
             payload.resolveOffset(record.offset);
             next = (BigInt(record.offset) + 1n).toString();
           }
@@ -157,19 +180,29 @@ export class KafkaEventLog implements EventLog, Drainable {
       this.consumers.push(consumer);
       await joined;
     }
+    this.consuming = true;
   }
 
+  /**
+   * Handles one record: true once handled or dead-lettered, false when abandoned because the
+   * consumer no longer owns the partition. A handler that throws is retried in place, with
+   * back-off, for as long as it takes: its failures are outages (the database restarting), and
+   * giving up would lose a step result or a run request. Only a record that cannot be decoded
+   * or whose handler throws `UnprocessableMessage` is dead-lettered. A handler that keeps
+   * failing stalls its partition, loudly (one log line per try, and consumer lag), never
+   * silently.
+   */
   private async handleRecord(
     subscription: Subscription,
     partition: number,
     record: KafkaMessage,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
+    consumer: { heartbeat: () => Promise<void>; owned: () => boolean },
+  ): Promise<boolean> {
     const topic = subscription.channel.topic;
     const decoded = decode(subscription.channel.message, record.value ?? Buffer.alloc(0));
     if (!decoded.ok) {
       await this.deadLetter(topic, partition, record, decoded.reason);
-      return;
+      return true;
     }
     const headers = stringHeaders(record.headers);
     for (let attempt = 1; ; attempt++) {
@@ -177,24 +210,22 @@ export class KafkaEventLog implements EventLog, Drainable {
         await consumeInTraceContext(headers, `${topic} process`, () =>
           subscription.handler(decoded.value, { deliveryCount: attempt, headers }),
         );
-        return;
+        return true;
       } catch (error) {
-        if (error instanceof UnprocessableMessage || attempt >= HANDLER_ATTEMPTS) {
-          await this.deadLetter(
-            topic,
-            partition,
-            record,
-            `handler failed: ${(error as Error).message}`,
-          );
-          return;
+        if (error instanceof UnprocessableMessage) {
+          await this.deadLetter(topic, partition, record, `unprocessable: ${error.message}`);
+          return true;
         }
         this.options.logger.event('warn', 'event handler failed; retrying', {
           topic,
+          partition,
+          offset: record.offset,
           attempt,
           err: error,
         });
-        await sleep(100 * 2 ** attempt);
-        await heartbeat();
+        await sleep(Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt));
+        if (!consumer.owned()) return false;
+        await consumer.heartbeat().catch(() => undefined);
       }
     }
   }
