@@ -27,7 +27,9 @@ async function ensureDatabase(serverUrl, name) {
 
 async function waitReady(url, deadline, child) {
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`);
+    }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (response.ok) return;
@@ -40,10 +42,17 @@ async function waitReady(url, deadline, child) {
 }
 
 /**
- * Starts the four services and resolves when every /ready answers 200.
+ * Starts the four services and resolves when every /ready answers 200. The stack can also
+ * kill one service with a signal and start it again on the same port and environment, which
+ * is what the fault-injection suite does (tests/faults). With `restartOnExit` it supervises
+ * them as an orchestrator would: a process that exits unasked (a crash, or a service exiting
+ * for a clean restart after losing a broker connection) is started again after a back-off.
  * @param {{ basePort?: number, database?: string, adminKey?: string, secretKey?: string,
  *           env?: Record<string,string>,
- *           onOutput?: (service: string, line: string) => void, timeoutMs?: number }} options
+ *           onOutput?: (service: string, line: string) => void,
+ *           onExit?: (service: string, code: number | null, signal: string | null,
+ *                     asked: boolean) => void,
+ *           restartOnExit?: boolean, timeoutMs?: number }} options
  */
 async function startStack(options = {}) {
   const basePort = options.basePort ?? 3000;
@@ -68,8 +77,39 @@ async function startStack(options = {}) {
     WEFT_SECRET_KEY: options.secretKey ?? process.env.WEFT_SECRET_KEY ?? newSecretKey(),
     ...options.env,
   };
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  /** The current process of each service; a restart replaces it. */
   const children = {};
-  for (const service of SERVICES) {
+  /** Services being killed or stopped on purpose, which the supervision leaves alone. */
+  const asked = new Set();
+  /** Pending restarts after an unasked exit, and how many in a row each service needed. */
+  const restarts = {};
+  const crashes = {};
+  let stopping = false;
+  const alive = (service) => {
+    const child = children[service];
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  };
+  const superviseExit = (service, code, signal) => {
+    const wasAsked = asked.has(service);
+    options.onExit?.(service, code, signal, wasAsked);
+    if (wasAsked || stopping || !options.restartOnExit || restarts[service]) return;
+    crashes[service] = (crashes[service] ?? 0) + 1;
+    restarts[service] = setTimeout(
+      () => {
+        delete restarts[service];
+        if (stopping || alive(service)) return;
+        const child = spawnService(service);
+        // A start that gets ready resets the back-off; one that exits is supervised again.
+        waitReady(`http://127.0.0.1:${ports[service]}/ready`, Date.now() + timeoutMs, child).then(
+          () => (crashes[service] = 0),
+          () => undefined,
+        );
+      },
+      Math.min(5_000, 250 * 2 ** crashes[service]),
+    );
+  };
+  const spawnService = (service) => {
     const child = spawn(process.execPath, [path.join(root, 'apps', service, 'dist', 'main.js')], {
       env: { ...env, PORT: String(ports[service]) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,28 +119,55 @@ async function startStack(options = {}) {
     };
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
+    child.once('exit', (code, signal) => superviseExit(service, code, signal));
     children[service] = child;
-  }
+    return child;
+  };
+  /** Resolves with the exit code (or the signal's name) once the service's process is gone. */
+  const kill = (service, signal = 'SIGKILL') =>
+    new Promise((resolve) => {
+      clearTimeout(restarts[service]);
+      delete restarts[service];
+      const child = children[service];
+      if (!alive(service)) return resolve(child?.exitCode ?? child?.signalCode ?? null);
+      asked.add(service);
+      child.once('exit', (code, exitSignal) => {
+        asked.delete(service);
+        resolve(code ?? exitSignal);
+      });
+      child.kill(signal);
+    });
+  /** Starts the service when its process is not running, and resolves once it is ready. */
+  const start = async (service, startOptions = {}) => {
+    clearTimeout(restarts[service]);
+    delete restarts[service];
+    const child = alive(service) ? children[service] : spawnService(service);
+    const deadline = Date.now() + (startOptions.timeoutMs ?? timeoutMs);
+    await waitReady(`http://127.0.0.1:${ports[service]}/ready`, deadline, child);
+  };
   const stack = {
     adminKey,
     ports,
     children,
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
-    /** Sends SIGTERM to every service and resolves with their exit codes. */
-    stop: () =>
-      Promise.all(
-        SERVICES.map(
-          (service) =>
-            new Promise((resolve) => {
-              const child = children[service];
-              if (child.exitCode !== null) return resolve([service, child.exitCode]);
-              child.once('exit', (code, signal) => resolve([service, code ?? signal]));
-              child.kill('SIGTERM');
-            }),
-        ),
-      ).then(Object.fromEntries),
+    isRunning: alive,
+    kill,
+    start,
+    /** Stops the service with `signal` (SIGTERM by default), then starts it again. */
+    restart: async (service, signal = 'SIGTERM', startOptions = {}) => {
+      await kill(service, signal);
+      await start(service, startOptions);
+    },
+    /** Sends SIGTERM to every running service and resolves with each one's exit code. */
+    stop: () => {
+      stopping = true;
+      return Promise.all(
+        SERVICES.map(async (service) => [service, await kill(service, 'SIGTERM')]),
+      ).then(Object.fromEntries);
+    },
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (const service of SERVICES) spawnService(service);
+  const deadline = Date.now() + timeoutMs;
   try {
     await Promise.all(
       SERVICES.map((s) => waitReady(`http://127.0.0.1:${ports[s]}/ready`, deadline, children[s])),
@@ -132,6 +199,8 @@ if (require.main === module) {
     adminKey: process.env.WEFT_ADMIN_KEY,
     secretKey: process.env.WEFT_SECRET_KEY ?? keptSecretKey(),
     onOutput: (_service, line) => process.stdout.write(`${line}\n`),
+    // A service that exits unasked (e.g. after losing its RabbitMQ connection) comes back.
+    restartOnExit: true,
   }).then(
     (stack) => {
       process.stdout.write(

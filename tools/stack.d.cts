@@ -3,11 +3,25 @@ import type { ChildProcess } from 'node:child_process';
 export declare const SERVICES: readonly ['workflow', 'integration', 'ai', 'gateway'];
 export type Service = (typeof SERVICES)[number];
 
+export interface StartOptions {
+  /** How long to wait for `/ready`; the stack's `timeoutMs` by default. */
+  timeoutMs?: number;
+}
+
 export interface Stack {
   adminKey: string;
   ports: Record<Service, number>;
+  /** The current process of each service; `start` after a kill replaces it. */
   children: Record<Service, ChildProcess>;
   gatewayUrl: string;
+  isRunning(service: Service): boolean;
+  /** Signals the service (SIGKILL by default); resolves with its exit code or signal name. */
+  kill(service: Service, signal?: NodeJS.Signals): Promise<number | string | null>;
+  /** Starts the service on its port and environment unless it runs; resolves once ready. */
+  start(service: Service, options?: StartOptions): Promise<void>;
+  /** `kill(service, signal)` (SIGTERM by default), then `start(service)`. */
+  restart(service: Service, signal?: NodeJS.Signals, options?: StartOptions): Promise<void>;
+  /** SIGTERM to every running service; each one's exit code (or signal, or the last one's). */
   stop(): Promise<Record<Service, number | string>>;
 }
 
@@ -18,5 +32,14 @@ export declare function startStack(options?: {
   secretKey?: string;
   env?: Record<string, string>;
   onOutput?: (service: Service, line: string) => void;
+  /** Every exit of a service's process; `asked` when kill/restart/stop caused it. */
+  onExit?: (
+    service: Service,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    asked: boolean,
+  ) => void;
+  /** Start a service again, after a back-off, when its process exits unasked. */
+  restartOnExit?: boolean;
   timeoutMs?: number;
 }): Promise<Stack>;

@@ -1,0 +1,937 @@
+// The fault-injection suite (`npm run test:faults`, docs/reliability.md § Fault injection).
+// It submits N runs of a multi-step workflow whose HTTP steps call a loopback counting server,
+// and while they run kills each service with SIGKILL at random moments (several times) and
+// restarts RabbitMQ, the Kafka broker and PostgreSQL. Then it waits for quiescence and counts
+// the way Jepsen's queue checker does: what was submitted, acknowledged, succeeded, failed,
+// lost, stuck or duplicated, and the side effects per idempotency key at the target.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { Client } = require('pg');
+const { startStack, SERVICES } = require('../../tools/stack.cjs');
+const { startCountingServer } = require('./counting-server.cjs');
+const { SERVERS, stopServer, startServers, otherConsumers } = require('./servers.cjs');
+
+const root = path.resolve(__dirname, '../..');
+const FAULT_KINDS = /** @type {const} */ (['kill', ...SERVERS]);
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * @typedef {'kill' | 'rabbitmq' | 'kafka' | 'postgres'} FaultKind
+ * @typedef {{
+ *   runs?: number, faults?: FaultKind[], killsPerService?: number, durationMs?: number,
+ *   killPauseMs?: [number, number], outageMs?: [number, number], quiesceTimeoutMs?: number,
+ *   triggerTimeoutMs?: number, maxInFlightTriggers?: number, basePort?: number,
+ *   database?: string, seed?: number, resultsDir?: string | null, logFile?: string | null,
+ *   refuseRate?: number, minDelayMs?: number, maxDelayMs?: number,
+ *   serviceReadyTimeoutMs?: number, logLevel?: string, signal?: AbortSignal,
+ *   log?: (line: string) => void }} FaultOptions
+ */
+
+const sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+/** A seeded generator (mulberry32), so a schedule can be replayed with its seed. */
+function seeded(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const between = (random, [min, max]) => Math.round(min + random() * (max - min));
+
+/** Runs `work` over `items` with at most `limit` at a time. */
+async function mapLimit(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const failureOf = (error) =>
+  String(error?.cause?.code ?? error?.cause?.name ?? error?.name ?? error).slice(0, 60);
+const retryable = (status) => status >= 500 || status === 429 || status === 408;
+
+/** Calls the API, retrying transient failures (network errors, 5xx, 429) until `deadline`. */
+async function apiCall(base, key, method, route, { body, deadline, signal, headers } = {}) {
+  const until = deadline ?? Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    let failure;
+    try {
+      const response = await fetch(`${base}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const text = await response.text();
+      const json = text ? JSON.parse(text) : null;
+      if (!retryable(response.status)) return { status: response.status, json };
+      failure = `HTTP ${response.status}`;
+    } catch (error) {
+      failure = failureOf(error);
+    }
+    if (Date.now() > until) throw new Error(`${method} ${route}: still failing (${failure})`);
+    await sleep(Math.min(2_000, 100 * 2 ** attempt), signal);
+  }
+}
+
+async function expectOk(promise, what) {
+  const { status, json } = await promise;
+  if (status >= 300) throw new Error(`${what}: ${status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The workflow under test: transform → http (honoured key) → transform → http (plain) → transform. */
+function faultWorkflow(name, targetUrl) {
+  const retry = { maxAttempts: 10, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 5_000 };
+  const body = (step) => ({ run: '{{ run.id }}', step, n: '{{ steps.prepare.output.n }}' });
+  return {
+    name,
+    description: 'fault-injection suite (tests/faults)',
+    steps: [
+      { id: 'prepare', type: 'transform', with: { value: { n: '{{ input.n }}' } } },
+      {
+        id: 'charge',
+        type: 'http.request',
+        needs: ['prepare'],
+        with: { method: 'POST', url: `${targetUrl}/honoured/charge`, body: body('charge') },
+        retry,
+        timeoutMs: 10_000,
+      },
+      {
+        id: 'record',
+        type: 'transform',
+        needs: ['charge'],
+        with: {
+          value: {
+            n: '{{ steps.prepare.output.n }}',
+            effect: '{{ steps.charge.output.body.effect }}',
+          },
+        },
+      },
+      {
+        id: 'notify',
+        type: 'http.request',
+        needs: ['record'],
+        with: { method: 'POST', url: `${targetUrl}/plain/notify`, body: body('notify') },
+        retry,
+        timeoutMs: 10_000,
+      },
+      {
+        id: 'finish',
+        type: 'transform',
+        needs: ['notify'],
+        with: { value: '{{ steps.record.output }}' },
+      },
+    ],
+    output: '{{ steps.finish.output }}',
+  };
+}
+
+/**
+ * Watches the four services as an orchestrator would. The stack itself starts again a process
+ * that exits unasked (`restartOnExit`); this records those exits, and restarts a service that
+ * is still not ready a while after a fault. Both are reported, since either means a service
+ * did not recover in place.
+ */
+function createSupervisor({ note, readyTimeoutMs, signal }) {
+  /** @type {import('../../tools/stack.cjs').Stack | undefined} */
+  let stack;
+  const unplannedExits = [];
+  const readinessRestarts = [];
+
+  const ready = async (service) => {
+    try {
+      const response = await fetch(`http://127.0.0.1:${stack.ports[service]}/ready`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      return response.ok;
+    } catch {
+      return false;
+    }
+  };
+
+  return {
+    attach: (attached) => {
+      stack = attached;
+    },
+    onExit: (service, code, exitSignal, asked) => {
+      if (asked || !stack) return;
+      unplannedExits.push({ service, code, signal: exitSignal });
+      note('service exited unasked; the stack starts it again', {
+        service,
+        code,
+        signal: exitSignal,
+      });
+    },
+    /** SIGKILL, as `kill -9` does; resolves once the process is gone. */
+    kill: (service) => stack.kill(service, 'SIGKILL'),
+    start: async (service) => {
+      try {
+        await stack.start(service, { timeoutMs: readyTimeoutMs });
+      } catch (error) {
+        // The stack restarts a process that exits; settle() waits for it to get ready.
+        note('service did not start after its kill', { service, error: error.message });
+      }
+    },
+    /** Resolves once every service answers /ready, restarting one that does not in time. */
+    settle: async (after) => {
+      await Promise.all(
+        SERVICES.map(async (service) => {
+          let deadline = Date.now() + readyTimeoutMs;
+          let restarted = false;
+          while (!(await ready(service))) {
+            if (Date.now() > deadline) {
+              if (restarted) throw new Error(`${service} is not ready after ${after}`);
+              restarted = true;
+              readinessRestarts.push({ service, after });
+              note('service not ready; restarted by the supervisor', { service, after });
+              await stack.kill(service, 'SIGKILL');
+              await stack.start(service, { timeoutMs: readyTimeoutMs }).catch(() => undefined);
+              deadline = Date.now() + readyTimeoutMs;
+            }
+            await sleep(250, signal);
+          }
+        }),
+      );
+    },
+    unplannedExits,
+    readinessRestarts,
+  };
+}
+
+/** The faults, at random moments of the submission window, applied one at a time. */
+function faultPlan({ faults, killsPerService, durationMs, random }) {
+  const kinds = [];
+  if (faults.includes('kill')) {
+    for (let round = 0; round < killsPerService; round++) {
+      for (const service of SERVICES) kinds.push({ kind: 'kill', target: service });
+    }
+  }
+  for (const server of SERVERS)
+    if (faults.includes(server)) kinds.push({ kind: 'restart', target: server });
+  for (let i = kinds.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [kinds[i], kinds[j]] = [kinds[j], kinds[i]];
+  }
+  const moments = kinds
+    .map(() => Math.round(durationMs * (0.05 + 0.8 * random())))
+    .sort((a, b) => a - b);
+  return kinds.map((fault, i) => ({ ...fault, plannedAtMs: moments[i] }));
+}
+
+async function dropDatabase(database) {
+  const serverUrl = process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Lists every run of the workflow (optionally of one status), newest first, page by page. */
+async function listRuns(base, key, workflowId, status, signal) {
+  const runs = [];
+  let cursor;
+  do {
+    const query = new URLSearchParams({ workflowId, limit: '100' });
+    if (status) query.set('status', status);
+    if (cursor) query.set('cursor', cursor);
+    const page = await expectOk(
+      apiCall(base, key, 'GET', `/v1/runs?${query}`, { signal }),
+      'list runs',
+    );
+    runs.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return runs;
+}
+
+/**
+ * Runs the suite against a fresh distributed stack and returns the report; `report.passed`
+ * is false when a run was lost, stuck or duplicated or a key had more than one effect.
+ * @param {FaultOptions} [options]
+ */
+async function runFaults(options = {}) {
+  const runs = options.runs ?? 1_000;
+  const faults = options.faults ?? [...FAULT_KINDS];
+  for (const kind of faults) {
+    if (!FAULT_KINDS.includes(kind)) throw new Error(`unknown fault "${kind}" (${FAULT_KINDS})`);
+  }
+  const killsPerService = options.killsPerService ?? 3;
+  const durationMs = options.durationMs ?? Math.max(30_000, runs * 150);
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const random = seeded(seed);
+  const basePort = options.basePort ?? 3900;
+  const database = options.database ?? 'weft_faults';
+  const quiesceTimeoutMs = options.quiesceTimeoutMs ?? 600_000;
+  const triggerTimeoutMs = options.triggerTimeoutMs ?? 180_000;
+  const log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir =
+    options.resultsDir === undefined ? path.join(root, 'bench/results') : options.resultsDir;
+  const logFile =
+    options.logFile === undefined
+      ? path.join(root, '.cache/faults', `faults-${stamp}.services.log`)
+      : options.logFile;
+  const abort = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+
+  const t0 = Date.now();
+  const since = () => Date.now() - t0;
+  const timeline = [];
+  let logStream;
+  if (logFile) {
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    logStream = fs.createWriteStream(logFile);
+  }
+  const note = (event, detail = {}) => {
+    timeline.push({ atMs: since(), event, ...detail });
+    const line = `[faults +${(since() / 1000).toFixed(1)}s] ${event} ${JSON.stringify(detail)}`;
+    log(line);
+    logStream?.write(`${new Date().toISOString()} faults ${line}\n`);
+  };
+
+  /** Warnings and errors the services logged, by service and message: the first clue of a failure. */
+  const logTally = {};
+  const tallyLog = (service, line) => {
+    if (!line.includes('"level":"warn"') && !line.includes('"level":"error"')) return;
+    let msg;
+    try {
+      msg = String(JSON.parse(line).msg).replace(/\d+/g, 'N').slice(0, 80);
+    } catch {
+      msg = line.slice(0, 80);
+    }
+    const key = `${service}: ${msg}`;
+    logTally[key] = (logTally[key] ?? 0) + 1;
+  };
+  const supervisor = createSupervisor({
+    note,
+    readyTimeoutMs: options.serviceReadyTimeoutMs ?? 60_000,
+    signal,
+  });
+  let stack;
+  let counting;
+  let serverFaultsStarted = false;
+  try {
+    const warnings = [];
+    const others = await otherConsumers();
+    if (others.length > 0) {
+      warnings.push(
+        `another Weft stack consumed the task queues when the suite started (${others.join(', ')}); ` +
+          'stacks on one machine share queues and topics, so its workers may take this run’s tasks',
+      );
+      note('warning', { others });
+    }
+    await dropDatabase(database);
+    counting = await startCountingServer({
+      minDelayMs: options.minDelayMs ?? 5,
+      maxDelayMs: options.maxDelayMs ?? 100,
+      refuseRate: options.refuseRate ?? 0.02,
+    });
+    stack = await startStack({
+      basePort,
+      database,
+      env: { WEFT_EGRESS_ALLOW: '127.0.0.1/32', LOG_LEVEL: options.logLevel ?? 'info' },
+      onOutput: (service, line) => {
+        logStream?.write(`${new Date().toISOString()} ${service} ${line}\n`);
+        tallyLog(service, line);
+      },
+      onExit: supervisor.onExit,
+      restartOnExit: true,
+      timeoutMs: 90_000,
+    });
+    supervisor.attach(stack);
+    note('stack ready', { gateway: stack.gatewayUrl, counting: counting.url, seed });
+    const base = stack.gatewayUrl;
+    const { apiKey } = await expectOk(
+      apiCall(base, stack.adminKey, 'POST', '/v1/tenants', { body: { name: `faults-${stamp}` } }),
+      'create tenant',
+    );
+    const workflow = await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/workflows', {
+        body: faultWorkflow(`faults-${stamp}`, counting.url),
+      }),
+      'create workflow',
+    );
+
+    const stackReadyAtMs = since();
+    // Submission and faults run together; each trigger keeps its key until acknowledged.
+    const triggers = Array.from({ length: runs }, (_, n) => ({
+      n,
+      key: `faults-${stamp}-${n}`,
+      attempts: 0,
+      failures: /** @type {Record<string, number>} */ ({}),
+      ack: /** @type {{ status: number, runId: string, atMs: number } | undefined} */ (undefined),
+      rejected: /** @type {{ status: number, body: unknown } | undefined} */ (undefined),
+      gaveUp: false,
+    }));
+    let started = 0;
+    const trigger = async (record) => {
+      const deadline = Date.now() + triggerTimeoutMs;
+      for (;;) {
+        record.attempts += 1;
+        let failure;
+        try {
+          const response = await fetch(`${base}/v1/workflows/${workflow.id}/runs`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${apiKey}`,
+              'content-type': 'application/json',
+              'idempotency-key': record.key,
+            },
+            body: JSON.stringify({ input: { n: record.n } }),
+            signal: AbortSignal.timeout(15_000),
+          });
+          const text = await response.text();
+          if (response.status === 202 || response.status === 200) {
+            record.ack = { status: response.status, runId: JSON.parse(text).id, atMs: since() };
+            return;
+          }
+          if (!retryable(response.status)) {
+            record.rejected = { status: response.status, body: text.slice(0, 500) };
+            return;
+          }
+          failure = `HTTP ${response.status}`;
+          const retryAfter = Number(response.headers.get('retry-after'));
+          if (retryAfter > 0) await sleep(Math.min(retryAfter * 1_000, 5_000), signal);
+        } catch (error) {
+          if (signal.aborted) throw error;
+          failure = failureOf(error);
+        }
+        record.failures[failure] = (record.failures[failure] ?? 0) + 1;
+        if (Date.now() > deadline) {
+          record.gaveUp = true;
+          return;
+        }
+        await sleep(
+          Math.min(3_000, 100 * 2 ** Math.min(record.attempts, 5)) * (0.5 + Math.random()),
+          signal,
+        );
+      }
+    };
+    const submit = async () => {
+      const interval = durationMs / runs;
+      const inFlight = new Set();
+      const begin = Date.now();
+      for (const record of triggers) {
+        await sleep(begin + record.n * interval - Date.now(), signal);
+        while (inFlight.size >= (options.maxInFlightTriggers ?? 64)) await Promise.race(inFlight);
+        started += 1;
+        const pending = trigger(record).finally(() => inFlight.delete(pending));
+        inFlight.add(pending);
+      }
+      await Promise.all(inFlight);
+      note('submission done', { submitted: runs });
+    };
+
+    const plan = faultPlan({ faults, killsPerService, durationMs, random });
+    const applied = [];
+    const inject = async () => {
+      const begin = Date.now();
+      for (const fault of plan) {
+        await sleep(begin + fault.plannedAtMs - Date.now(), signal);
+        const record = {
+          ...fault,
+          startedAtMs: since(),
+          submittedBefore: started,
+          acknowledgedBefore: triggers.filter((t) => t.ack).length,
+        };
+        note(`fault: ${fault.kind} ${fault.target}`, { planned: fault.plannedAtMs });
+        if (fault.kind === 'kill') {
+          record.exit = await supervisor.kill(fault.target);
+          record.pauseMs = between(random, options.killPauseMs ?? [500, 3_000]);
+          await sleep(record.pauseMs, signal);
+          await supervisor.start(fault.target);
+          record.downMs = since() - record.startedAtMs;
+        } else {
+          serverFaultsStarted = true;
+          await stopServer(fault.target);
+          record.stoppedAtMs = since();
+          record.outageMs = between(random, options.outageMs ?? [2_000, 5_000]);
+          await sleep(record.outageMs, signal);
+          await startServers();
+          record.downMs = since() - record.startedAtMs;
+        }
+        await supervisor.settle(`${fault.kind} ${fault.target}`);
+        record.recoveredAtMs = since();
+        note(`recovered: ${fault.kind} ${fault.target}`, {
+          downMs: record.downMs,
+          recoveredAfterMs: record.recoveredAtMs - record.startedAtMs,
+        });
+        applied.push(record);
+      }
+    };
+    try {
+      await Promise.all([submit(), inject()]);
+    } catch (error) {
+      abort.abort(error);
+      throw error;
+    }
+    await supervisor.settle('the last fault');
+    const calmAtMs = since();
+    const acked = triggers.filter((t) => t.ack);
+    note('faults done; waiting for quiescence', { acknowledged: acked.length });
+
+    // Quiescence: no queued or running run left in the listing, bounded by the deadline.
+    const quiesceDeadline = Date.now() + quiesceTimeoutMs;
+    let quiescedAtMs;
+    let lastActive = -1;
+    for (;;) {
+      let active;
+      try {
+        const queued = await listRuns(base, apiKey, workflow.id, 'queued', signal);
+        const running = await listRuns(base, apiKey, workflow.id, 'running', signal);
+        active = queued.length + running.length;
+      } catch (error) {
+        note('listing failed while waiting for quiescence', { error: error.message });
+      }
+      if (active === 0) {
+        quiescedAtMs = since();
+        break;
+      }
+      if (active !== undefined && active !== lastActive) {
+        note('not quiescent yet', { active });
+        lastActive = active;
+      }
+      if (Date.now() > quiesceDeadline) break;
+      await sleep(1_000, signal);
+    }
+    note(quiescedAtMs === undefined ? 'no quiescence before the deadline' : 'quiescent', {
+      afterCalmMs: quiescedAtMs === undefined ? null : quiescedAtMs - calmAtMs,
+    });
+    // Late re-executions of a step reach the target after its run ended; let them arrive.
+    await sleep(2_000, signal);
+
+    const report = await account({
+      base,
+      apiKey,
+      workflowId: workflow.id,
+      triggers,
+      counting,
+      signal,
+      note,
+    });
+    Object.assign(report, {
+      passed:
+        report.counts.lost === 0 &&
+        report.counts.stuck === 0 &&
+        report.counts.duplicated === 0 &&
+        report.effects.honoured.maxEffectsPerKey <= 1 &&
+        report.effects.honoured.subjectsWithSeveralEffects.length === 0 &&
+        report.effects.honoured.missingKey === 0 &&
+        report.effects.honoured.keysNotMatchingSubject.length === 0 &&
+        report.effects.succeededWithoutEffect.length === 0,
+      warnings,
+      seed,
+      options: {
+        runs,
+        faults,
+        killsPerService,
+        durationMs,
+        quiesceTimeoutMs,
+        triggerTimeoutMs,
+        basePort,
+        database,
+        refuseRate: options.refuseRate ?? 0.02,
+      },
+      timings: {
+        totalMs: since(),
+        submissionWindowMs: durationMs,
+        stackReadyAtMs,
+        lastAcknowledgedAtMs: Math.max(0, ...acked.map((t) => t.ack.atMs)),
+        lastFaultRecoveredAtMs: applied.at(-1)?.recoveredAtMs ?? null,
+        calmAtMs,
+        quiescedAtMs: quiescedAtMs ?? null,
+        quiescenceMs: quiescedAtMs === undefined ? null : quiescedAtMs - calmAtMs,
+      },
+      faults: applied,
+      supervisor: {
+        unplannedExits: supervisor.unplannedExits,
+        readinessRestarts: supervisor.readinessRestarts,
+      },
+      serviceLogTally: Object.fromEntries(Object.entries(logTally).sort(([, a], [, b]) => b - a)),
+      timeline,
+      logFile,
+    });
+    if (report.effects.plain.keysWithSeveralCalls > 0) {
+      report.warnings.push(
+        `${report.effects.plain.keysWithSeveralCalls} keys of the plain target were called more than once: ` +
+          'steps re-executed after a fault (at-least-once); the honoured key absorbs these',
+      );
+    }
+    if (resultsDir) {
+      fs.mkdirSync(resultsDir, { recursive: true });
+      report.files = {
+        json: path.join(resultsDir, `faults-${stamp}.json`),
+        markdown: path.join(resultsDir, `faults-${stamp}.md`),
+      };
+      fs.writeFileSync(report.files.json, `${JSON.stringify(report, null, 2)}\n`);
+      fs.writeFileSync(report.files.markdown, markdownOf(report));
+    }
+    return report;
+  } finally {
+    if (!abort.signal.aborted) abort.abort(new Error('the fault suite ended'));
+    if (stack) await stopStack(stack, note);
+    if (serverFaultsStarted) {
+      // Every server the suite stopped is started again, whatever happened.
+      await startServers().catch((error) =>
+        note('could not start the servers again', { error: error.message }),
+      );
+    }
+    await counting?.close();
+    await new Promise((resolve) => (logStream ? logStream.end(resolve) : resolve(undefined)));
+  }
+}
+
+/** SIGTERM, then SIGKILL for whatever did not exit within 20 s. */
+async function stopStack(stack, note) {
+  const timer = setTimeout(() => {
+    for (const service of SERVICES) {
+      if (stack.isRunning(service)) {
+        note('service did not stop on SIGTERM; killing it', { service });
+        stack.children[service].kill('SIGKILL');
+      }
+    }
+  }, 20_000);
+  try {
+    await stack.stop();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The checker: reads every run back and classifies it, then the effects at the target. */
+async function account({ base, apiKey, workflowId, triggers, counting, signal, note }) {
+  const listed = await listRuns(base, apiKey, workflowId, undefined, signal);
+  const listedIds = new Set(listed.map((run) => run.id));
+  const acked = triggers.filter((t) => t.ack);
+  const ackedIds = new Set(acked.map((t) => t.ack.runId));
+  const read = async (runId) => {
+    const { status, json } = await apiCall(base, apiKey, 'GET', `/v1/runs/${runId}`, { signal });
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`GET /v1/runs/${runId}: ${status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  note('reading every run back', { acknowledged: acked.length, listed: listed.length });
+  const views = await mapLimit(acked, 16, (t) => read(t.ack.runId));
+  // Runs the listing holds that no acknowledgement named: duplicates, or unacknowledged starts.
+  const extra = listed.filter((run) => !ackedIds.has(run.id));
+  const extraViews = await mapLimit(extra, 16, (run) => read(run.id));
+  // The same key again must answer the run it started (200), never a new one.
+  const replays = await mapLimit(acked, 16, async (t) => {
+    const { status, json } = await apiCall(
+      base,
+      apiKey,
+      'POST',
+      `/v1/workflows/${workflowId}/runs`,
+      {
+        body: { input: { n: t.n } },
+        headers: { 'idempotency-key': t.key },
+        signal,
+      },
+    );
+    return { status, runId: json?.id };
+  });
+
+  const runsOfTrigger = new Map(triggers.map((t) => [t.n, new Set(t.ack ? [t.ack.runId] : [])]));
+  for (const view of extraViews) {
+    if (view) runsOfTrigger.get(view.input?.n)?.add(view.id);
+  }
+  replays.forEach((replay, i) => {
+    if (replay.runId) runsOfTrigger.get(acked[i].n).add(replay.runId);
+  });
+
+  const byStatus = { succeeded: 0, failed: 0, cancelled: 0 };
+  const failedCodes = {};
+  const lost = [];
+  const stuck = [];
+  const failedRuns = [];
+  const stepAttempts = {};
+  const succeededWithoutEffect = [];
+  views.forEach((view, i) => {
+    const t = acked[i];
+    if (!view || !listedIds.has(t.ack.runId)) {
+      lost.push({
+        n: t.n,
+        key: t.key,
+        runId: t.ack.runId,
+        readable: Boolean(view),
+        listed: listedIds.has(t.ack.runId),
+      });
+      if (!view) return;
+    }
+    const target = {
+      charge: {
+        calls: counting.callsOf('honoured', `${view.id}:charge`),
+        effects: counting.effectsOf('honoured', `${view.id}:charge`),
+      },
+      notify: {
+        calls: counting.callsOf('plain', `${view.id}:notify`),
+        effects: counting.effectsOf('plain', `${view.id}:notify`),
+      },
+    };
+    const steps = view.steps.map((s) => ({
+      id: s.id,
+      status: s.status,
+      attempts: s.attempts,
+      error: s.error,
+    }));
+    for (const step of view.steps) {
+      const histogram = (stepAttempts[step.id] ??= {});
+      histogram[step.attempts] = (histogram[step.attempts] ?? 0) + 1;
+    }
+    if (!TERMINAL.has(view.status)) {
+      stuck.push({ n: t.n, runId: view.id, status: view.status, steps, target });
+      return;
+    }
+    byStatus[view.status] += 1;
+    if (view.status === 'failed') {
+      const code = `${view.error?.code ?? 'unknown'}${view.error?.stepId ? ` (${view.error.stepId})` : ''}`;
+      failedCodes[code] = (failedCodes[code] ?? 0) + 1;
+      failedRuns.push({ n: t.n, runId: view.id, error: view.error, steps, target });
+    }
+    if (view.status === 'succeeded' && counting.effectsOf('honoured', `${view.id}:charge`) !== 1) {
+      succeededWithoutEffect.push({
+        runId: view.id,
+        effects: counting.effectsOf('honoured', `${view.id}:charge`),
+      });
+    }
+  });
+  const duplicated = [...runsOfTrigger.entries()]
+    .filter(([, ids]) => ids.size > 1)
+    .map(([n, ids]) => ({ n, runIds: [...ids] }));
+  const unacknowledged = triggers.filter((t) => !t.ack);
+  const startedUnacknowledged = unacknowledged.filter((t) => runsOfTrigger.get(t.n).size > 0);
+  const stats = counting.stats();
+  const failures = {};
+  for (const t of triggers) {
+    for (const [failure, count] of Object.entries(t.failures))
+      failures[failure] = (failures[failure] ?? 0) + count;
+  }
+  return {
+    counts: {
+      submitted: triggers.length,
+      acknowledged: acked.length,
+      acknowledged202: acked.filter((t) => t.ack.status === 202).length,
+      acknowledgedOnRetry200: acked.filter((t) => t.ack.status === 200).length,
+      unacknowledged: unacknowledged.length,
+      unacknowledgedButStarted: startedUnacknowledged.length,
+      rejected: triggers.filter((t) => t.rejected).length,
+      succeeded: byStatus.succeeded,
+      failed: byStatus.failed,
+      cancelled: byStatus.cancelled,
+      lost: lost.length,
+      stuck: stuck.length,
+      duplicated: duplicated.length,
+      listed: listed.length,
+      replayedKeysAnsweredSameRun: replays.filter(
+        (r, i) => r.status === 200 && r.runId === acked[i].ack.runId,
+      ).length,
+    },
+    triggerAttempts: {
+      total: triggers.reduce((sum, t) => sum + t.attempts, 0),
+      max: Math.max(0, ...triggers.map((t) => t.attempts)),
+      retried: triggers.filter((t) => t.attempts > 1).length,
+      failures,
+    },
+    failedCodes,
+    stepAttempts,
+    effects: { ...stats, succeededWithoutEffect },
+    details: {
+      lost: lost.slice(0, 50),
+      stuck: stuck.slice(0, 50),
+      duplicated: duplicated.slice(0, 50),
+      failed: failedRuns.slice(0, 50),
+      rejected: triggers
+        .filter((t) => t.rejected)
+        .slice(0, 20)
+        .map((t) => ({ n: t.n, ...t.rejected })),
+      unacknowledged: unacknowledged
+        .slice(0, 20)
+        .map((t) => ({ n: t.n, key: t.key, failures: t.failures })),
+    },
+  };
+}
+
+const seconds = (ms) => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+
+/** The report as Markdown, for bench/results and the docs. */
+function markdownOf(report) {
+  const c = report.counts;
+  const h = report.effects.honoured;
+  const p = report.effects.plain;
+  const lines = [
+    `# Fault injection — ${report.passed ? 'PASSED' : 'FAILED'}`,
+    '',
+    `${c.submitted} runs of transform → http.request (honoured key) → transform → http.request (plain) → transform, ` +
+      `seed ${report.seed}, faults: ${report.options.faults.join(', ')} ` +
+      `(${report.options.killsPerService} × kill -9 per service).`,
+    '',
+    '| submitted | acknowledged (202 / 200 on retry) | succeeded | failed | lost | stuck | duplicated |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| ${c.submitted} | ${c.acknowledged} (${c.acknowledged202} / ${c.acknowledgedOnRetry200}) | ${c.succeeded} | ${c.failed} | ${c.lost} | ${c.stuck} | ${c.duplicated} |`,
+    '',
+    `Unacknowledged: ${c.unacknowledged} (of which started anyway: ${c.unacknowledgedButStarted}); rejected: ${c.rejected}; ` +
+      `cancelled: ${c.cancelled}; runs listed: ${c.listed}; keys sent again answered with the same run: ` +
+      `${c.replayedKeysAnsweredSameRun}/${c.acknowledged}.`,
+    '',
+    '| target | keys | calls | effects | max effects per key | keys with >1 call | keys with >1 effect | refused (503) | calls without key |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| honoured key (\`charge\`) | ${h.keys} | ${h.calls} | ${h.effects} | ${h.maxEffectsPerKey} | ${h.keysWithSeveralCalls} | ${h.keysWithSeveralEffects.length} | ${h.refused} | ${h.missingKey} |`,
+    `| plain (\`notify\`) | ${p.keys} | ${p.calls} | ${p.effects} | ${p.maxEffectsPerKey} | ${p.keysWithSeveralCalls} | ${p.keysWithSeveralEffects.length} | — | ${p.missingKey} |`,
+    '',
+    `Succeeded runs without exactly one \`charge\` effect: ${report.effects.succeededWithoutEffect.length}.`,
+    `Keys that were not the \`{runId}:{stepId}\` of their call: ${h.keysNotMatchingSubject.length} (honoured), ${p.keysNotMatchingSubject.length} (plain).`,
+    `Trigger attempts: ${report.triggerAttempts.total} for ${c.submitted} runs (${report.triggerAttempts.retried} retried, ` +
+      `max ${report.triggerAttempts.max}); failures seen: ${JSON.stringify(report.triggerAttempts.failures)}.`,
+    `Failed runs by error: ${JSON.stringify(report.failedCodes)}.`,
+    `Attempts per step (attempts: runs): ${JSON.stringify(report.stepAttempts)}.`,
+    '',
+    '## Timings',
+    '',
+    `Stack ready at ${seconds(report.timings.stackReadyAtMs)}; submission window ${seconds(report.timings.submissionWindowMs)}, ` +
+      `last run acknowledged at ${seconds(report.timings.lastAcknowledgedAtMs)}; last fault recovered at ` +
+      `${seconds(report.timings.lastFaultRecoveredAtMs)}; quiescent (no run queued or running) at ` +
+      `${seconds(report.timings.quiescedAtMs)}: **${seconds(report.timings.quiescenceMs)} after the last fault and the last ` +
+      `acknowledgement** (${seconds(report.timings.calmAtMs)}); total ${seconds(report.timings.totalMs)}.`,
+    '',
+    '## Faults',
+    '',
+    '| at | fault | submitted before | down | recovered after |',
+    '| --- | --- | --- | --- | --- |',
+    ...report.faults.map(
+      (f) =>
+        `| ${seconds(f.startedAtMs)} | ${f.kind === 'kill' ? 'kill -9' : 'restart'} ${f.target} | ${f.submittedBefore} | ` +
+        `${seconds(f.downMs)} | ${seconds(f.recoveredAtMs - f.startedAtMs)} |`,
+    ),
+    '',
+    `Unplanned exits: ${report.supervisor.unplannedExits.length} ${JSON.stringify(report.supervisor.unplannedExits)}; ` +
+      `restarts because not ready: ${report.supervisor.readinessRestarts.length} ${JSON.stringify(report.supervisor.readinessRestarts)}.`,
+    '',
+    '## Warnings and errors the services logged (most frequent first)',
+    '',
+    ...Object.entries(report.serviceLogTally)
+      .slice(0, 20)
+      .map(([message, count]) => `- ${count} × ${message}`),
+    '',
+    ...(report.warnings.length > 0
+      ? ['## Warnings', '', ...report.warnings.map((w) => `- ${w}`), '']
+      : []),
+  ];
+  for (const [name, items] of Object.entries(report.details)) {
+    if (items.length > 0)
+      lines.push(
+        `## ${name} (first ${items.length})`,
+        '',
+        '```json',
+        JSON.stringify(items, null, 1),
+        '```',
+        '',
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Service log lines worth a line of the summary: what recovery took and what it dropped. */
+const NOTABLE_LOG = /dead-letter|lease expired|exiting for a clean restart|shutdown timed out/;
+
+/** The report's one-screen summary for the terminal. */
+function summaryOf(report) {
+  const c = report.counts;
+  const h = report.effects.honoured;
+  return [
+    `fault injection: ${report.passed ? 'PASSED' : 'FAILED'} (seed ${report.seed})`,
+    `  submitted ${c.submitted}, acknowledged ${c.acknowledged} (202: ${c.acknowledged202}, 200 on retry: ${c.acknowledgedOnRetry200}), ` +
+      `succeeded ${c.succeeded}, failed ${c.failed}, lost ${c.lost}, stuck ${c.stuck}, duplicated ${c.duplicated}`,
+    `  honoured key: ${h.keys} keys, ${h.calls} calls, ${h.effects} effects, max ${h.maxEffectsPerKey} effect per key, ` +
+      `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
+    `  faults: ${report.faults.length} applied; quiescent ${seconds(report.timings.quiescenceMs)} after the last fault and acknowledgement; total ${seconds(report.timings.totalMs)}`,
+    ...Object.entries(report.serviceLogTally)
+      .filter(([message]) => NOTABLE_LOG.test(message))
+      .map(([message, count]) => `  logged: ${count} × ${message}`),
+    ...report.warnings.map((w) => `  warning: ${w}`),
+    ...(report.files ? [`  report: ${report.files.markdown}`] : []),
+    ...(report.logFile ? [`  service logs: ${report.logFile}`] : []),
+  ].join('\n');
+}
+
+module.exports = { runFaults, summaryOf, markdownOf, FAULT_KINDS };
+
+/** `node tests/faults/fault-run.cjs [--runs N] [--faults kill,rabbitmq,kafka,postgres] …` */
+function cliOptions(argv, env) {
+  const flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--([\w-]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!match) throw new Error(`unexpected argument ${argv[i]}`);
+    flags[match[1]] = match[2] ?? argv[++i];
+  }
+  const pick = (flag, variable) => flags[flag] ?? env[variable];
+  const number = (flag, variable) => {
+    const value = pick(flag, variable);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new Error(`--${flag} / ${variable} must be a whole number`);
+    return Number(value);
+  };
+  const list = pick('faults', 'FAULT_KINDS');
+  return {
+    runs: number('runs', 'FAULT_RUNS'),
+    faults: list ? list.split(',').map((kind) => kind.trim()) : undefined,
+    killsPerService: number('kills-per-service', 'FAULT_KILLS_PER_SERVICE'),
+    durationMs: number('duration-ms', 'FAULT_DURATION_MS'),
+    quiesceTimeoutMs: number('quiesce-timeout-ms', 'FAULT_QUIESCE_TIMEOUT_MS'),
+    seed: number('seed', 'FAULT_SEED'),
+    basePort: number('base-port', 'FAULT_BASE_PORT'),
+    database: pick('database', 'FAULT_DATABASE'),
+    logLevel: pick('log-level', 'FAULT_LOG_LEVEL') ?? 'debug',
+  };
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  (async () => {
+    const options = Object.fromEntries(
+      Object.entries(cliOptions(process.argv.slice(2), process.env)).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
+    const report = await runFaults({ ...options, signal: controller.signal });
+    process.stdout.write(`\n${summaryOf(report)}\n`);
+    process.exitCode = report.passed ? 0 : 1;
+  })().catch((error) => {
+    process.stderr.write(`fault suite failed: ${error.stack ?? error}\n`);
+    process.exitCode = 2;
+  });
+}

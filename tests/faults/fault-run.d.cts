@@ -1,0 +1,104 @@
+export type FaultKind = 'kill' | 'rabbitmq' | 'kafka' | 'postgres';
+export declare const FAULT_KINDS: readonly FaultKind[];
+
+export interface FaultOptions {
+  /** Runs to submit (1000). */
+  runs?: number;
+  /** Fault kinds to inject (all). */
+  faults?: FaultKind[];
+  /** `kill -9` rounds per service (3). */
+  killsPerService?: number;
+  /** Submission window; the faults fall at random moments inside it (runs × 150 ms, ≥ 30 s). */
+  durationMs?: number;
+  killPauseMs?: [number, number];
+  outageMs?: [number, number];
+  /** How long to wait for every run to end after the last fault (10 min). */
+  quiesceTimeoutMs?: number;
+  triggerTimeoutMs?: number;
+  maxInFlightTriggers?: number;
+  basePort?: number;
+  database?: string;
+  seed?: number;
+  /** Where the JSON and Markdown reports go (bench/results); null writes none. */
+  resultsDir?: string | null;
+  /** The services' log lines (.cache/faults/…); null keeps none. */
+  logFile?: string | null;
+  /** Share of first calls the honoured target answers 503 without an effect (0.02). */
+  refuseRate?: number;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  serviceReadyTimeoutMs?: number;
+  logLevel?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface TargetStats {
+  route: 'honoured' | 'plain';
+  calls: number;
+  effects: number;
+  replays: number;
+  refused: number;
+  missingKey: number;
+  keys: number;
+  maxEffectsPerKey: number;
+  maxCallsPerKey: number;
+  keysWithSeveralCalls: number;
+  keysWithSeveralEffects: string[];
+  subjectsWithSeveralEffects: string[];
+  keysNotMatchingSubject: string[];
+}
+
+export interface FaultReport {
+  passed: boolean;
+  seed: number;
+  counts: {
+    submitted: number;
+    acknowledged: number;
+    acknowledged202: number;
+    acknowledgedOnRetry200: number;
+    unacknowledged: number;
+    unacknowledgedButStarted: number;
+    rejected: number;
+    succeeded: number;
+    failed: number;
+    cancelled: number;
+    lost: number;
+    stuck: number;
+    duplicated: number;
+    listed: number;
+    replayedKeysAnsweredSameRun: number;
+  };
+  effects: {
+    honoured: TargetStats;
+    plain: TargetStats;
+    succeededWithoutEffect: { runId: string; effects: number }[];
+  };
+  failedCodes: Record<string, number>;
+  timings: {
+    totalMs: number;
+    submissionWindowMs: number;
+    stackReadyAtMs: number;
+    lastAcknowledgedAtMs: number;
+    lastFaultRecoveredAtMs: number | null;
+    /** When both the submission and the last fault had ended. */
+    calmAtMs: number;
+    quiescedAtMs: number | null;
+    /** From `calmAtMs` to no run queued or running. */
+    quiescenceMs: number | null;
+  };
+  faults: { kind: 'kill' | 'restart'; target: string; startedAtMs: number; downMs: number }[];
+  supervisor: {
+    unplannedExits: { service: string; code: number | null; signal: string | null }[];
+    readinessRestarts: { service: string; after: string }[];
+  };
+  serviceLogTally: Record<string, number>;
+  details: Record<string, unknown[]>;
+  warnings: string[];
+  logFile: string | null;
+  files?: { json: string; markdown: string };
+}
+
+export declare function runFaults(options?: FaultOptions): Promise<FaultReport>;
+export declare function summaryOf(report: FaultReport): string;
+export declare function markdownOf(report: FaultReport): string;
