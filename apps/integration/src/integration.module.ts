@@ -1,7 +1,14 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { IntegrationRpc, TaskQueues } from '@weft/contracts';
 import { EgressGuard, type EgressAllowList } from '@weft/egress';
-import { startStepWorker, type EventLog, type RpcTransport, type TaskQueue } from '@weft/messaging';
+import {
+  answerOutagesAsUnavailable,
+  type EventLog,
+  type RpcTransport,
+  startStepWorker,
+  type TaskQueue,
+} from '@weft/messaging';
+import { isDatabaseUnavailable } from '@weft/persistence';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
 import type { DataSource } from 'typeorm';
@@ -58,7 +65,10 @@ export class IntegrationModule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const { deps, credentials } = this;
-    await deps.rpc.serve(IntegrationRpc, credentialRpcHandlers(credentials));
+    await deps.rpc.serve(
+      IntegrationRpc,
+      answerOutagesAsUnavailable(credentialRpcHandlers(credentials), isDatabaseUnavailable),
+    );
     await startStepWorker({
       worker: 'integration',
       channel: TaskQueues.integration,

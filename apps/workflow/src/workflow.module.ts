@@ -6,7 +6,14 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ConsumerGroups, EventTopics, TaskQueues, WorkflowRpc } from '@weft/contracts';
-import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
+import {
+  answerOutagesAsUnavailable,
+  type EventLog,
+  type RpcHandlers,
+  type RpcTransport,
+  type TaskQueue,
+} from '@weft/messaging';
+import { isDatabaseUnavailable } from '@weft/persistence';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { EngineService } from './engine/engine.service';
@@ -115,7 +122,8 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
         });
       });
     }
-    await this.deps.rpc.serve(WorkflowRpc, {
+    // While PostgreSQL restarts, callers get `unavailable` (503, Retry-After), not `internal`.
+    const handlers: RpcHandlers<typeof WorkflowRpc> = {
       'probe.start': async () => ({ schemaVersion: 1 as const, probeId: await probes.start() }),
       'probe.get': ({ probeId }) => probes.get(probeId),
       'workflows.create': (request) => workflows.create(request),
@@ -128,7 +136,11 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
       'runs.list': (request) => runs.list(request),
       'runs.cancel': (request) => runs.cancel(request),
       'runs.retry': (request) => runs.retry(request),
-    });
+    };
+    await this.deps.rpc.serve(
+      WorkflowRpc,
+      answerOutagesAsUnavailable(handlers, isDatabaseUnavailable),
+    );
     relay.start();
     dueWork.start();
     partitions.start();

@@ -259,7 +259,15 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
       throw new RpcError('unavailable', `no server for ${service.queue} ${method}`);
     const decoded = decode(definition.request, encode(request));
     if (!decoded.ok) throw new RpcError('invalid_request', decoded.reason);
-    const result = await this.track(() => handler(decoded.value));
+    let result: unknown;
+    try {
+      result = await this.track(() => handler(decoded.value));
+    } catch (error) {
+      // As over RabbitMQ: only domain errors cross; anything else is logged here.
+      if (error instanceof RpcError) throw error;
+      this.logger.event('error', 'rpc handler failed', { method, err: error });
+      throw new RpcError('internal', 'internal error');
+    }
     const response = validate(definition.response, JSON.parse(encode(result).toString()));
     if (!response.ok) throw new RpcError('internal', `${method} answered ${response.reason}`);
     return response.value as z.infer<Svc['methods'][K]['response']>;

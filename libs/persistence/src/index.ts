@@ -5,3 +5,4 @@ export {
   type DatabaseOptions,
   type ServiceDatabase,
 } from './database';
+export { isDatabaseUnavailable } from './outage';
