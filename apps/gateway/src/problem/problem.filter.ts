@@ -1,5 +1,6 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { RpcError } from '@weft/messaging';
+import { isDatabaseUnavailable } from '@weft/persistence';
 import { JsonLogger } from '@weft/runtime';
 import type { FastifyReply } from 'fastify';
 import { internalError, problemForRpcCode, problemForStatus, ProblemError } from './problem';
@@ -31,6 +32,11 @@ export class ProblemFilter implements ExceptionFilter {
     const status = (error as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return problemForStatus(status, (error as Error).message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // The gateway's own tables (API keys) while PostgreSQL restarts: come back shortly.
+      this.logger.event('warn', 'database unavailable', { err: error });
+      return problemForRpcCode('unavailable', 'the database is unavailable; try again');
     }
     this.logger.event('error', 'unhandled error', { err: error });
     return internalError();
