@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { DEFAULT_LOAD_SHEDDING } from './http/load-shedding';
 
 export const defaultPort = 3000;
 
@@ -13,5 +14,17 @@ export const configSchema = z.object({
   RABBITMQ_URL: env.rabbitmqUrl(),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   RPC_TIMEOUT_MS: env.positiveInt(5_000),
+  // Load shedding (http/load-shedding.ts): over these, requests are answered 503 + Retry-After.
+  GATEWAY_MAX_IN_FLIGHT: env.positiveInt(DEFAULT_LOAD_SHEDDING.maxInFlight),
+  GATEWAY_MAX_EVENT_LOOP_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .min(0, 'must be 0 (off) or a number of milliseconds')
+    .default(DEFAULT_LOAD_SHEDDING.maxEventLoopDelayMs),
+  GATEWAY_MAX_SHED_ANSWER_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .min(0, 'must be 0 (answer at once) or a number of milliseconds')
+    .default(DEFAULT_LOAD_SHEDDING.maxShedAnswerDelayMs),
 });
 export type GatewayConfig = z.infer<typeof configSchema>;

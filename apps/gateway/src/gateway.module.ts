@@ -6,6 +6,12 @@ import type { DataSource } from 'typeorm';
 import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
 import { CredentialsController } from './credentials/credentials.controller';
 import { BodyLimit } from './http/body-limit';
+import { HttpServerLimits } from './http/http-server';
+import {
+  DEFAULT_LOAD_SHEDDING,
+  LoadShedding,
+  type LoadSheddingOptions,
+} from './http/load-shedding';
 import { OpenApiController } from './openapi/openapi.controller';
 import { ProblemFilter } from './problem/problem.filter';
 import { ProbesController } from './probes/probes.controller';
@@ -18,7 +24,7 @@ import { TenantCache } from './tenants/tenant.cache';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
-import { RPC_TIMEOUT_MS, SSE_HEARTBEAT_MS } from './tokens';
+import { LOAD_SHEDDING, RPC_TIMEOUT_MS, SSE_HEARTBEAT_MS } from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
 
 /** What the gateway is built from; main.ts and the standalone launcher supply it. */
@@ -34,6 +40,8 @@ export interface GatewayDeps {
   rpcTimeoutMs: number;
   /** Comment lines that keep idle event streams open through proxies; 15 s by default. */
   sseHeartbeatMs?: number;
+  /** Over-capacity limits (GATEWAY_MAX_IN_FLIGHT, …); DEFAULT_LOAD_SHEDDING where unset. */
+  loadShedding?: Partial<LoadSheddingOptions>;
 }
 
 @Module({})
@@ -57,9 +65,13 @@ export class GatewayModule {
         { provide: ADMIN_KEY, useValue: deps.adminKey },
         { provide: RPC_TIMEOUT_MS, useValue: deps.rpcTimeoutMs },
         { provide: SSE_HEARTBEAT_MS, useValue: deps.sseHeartbeatMs ?? 15_000 },
+        { provide: LOAD_SHEDDING, useValue: { ...DEFAULT_LOAD_SHEDDING, ...deps.loadShedding } },
         { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
         { provide: TenantCache, useValue: new TenantCache() },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        // First of the hooks, so that a shed request costs no other work.
+        LoadShedding,
+        HttpServerLimits,
         BodyLimit,
         AdminKeyGuard,
         ApiKeyGuard,

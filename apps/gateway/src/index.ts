@@ -2,3 +2,4 @@ export { resolveAdminKey } from './admin/admin-key';
 export { configSchema, defaultPort, type GatewayConfig } from './config';
 export { gatewayDatabase } from './database';
 export { GatewayModule, type GatewayDeps } from './gateway.module';
+export { LISTEN_BACKLOG, listenGateway } from './http/http-server';

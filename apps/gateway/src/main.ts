@@ -7,6 +7,7 @@ import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
 import { openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
+  exitOnLostConnection,
   exitOnSignal,
   exitOnStartupFailure,
   JsonLogger,
@@ -16,6 +17,7 @@ import {
 import { resolveAdminKey } from './admin/admin-key';
 import { configSchema } from './config';
 import { gatewayDatabase } from './database';
+import { listenGateway } from './http/http-server';
 import { GatewayModule } from './gateway.module';
 
 async function main(logger: JsonLogger): Promise<void> {
@@ -30,6 +32,7 @@ async function main(logger: JsonLogger): Promise<void> {
     name: 'weft-gateway',
     logger,
     readiness,
+    onLost: exitOnLostConnection(logger),
   });
   const events = await KafkaEventLog.connect({
     clientId: 'weft-gateway',
@@ -49,10 +52,15 @@ async function main(logger: JsonLogger): Promise<void> {
       events,
       adminKey: adminKey.key,
       rpcTimeoutMs: config.RPC_TIMEOUT_MS,
+      loadShedding: {
+        maxInFlight: config.GATEWAY_MAX_IN_FLIGHT,
+        maxEventLoopDelayMs: config.GATEWAY_MAX_EVENT_LOOP_DELAY_MS,
+        maxShedAnswerDelayMs: config.GATEWAY_MAX_SHED_ANSWER_DELAY_MS,
+      },
     }),
     logger,
   );
-  await app.listen(config.PORT, config.HOST);
+  const listener = await listenGateway(app, config.PORT, config.HOST);
   // The run-event streams subscribed while the app initialised; consumption starts now.
   await events.start();
   logger.event('info', 'gateway ready', { url: `http://${config.HOST}:${config.PORT}` });
@@ -63,6 +71,7 @@ async function main(logger: JsonLogger): Promise<void> {
     {
       // Stop accepting requests and answer those in flight, then close connections.
       close: async () => {
+        listener.stopAccepting();
         await app.close();
         await events.close();
         await broker.close();

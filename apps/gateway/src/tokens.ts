@@ -1,3 +1,4 @@
 /** Injection tokens of the gateway's own settings. */
 export const RPC_TIMEOUT_MS = Symbol('RpcTimeoutMs');
 export const SSE_HEARTBEAT_MS = Symbol('SseHeartbeatMs');
+export const LOAD_SHEDDING = Symbol('LoadShedding');

@@ -101,6 +101,17 @@ export function problemForStatus(status: number, detail: string): ProblemError {
   });
 }
 
+/**
+ * 503 for a request the gateway turned away before doing any work, to stay responsive when
+ * over capacity (http/load-shedding.ts). Retry-After tells clients when to come back.
+ */
+export function overloaded(detail: string, retryAfterSeconds: number): ProblemError {
+  return new ProblemError(
+    { type: problemType('overloaded'), title: 'Service unavailable', status: 503, detail },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
+}
+
 export function internalError(): ProblemError {
   return new ProblemError({
     type: problemType('internal'),

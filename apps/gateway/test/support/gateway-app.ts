@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp, ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { GatewayModule } from '../../src/gateway.module';
+import type { LoadSheddingOptions } from '../../src/http/load-shedding';
 import { FakeEventLog, FakeRpc, FakeTenantDatabase, memoryLogger } from './fakes';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -22,6 +23,7 @@ export async function startTestGateway(
     /** A real database instead of the in-memory tenant table. */
     dataSource?: DataSource;
     sseHeartbeatMs?: number;
+    loadShedding?: Partial<LoadSheddingOptions>;
     beforeInit?: (app: NestFastifyApplication) => void;
   } = {},
 ): Promise<TestGateway> {
@@ -39,6 +41,7 @@ export async function startTestGateway(
       adminKey: ADMIN_KEY,
       rpcTimeoutMs: 1_000,
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
+      ...(options.loadShedding && { loadShedding: options.loadShedding }),
     }),
     logger,
   );

@@ -1,0 +1,210 @@
+import type { Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { JsonLogger } from '@weft/runtime';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { overloaded } from '../problem/problem';
+import { LOAD_SHEDDING } from '../tokens';
+
+export interface LoadSheddingOptions {
+  /** Requests admitted and not answered yet; the next one is answered 503 (GATEWAY_MAX_IN_FLIGHT). */
+  maxInFlight: number;
+  /**
+   * Mean event-loop delay over the last sample beyond which requests are answered 503
+   * (GATEWAY_MAX_EVENT_LOOP_DELAY_MS); 0 turns this check off.
+   */
+  maxEventLoopDelayMs: number;
+  /** How often the delay is read; a reading holds until the next. */
+  sampleIntervalMs: number;
+  /**
+   * Longest a request that ignored Retry-After waits for its 503 (see `answerShed`;
+   * GATEWAY_MAX_SHED_ANSWER_DELAY_MS); 0 answers every 503 at once.
+   */
+  maxShedAnswerDelayMs: number;
+}
+
+export const DEFAULT_LOAD_SHEDDING: LoadSheddingOptions = {
+  // Little's law: 256 requests each waiting ~50 ms on the engine is ~5,000 requests a second
+  // per replica; more in flight only queues in the engine, toward RPC_TIMEOUT_MS.
+  maxInFlight: 256,
+  maxEventLoopDelayMs: 200,
+  sampleIntervalMs: 500,
+  maxShedAnswerDelayMs: 8_000,
+};
+
+/** Whole seconds, as Retry-After wants: long enough for a queue to drain, short for a client. */
+const RETRY_AFTER_SECONDS = 1;
+const RETRY_AFTER_MS = RETRY_AFTER_SECONDS * 1_000;
+/** The delay histogram's timer; every reading includes it, so it is taken off the mean. */
+const RESOLUTION_MS = 10;
+
+/**
+ * Probes are never shed. An overloaded gateway is alive and still ready: failing /health
+ * would get it restarted, failing /ready would take it out of the load balancer, and either
+ * would move its load onto the other replicas and cascade.
+ */
+const NEVER_SHED = new Set(['/health', '/ready']);
+/**
+ * Event streams are checked on admission but hold no slot while open: a stream waits for
+ * events rather than doing work, and a few hundred watchers holding slots for minutes
+ * would otherwise shed the whole API.
+ */
+const LONG_LIVED = new Set(['/v1/runs/:id/events']);
+
+interface Rejection {
+  headers: Record<string, string>;
+  body: string;
+}
+
+function rejection(detail: string): Rejection {
+  const { problem, headers } = overloaded(detail, RETRY_AFTER_SECONDS);
+  return {
+    headers: { ...headers, 'content-type': 'application/problem+json' },
+    body: JSON.stringify(problem),
+  };
+}
+
+const TOO_MANY_IN_FLIGHT = rejection('The gateway is at its limit of requests in flight.');
+const EVENT_LOOP_LAGGING = rejection('The gateway is too busy to answer in time.');
+
+/**
+ * Load shedding: over capacity the gateway answers 503 with Retry-After instead of queueing
+ * requests until clients time out and connections are dropped (SPEC §3). It runs
+ * as the first onRequest hook, before the body is read, the key checked or the engine
+ * called, so a rejection costs almost nothing. Two signals:
+ *
+ * - requests in flight: each one waits on the engine or the database; past the bound, more
+ *   concurrency only lengthens every queue and the memory held for it.
+ * - event-loop delay (perf_hooks.monitorEventLoopDelay): when the loop lags, every answer is
+ *   late whatever the in-flight count, e.g. when parsing thousands of requests at once.
+ */
+@Injectable()
+export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
+  private inFlight = 0;
+  /** Mean delay of the last sample, ms; it holds until the next sample. */
+  private eventLoopDelayMs = 0;
+  private recorded = { count: 0, totalNs: 0 };
+  private shedSinceSample = 0;
+  /** Requests shed since shedding started; 0 while not shedding. */
+  private shedInEpisode = 0;
+  private readonly histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  private sampler?: NodeJS.Timeout;
+  /** Per connection: the delay of its last 503, and when that 503's Retry-After ends. */
+  private readonly pacing = new WeakMap<Socket, { delayMs: number; retryAfter: number }>();
+  private readonly release = () => {
+    this.inFlight--;
+  };
+
+  constructor(
+    adapterHost: HttpAdapterHost,
+    @Inject(LOAD_SHEDDING) private readonly options: LoadSheddingOptions,
+    private readonly logger: JsonLogger,
+  ) {
+    const fastify = adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const route = request.routeOptions.url;
+      if (route !== undefined && NEVER_SHED.has(route)) return done();
+      const rejected = this.rejection();
+      if (rejected) {
+        this.shedSinceSample++;
+        this.answerShed(request, reply, rejected);
+        return; // not calling done(): the request ends here, before any other work
+      }
+      if (route !== undefined && LONG_LIVED.has(route)) return done();
+      this.inFlight++;
+      // 'close' comes after the answer is sent or when the client goes away first;
+      // 'finish' (and onResponse) would miss the latter and leak the slot.
+      reply.raw.once('close', this.release);
+      done();
+    });
+  }
+
+  /**
+   * Answers a shed request 503 on its connection, which stays open: a reconnect would only
+   * add to the overload. A connection's first 503 is answered at once; a request that comes
+   * back on it before that 503's Retry-After has passed waits for its answer, 1 s the first
+   * time, twice as long each time after, up to `maxShedAnswerDelayMs`. A client that honours
+   * Retry-After never waits. Clients that ask again at once are the reason: answered at
+   * once, N of them keep every socket readable, the loop spends itself on their 503s, and
+   * new connections are not accepted (libuv accepts one per turn of the loop) until their
+   * clients give up — docs/reliability.md § Overload has the figures. Held, each of them
+   * sends one request per maxShedAnswerDelayMs at most, and a held request costs a timer.
+   */
+  private answerShed(request: FastifyRequest, reply: FastifyReply, rejected: Rejection): void {
+    const socket = request.raw.socket;
+    const now = performance.now();
+    const previous = this.pacing.get(socket);
+    const early = previous !== undefined && now < previous.retryAfter;
+    const delayMs = early
+      ? Math.min(this.options.maxShedAnswerDelayMs, Math.max(RETRY_AFTER_MS, 2 * previous.delayMs))
+      : 0;
+    this.pacing.set(socket, { delayMs, retryAfter: now + delayMs + RETRY_AFTER_MS });
+    const send = () => {
+      if (reply.raw.destroyed) return; // the client left meanwhile
+      void reply.code(503).headers(rejected.headers).send(rejected.body);
+    };
+    if (delayMs > 0) setTimeout(send, delayMs);
+    else send();
+  }
+
+  /** Sampling starts once the app is built, so start-up work does not read as pressure. */
+  onApplicationBootstrap(): void {
+    this.histogram.enable();
+    this.sampler = setInterval(() => this.sample(), this.options.sampleIntervalMs);
+    this.sampler.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sampler);
+    this.histogram.disable();
+  }
+
+  /** Requests admitted and not answered yet (for tests and diagnostics). */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  private rejection(): Rejection | undefined {
+    if (this.inFlight >= this.options.maxInFlight) return TOO_MANY_IN_FLIGHT;
+    if (
+      this.options.maxEventLoopDelayMs > 0 &&
+      this.eventLoopDelayMs > this.options.maxEventLoopDelayMs
+    )
+      return EVENT_LOOP_LAGGING;
+    return undefined;
+  }
+
+  private sample(): void {
+    // The histogram records each interval of its timer (ns). It is never reset: reset()
+    // forgets the interval in progress, and under heavy load, with turns of the loop longer
+    // than the sample interval, that is every interval, which would read as no delay exactly
+    // when the delay is worst. The window's mean comes from the running totals instead
+    // (count × mean is the sum, exact to the nanosecond for the first 100 days of uptime).
+    const count = this.histogram.count;
+    const totalNs = count > 0 ? this.histogram.mean * count : 0;
+    const intervals = count - this.recorded.count;
+    if (intervals > 0) {
+      const meanMs = (totalNs - this.recorded.totalNs) / intervals / 1e6;
+      this.eventLoopDelayMs = Math.max(0, meanMs - RESOLUTION_MS);
+    }
+    this.recorded = { count, totalNs };
+    // One line when shedding starts and one when it stops, not one per rejection.
+    const shed = this.shedSinceSample;
+    this.shedSinceSample = 0;
+    if (shed > 0 && this.shedInEpisode === 0) {
+      this.logger.event('warn', 'shedding load', {
+        inFlight: this.inFlight,
+        eventLoopDelayMs: Math.round(this.eventLoopDelayMs),
+      });
+    } else if (shed === 0 && this.shedInEpisode > 0) {
+      this.logger.event('info', 'load shedding stopped', { shed: this.shedInEpisode });
+    }
+    this.shedInEpisode = shed === 0 ? 0 : this.shedInEpisode + shed;
+  }
+}
