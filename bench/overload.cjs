@@ -11,7 +11,7 @@
 // bench/results/overload-<timestamp>.json. Exits 1 when a load saw socket errors, timeouts,
 // connections closed by the gateway, or a 429/503 without Retry-After.
 'use strict';
-const { execFileSync, fork } = require('node:child_process');
+const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -455,43 +455,6 @@ function runClient(config) {
   });
 }
 
-/**
- * Stacks on one machine share RabbitMQ's queues and Kafka's topics, so a second stack would
- * answer this one's calls and skew every figure: the benchmark runs alone or not at all.
- */
-function otherStacks() {
-  try {
-    const listing = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name', 'consumers'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return listing
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter(([name, consumers]) => name?.startsWith('weft.rpc.') && Number(consumers) > 0)
-      .map(([name, consumers]) => `${name} (${consumers} consumers)`);
-  } catch {
-    return []; // no rabbitmqctl here: cannot tell
-  }
-}
-
-/**
- * A fresh database for each benchmark: the engine resumes every unfinished run it finds,
- * and runs left over from an earlier benchmark would compete for the CPU being measured.
- */
-async function resetDatabase() {
-  const { Client } = require('pg');
-  const serverUrl = process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
-
 async function waitForDrain(base, apiKey) {
   const started = Date.now();
   for (;;) {
@@ -610,12 +573,14 @@ async function main() {
   if (gatewayOnly) {
     stack = await startGatewayOnly(env, (service, line) => output.push(`${service}: ${line}`));
   } else {
-    const others = otherStacks();
+    const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
+    const others = queuesWithConsumers('weft.rpc.');
     if (others.length > 0) {
       throw new Error(`another Weft stack is running on this machine: ${others.join(', ')}`);
     }
-    await resetDatabase();
-    const { startStack } = require('../tools/stack.cjs');
+    // The engine resumes every unfinished run it finds; a previous benchmark's would compete
+    // for the CPU being measured.
+    await dropDatabase(DATABASE);
     stack = await startStack({
       basePort: BASE_PORT,
       database: DATABASE,

@@ -2,7 +2,7 @@
 // the real PostgreSQL, Redis, RabbitMQ and Kafka. `npm run start:stack` runs it in the
 // foreground; the stack tests and the benchmark start it through startStack().
 'use strict';
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');
 const { Client } = require('pg');
@@ -13,15 +13,53 @@ const root = path.resolve(__dirname, '..');
 const newSecretKey = () => `k1:${randomBytes(32).toString('base64')}`;
 const SERVICES = ['workflow', 'integration', 'ai', 'gateway'];
 
-/** Creates the stack's database on the machine's PostgreSQL when it does not exist yet. */
-async function ensureDatabase(serverUrl, name) {
-  const client = new Client({ connectionString: serverUrl });
+const serverUrl = () =>
+  process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Runs `work` with a client of the machine's PostgreSQL server (its `postgres` database). */
+async function withServer(work) {
+  const client = new Client({ connectionString: serverUrl() });
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+    return await work(client);
   } finally {
     await client.end();
+  }
+}
+
+/** Creates the stack's database on the machine's PostgreSQL when it does not exist yet. */
+function ensureDatabase(name) {
+  return withServer(async (client) => {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+  });
+}
+
+/** Drops a stack's database, so the next start begins with no runs left to resume. */
+function dropDatabase(name) {
+  return withServer((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+/**
+ * Queues named `prefix…` that have consumers on this machine's RabbitMQ, as "name (n consumers)".
+ * Every stack on one machine shares queue and topic names, so another stack's processes would
+ * take this one's work; benchmarks and the fault suite check this first. Empty when rabbitmqctl
+ * is not available (cannot tell).
+ */
+function queuesWithConsumers(prefix) {
+  try {
+    const listing = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name', 'consumers'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return listing
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([name, consumers]) => name?.startsWith(prefix) && Number(consumers) > 0)
+      .map(([name, consumers]) => `${name} (${consumers} consumers)`);
+  } catch {
+    return [];
   }
 }
 
@@ -57,8 +95,7 @@ async function waitReady(url, deadline, child) {
 async function startStack(options = {}) {
   const basePort = options.basePort ?? 3000;
   const database = options.database ?? 'weft';
-  const serverUrl = process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  await ensureDatabase(serverUrl, database);
+  await ensureDatabase(database);
   const adminKey = options.adminKey ?? `wa_${randomBytes(24).toString('base64url')}`;
   const ports = {
     gateway: basePort,
@@ -68,7 +105,7 @@ async function startStack(options = {}) {
   };
   const env = {
     ...process.env,
-    DATABASE_URL: process.env.DATABASE_URL ?? serverUrl.replace(/\/[^/]*$/, `/${database}`),
+    DATABASE_URL: process.env.DATABASE_URL ?? serverUrl().replace(/\/[^/]*$/, `/${database}`),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     RABBITMQ_URL: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -179,7 +216,7 @@ async function startStack(options = {}) {
   return stack;
 }
 
-module.exports = { startStack, SERVICES };
+module.exports = { startStack, SERVICES, dropDatabase, queuesWithConsumers };
 
 /** The CLI keeps its key ring in .weft/, so credentials stored by one start open in the next. */
 function keptSecretKey() {

@@ -43,3 +43,9 @@ export declare function startStack(options?: {
   restartOnExit?: boolean;
   timeoutMs?: number;
 }): Promise<Stack>;
+
+/** Drops a stack's database on the machine's PostgreSQL (`WEFT_PG_SERVER_URL`). */
+export declare function dropDatabase(name: string): Promise<unknown>;
+
+/** Queues named `prefix…` with consumers on this machine's RabbitMQ, as "name (n consumers)". */
+export declare function queuesWithConsumers(prefix: string): string[];

@@ -7,10 +7,14 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { Client } = require('pg');
-const { startStack, SERVICES } = require('../../tools/stack.cjs');
+const {
+  dropDatabase,
+  queuesWithConsumers,
+  startStack,
+  SERVICES,
+} = require('../../tools/stack.cjs');
 const { startCountingServer } = require('./counting-server.cjs');
-const { SERVERS, stopServer, startServers, otherConsumers } = require('./servers.cjs');
+const { SERVERS, stopServer, startServers } = require('./servers.cjs');
 
 const root = path.resolve(__dirname, '../..');
 const FAULT_KINDS = /** @type {const} */ (['kill', ...SERVERS]);
@@ -247,17 +251,6 @@ function faultPlan({ faults, killsPerService, durationMs, random }) {
   return kinds.map((fault, i) => ({ ...fault, plannedAtMs: moments[i] }));
 }
 
-async function dropDatabase(database) {
-  const serverUrl = process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Lists every run of the workflow (optionally of one status), newest first, page by page. */
 async function listRuns(base, key, workflowId, status, signal) {
   const runs = [];
@@ -344,7 +337,7 @@ async function runFaults(options = {}) {
   let serverFaultsStarted = false;
   try {
     const warnings = [];
-    const others = await otherConsumers();
+    const others = queuesWithConsumers('weft.tasks.');
     if (others.length > 0) {
       warnings.push(
         `another Weft stack consumed the task queues when the suite started (${others.join(', ')}); ` +

@@ -72,18 +72,4 @@ async function startServers() {
   return run(infra, ['up'], 300_000);
 }
 
-/** True when another process already consumes Weft's task queues on this RabbitMQ. */
-async function otherConsumers() {
-  try {
-    const listing = await run('rabbitmqctl', ['-q', 'list_queues', 'name', 'consumers'], 30_000);
-    return listing
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter(([name, consumers]) => name?.startsWith('weft.tasks.') && Number(consumers) > 0)
-      .map(([name, consumers]) => `${name} (${consumers} consumers)`);
-  } catch {
-    return [];
-  }
-}
-
-module.exports = { SERVERS, stopServer, startServers, otherConsumers, portOpen };
+module.exports = { SERVERS, stopServer, startServers, portOpen };

@@ -107,19 +107,7 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
     // A task its worker gave up on fails its attempt, so the run moves on (retry or fail).
     for (const [worker, channel] of Object.entries(TaskQueues)) {
       await this.deps.tasks.consumeDeadLetters(channel, async (task, reason) => {
-        await engine.apply(task.runId, {
-          kind: 'result',
-          result: {
-            schemaVersion: 1,
-            runId: task.runId,
-            stepId: task.stepId,
-            attempt: task.attempt,
-            worker,
-            outcome: 'failed',
-            error: { code: 'dead_lettered', message: reason },
-            finishedAt: new Date().toISOString(),
-          },
-        });
+        await engine.applyDeadTask(task, worker, reason);
       });
     }
     // While PostgreSQL restarts, callers get `unavailable` (503, Retry-After), not `internal`.

@@ -210,6 +210,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     this.consumers.push({ channel: amqpChannel, tag: consumerTag });
   }
 
+  /** Counts `work` as in flight, so that `close()` waits for it. */
   private async track(work: () => Promise<void>): Promise<void> {
     this.inFlight++;
     try {
@@ -226,49 +227,47 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     handler: MessageHandler<S>,
     delivery: ConsumeMessage,
   ): Promise<void> {
-    this.inFlight++;
-    try {
-      const decoded = decode(channel.message, delivery.content);
-      if (!decoded.ok) {
-        await this.deadLetter(channel.queue, delivery, decoded.reason);
-        amqpChannel.ack(delivery);
-        return;
-      }
-      const headers = stringHeaders(delivery.properties.headers);
-      // Quorum queues count redeliveries in x-delivery-count (absent on the first delivery).
-      const deliveryCount = Number(delivery.properties.headers?.['x-delivery-count'] ?? 0) + 1;
-      const context: Delivery = { deliveryCount, headers };
+    await this.track(async () => {
       try {
-        await consumeInTraceContext(headers, `${channel.queue} process`, () =>
-          handler(decoded.value, context),
-        );
-        amqpChannel.ack(delivery);
-      } catch (error) {
-        if (error instanceof UnprocessableMessage) {
-          await this.deadLetter(channel.queue, delivery, error.message);
+        const decoded = decode(channel.message, delivery.content);
+        if (!decoded.ok) {
+          await this.deadLetter(channel.queue, delivery, decoded.reason);
           amqpChannel.ack(delivery);
           return;
         }
-        this.logger.event('warn', 'task failed; it will be redelivered', {
+        const headers = stringHeaders(delivery.properties.headers);
+        // Quorum queues count redeliveries in x-delivery-count (absent on the first delivery).
+        const deliveryCount = Number(delivery.properties.headers?.['x-delivery-count'] ?? 0) + 1;
+        const context: Delivery = { deliveryCount, headers };
+        try {
+          await consumeInTraceContext(headers, `${channel.queue} process`, () =>
+            handler(decoded.value, context),
+          );
+          amqpChannel.ack(delivery);
+        } catch (error) {
+          if (error instanceof UnprocessableMessage) {
+            await this.deadLetter(channel.queue, delivery, error.message);
+            amqpChannel.ack(delivery);
+            return;
+          }
+          this.logger.event('warn', 'task failed; it will be redelivered', {
+            queue: channel.queue,
+            deliveryCount,
+            err: error,
+          });
+          // Brief back-off so a failing dependency is not hammered; past the delivery limit
+          // RabbitMQ dead-letters the message itself.
+          await sleep(Math.min(2_000, 100 * 2 ** deliveryCount));
+          amqpChannel.nack(delivery, false, true);
+        }
+      } catch (error) {
+        // The channel itself failed (connection lost): the broker redelivers unacked messages.
+        this.logger.event('error', 'task delivery could not be settled', {
           queue: channel.queue,
-          deliveryCount,
           err: error,
         });
-        // Brief back-off so a failing dependency is not hammered; past the delivery limit
-        // RabbitMQ dead-letters the message itself.
-        await sleep(Math.min(2_000, 100 * 2 ** deliveryCount));
-        amqpChannel.nack(delivery, false, true);
       }
-    } catch (error) {
-      // The channel itself failed (connection lost): the broker redelivers unacked messages.
-      this.logger.event('error', 'task delivery could not be settled', {
-        queue: channel.queue,
-        err: error,
-      });
-    } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) this.idle?.();
-    }
+    });
   }
 
   /** Sends a message to the queue's DLQ with its reason, confirmed before the original is acked. */

@@ -1,4 +1,5 @@
 import type { JsonLogger } from '@weft/runtime';
+import type { EntityManager } from 'typeorm';
 import type { RunRepository } from '../runs/run.repository';
 import type { EngineService } from './engine.service';
 import type { RunSignal } from './signals';
@@ -67,7 +68,7 @@ export class DueWorkPoller {
   /** 1 when the signal was applied, 0 when the run was busy or the work already taken. */
   private async applyLocked(
     runId: string,
-    claim: (tx: Parameters<RunRepository['tryLockRun']>[0]) => Promise<RunSignal | undefined>,
+    claim: (tx: EntityManager) => Promise<RunSignal | undefined>,
   ): Promise<number> {
     return this.runs.db.transaction(async (tx) => {
       if (!(await this.runs.tryLockRun(tx, runId))) return 0;

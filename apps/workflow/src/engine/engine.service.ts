@@ -1,3 +1,4 @@
+import type { StepTask } from '@weft/contracts';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
 import type { OutboxMessage, RunRepository } from '../runs/run.repository';
@@ -30,6 +31,23 @@ export class EngineService {
     const run = options.tx ? await work(options.tx) : await this.runs.db.transaction(work);
     if (run && !options.tx) this.onOutbox();
     return run;
+  }
+
+  /** A task its worker's queue gave up on: the attempt failed with `dead_lettered`. */
+  async applyDeadTask(task: StepTask, worker: string, reason: string): Promise<void> {
+    await this.apply(task.runId, {
+      kind: 'result',
+      result: {
+        schemaVersion: 1,
+        runId: task.runId,
+        stepId: task.stepId,
+        attempt: task.attempt,
+        worker,
+        outcome: 'failed',
+        error: { code: 'dead_lettered', message: reason },
+        finishedAt: new Date().toISOString(),
+      },
+    });
   }
 
   private async applyIn(
