@@ -14,7 +14,8 @@ async function main() {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set');
   for (const [service, database] of Object.entries(services)) {
-    const dataSource = createDataSource(database(), { url, poolSize: 1 });
+    // Two connections: migrate() holds one for its advisory lock while TypeORM runs on another.
+    const dataSource = createDataSource(database(), { url, poolSize: 2 });
     await dataSource.initialize();
     try {
       const applied = await migrate(dataSource, database().schema);

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { decode, encode, validate } from './codec';
 import { RpcError, UnprocessableMessage } from './errors';
 import type {
+  BatchHandler,
   DeadLetter,
   Drainable,
   EventLog,
@@ -156,6 +157,15 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
     channel.message.parse(message);
     this.log(channel.topic).records.push({ body: encode(message), headers: traceHeaders() });
     this.pumpLog(channel.topic);
+  }
+
+  /** Records are delivered one at a time here, so a batch is always of one. */
+  subscribeBatch<S extends z.ZodType>(
+    channel: TopicChannel<S>,
+    group: ConsumerGroup,
+    handler: BatchHandler<S>,
+  ): void {
+    this.subscribe(channel, group, (message) => handler([message]));
   }
 
   subscribe<S extends z.ZodType>(

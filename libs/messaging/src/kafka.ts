@@ -6,6 +6,7 @@ import {
   type Consumer,
   type KafkaMessage,
   type LogEntry,
+  type Message,
   type Producer,
 } from 'kafkajs';
 import { Topics, type ConsumerGroup, type TopicChannel, type TopicName } from '@weft/contracts';
@@ -13,7 +14,7 @@ import type { JsonLogger, ReadinessRegistry } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders } from './codec';
 import { UnprocessableMessage } from './errors';
-import type { Drainable, EventLog, MessageHandler, SubscribeOptions } from './ports';
+import type { BatchHandler, Drainable, EventLog, MessageHandler, SubscribeOptions } from './ports';
 import { consumeInTraceContext, traceHeaders } from './trace';
 
 /** Longest pause between two tries of a failing handler. */
@@ -24,6 +25,15 @@ const MAX_RETRY_DELAY_MS = 5_000;
  */
 const SESSION_TIMEOUT_MS = 10_000;
 export const KAFKA_DEAD_LETTER_REASON_HEADER = 'x-weft-dead-letter-reason';
+/** Most records in one produce request; more wait for the next. */
+const MAX_PRODUCE_BATCH = 1_000;
+
+interface PendingRecord {
+  topic: TopicName;
+  message: Message;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 export interface KafkaOptions {
   clientId: string;
@@ -34,10 +44,20 @@ export interface KafkaOptions {
   readiness?: ReadinessRegistry;
 }
 
+/** Most records of one partition handed to a batch handler at once. */
+const MAX_HANDLER_BATCH = 200;
+
 interface Subscription {
   channel: TopicChannel;
-  handler: MessageHandler<z.ZodType>;
+  /** Handles `records` (one, unless the subscription takes batches) in order. */
+  handle: (records: DecodedRecord[], deliveryCount: number) => Promise<void>;
+  batchSize: number;
   from: 'earliest' | 'latest';
+}
+
+interface DecodedRecord {
+  message: unknown;
+  headers: Record<string, string>;
 }
 
 /**
@@ -53,6 +73,9 @@ export class KafkaEventLog implements EventLog, Drainable {
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
   private readonly consumers: Consumer[] = [];
   private consuming = false;
+  /** Records produced while a request is in flight; they leave together in the next one. */
+  private pending: PendingRecord[] = [];
+  private sending = false;
 
   private constructor(private readonly options: KafkaOptions) {
     this.kafka = new Kafka({
@@ -104,13 +127,49 @@ export class KafkaEventLog implements EventLog, Drainable {
     });
   }
 
+  /**
+   * Records produced while a request is in flight wait and leave together in the next request
+   * (one per MAX_PRODUCE_BATCH), like a database's group commit: an idle producer sends at
+   * once, a busy one sends fewer, larger requests instead of one round trip per record. One
+   * request at a time keeps the records of a key in the order they were produced.
+   */
   async produce<S extends z.ZodType>(channel: TopicChannel<S>, message: z.infer<S>): Promise<void> {
     channel.message.parse(message);
-    await this.producer.send({
-      topic: channel.topic,
-      acks: -1,
-      messages: [{ key: channel.key(message), value: encode(message), headers: traceHeaders() }],
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({
+        topic: channel.topic,
+        message: { key: channel.key(message), value: encode(message), headers: traceHeaders() },
+        resolve,
+        reject,
+      });
+      // After the current task, so that records produced in one loop share a request.
+      if (!this.sending) {
+        this.sending = true;
+        queueMicrotask(() => void this.sendPending());
+      }
     });
+  }
+
+  private async sendPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const records = this.pending.splice(0, MAX_PRODUCE_BATCH);
+      const byTopic = new Map<TopicName, Message[]>();
+      for (const record of records) {
+        const messages = byTopic.get(record.topic) ?? [];
+        messages.push(record.message);
+        byTopic.set(record.topic, messages);
+      }
+      try {
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const record of records) record.resolve();
+      } catch (error) {
+        for (const record of records) record.reject(error);
+      }
+    }
+    this.sending = false;
   }
 
   subscribe<S extends z.ZodType>(
@@ -119,9 +178,31 @@ export class KafkaEventLog implements EventLog, Drainable {
     handler: MessageHandler<S>,
     options: SubscribeOptions = {},
   ): void {
-    const subscriptions = this.subscriptions.get(group) ?? [];
-    subscriptions.push({ channel, handler, from: options.from ?? 'earliest' });
-    this.subscriptions.set(group, subscriptions);
+    this.add(group, {
+      channel,
+      // Decoded against the channel's schema, so each message is a z.infer<S>.
+      handle: ([record], deliveryCount) =>
+        handler(record!.message as z.infer<S>, { deliveryCount, headers: record!.headers }),
+      batchSize: 1,
+      from: options.from ?? 'earliest',
+    });
+  }
+
+  subscribeBatch<S extends z.ZodType>(
+    channel: TopicChannel<S>,
+    group: ConsumerGroup,
+    handler: BatchHandler<S>,
+  ): void {
+    this.add(group, {
+      channel,
+      handle: (records) => handler(records.map((record) => record.message as z.infer<S>)),
+      batchSize: MAX_HANDLER_BATCH,
+      from: 'earliest',
+    });
+  }
+
+  private add(group: ConsumerGroup, subscription: Subscription): void {
+    this.subscriptions.set(group, [...(this.subscriptions.get(group) ?? []), subscription]);
   }
 
   /** Joins each consumer group and starts consuming its topics. */
@@ -150,29 +231,35 @@ export class KafkaEventLog implements EventLog, Drainable {
         });
       });
       await consumer.run({
+        // Partitions are independent (a run's records share one): each is handled in order,
+        // all of them at once, so one slow transaction does not hold up every other run.
+        partitionsConsumedConcurrently: this.options.partitions,
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async (payload) => {
           const { batch } = payload;
           const subscription = byTopic.get(batch.topic);
           if (!subscription) return;
-          let next: string | undefined;
           const owned = () => payload.isRunning() && !payload.isStale();
-          for (const record of batch.messages) {
+          const { messages } = batch;
+          for (let from = 0; from < messages.length; from += subscription.batchSize) {
             if (!owned()) break;
-            const handled = await this.handleRecord(subscription, batch.partition, record, {
+            const records = messages.slice(from, from + subscription.batchSize);
+            const handled = await this.handleRecords(subscription, batch.partition, records, {
               heartbeat: () => payload.heartbeat(),
               owned,
             });
             // Abandoned (the partition moved or the consumer stops): not committed, so the
-            // partition's next owner handles it.
+            // partition's next owner handles them.
             if (!handled) break;
-            payload.resolveOffset(record.offset);
-            next = (BigInt(record.offset) + 1n).toString();
-          }
-          if (next !== undefined) {
+            const last = records.at(-1)!.offset;
+            payload.resolveOffset(last);
             await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: next },
+              {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: (BigInt(last) + 1n).toString(),
+              },
             ]);
           }
         },
@@ -184,42 +271,66 @@ export class KafkaEventLog implements EventLog, Drainable {
   }
 
   /**
-   * Handles one record: true once handled or dead-lettered, false when abandoned because the
-   * consumer no longer owns the partition. A handler that throws is retried in place, with
-   * back-off, for as long as it takes: its failures are outages (the database restarting), and
-   * giving up would lose a step result or a run request. Only a record that cannot be decoded
-   * or whose handler throws `UnprocessableMessage` is dead-lettered. A handler that keeps
-   * failing stalls its partition, loudly (one log line per try, and consumer lag), never
-   * silently.
+   * Handles records of one partition, in order: true once handled or dead-lettered, false when
+   * abandoned because the consumer no longer owns the partition. Records that cannot be decoded
+   * are dead-lettered first. A handler that throws is retried in place, with back-off, for as
+   * long as it takes: its failures are outages (the database restarting), and giving up would
+   * lose a step result or a run request. A handler that keeps failing stalls its partition,
+   * loudly (one log line per try, and consumer lag), never silently. `UnprocessableMessage`
+   * dead-letters a single record; from a batch, the records are handled again one at a time,
+   * so that only the poisonous one is dead-lettered.
    */
-  private async handleRecord(
+  private async handleRecords(
     subscription: Subscription,
     partition: number,
-    record: KafkaMessage,
+    records: KafkaMessage[],
     consumer: { heartbeat: () => Promise<void>; owned: () => boolean },
   ): Promise<boolean> {
     const topic = subscription.channel.topic;
-    const decoded = decode(subscription.channel.message, record.value ?? Buffer.alloc(0));
-    if (!decoded.ok) {
-      await this.deadLetter(topic, partition, record, decoded.reason);
-      return true;
+    const decoded: { record: KafkaMessage; value: DecodedRecord }[] = [];
+    for (const record of records) {
+      const result = decode(subscription.channel.message, record.value ?? Buffer.alloc(0));
+      if (result.ok) {
+        decoded.push({
+          record,
+          value: { message: result.value, headers: stringHeaders(record.headers) },
+        });
+      } else {
+        await this.deadLetter(topic, partition, record, result.reason);
+      }
     }
-    const headers = stringHeaders(record.headers);
+    if (decoded.length === 0) return true;
     for (let attempt = 1; ; attempt++) {
       try {
-        await consumeInTraceContext(headers, `${topic} process`, () =>
-          subscription.handler(decoded.value, { deliveryCount: attempt, headers }),
+        await consumeInTraceContext(decoded[0]!.value.headers, `${topic} process`, () =>
+          subscription.handle(
+            decoded.map((d) => d.value),
+            attempt,
+          ),
         );
         return true;
       } catch (error) {
         if (error instanceof UnprocessableMessage) {
-          await this.deadLetter(topic, partition, record, `unprocessable: ${error.message}`);
+          if (decoded.length === 1) {
+            await this.deadLetter(
+              topic,
+              partition,
+              decoded[0]!.record,
+              `unprocessable: ${error.message}`,
+            );
+            return true;
+          }
+          for (const { record } of decoded) {
+            if (!(await this.handleRecords(subscription, partition, [record], consumer)))
+              return false;
+          }
           return true;
         }
         this.options.logger.event('warn', 'event handler failed; retrying', {
           topic,
           partition,
-          offset: record.offset,
+          offset: decoded[0]!.record.offset,
+          records: decoded.length,
           attempt,
           err: error,
         });

@@ -20,6 +20,13 @@ export type MessageHandler<S extends z.ZodType> = (
   delivery: Delivery,
 ) => Promise<void>;
 
+/**
+ * Handles records of one partition (of one key, a run, each in order) together. Throwing
+ * retries them all; `UnprocessableMessage` has them handled again one at a time, so that only
+ * the record that throws it again is dead-lettered.
+ */
+export type BatchHandler<S extends z.ZodType> = (messages: z.infer<S>[]) => Promise<void>;
+
 /** Work queues: each message is processed by one consumer, acknowledged after its handler. */
 export interface TaskQueue {
   /** Resolves once the broker has the message durably (publisher confirm). */
@@ -45,7 +52,10 @@ export interface SubscribeOptions {
 
 /** The event log: keyed records, each consumer group sees every record in key order. */
 export interface EventLog {
-  /** Resolves once all in-sync replicas have the record. */
+  /**
+   * Resolves once all in-sync replicas have the record. Records produced by one caller keep
+   * their order within a key even when it does not wait for one before producing the next.
+   */
   produce<S extends z.ZodType>(channel: TopicChannel<S>, message: z.infer<S>): Promise<void>;
   /**
    * Registers a handler; consumption begins at `start()`. Offsets commit after handling. A new
@@ -57,6 +67,15 @@ export interface EventLog {
     group: ConsumerGroup,
     handler: MessageHandler<S>,
     options?: SubscribeOptions,
+  ): void;
+  /**
+   * Like `subscribe`, from the earliest record, but the handler takes up to a few hundred
+   * records at a time: a consumer that writes them in one transaction instead of one each.
+   */
+  subscribeBatch<S extends z.ZodType>(
+    channel: TopicChannel<S>,
+    group: ConsumerGroup,
+    handler: BatchHandler<S>,
   ): void;
   start(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { context, trace } from '@opentelemetry/api';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventTopics, Topics, type ConsumerGroup, type StepResult } from '@weft/contracts';
 import { startTelemetry } from '@weft/runtime/telemetry';
-import { KAFKA_DEAD_LETTER_REASON_HEADER, KafkaEventLog } from '../src';
+import { KAFKA_DEAD_LETTER_REASON_HEADER, KafkaEventLog, UnprocessableMessage } from '../src';
 import { eventually, memoryLogger, stepResult } from './fixtures';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -134,6 +134,46 @@ describe('Kafka adapter (real broker)', () => {
     } finally {
       await reader.disconnect();
       await consumer.close();
+    }
+  }, 60_000);
+
+  it('hands a batch handler several records at a time, in produce order, and sets aside only the poisonous one', async () => {
+    const producer = await connect();
+    const consumer = await connect();
+    const group = freshGroup();
+    const runId = randomUUID();
+    const poison = 33;
+    const seen: number[] = [];
+    const batchSizes: number[] = [];
+    consumer.subscribeBatch(EventTopics.stepResults, group, async (results) => {
+      const ours = results.filter((result) => result.runId === runId);
+      if (ours.length === 0) return;
+      if (ours.some((result) => result.attempt === poison)) {
+        throw new UnprocessableMessage(`attempt ${poison} is poison`);
+      }
+      batchSizes.push(ours.length);
+      seen.push(...ours.map((result) => result.attempt));
+    });
+    // Produced without waiting for each other: they share requests and keep their order.
+    const produce = (from: number, to: number) =>
+      Promise.all(
+        Array.from({ length: to - from + 1 }, (_, i) =>
+          producer.produce(EventTopics.stepResults, stepResult({ runId, attempt: from + i })),
+        ),
+      );
+    await produce(1, 25);
+    try {
+      await consumer.start();
+      await eventually(() => seen.length === 25, '25 records', 40_000);
+      // They came in batches, not one by one.
+      expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+      // A batch with a poisonous record is handled again one record at a time.
+      await produce(26, 50);
+      await eventually(() => seen.length === 49, '49 records', 40_000);
+      expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i + 1).filter((n) => n !== poison));
+    } finally {
+      await consumer.close();
+      await producer.close();
     }
   }, 60_000);
 });

@@ -1,16 +1,23 @@
 import type { StepTask } from '@weft/contracts';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
-import type { OutboxMessage, RunRepository } from '../runs/run.repository';
+import type { OutboxMessage, RunChanges, RunRepository } from '../runs/run.repository';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
 import { applySignal, DEFAULT_ENGINE_POLICY, type EnginePolicy } from './transition';
 
+/** A signal for one run. */
+export interface RunSignalFor {
+  runId: string;
+  signal: RunSignal;
+}
+
 /**
- * Applies signals to runs. Each signal is one transaction under the run's row lock: the new
- * run and step state, timers, and outbox rows for every task and event it causes. The relay
- * sends the outbox afterwards, so state and messages never disagree.
+ * Applies signals to runs. A transaction applies one signal or a batch of them: it locks every
+ * run involved, applies the signals in order in memory, and writes the new run and step state,
+ * timers, and outbox rows for every task and event in one statement. The relay sends the
+ * outbox afterwards, so state and messages never disagree.
  */
 export class EngineService {
   constructor(
@@ -27,10 +34,20 @@ export class EngineService {
     signal: RunSignal,
     options: { tenantId?: string; tx?: EntityManager } = {},
   ): Promise<RunState | undefined> {
-    const work = (tx: EntityManager) => this.applyIn(tx, runId, signal, options.tenantId);
-    const run = options.tx ? await work(options.tx) : await this.runs.db.transaction(work);
+    const work = (tx: EntityManager) => this.applyIn(tx, [{ runId, signal }], options.tenantId);
+    const [run] = options.tx ? await work(options.tx) : await this.runs.db.transaction(work);
     if (run && !options.tx) this.onOutbox();
     return run;
+  }
+
+  /**
+   * Applies a batch in one transaction (the event log's records of one partition, in order);
+   * answers each signal's run, undefined where the run does not exist.
+   */
+  async applyAll(signals: RunSignalFor[]): Promise<(RunState | undefined)[]> {
+    const runs = await this.runs.db.transaction((tx) => this.applyIn(tx, signals));
+    this.onOutbox();
+    return runs;
   }
 
   /** A task its worker's queue gave up on: the attempt failed with `dead_lettered`. */
@@ -52,39 +69,71 @@ export class EngineService {
 
   private async applyIn(
     tx: EntityManager,
-    runId: string,
-    signal: RunSignal,
-    tenantId: string | undefined,
-  ): Promise<RunState | undefined> {
-    const run = await this.runs.findRun(tx, runId, { tenantId, lock: true });
-    if (!run) return undefined;
-    const steps = new Map((await this.runs.findSteps(tx, runId)).map((s) => [s.id, s]));
-    const workflow = await this.catalog.version(run.workflowId, run.workflowVersion);
-    const transition = await applySignal(workflow, run, steps, signal, new Date(), this.policy);
-    if (transition.runChanged) await this.runs.updateRun(tx, run);
-    await this.runs.saveSteps(
-      tx,
-      runId,
-      [...transition.changedSteps].map((id) => steps.get(id)!),
-    );
-    if (transition.clearTimers) await this.runs.clearTimers(tx, runId);
-    await this.runs.addTimers(tx, runId, transition.timers);
-    await this.runs.addToOutbox(tx, [
-      ...transition.tasks.map((payload): OutboxMessage => ({ destination: 'task', payload })),
-      ...transition.events.map((payload): OutboxMessage => ({ destination: 'run-event', payload })),
-      ...transition.cancels.map((payload): OutboxMessage => ({
-        destination: 'step-cancel',
-        payload,
-      })),
-    ]);
-    if (transition.events.length > 0) {
-      this.logger.event('debug', 'run advanced', {
-        runId,
-        signal: signal.kind,
-        status: run.status,
-        events: transition.events.map((e) => e.type),
-      });
+    signals: RunSignalFor[],
+    tenantId?: string,
+  ): Promise<(RunState | undefined)[]> {
+    const runIds = [...new Set(signals.map((s) => s.runId))];
+    const runs = await this.runs.lockRuns(tx, runIds, tenantId);
+    const steps = await this.runs.stepsOf(tx, [...runs.keys()]);
+    const changedRuns = new Set<string>();
+    const changedSteps = new Map<string, Set<string>>();
+    const timersCleared = new Set<string>();
+    const timers: RunChanges['timers'] = [];
+    const outbox: OutboxMessage[] = [];
+    for (const { runId, signal } of signals) {
+      const run = runs.get(runId);
+      if (!run) continue;
+      const runSteps = steps.get(runId)!;
+      const workflow = await this.catalog.version(run.workflowId, run.workflowVersion);
+      const transition = await applySignal(
+        workflow,
+        run,
+        runSteps,
+        signal,
+        new Date(),
+        this.policy,
+      );
+      if (transition.runChanged) changedRuns.add(runId);
+      const changed = changedSteps.get(runId) ?? new Set<string>();
+      transition.changedSteps.forEach((id) => changed.add(id));
+      changedSteps.set(runId, changed);
+      if (transition.clearTimers) {
+        timersCleared.add(runId);
+        // Timers an earlier signal of this batch set for the run are void too.
+        for (let i = timers.length - 1; i >= 0; i--)
+          if (timers[i]!.runId === runId) timers.splice(i, 1);
+      }
+      timers.push(...transition.timers.map((timer) => ({ runId, timer })));
+      outbox.push(
+        ...transition.tasks.map((payload): OutboxMessage => ({ destination: 'task', payload })),
+        ...transition.events.map((payload): OutboxMessage => ({
+          destination: 'run-event',
+          payload,
+        })),
+        ...transition.cancels.map((payload): OutboxMessage => ({
+          destination: 'step-cancel',
+          payload,
+        })),
+      );
+      if (transition.events.length > 0) {
+        this.logger.event('debug', 'run advanced', {
+          runId,
+          signal: signal.kind,
+          status: run.status,
+          events: transition.events.map((e) => e.type),
+        });
+      }
     }
-    return run;
+    await this.runs.write(tx, {
+      inserted: [],
+      updated: [...changedRuns].map((id) => runs.get(id)!),
+      steps: [...changedSteps].flatMap(([runId, ids]) =>
+        [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
+      ),
+      timersCleared: [...timersCleared],
+      timers,
+      outbox,
+    });
+    return signals.map((s) => runs.get(s.runId));
   }
 }

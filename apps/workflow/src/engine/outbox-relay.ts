@@ -61,25 +61,24 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * Everything at once: tasks are confirmed by RabbitMQ independently, and the event log keeps
+   * the records produced here in this order (a run's events must not overtake each other).
+   */
   private async publish(messages: OutboxMessage[]): Promise<void> {
-    const tasks: Promise<void>[] = [];
-    for (const message of messages) {
-      switch (message.destination) {
-        case 'task':
-          tasks.push(this.tasks.publish(TaskQueues[message.payload.worker], message.payload.task));
-          break;
-        case 'run-event':
-          // In order: a run's events share a partition and must not overtake each other.
-          await this.events.produce(EventTopics.runEvents, message.payload);
-          break;
-        case 'run-request':
-          await this.events.produce(EventTopics.runRequests, message.payload);
-          break;
-        case 'step-cancel':
-          await this.events.produce(EventTopics.stepCancels, message.payload);
-          break;
-      }
-    }
-    await Promise.all(tasks);
+    await Promise.all(
+      messages.map((message) => {
+        switch (message.destination) {
+          case 'task':
+            return this.tasks.publish(TaskQueues[message.payload.worker], message.payload.task);
+          case 'run-event':
+            return this.events.produce(EventTopics.runEvents, message.payload);
+          case 'run-request':
+            return this.events.produce(EventTopics.runRequests, message.payload);
+          case 'step-cancel':
+            return this.events.produce(EventTopics.stepCancels, message.payload);
+        }
+      }),
+    );
   }
 }

@@ -4,7 +4,7 @@ import type { RunState, StepState } from '../engine/run-state';
 import type { NewTimer, OutgoingTask } from '../engine/transition';
 
 /** Something that runs SQL: the pool, or a transaction's manager. */
-type Sql = DataSource | EntityManager;
+export type Sql = DataSource | EntityManager;
 
 interface RunRow {
   id: string;
@@ -47,29 +47,26 @@ export type OutboxMessage =
   | { destination: 'run-request'; payload: RunRequested }
   | { destination: 'step-cancel'; payload: StepCancel };
 
+/**
+ * Everything one engine transaction writes, for any number of runs. Each run and step appears
+ * at most once, in its final state: one statement cannot change a row twice.
+ */
+export interface RunChanges {
+  inserted: RunState[];
+  updated: RunState[];
+  steps: { runId: string; step: StepState }[];
+  /** Runs whose timers are void (those in `timers` excepted: they are written after). */
+  timersCleared: string[];
+  timers: { runId: string; timer: NewTimer }[];
+  outbox: OutboxMessage[];
+}
+
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
   created_at, started_at, finished_at`;
 
 /** SQL of runs, their steps, timers and the outbox. */
 export class RunRepository {
   constructor(readonly db: DataSource) {}
-
-  async insertRun(sql: Sql, run: RunState, steps: StepState[]): Promise<void> {
-    await sql.query(
-      `INSERT INTO workflow.runs (id, tenant_id, workflow_id, workflow_version, status, input, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        run.id,
-        run.tenantId,
-        run.workflowId,
-        run.workflowVersion,
-        run.status,
-        JSON.stringify(run.input ?? null),
-        run.createdAt,
-      ],
-    );
-    await this.saveSteps(sql, run.id, steps);
-  }
 
   /** Claims an idempotency key for `runId`; answers the run that holds it. */
   async claimKey(sql: Sql, tenantId: string, key: string, runId: string): Promise<string> {
@@ -111,17 +108,140 @@ export class RunRepository {
          FROM workflow.step_runs WHERE run_id = $1`,
       [runId],
     );
-    return rows.map((row) => ({
-      id: row.step_id,
-      type: row.type,
-      status: row.status,
-      attempt: row.attempt,
-      output: row.output,
-      error: row.error,
-      startedAt: row.started_at,
-      finishedAt: row.finished_at,
-      leaseExpiresAt: row.lease_expires_at,
-    }));
+    return rows.map(toStepState);
+  }
+
+  /**
+   * The runs (those of `tenantId`, when given), each locked until the transaction ends, in id
+   * order so that two transactions locking overlapping sets cannot deadlock.
+   */
+  async lockRuns(sql: Sql, runIds: string[], tenantId?: string): Promise<Map<string, RunState>> {
+    const rows: RunRow[] = await sql.query(
+      `SELECT ${RUN_COLUMNS} FROM workflow.runs
+        WHERE id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR tenant_id = $2)
+        ORDER BY id FOR UPDATE`,
+      [runIds, tenantId ?? null],
+    );
+    return new Map(rows.map((row) => [row.id, toRunState(row)]));
+  }
+
+  /** The steps of each run, by run id and step id. */
+  async stepsOf(sql: Sql, runIds: string[]): Promise<Map<string, Map<string, StepState>>> {
+    const rows: (StepRow & { run_id: string })[] = await sql.query(
+      `SELECT run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
+              lease_expires_at
+         FROM workflow.step_runs WHERE run_id = ANY($1::uuid[])`,
+      [runIds],
+    );
+    const byRun = new Map<string, Map<string, StepState>>(runIds.map((id) => [id, new Map()]));
+    for (const row of rows) byRun.get(row.run_id)?.set(row.step_id, toStepState(row));
+    return byRun;
+  }
+
+  /**
+   * Writes every change in one statement, a data-modifying CTE per kind of change: one round
+   * trip to PostgreSQL however many runs, steps, timers and outbox rows a batch touched. The
+   * sub-statements share one snapshot, so the timers deleted are those from before, never the
+   * ones inserted beside them.
+   */
+  async write(sql: Sql, changes: RunChanges): Promise<void> {
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const json = (value: unknown) => `${param(JSON.stringify(value))}::jsonb`;
+    const parts: string[] = [];
+    if (changes.inserted.length > 0) {
+      parts.push(`INSERT INTO workflow.runs
+          (id, tenant_id, workflow_id, workflow_version, status, input, created_at)
+        SELECT r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.status,
+               coalesce(r.input, 'null'::jsonb), r.created_at
+          FROM jsonb_to_recordset(${json(
+            changes.inserted.map((run) => ({
+              id: run.id,
+              tenant_id: run.tenantId,
+              workflow_id: run.workflowId,
+              workflow_version: run.workflowVersion,
+              status: run.status,
+              input: run.input ?? null,
+              created_at: run.createdAt,
+            })),
+          )}) AS r(id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, status text,
+                   input jsonb, created_at timestamptz)`);
+    }
+    if (changes.updated.length > 0) {
+      // The id list lets the planner prune to the runs' partitions.
+      parts.push(`UPDATE workflow.runs AS r
+           SET status = v.status, output = v.output, error = v.error,
+               started_at = v.started_at, finished_at = v.finished_at
+          FROM jsonb_to_recordset(${json(
+            changes.updated.map((run) => ({
+              id: run.id,
+              status: run.status,
+              output: run.output ?? null,
+              error: run.error,
+              started_at: run.startedAt,
+              finished_at: run.finishedAt,
+            })),
+          )}) AS v(id uuid, status text, output jsonb, error jsonb, started_at timestamptz,
+                   finished_at timestamptz)
+         WHERE r.id = v.id AND r.id = ANY(${param(changes.updated.map((run) => run.id))}::uuid[])`);
+    }
+    if (changes.steps.length > 0) {
+      parts.push(`INSERT INTO workflow.step_runs
+          (run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
+           lease_expires_at)
+        SELECT s.run_id, s.id, s.type, s.status, s.attempt, s.output, s.error, s.started_at,
+               s.finished_at, s.lease_expires_at
+          FROM jsonb_to_recordset(${json(
+            changes.steps.map(({ runId, step }) => ({
+              run_id: runId,
+              id: step.id,
+              type: step.type,
+              status: step.status,
+              attempt: step.attempt,
+              output: step.output ?? null,
+              error: step.error,
+              started_at: step.startedAt,
+              finished_at: step.finishedAt,
+              lease_expires_at: step.leaseExpiresAt,
+            })),
+          )}) AS s(run_id uuid, id text, type text, status text, attempt int, output jsonb,
+                   error jsonb, started_at timestamptz, finished_at timestamptz,
+                   lease_expires_at timestamptz)
+        ON CONFLICT (run_id, step_id) DO UPDATE SET
+          status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
+          error = EXCLUDED.error, started_at = EXCLUDED.started_at,
+          finished_at = EXCLUDED.finished_at, lease_expires_at = EXCLUDED.lease_expires_at`);
+    }
+    if (changes.timersCleared.length > 0) {
+      parts.push(
+        `DELETE FROM workflow.timers WHERE run_id = ANY(${param(changes.timersCleared)}::uuid[])`,
+      );
+    }
+    if (changes.timers.length > 0) {
+      parts.push(`INSERT INTO workflow.timers (run_id, step_id, kind, attempt, fire_at)
+        SELECT t.run_id, t.step_id, t.kind, t.attempt, t.fire_at
+          FROM jsonb_to_recordset(${json(
+            changes.timers.map(({ runId, timer }) => ({
+              run_id: runId,
+              step_id: timer.stepId,
+              kind: timer.kind,
+              attempt: timer.attempt,
+              fire_at: timer.fireAt,
+            })),
+          )}) AS t(run_id uuid, step_id text, kind text, attempt int, fire_at timestamptz)`);
+    }
+    if (changes.outbox.length > 0) {
+      // In array order: the relay sends rows in id order, and a run's events keep theirs.
+      parts.push(`INSERT INTO workflow.outbox (destination, payload)
+        SELECT m ->> 'destination', m -> 'payload'
+          FROM jsonb_array_elements(${json(changes.outbox)}) WITH ORDINALITY AS e(m, n)
+         ORDER BY n`);
+    }
+    if (parts.length === 0) return;
+    await sql.query(
+      `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(',\n')} SELECT 1`,
+      params,
+    );
   }
 
   async list(filter: {
@@ -148,81 +268,6 @@ export class RunRepository {
       ],
     );
     return rows.map((row) => toSummary(toRunState(row)));
-  }
-
-  async updateRun(sql: Sql, run: RunState): Promise<void> {
-    await sql.query(
-      `UPDATE workflow.runs
-          SET status = $2, output = $3, error = $4, started_at = $5, finished_at = $6
-        WHERE id = $1`,
-      [
-        run.id,
-        run.status,
-        run.output === undefined ? null : JSON.stringify(run.output),
-        run.error ? JSON.stringify(run.error) : null,
-        run.startedAt,
-        run.finishedAt,
-      ],
-    );
-  }
-
-  /** Upserts the given steps in one statement. */
-  async saveSteps(sql: Sql, runId: string, steps: StepState[]): Promise<void> {
-    if (steps.length === 0) return;
-    await sql.query(
-      `INSERT INTO workflow.step_runs
-         (run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
-          lease_expires_at)
-       SELECT $1, s.id, s.type, s.status, s.attempt, s.output, s.error, s.started_at, s.finished_at,
-              s.lease_expires_at
-         FROM jsonb_to_recordset($2::jsonb) AS s(
-           id text, type text, status text, attempt int, output jsonb, error jsonb,
-           started_at timestamptz, finished_at timestamptz, lease_expires_at timestamptz)
-       ON CONFLICT (run_id, step_id) DO UPDATE SET
-         status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
-         error = EXCLUDED.error, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
-         lease_expires_at = EXCLUDED.lease_expires_at`,
-      [
-        runId,
-        JSON.stringify(
-          steps.map((s) => ({
-            id: s.id,
-            type: s.type,
-            status: s.status,
-            attempt: s.attempt,
-            output: s.output ?? null,
-            error: s.error,
-            started_at: s.startedAt,
-            finished_at: s.finishedAt,
-            lease_expires_at: s.leaseExpiresAt,
-          })),
-        ),
-      ],
-    );
-  }
-
-  async addTimers(sql: Sql, runId: string, timers: NewTimer[]): Promise<void> {
-    if (timers.length === 0) return;
-    await sql.query(
-      `INSERT INTO workflow.timers (run_id, step_id, kind, attempt, fire_at)
-       SELECT $1, t.step_id, t.kind, t.attempt, t.fire_at
-         FROM jsonb_to_recordset($2::jsonb) AS t(step_id text, kind text, attempt int, fire_at timestamptz)`,
-      [
-        runId,
-        JSON.stringify(
-          timers.map((t) => ({
-            step_id: t.stepId,
-            kind: t.kind,
-            attempt: t.attempt,
-            fire_at: t.fireAt,
-          })),
-        ),
-      ],
-    );
-  }
-
-  async clearTimers(sql: Sql, runId: string): Promise<void> {
-    await sql.query('DELETE FROM workflow.timers WHERE run_id = $1', [runId]);
   }
 
   async dueTimers(limit: number): Promise<{ id: string; runId: string }[]> {
@@ -268,17 +313,6 @@ export class RunRepository {
     return rows[0];
   }
 
-  async addToOutbox(sql: Sql, messages: OutboxMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    await sql.query(
-      `INSERT INTO workflow.outbox (destination, payload)
-       SELECT m ->> 'destination', m -> 'payload'
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(m, n)
-        ORDER BY n`,
-      [JSON.stringify(messages)],
-    );
-  }
-
   /**
    * Removes up to `limit` outbox rows in id order and hands them to `publish`; the rows come
    * back if publishing throws, since the delete commits only after it.
@@ -311,6 +345,20 @@ export class RunRepository {
       return rows.length;
     });
   }
+}
+
+function toStepState(row: StepRow): StepState {
+  return {
+    id: row.step_id,
+    type: row.type,
+    status: row.status,
+    attempt: row.attempt,
+    output: row.output,
+    error: row.error,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    leaseExpiresAt: row.lease_expires_at,
+  };
 }
 
 function toRunState(row: RunRow): RunState {

@@ -16,7 +16,7 @@ import { isTerminalRun, type RunState, type StepState } from '../engine/run-stat
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
-import { toSummary, type RunRepository } from './run.repository';
+import { toSummary, type RunRepository, type Sql } from './run.repository';
 
 /** The run API of the engine: what the gateway asks over RPC. */
 export class RunService {
@@ -29,8 +29,9 @@ export class RunService {
   ) {}
 
   /**
-   * Writes the run, its pending steps and a `RunRequested` in one transaction, so the id it
-   * answers is readable at once and the run starts even if this process dies now.
+   * Writes the run, its pending steps and a `RunRequested` atomically (with the idempotency
+   * key's claim, when there is one), so the id it answers is readable at once and the run
+   * starts even if this process dies now.
    */
   async start({ tenantId, workflowId, input, idempotencyKey }: StartRun): Promise<RunStarted> {
     const workflow = await this.workflows.find(tenantId, workflowId);
@@ -61,41 +62,53 @@ export class RunService {
       startedAt: null,
       finishedAt: null,
     };
-    const result = await this.runs.db.transaction(async (tx): Promise<RunStarted> => {
-      if (idempotencyKey !== undefined) {
-        const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, run.id);
-        if (holder !== run.id) {
-          const existing = await this.runs.findRun(tx, holder, { tenantId });
-          if (existing) return { run: toSummary(existing), created: false };
-        }
-      }
-      const steps: StepState[] = [...compiled.steps.values()].map(({ definition }) => ({
-        id: definition.id,
-        type: definition.type,
-        status: 'pending',
-        attempt: 0,
-        output: null,
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-        leaseExpiresAt: null,
-      }));
-      await this.runs.insertRun(tx, run, steps);
-      await this.runs.addToOutbox(tx, [
-        { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
-        {
-          destination: 'run-event',
-          payload: {
-            schemaVersion: 1,
-            runId: run.id,
-            type: 'run.queued',
-            at: now.toISOString(),
-            data: { status: 'queued' },
+    const steps: StepState[] = [...compiled.steps.values()].map(({ definition }) => ({
+      id: definition.id,
+      type: definition.type,
+      status: 'pending',
+      attempt: 0,
+      output: null,
+      error: null,
+      startedAt: null,
+      finishedAt: null,
+      leaseExpiresAt: null,
+    }));
+    // The run, its steps and its two outbox rows are one statement: without an idempotency
+    // key, one round trip to PostgreSQL and no transaction to open.
+    const insert = (sql: Sql) =>
+      this.runs.write(sql, {
+        inserted: [run],
+        updated: [],
+        steps: steps.map((step) => ({ runId: run.id, step })),
+        timersCleared: [],
+        timers: [],
+        outbox: [
+          { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
+          {
+            destination: 'run-event',
+            payload: {
+              schemaVersion: 1,
+              runId: run.id,
+              type: 'run.queued',
+              at: now.toISOString(),
+              data: { status: 'queued' },
+            },
           },
-        },
-      ]);
-      return { run: toSummary(run), created: true };
-    });
+        ],
+      });
+    const created: RunStarted = { run: toSummary(run), created: true };
+    const result =
+      idempotencyKey === undefined
+        ? await insert(this.runs.db).then(() => created)
+        : await this.runs.db.transaction(async (tx): Promise<RunStarted> => {
+            const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, run.id);
+            if (holder !== run.id) {
+              const existing = await this.runs.findRun(tx, holder, { tenantId });
+              if (existing) return { run: toSummary(existing), created: false };
+            }
+            await insert(tx);
+            return created;
+          });
     if (result.created) this.onOutbox();
     return result;
   }

@@ -1,0 +1,647 @@
+// `npm run bench`: the load benchmark of the distributed stack on this machine. The four
+// services run as separate processes on the real PostgreSQL, Redis, RabbitMQ and Kafka; the
+// load comes from autocannon in a process of its own, on 127.0.0.1, bounded in time. Writes
+// bench/results/<timestamp>.md and .json. docs/performance.md has the method and the figures.
+//
+//   npm run bench                                   every scenario
+//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, history)
+//   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
+//
+// Exit code 0 when every scenario ran (targets met or not: the report says which), 1 when one
+// broke, and 2 when another Weft stack uses this machine's brokers.
+'use strict';
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { Client } = require('pg');
+const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
+const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
+const { call, sleep, waitForDrain } = require('./lib/api.cjs');
+const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
+const { machineInfo, monitor, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+const list = (value) => String(value).split(',').filter(Boolean);
+
+const SETTINGS = {
+  scenarios: list(option('scenarios', 'api-mixed,e2e,history')),
+  /** api-mixed: the connection counts, and seconds of load at each. */
+  connections: list(option('connections', '1000,10000')).map(Number),
+  durationS: Number(option('duration', 30)),
+  /** e2e: arrival rates (runs/s) tried in turn, each for `e2eProbeS`, until the backlog grows. */
+  e2eRates: list(option('e2e-rates', '250,500,750,1000,1250,1500')).map(Number),
+  e2eProbeS: Number(option('e2e-probe', 20)),
+  /** e2e: the highest flat rate then runs this long. */
+  e2eDurationS: Number(option('e2e-duration', 60)),
+  /** history: stored-run counts measured in turn (each a database of its own). */
+  historyRuns: list(option('history-runs', '10000,10000000')).map(Number),
+  historyDurationS: Number(option('history-duration', 15)),
+};
+
+const BASE_PORT = 3700;
+const DATABASE = 'weft_bench';
+/** The seeded histories are kept between benchmarks (seeding 10 million runs takes minutes). */
+const historyDatabase = (runs) => `weft_bench_history_${runs}`;
+const CACHE = path.join(__dirname, '..', '.cache', 'bench');
+const serverUrl = (database) =>
+  (process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').replace(
+    /\/[^/]*$/,
+    `/${database}`,
+  );
+
+const TARGETS = {
+  apiMixed1k: 'api-mixed at 1,000 connections: ≥ 5,000 req/s, p99 ≤ 100 ms, 0 errors',
+  apiMixed10k:
+    'api-mixed at 10,000 connections: 0 socket errors, ≥ 3,000 successful req/s, every rejection a 429/503 with Retry-After',
+  e2e: 'e2e: ≥ 1,000 completed runs/s for 60 s, flat backlog, p99 ≤ 1 s trigger-to-succeeded',
+  history: 'history: p99 at 10 million stored runs within 1.2× of the p99 at 10 thousand',
+  rss: "each service's RSS ≤ 300 MiB during the runs",
+};
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+async function withDatabase(database, work) {
+  const client = new Client({ connectionString: serverUrl(database) });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts the stack on `database`, recording each service's output for the report. */
+async function bootStack(database, output) {
+  return startStack({
+    basePort: BASE_PORT,
+    database,
+    env: { LOG_LEVEL: 'warn', WEFT_EGRESS_ALLOW: '127.0.0.1/32' },
+    onOutput: (service, line) => output.push(`${service}: ${line}`),
+    timeoutMs: 180_000,
+  });
+}
+
+/** Follows every service and the load client while a load runs. */
+const following = (stack) => (clientPid) => {
+  const services = Object.entries(stack.children).map(([name, child]) => [name, child.pid]);
+  return monitor({ ...Object.fromEntries(services), client: clientPid });
+};
+
+const ONE_TRANSFORM = {
+  name: 'bench-transform',
+  steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
+};
+
+// ---------------------------------------------------------------------------------------------
+// api-mixed
+// ---------------------------------------------------------------------------------------------
+
+async function apiMixed(stack, apiKey) {
+  const base = stack.gatewayUrl;
+  const workflow = await call(base, apiKey, 'POST', '/v1/workflows', ONE_TRANSFORM);
+  const seed = await call(base, apiKey, 'POST', `/v1/workflows/${workflow.id}/runs`, {
+    input: { n: 1 },
+  });
+  const loads = [];
+  for (const connections of SETTINGS.connections) {
+    const drainedBeforeMs = await waitForDrain(base, apiKey);
+    log(`api-mixed: ${connections} connections for ${SETTINGS.durationS} s`);
+    const before = tcpCounters();
+    const load = await runLoad(
+      {
+        baseUrl: base,
+        apiKey,
+        mix: 'api-mixed',
+        connections,
+        durationS: SETTINGS.durationS,
+        workflowId: workflow.id,
+        seedRunId: seed.id,
+      },
+      following(stack),
+    );
+    loads.push({ ...load, kernel: tcpDelta(before, tcpCounters()), drainedBeforeMs });
+    log(`  ${describeLoad(load)}`);
+  }
+  return { workflow: 'one transform step', loads };
+}
+
+const describeLoad = (load) =>
+  `${load.requests.perSecond} req/s (${load.requests.successPerSecond} 2xx/s), ` +
+  `p50/p95/p99 ${load.latencyMs.all.p50}/${load.latencyMs.all.p95}/${load.latencyMs.all.p99} ms, ` +
+  `status ${JSON.stringify(load.status.byCode)}, socket errors ${load.sockets.errors}, ` +
+  `timeouts ${load.sockets.timeouts}`;
+
+// ---------------------------------------------------------------------------------------------
+// e2e
+// ---------------------------------------------------------------------------------------------
+
+/** The loopback target of the http.request step: answers at once. */
+async function startTarget() {
+  const target = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
+    );
+  });
+  target.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => target.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${target.address().port}/hook`, close: () => target.close() };
+}
+
+const threeSteps = (targetUrl, n) => ({
+  name: `bench-e2e-${n}`,
+  steps: [
+    { id: 'prepare', type: 'transform', with: { value: { n: '{{ input.n }}' } } },
+    {
+      id: 'call',
+      type: 'http.request',
+      needs: ['prepare'],
+      with: { method: 'POST', url: targetUrl, body: '{{ steps.prepare.output }}' },
+    },
+    {
+      id: 'finish',
+      type: 'transform',
+      needs: ['call'],
+      with: { value: '{{ steps.call.output.status }}' },
+    },
+  ],
+});
+
+/** Runs of `workflowId` not finished yet, read once a second from the engine's database. */
+function followBacklog(db, workflowId) {
+  const samples = [];
+  const startedAt = performance.now();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const { rows } = await db.query(
+        `SELECT count(*)::int AS backlog FROM workflow.runs
+          WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
+        [workflowId],
+      );
+      samples.push({ s: (performance.now() - startedAt) / 1000, backlog: rows[0].backlog });
+      await sleep(1_000);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    return samples;
+  };
+}
+
+/** Least-squares slope (runs/s) of the backlog, leaving out the first `warmS` seconds. */
+function backlogSlope(samples, warmS) {
+  const points = samples.filter((p) => p.s >= warmS);
+  if (points.length < 3) return 0;
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.s, 0) / n;
+  const my = points.reduce((a, p) => a + p.backlog, 0) / n;
+  const sxy = points.reduce((a, p) => a + (p.s - mx) * (p.backlog - my), 0);
+  const sxx = points.reduce((a, p) => a + (p.s - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+/** One load at a fixed arrival rate; the runs' outcome read from the engine's database. */
+async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
+  const base = stack.gatewayUrl;
+  const workflow = await call(base, apiKey, 'POST', '/v1/workflows', threeSteps(targetUrl, rate));
+  const stopBacklog = followBacklog(db, workflow.id);
+  const load = await runLoad(
+    {
+      baseUrl: base,
+      apiKey,
+      mix: 'trigger',
+      // Enough connections that the rate, not the round trip, paces the load.
+      connections: Math.max(50, Math.ceil(rate / 10)),
+      durationS,
+      overallRate: rate,
+      workflowId: workflow.id,
+    },
+    following(stack),
+  );
+  const loadEndedAt = Date.now();
+  // The runs triggered by the end of the load finish (bounded), so every one is counted.
+  let backlog;
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM workflow.runs
+        WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
+      [workflow.id],
+    );
+    backlog = rows[0].n;
+    if (backlog === 0 || Date.now() - loadEndedAt > 60_000) break;
+    await sleep(500);
+  }
+  const samples = await stopBacklog();
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS runs,
+            count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+            count(*) FILTER (WHERE status = 'succeeded' AND finished_at <= $2)::int AS in_window,
+            min(created_at) AS first_created,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY finished_at - created_at) AS p50,
+            percentile_disc(0.99) WITHIN GROUP (ORDER BY finished_at - created_at) AS p99,
+            max(finished_at - created_at) AS max
+       FROM workflow.runs WHERE workflow_id = $1`,
+    [workflow.id, new Date(loadEndedAt)],
+  );
+  const outcome = rows[0];
+  const ms = (interval) =>
+    interval === null
+      ? null
+      : Math.round(
+          ((interval.hours ?? 0) * 3600 + (interval.minutes ?? 0) * 60 + (interval.seconds ?? 0)) *
+            1000 +
+            (interval.milliseconds ?? 0),
+        );
+  const windowS = (loadEndedAt - new Date(outcome.first_created).getTime()) / 1000;
+  // The backlog while the load ran, not while it drained afterwards.
+  const during = samples.filter((p) => p.s <= durationS);
+  const slope = backlogSlope(during, Math.min(10, durationS / 3));
+  const result = {
+    rate,
+    durationS,
+    triggersAnswered: load.requests.answered,
+    triggersAccepted: load.status.byCode[202] ?? 0,
+    runs: outcome.runs,
+    succeeded: outcome.succeeded,
+    notFinishedAfterDrain: backlog,
+    completedPerSecond: Math.round(outcome.in_window / windowS),
+    triggerToSucceededMs: { p50: ms(outcome.p50), p99: ms(outcome.p99), max: ms(outcome.max) },
+    backlog: {
+      max: Math.max(0, ...during.map((p) => p.backlog)),
+      slopePerS: Math.round(slope * 10) / 10,
+      samples: during.map((p) => p.backlog),
+    },
+    // Flat: the backlog grows by less than 1 % of the arrival rate a second, every run
+    // was accepted, and all of them finished.
+    flat:
+      slope < rate / 100 &&
+      load.status['2xx'] === load.requests.answered &&
+      backlog === 0 &&
+      outcome.succeeded === outcome.runs,
+    load,
+  };
+  log(
+    `  e2e at ${rate}/s for ${durationS} s: ${result.completedPerSecond} completed/s, ` +
+      `p50/p99 ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms, ` +
+      `backlog max ${result.backlog.max} slope ${result.backlog.slopePerS}/s, ` +
+      `${result.flat ? 'flat' : 'GREW'}; triggers ${JSON.stringify(load.status.byCode)}`,
+  );
+  return result;
+}
+
+async function e2e(stack, apiKey, db) {
+  const target = await startTarget();
+  try {
+    const probes = [];
+    let best;
+    for (const rate of SETTINGS.e2eRates) {
+      await waitForDrain(stack.gatewayUrl, apiKey);
+      const probe = await e2eAtRate(stack, apiKey, db, target.url, rate, SETTINGS.e2eProbeS);
+      probes.push(probe);
+      if (!probe.flat) break;
+      best = rate;
+    }
+    // The sustained run: the highest rate that stayed flat (the lowest tried when none did).
+    const rate = best ?? SETTINGS.e2eRates[0];
+    await waitForDrain(stack.gatewayUrl, apiKey);
+    log(`e2e: sustained at ${rate}/s for ${SETTINGS.e2eDurationS} s`);
+    const sustained = await e2eAtRate(stack, apiKey, db, target.url, rate, SETTINGS.e2eDurationS);
+    return {
+      workflow: 'transform → http.request (loopback server) → transform',
+      probes,
+      sustained,
+    };
+  } finally {
+    target.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// history
+// ---------------------------------------------------------------------------------------------
+
+/** The tenant, API key and workflow a kept history database was seeded for. */
+function historyIdentity(runs) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(CACHE, `${historyDatabase(runs)}.json`), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function historyAt(runs, output) {
+  const database = historyDatabase(runs);
+  let identity = historyIdentity(runs);
+  if (!identity) await dropDatabase(database);
+  const stack = await bootStack(database, output);
+  try {
+    const base = stack.gatewayUrl;
+    if (identity) {
+      // The kept database answers the kept key, or it is started again from nothing.
+      const check = await fetch(`${base}/v1/workflows/${identity.workflowId}`, {
+        headers: { authorization: `Bearer ${identity.apiKey}` },
+      });
+      if (check.status !== 200) throw new Error(`${database} is stale: remove it and retry`);
+    } else {
+      const { tenant, apiKey } = await call(base, stack.adminKey, 'POST', '/v1/tenants', {
+        name: `bench-history-${runs}`,
+      });
+      const workflow = await call(base, apiKey, 'POST', '/v1/workflows', ONE_TRANSFORM);
+      identity = { tenantId: tenant.id, apiKey, workflowId: workflow.id };
+    }
+    const seeded = await withDatabase(database, (db) =>
+      seedRuns(db, {
+        tenantId: identity.tenantId,
+        workflowId: identity.workflowId,
+        workflowVersion: 1,
+        total: runs,
+      }),
+    );
+    fs.mkdirSync(CACHE, { recursive: true });
+    fs.writeFileSync(path.join(CACHE, `${database}.json`), JSON.stringify(identity));
+    const runIds = await withDatabase(database, (db) =>
+      sampleRunIds(db, { tenantId: identity.tenantId, count: 5_000 }),
+    );
+    const loads = {};
+    for (const mix of ['get-stored', 'list-workflow']) {
+      log(`history at ${runs} runs: ${mix} for ${SETTINGS.historyDurationS} s`);
+      loads[mix] = await runLoad(
+        {
+          baseUrl: base,
+          apiKey: identity.apiKey,
+          mix,
+          connections: 32,
+          durationS: SETTINGS.historyDurationS,
+          workflowId: identity.workflowId,
+          runIds,
+        },
+        following(stack),
+      );
+      log(`  ${describeLoad(loads[mix])}`);
+    }
+    const plans = await withDatabase(database, (db) =>
+      explainPlans(db, {
+        tenantId: identity.tenantId,
+        workflowId: identity.workflowId,
+        runId: runIds[0],
+      }),
+    );
+    return { runs, seeded, loads, plans };
+  } finally {
+    await stack.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+// ---------------------------------------------------------------------------------------------
+
+function verdicts(report) {
+  const out = [];
+  const check = (name, met, measured) => out.push({ target: TARGETS[name], met, measured });
+  const loads = report.apiMixed?.loads ?? [];
+  const at = (n) => loads.find((load) => load.connections === n);
+  const l1k = at(1000);
+  if (l1k) {
+    const errors = l1k.sockets.errors + l1k.sockets.timeouts + l1k.status.otherNon2xx;
+    check(
+      'apiMixed1k',
+      l1k.requests.perSecond >= 5000 && l1k.latencyMs.all.p99 <= 100 && errors === 0,
+      `${l1k.requests.perSecond} req/s (${l1k.requests.successPerSecond} 2xx/s, ${l1k.status[503] + l1k.status[429]} shed), p99 ${l1k.latencyMs.all.p99} ms, ${errors} errors`,
+    );
+  }
+  const l10k = at(10000);
+  if (l10k) {
+    check(
+      'apiMixed10k',
+      answeredEveryRequest(l10k) &&
+        l10k.requests.successPerSecond >= 3000 &&
+        l10k.status.otherNon2xx === 0,
+      `${l10k.requests.successPerSecond} 2xx/s, ${l10k.sockets.errors} socket errors, ${l10k.sockets.timeouts} timeouts, ${l10k.retryAfter.shed - l10k.retryAfter.withoutRetryAfter}/${l10k.retryAfter.shed} rejections with Retry-After, ${l10k.status.otherNon2xx} other non-2xx`,
+    );
+  }
+  const sustained = report.e2e?.sustained;
+  if (sustained) {
+    check(
+      'e2e',
+      sustained.completedPerSecond >= 1000 &&
+        sustained.flat &&
+        sustained.triggerToSucceededMs.p99 <= 1000,
+      `${sustained.completedPerSecond} completed runs/s at ${sustained.rate}/s for ${sustained.durationS} s, backlog ${sustained.flat ? 'flat' : 'grew'}, p99 ${sustained.triggerToSucceededMs.p99} ms`,
+    );
+  }
+  const history = report.history ?? [];
+  if (history.length >= 2) {
+    const small = history[0];
+    const large = history.at(-1);
+    const ratios = ['get-stored', 'list-workflow'].map((mix) => {
+      const a = small.loads[mix].latencyMs.all.p99;
+      const b = large.loads[mix].latencyMs.all.p99;
+      return { mix, a, b, ratio: b / Math.max(1, a) };
+    });
+    check(
+      'history',
+      ratios.every((r) => r.ratio <= 1.2),
+      ratios
+        .map(
+          (r) =>
+            `${r.mix}: p99 ${r.a} ms at ${small.runs} → ${r.b} ms at ${large.runs} (${r.ratio.toFixed(2)}×)`,
+        )
+        .join('; '),
+    );
+  }
+  const peaks = {};
+  for (const load of [
+    ...loads,
+    ...(report.e2e ? [...report.e2e.probes, report.e2e.sustained].map((p) => p.load) : []),
+    ...history.flatMap((h) => Object.values(h.loads)),
+  ]) {
+    for (const [name, p] of Object.entries(load.processes ?? {})) {
+      if (name !== 'client') peaks[name] = Math.max(peaks[name] ?? 0, p.peakRssMiB);
+    }
+  }
+  if (Object.keys(peaks).length > 0) {
+    check(
+      'rss',
+      Object.values(peaks).every((mib) => mib <= 300),
+      Object.entries(peaks)
+        .map(([name, mib]) => `${name} ${mib} MiB`)
+        .join(', '),
+    );
+  }
+  return out;
+}
+
+function markdown(report) {
+  const lines = [];
+  const m = report.machine;
+  lines.push(`# Benchmark ${report.at}`, '');
+  lines.push(
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; ` +
+      `${m.postgres}; ${m.redis}; RabbitMQ ${m.rabbitmq}; Kafka ${m.kafka}. Everything — load ` +
+      'generator, servers and the four services as separate processes — on this one machine, ' +
+      'on 127.0.0.1.',
+    '',
+    `Settings: ${JSON.stringify(report.settings)}`,
+    '',
+    '## Targets',
+    '',
+    '| target | met | measured |',
+    '| --- | --- | --- |',
+    ...report.verdicts.map((v) => `| ${v.target} | ${v.met ? 'yes' : '**no**'} | ${v.measured} |`),
+    '',
+  );
+  const loadTable = (loads, label) => [
+    `| ${label} | req/s | 2xx/s | p50 | p95 | p99 | max | status | socket errors | timeouts | Retry-After on 429/503 |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...loads.map(
+      ([name, l]) =>
+        `| ${name} | ${l.requests.perSecond} | ${l.requests.successPerSecond} | ${l.latencyMs.all.p50} | ${l.latencyMs.all.p95} | ${l.latencyMs.all.p99} | ${l.latencyMs.all.max} | ${Object.entries(
+          l.status.byCode,
+        )
+          .map(([c, n]) => `${c}: ${n}`)
+          .join(
+            ', ',
+          )} | ${l.sockets.errors} | ${l.sockets.timeouts} | ${l.retryAfter.shed - l.retryAfter.withoutRetryAfter}/${l.retryAfter.shed} |`,
+    ),
+    '',
+  ];
+  const processTable = (loads) => {
+    const names = [...new Set(loads.flatMap(([, l]) => Object.keys(l.processes ?? {})))];
+    const servers = Object.keys(loads[0]?.[1].serversCpuPercent ?? {});
+    return [
+      `| load | ${names.map((n) => `${n} CPU % mean/max · peak RSS MiB`).join(' | ')} | ${servers.map((s) => `${s} CPU %`).join(' | ')} | machine busy % |`,
+      `| --- | ${names.map(() => '---').join(' | ')} | ${servers.map(() => '---').join(' | ')} | --- |`,
+      ...loads.map(
+        ([name, l]) =>
+          `| ${name} | ${names
+            .map((n) => {
+              const p = l.processes?.[n];
+              return p ? `${p.cpuPercentMean}/${p.cpuPercentMax} · ${p.peakRssMiB}` : '';
+            })
+            .join(
+              ' | ',
+            )} | ${servers.map((s) => l.serversCpuPercent[s]).join(' | ')} | ${l.machineCpuBusyPercent} |`,
+      ),
+      '',
+      'CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis.',
+      '',
+    ];
+  };
+  if (report.apiMixed) {
+    const loads = report.apiMixed.loads.map((l) => [`${l.connections} connections`, l]);
+    lines.push(
+      '## api-mixed',
+      '',
+      `10 % POST /v1/workflows, 40 % POST /v1/workflows/{id}/runs, 40 % GET /v1/runs/{id} (the run just triggered), 10 % GET /v1/runs?workflowId; workflow: ${report.apiMixed.workflow}; ${report.settings.durationS} s per load. Latencies in ms, from the client.`,
+      '',
+      ...loadTable(loads, 'connections'),
+      ...processTable(loads),
+    );
+  }
+  if (report.e2e) {
+    const e = report.e2e;
+    const row = (p, label) =>
+      `| ${label} | ${p.rate} | ${p.durationS} | ${p.runs} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.triggerToSucceededMs.max} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${Object.entries(
+        p.load.status.byCode,
+      )
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(', ')} |`;
+    lines.push(
+      '## e2e',
+      '',
+      `${e.workflow}, triggered at a fixed arrival rate. Trigger-to-succeeded is the engine's createdAt → finishedAt of each run (ms); completed/s counts runs that succeeded before the load ended.`,
+      '',
+      '| load | rate /s | s | runs | completed /s | p50 | p99 | max | backlog max | backlog slope /s | backlog | triggers |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...e.probes.map((p) => row(p, 'probe')),
+      row(e.sustained, '**sustained**'),
+      '',
+      ...processTable([
+        ...e.probes.map((p) => [`probe ${p.rate}/s`, p.load]),
+        [`sustained ${e.sustained.rate}/s`, e.sustained.load],
+      ]),
+    );
+  }
+  if (report.history) {
+    const loads = report.history.flatMap((h) =>
+      Object.entries(h.loads).map(([mix, l]) => [`${mix}, ${h.runs} runs`, l]),
+    );
+    lines.push(
+      '## history',
+      '',
+      'GET /v1/runs/{id} of stored runs spread over six months of partitions (get-stored), and the first page of GET /v1/runs?workflowId (list-workflow), 32 connections each.',
+      '',
+      ...report.history.map(
+        (h) =>
+          `- ${h.runs} stored runs: seeded ${h.seeded.inserted} now (${h.seeded.seconds} s), ${h.seeded.total} in all.`,
+      ),
+      '',
+      ...loadTable(loads, 'load'),
+      ...processTable(loads),
+      ...report.history.flatMap((h) => [
+        `### Plans at ${h.runs} runs`,
+        '',
+        ...Object.entries(h.plans).flatMap(([name, plan]) => [
+          `${name}:`,
+          '',
+          '```text',
+          plan,
+          '```',
+          '',
+        ]),
+      ]),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function main() {
+  const others = queuesWithConsumers('weft.rpc.');
+  if (others.length > 0) {
+    log(`another Weft stack is running on this machine: ${others.join(', ')}`);
+    process.exit(2);
+  }
+  const at = new Date().toISOString();
+  const report = { at, machine: machineInfo(), settings: SETTINGS };
+  const output = [];
+  const wanted = (name) => SETTINGS.scenarios.includes(name);
+  if (wanted('api-mixed') || wanted('e2e')) {
+    // A fresh database: the engine would resume a previous benchmark's unfinished runs.
+    await dropDatabase(DATABASE);
+    const stack = await bootStack(DATABASE, output);
+    try {
+      const { apiKey } = await call(stack.gatewayUrl, stack.adminKey, 'POST', '/v1/tenants', {
+        name: 'bench',
+      });
+      if (wanted('api-mixed')) report.apiMixed = await apiMixed(stack, apiKey);
+      if (wanted('e2e')) report.e2e = await withDatabase(DATABASE, (db) => e2e(stack, apiKey, db));
+    } finally {
+      await stack.stop();
+    }
+  }
+  if (wanted('history')) {
+    report.history = [];
+    for (const runs of SETTINGS.historyRuns) report.history.push(await historyAt(runs, output));
+  }
+  report.verdicts = verdicts(report);
+  report.serviceWarnings = output.filter((line) => /"level":"(warn|error)"/.test(line)).length;
+  const name = at.replace(/[:.]/g, '-');
+  const file = path.join(__dirname, 'results', name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(`${file}.md`, markdown(report));
+  for (const v of report.verdicts)
+    log(`${v.met ? 'met    ' : 'NOT MET'} ${v.target}: ${v.measured}`);
+  log(`report: ${path.relative(process.cwd(), file)}.md (and .json)`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
