@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { StepResult } from '@weft/contracts';
+import { createDataSource, migrate } from '@weft/persistence';
+import { JsonLogger } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { workflowDatabase } from '../src/database';
+import { EngineService } from '../src/engine/engine.service';
+import { WorkflowCatalog } from '../src/engine/workflow-catalog';
+import { RunRepository } from '../src/runs/run.repository';
+import { RunService } from '../src/runs/run.service';
+import { WorkflowRepository } from '../src/workflows/workflow.repository';
+import { WorkflowService } from '../src/workflows/workflow.service';
+
+const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * The engine applies a batch of signals (a Kafka partition's records) in one transaction and
+ * one write statement: on the real PostgreSQL, several signals for one run must end exactly as
+ * if each had had its own transaction.
+ */
+describe('engine batches (real PostgreSQL)', () => {
+  const tenantId = randomUUID();
+  let db: DataSource;
+  let runs: RunRepository;
+  let engine: EngineService;
+  let runService: RunService;
+  let workflowId: string;
+
+  beforeAll(async () => {
+    db = createDataSource(workflowDatabase, { url, poolSize: 4 });
+    await db.initialize();
+    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
+    await migrate(db, workflowDatabase.schema);
+    const logger = new JsonLogger('workflow', 'error', () => undefined);
+    const workflows = new WorkflowRepository(db);
+    const catalog = new WorkflowCatalog(workflows);
+    runs = new RunRepository(db);
+    engine = new EngineService(runs, catalog, logger, () => undefined);
+    runService = new RunService(runs, workflows, catalog, engine, () => undefined);
+    const workflow = await new WorkflowService(workflows).create({
+      schemaVersion: 1,
+      tenantId,
+      definition: {
+        name: 'batched',
+        steps: [
+          { id: 'prepare', type: 'transform', with: { value: '{{ input.n }}' } },
+          {
+            id: 'call',
+            type: 'http.request',
+            needs: ['prepare'],
+            with: { method: 'GET', url: 'https://example.com/' },
+            retry: { maxAttempts: 3, initialDelayMs: 60_000, maxDelayMs: 60_000 },
+          },
+          { id: 'finish', type: 'transform', needs: ['call'], with: { value: 'done' } },
+        ],
+      },
+    });
+    workflowId = workflow.id;
+  });
+
+  afterAll(() => db?.destroy());
+
+  const startRun = async (n: number) =>
+    (await runService.start({ schemaVersion: 1, tenantId, workflowId, input: { n } })).run.id;
+
+  const result = (runId: string, outcome: Partial<StepResult>): StepResult =>
+    ({
+      schemaVersion: 1,
+      runId,
+      stepId: 'call',
+      attempt: 1,
+      worker: 'integration',
+      finishedAt: new Date().toISOString(),
+      ...outcome,
+    }) as StepResult;
+
+  async function outbox(runId: string): Promise<{ destination: string; type?: string }[]> {
+    const rows: { destination: string; payload: { runId?: string; type?: string } }[] =
+      await db.query('SELECT destination, payload FROM workflow.outbox ORDER BY id');
+    return rows
+      .filter((row) => JSON.stringify(row.payload).includes(runId))
+      .map((row) => ({ destination: row.destination, type: row.payload.type }));
+  }
+
+  it('applies several signals of one run in order, as if each had its own transaction', async () => {
+    const runId = await startRun(7);
+    const [first, second] = await engine.applyAll([
+      { runId, signal: { kind: 'start' } },
+      {
+        runId,
+        signal: { kind: 'result', result: result(runId, { outcome: 'succeeded', output: 1 }) },
+      },
+    ]);
+    expect(first).toBe(second);
+    const view = await runService.get({ schemaVersion: 1, tenantId, runId });
+    expect(view).toMatchObject({ status: 'succeeded', output: null });
+    expect(view.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
+      ['prepare', 'succeeded', 1],
+      ['call', 'succeeded', 1],
+      ['finish', 'succeeded', 1],
+    ]);
+    const sent = await outbox(runId);
+    // The task went out once, and the run's events are in the order they happened.
+    expect(sent.filter((m) => m.destination === 'task')).toHaveLength(1);
+    const events = sent.filter((m) => m.destination === 'run-event').map((m) => m.type);
+    expect(events[0]).toBe('run.queued');
+    expect(events.indexOf('run.started')).toBeLessThan(events.indexOf('run.succeeded'));
+    expect(events.at(-1)).toBe('run.succeeded');
+  });
+
+  it('voids the timers an earlier signal of the same batch set', async () => {
+    const runId = await startRun(8);
+    await engine.applyAll([
+      { runId, signal: { kind: 'start' } },
+      // A failed attempt schedules its retry a minute out…
+      {
+        runId,
+        signal: {
+          kind: 'result',
+          result: result(runId, { outcome: 'failed', error: { code: 'x', message: 'boom' } }),
+        },
+      },
+      // …and the cancel in the same batch voids it.
+      { runId, signal: { kind: 'cancel' } },
+    ]);
+    const timers: unknown[] = await db.query('SELECT 1 FROM workflow.timers WHERE run_id = $1', [
+      runId,
+    ]);
+    expect(timers).toEqual([]);
+    const view = await runService.get({ schemaVersion: 1, tenantId, runId });
+    expect(view.status).toBe('cancelled');
+  });
+
+  it('keeps the timers of a run that no later signal voided, and answers no run for an unknown id', async () => {
+    const runId = await startRun(9);
+    const missing = randomUUID();
+    const answered = await engine.applyAll([
+      { runId, signal: { kind: 'start' } },
+      { runId: missing, signal: { kind: 'start' } },
+      {
+        runId,
+        signal: {
+          kind: 'result',
+          result: result(runId, { outcome: 'failed', error: { code: 'x', message: 'boom' } }),
+        },
+      },
+    ]);
+    expect(answered.map((run) => run?.id)).toEqual([runId, undefined, runId]);
+    const timers: { kind: string; attempt: number }[] = await db.query(
+      'SELECT kind, attempt FROM workflow.timers WHERE run_id = $1',
+      [runId],
+    );
+    // The retry of attempt 1 is attempt 2, due in a minute.
+    expect(timers).toEqual([{ kind: 'retry', attempt: 2 }]);
+  });
+});
