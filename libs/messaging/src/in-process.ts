@@ -175,9 +175,14 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
     options: SubscribeOptions = {},
   ): void {
     const log = this.log(channel.topic);
+    const { onlyKeys } = options;
+    const wanted: MessageHandler<S> = onlyKeys
+      ? (message, delivery) =>
+          onlyKeys(channel.key(message)) ? handler(message, delivery) : Promise.resolve()
+      : handler;
     log.groups.set(group, {
       channel,
-      handler,
+      handler: wanted,
       offset: options.from === 'latest' ? log.records.length : 0,
       running: false,
     });

@@ -53,6 +53,7 @@ interface Subscription {
   handle: (records: DecodedRecord[], deliveryCount: number) => Promise<void>;
   batchSize: number;
   from: 'earliest' | 'latest';
+  onlyKeys?: (key: string) => boolean;
 }
 
 interface DecodedRecord {
@@ -185,6 +186,7 @@ export class KafkaEventLog implements EventLog, Drainable {
         handler(record!.message as z.infer<S>, { deliveryCount, headers: record!.headers }),
       batchSize: 1,
       from: options.from ?? 'earliest',
+      onlyKeys: options.onlyKeys,
     });
   }
 
@@ -288,7 +290,9 @@ export class KafkaEventLog implements EventLog, Drainable {
   ): Promise<boolean> {
     const topic = subscription.channel.topic;
     const decoded: { record: KafkaMessage; value: DecodedRecord }[] = [];
+    const { onlyKeys } = subscription;
     for (const record of records) {
+      if (onlyKeys && !onlyKeys(record.key?.toString() ?? '')) continue;
       const result = decode(subscription.channel.message, record.value ?? Buffer.alloc(0));
       if (result.ok) {
         decoded.push({

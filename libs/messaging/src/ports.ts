@@ -48,6 +48,11 @@ export interface TaskQueue {
 
 export interface SubscribeOptions {
   from?: 'earliest' | 'latest';
+  /**
+   * Records whose key this refuses are skipped before they are decoded: a consumer that wants
+   * a few keys of a busy topic (a gateway's open event streams) pays nothing for the rest.
+   */
+  onlyKeys?: (key: string) => boolean;
 }
 
 /** The event log: keyed records, each consumer group sees every record in key order. */

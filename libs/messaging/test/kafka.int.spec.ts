@@ -176,4 +176,33 @@ describe('Kafka adapter (real broker)', () => {
       await producer.close();
     }
   }, 60_000);
+
+  it('skips the records whose key the subscription does not want', async () => {
+    const producer = await connect();
+    const consumer = await connect();
+    const wanted = randomUUID();
+    const other = randomUUID();
+    const seen: string[] = [];
+    consumer.subscribe(
+      EventTopics.stepResults,
+      freshGroup(),
+      async (result) => {
+        if (result.runId === wanted || result.runId === other) seen.push(result.runId);
+      },
+      { onlyKeys: (key) => key === wanted },
+    );
+    await Promise.all(
+      [other, wanted, other, wanted].map((runId, i) =>
+        producer.produce(EventTopics.stepResults, stepResult({ runId, attempt: i + 1 })),
+      ),
+    );
+    try {
+      await consumer.start();
+      await eventually(() => seen.length >= 2, 'the wanted records', 40_000);
+      expect(seen).toEqual([wanted, wanted]);
+    } finally {
+      await consumer.close();
+      await producer.close();
+    }
+  }, 60_000);
 });

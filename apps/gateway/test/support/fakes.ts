@@ -83,11 +83,17 @@ export class FakeEventLog implements EventLog {
     this.subscriptions.push({ topic: channel.topic, group, handler, options });
   }
 
+  subscribeBatch(): void {
+    throw new Error('the gateway consumes no batches');
+  }
+
   async start(): Promise<void> {}
 
+  /** Delivers as the adapters do: a subscription skips the keys it does not want. */
   async emit<S extends z.ZodType>(channel: TopicChannel<S>, message: z.infer<S>): Promise<void> {
     const record = channel.message.parse(message);
     for (const subscription of this.subscriptions.filter((s) => s.topic === channel.topic)) {
+      if (subscription.options?.onlyKeys?.(channel.key(record)) === false) continue;
       await subscription.handler(record, { deliveryCount: 1, headers: {} });
     }
   }

@@ -56,11 +56,13 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
 
   onModuleInit(): void {
     // Streams follow live events only: the group of this process starts at the latest record.
+    // Events of runs nobody here follows (nearly all) are skipped undecoded: their key is the
+    // run id.
     this.events.subscribe(
       EventTopics.runEvents,
       gatewaySseGroup(randomUUID()),
       async (event) => this.dispatch(event),
-      { from: 'latest' },
+      { from: 'latest', onlyKeys: (runId) => this.feeds.has(runId) },
     );
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -76,9 +77,19 @@ describe('GET /v1/runs/{id}/events', () => {
       expect.objectContaining({
         topic: EventTopics.runEvents.topic,
         group: expect.stringMatching(/^weft\.gateway\.sse\.[0-9a-f-]{36}$/),
-        options: { from: 'latest' },
+        options: { from: 'latest', onlyKeys: expect.any(Function) },
       }),
     ]);
+  });
+
+  it('wants only the events of runs that a stream here follows', () => {
+    const onlyKeys = gateway.events.subscriptions[0]?.options?.onlyKeys;
+    const runId = randomUUID();
+    const feed = fanout.open(runId);
+    expect(onlyKeys?.(runId)).toBe(true);
+    expect(onlyKeys?.(randomUUID())).toBe(false);
+    feed.close();
+    expect(onlyKeys?.(runId)).toBe(false);
   });
 
   it('sends the snapshot, then what happened while it was read, then live events, and ends', async () => {
