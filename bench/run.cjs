@@ -514,22 +514,37 @@ function markdown(report) {
   const processTable = (loads) => {
     const names = [...new Set(loads.flatMap(([, l]) => Object.keys(l.processes ?? {})))];
     const servers = Object.keys(loads[0]?.[1].serversCpuPercent ?? {});
+    /** CPU of the services and servers (not the load client) per answered request, in ms. */
+    const cpuPerRequest = (l) => {
+      const percent =
+        Object.entries(l.processes ?? {})
+          .filter(([name]) => name !== 'client')
+          .reduce((sum, [, p]) => sum + p.cpuPercentMean, 0) +
+        Object.values(l.serversCpuPercent ?? {}).reduce((sum, v) => sum + v, 0);
+      return l.requests.perSecond > 0 ? ((percent * 10) / l.requests.perSecond).toFixed(2) : '';
+    };
     return [
-      `| load | ${names.map((n) => `${n} CPU % mean/max · peak RSS MiB`).join(' | ')} | ${servers.map((s) => `${s} CPU %`).join(' | ')} | machine busy % |`,
-      `| --- | ${names.map(() => '---').join(' | ')} | ${servers.map(() => '---').join(' | ')} | --- |`,
+      `| load | ${names.map((n) => `${n} CPU % mean/max · peak RSS MiB`).join(' | ')} | ${servers.map((s) => `${s} CPU %`).join(' | ')} | machine busy % | stack CPU ms per answer |`,
+      `| --- | ${names.map(() => '---').join(' | ')} | ${servers.map(() => '---').join(' | ')} | --- | --- |`,
       ...loads.map(
         ([name, l]) =>
-          `| ${name} | ${names
+          `| ${name}${l.disturbedBy?.length ? ' (DISTURBED¹)' : ''} | ${names
             .map((n) => {
               const p = l.processes?.[n];
               return p ? `${p.cpuPercentMean}/${p.cpuPercentMax} · ${p.peakRssMiB}` : '';
             })
             .join(
               ' | ',
-            )} | ${servers.map((s) => l.serversCpuPercent[s]).join(' | ')} | ${l.machineCpuBusyPercent} |`,
+            )} | ${servers.map((s) => l.serversCpuPercent[s]).join(' | ')} | ${l.machineCpuBusyPercent} | ${cpuPerRequest(l)} |`,
       ),
       '',
-      'CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis.',
+      'CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis. Stack CPU per answer: the services and servers (not the load client) over the answers per second.',
+      ...(loads.some(([, l]) => l.disturbedBy?.length)
+        ? [
+            '',
+            `¹ Other Weft processes ran during this load (tests or another stack): ${[...new Set(loads.flatMap(([, l]) => l.disturbedBy ?? []))].join('; ')}`,
+          ]
+        : []),
       '',
     ];
   };
