@@ -32,13 +32,15 @@ const SETTINGS = {
   connections: list(option('connections', '1000,10000')).map(Number),
   durationS: Number(option('duration', 30)),
   /** e2e: arrival rates (runs/s) tried in turn, each for `e2eProbeS`, until the backlog grows. */
-  e2eRates: list(option('e2e-rates', '250,500,750,1000,1250,1500')).map(Number),
+  e2eRates: list(option('e2e-rates', '100,150,200,300,400,600,800,1000,1200')).map(Number),
   e2eProbeS: Number(option('e2e-probe', 20)),
   /** e2e: the highest flat rate then runs this long. */
   e2eDurationS: Number(option('e2e-duration', 60)),
   /** history: stored-run counts measured in turn (each a database of its own). */
   historyRuns: list(option('history-runs', '10000,10000000')).map(Number),
-  historyDurationS: Number(option('history-duration', 15)),
+  historyDurationS: Number(option('history-duration', 20)),
+  /** history: an unmeasured load first, so both sizes are measured with a warm cache. */
+  historyWarmS: Number(option('history-warm', 5)),
 };
 
 const BASE_PORT = 3700;
@@ -369,6 +371,15 @@ async function historyAt(runs, output) {
     );
     const loads = {};
     for (const mix of ['get-stored', 'list-workflow']) {
+      await runLoad({
+        baseUrl: base,
+        apiKey: identity.apiKey,
+        mix,
+        connections: 32,
+        durationS: SETTINGS.historyWarmS,
+        workflowId: identity.workflowId,
+        runIds,
+      });
       log(`history at ${runs} runs: ${mix} for ${SETTINGS.historyDurationS} s`);
       loads[mix] = await runLoad(
         {
@@ -590,7 +601,7 @@ function markdown(report) {
     lines.push(
       '## history',
       '',
-      'GET /v1/runs/{id} of stored runs spread over six months of partitions (get-stored), and the first page of GET /v1/runs?workflowId (list-workflow), 32 connections each.',
+      `GET /v1/runs/{id} of 5,000 stored runs sampled over six months of partitions (get-stored), and the first page of GET /v1/runs?workflowId (list-workflow), 32 connections each, measured for ${report.settings.historyDurationS} s after ${report.settings.historyWarmS} s of the same load unmeasured (a warm cache at both sizes).`,
       '',
       ...report.history.map(
         (h) =>

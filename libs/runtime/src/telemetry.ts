@@ -11,6 +11,16 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 
+/**
+ * Set while the service sheds load (the gateway's LoadShedding): incoming requests are left
+ * untraced meanwhile. A span per shed request was the largest single cost of an overloaded
+ * gateway (docs/reliability.md § Overload), spent exactly when CPU is shortest.
+ */
+export const requestTracing = { paused: false };
+
+/** Liveness, readiness and metrics polls: many, alike, and of no interest in a trace. */
+const PROBES = new Set(['/health', '/ready', '/metrics']);
+
 export type TraceExporterName = 'none' | 'otlp' | 'console';
 
 export interface Telemetry {
@@ -39,7 +49,10 @@ export function startTelemetry(
     // statement was ~4 % of the engine's CPU, docs/performance.md), and logs and context
     // propagation need only the spans that enclose them.
     instrumentations: [
-      new HttpInstrumentation(),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) =>
+          requestTracing.paused || PROBES.has(request.url ?? ''),
+      }),
       ...(exporter === 'none' ? [] : [new PgInstrumentation(), new IORedisInstrumentation()]),
     ],
   });

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { JsonLogger } from '@weft/runtime';
+import { requestTracing } from '@weft/runtime/telemetry';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { overloaded } from '../problem/problem';
 import { LOAD_SHEDDING } from '../tokens';
@@ -111,6 +112,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
       const route = request.routeOptions.url;
       if (route !== undefined && NEVER_SHED.has(route)) return done();
       const rejected = this.rejection();
+      requestTracing.paused = rejected !== undefined;
       if (rejected) {
         this.shedSinceSample++;
         this.answerShed(request, reply, rejected);
