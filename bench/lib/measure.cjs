@@ -77,6 +77,21 @@ function serverCpuPercent(before, after, seconds) {
   );
 }
 
+/** This process and the ones that started it (npm, its shell): not disturbances. */
+function ancestors() {
+  const pids = [];
+  for (let pid = process.pid; pid > 1;) {
+    pids.push(pid);
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
+}
+
 /**
  * Node processes of other Weft work (tests, stacks) that are not this benchmark's: they share
  * the brokers and the two cores, so a run that overlaps one is reported as disturbed.
@@ -105,7 +120,7 @@ function otherWeftProcesses(ours) {
  * @param {number[]} alsoOurs other pids of this benchmark, not to be reported as disturbances
  */
 function monitor(pids, alsoOurs = []) {
-  const ours = new Set([process.pid, ...Object.values(pids), ...alsoOurs]);
+  const ours = new Set([...ancestors(), ...Object.values(pids), ...alsoOurs]);
   const stats = Object.fromEntries(
     Object.keys(pids).map((name) => [
       name,
