@@ -17,6 +17,7 @@ const path = require('node:path');
 const { call, waitForDrain } = require('./lib/api.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
 const { machineInfo, monitor, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
+const { oneTransform } = require('./lib/workloads.cjs');
 
 const BASE_PORT = 3800;
 const DATABASE = 'weft_overload';
@@ -244,10 +245,13 @@ async function main() {
     const { apiKey } = await call(base, stack.adminKey, 'POST', '/v1/tenants', {
       name: 'overload',
     });
-    const workflow = await call(base, apiKey, 'POST', '/v1/workflows', {
-      name: 'overload-transform',
-      steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
-    });
+    const workflow = await call(
+      base,
+      apiKey,
+      'POST',
+      '/v1/workflows',
+      oneTransform('overload-transform'),
+    );
     const seed = await call(base, apiKey, 'POST', `/v1/workflows/${workflow.id}/runs`, {
       input: { n: 1 },
     });

@@ -2,35 +2,17 @@
 // distributed mode: four processes on the real servers, one run at a time, so the figure is
 // the platform's own latency, not queueing. `npm run bench:latency [-- runs]`.
 'use strict';
-const http = require('node:http');
 const { startStack } = require('../tools/stack.cjs');
+const { call } = require('./lib/api.cjs');
+const { startTarget, threeSteps } = require('./lib/workloads.cjs');
 
 const RUNS = Number(process.argv[2] ?? 200);
-
-async function call(base, key, method, path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (response.status >= 300)
-    throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 const percentile = (sorted, p) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 async function main() {
-  const target = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () =>
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
-    );
-  });
-  await new Promise((resolve) => target.listen(0, '127.0.0.1', resolve));
-  const targetUrl = `http://127.0.0.1:${target.address().port}/hook`;
+  const target = await startTarget();
   const stack = await startStack({
     basePort: 3700,
     database: 'weft_bench',
@@ -39,24 +21,13 @@ async function main() {
   try {
     const base = stack.gatewayUrl;
     const { apiKey } = await call(base, stack.adminKey, 'POST', '/v1/tenants', { name: 'bench' });
-    const workflow = await call(base, apiKey, 'POST', '/v1/workflows', {
-      name: 'three-steps',
-      steps: [
-        { id: 'prepare', type: 'transform', with: { value: { n: '{{ input.n }}' } } },
-        {
-          id: 'call',
-          type: 'http.request',
-          needs: ['prepare'],
-          with: { method: 'POST', url: targetUrl, body: '{{ steps.prepare.output }}' },
-        },
-        {
-          id: 'finish',
-          type: 'transform',
-          needs: ['call'],
-          with: { value: '{{ steps.call.output.status }}' },
-        },
-      ],
-    });
+    const workflow = await call(
+      base,
+      apiKey,
+      'POST',
+      '/v1/workflows',
+      threeSteps('three-steps', target.url),
+    );
     const observed = [];
     const server = [];
     for (let n = 0; n < RUNS; n++) {

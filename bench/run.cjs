@@ -11,7 +11,6 @@
 // broke, and 2 when another Weft stack uses this machine's brokers.
 'use strict';
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { Client } = require('pg');
 const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
@@ -19,6 +18,7 @@ const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
 const { call, sleep, waitForDrain } = require('./lib/api.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
 const { machineInfo, monitor, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
+const { oneTransform, startTarget, threeSteps } = require('./lib/workloads.cjs');
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -92,18 +92,19 @@ const following = (stack) => (clientPid) => {
   return monitor({ ...Object.fromEntries(services), client: clientPid });
 };
 
-const ONE_TRANSFORM = {
-  name: 'bench-transform',
-  steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
-};
-
 // ---------------------------------------------------------------------------------------------
 // api-mixed
 // ---------------------------------------------------------------------------------------------
 
 async function apiMixed(stack, apiKey) {
   const base = stack.gatewayUrl;
-  const workflow = await call(base, apiKey, 'POST', '/v1/workflows', ONE_TRANSFORM);
+  const workflow = await call(
+    base,
+    apiKey,
+    'POST',
+    '/v1/workflows',
+    oneTransform('bench-transform'),
+  );
   const seed = await call(base, apiKey, 'POST', `/v1/workflows/${workflow.id}/runs`, {
     input: { n: 1 },
   });
@@ -139,38 +140,6 @@ const describeLoad = (load) =>
 // ---------------------------------------------------------------------------------------------
 // e2e
 // ---------------------------------------------------------------------------------------------
-
-/** The loopback target of the http.request step: answers at once. */
-async function startTarget() {
-  const target = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () =>
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
-    );
-  });
-  target.keepAliveTimeout = 60_000;
-  await new Promise((resolve) => target.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${target.address().port}/hook`, close: () => target.close() };
-}
-
-const threeSteps = (targetUrl, n) => ({
-  name: `bench-e2e-${n}`,
-  steps: [
-    { id: 'prepare', type: 'transform', with: { value: { n: '{{ input.n }}' } } },
-    {
-      id: 'call',
-      type: 'http.request',
-      needs: ['prepare'],
-      with: { method: 'POST', url: targetUrl, body: '{{ steps.prepare.output }}' },
-    },
-    {
-      id: 'finish',
-      type: 'transform',
-      needs: ['call'],
-      with: { value: '{{ steps.call.output.status }}' },
-    },
-  ],
-});
 
 /** Runs of `workflowId` not finished yet, read once a second from the engine's database. */
 function followBacklog(db, workflowId) {
@@ -210,7 +179,13 @@ function backlogSlope(samples, warmS) {
 /** One load at a fixed arrival rate; the runs' outcome read from the engine's database. */
 async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
   const base = stack.gatewayUrl;
-  const workflow = await call(base, apiKey, 'POST', '/v1/workflows', threeSteps(targetUrl, rate));
+  const workflow = await call(
+    base,
+    apiKey,
+    'POST',
+    '/v1/workflows',
+    threeSteps(`bench-e2e-${rate}`, targetUrl),
+  );
   const stopBacklog = followBacklog(db, workflow.id);
   const load = await runLoad(
     {
@@ -300,13 +275,11 @@ async function e2e(stack, apiKey, db) {
   const target = await startTarget();
   try {
     const probes = [];
-    let best;
     for (const rate of SETTINGS.e2eRates) {
       await waitForDrain(stack.gatewayUrl, apiKey);
       const probe = await e2eAtRate(stack, apiKey, db, target.url, rate, SETTINGS.e2eProbeS);
       probes.push(probe);
       if (!probe.flat) break;
-      best = rate;
     }
     // The sustained run: the highest rate that stayed flat (the lowest tried when none did).
     // A 60 s run can outlast a probe's flat backlog; then the next lower flat rate is tried.
@@ -363,7 +336,13 @@ async function historyAt(runs, output) {
       const { tenant, apiKey } = await call(base, stack.adminKey, 'POST', '/v1/tenants', {
         name: `bench-history-${runs}`,
       });
-      const workflow = await call(base, apiKey, 'POST', '/v1/workflows', ONE_TRANSFORM);
+      const workflow = await call(
+        base,
+        apiKey,
+        'POST',
+        '/v1/workflows',
+        oneTransform('bench-transform'),
+      );
       identity = { tenantId: tenant.id, apiKey, workflowId: workflow.id };
     }
     const seeded = await withDatabase(database, (db) =>
