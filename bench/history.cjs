@@ -56,7 +56,7 @@ const SEED_BATCH = `
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
   created_at, started_at, finished_at`;
 
-/** `RunRepository.findRun` without `lock`: what `GET /v1/runs/{id}` reads first. */
+/** `RunRepository.findRun`: what `GET /v1/runs/{id}` reads first. */
 const FIND_RUN = `SELECT ${RUN_COLUMNS} FROM workflow.runs
         WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)`;
 

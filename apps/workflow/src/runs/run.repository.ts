@@ -87,15 +87,15 @@ export class RunRepository {
     return held[0]!.run_id;
   }
 
-  /** The run, locked until the transaction ends when `lock` is set. */
+  /** The run (unlocked: writers lock with lockRuns). */
   async findRun(
     sql: Sql,
     runId: string,
-    options: { tenantId?: string; lock?: boolean } = {},
+    options: { tenantId?: string } = {},
   ): Promise<RunState | undefined> {
     const rows: RunRow[] = await sql.query(
       `SELECT ${RUN_COLUMNS} FROM workflow.runs
-        WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)${options.lock ? ' FOR UPDATE' : ''}`,
+        WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)`,
       [runId, options.tenantId ?? null],
     );
     return rows[0] && toRunState(rows[0]);
