@@ -9,17 +9,14 @@ const os = require('node:os');
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const PAGE_SIZE = 4096;
 
-/** CPU seconds, resident and peak resident memory, open descriptors of a process, from /proc. */
+/** CPU seconds, resident memory and open descriptors of a process, from /proc. */
 function processSample(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
     return {
       cpuS: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
       rssMiB: (Number(fields[21]) * PAGE_SIZE) / 2 ** 20,
-      peakRssMiB: hwm ? Number(hwm[1]) / 1024 : 0,
       fds: fs.readdirSync(`/proc/${pid}/fd`).length,
     };
   } catch {
@@ -113,7 +110,7 @@ function otherWeftProcesses(ours) {
 
 /**
  * Samples once a second until the returned function is called, which answers each process's
- * peak RSS (the kernel's high-water mark) and descriptors, its mean and peak CPU (100 = one
+ * peak RSS (the highest sample) and descriptors, its mean and peak CPU (100 = one
  * core), the CPU of each server (PostgreSQL, RabbitMQ, Kafka, Redis), the machine's CPU, and
  * any other Weft process that appeared meanwhile.
  * @param {Record<string, number>} pids the processes to follow, by name
@@ -139,7 +136,9 @@ function monitor(pids, alsoOurs = []) {
       const reading = processSample(pid);
       const s = stats[name];
       if (!reading) continue;
-      s.peakRssMiB = Math.max(s.peakRssMiB, reading.peakRssMiB, reading.rssMiB);
+      // The load's own peak: the kernel's high-water mark (VmHWM) would carry an earlier,
+      // larger load's peak into this one.
+      s.peakRssMiB = Math.max(s.peakRssMiB, reading.rssMiB);
       s.maxOpenFds = Math.max(s.maxOpenFds, reading.fds);
       if (s.last) s.cpuPercent.push((100 * (reading.cpuS - s.last.cpuS)) / ((now - lastAt) / 1000));
       s.last = reading;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { SERVICE_NODE_FLAGS } from '../../tools/stack.cjs';
 import {
   appProjects,
   envPairs,
@@ -268,7 +269,12 @@ describe('apps/*/Dockerfile', () => {
         String(defaultPort),
       ]);
       const cmd = final.filter((i) => i.keyword === 'CMD').at(-1);
-      expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', `apps/${app}/dist/main.js`]);
+      // The image runs the service as the local stack (and so the benchmark) does.
+      expect(JSON.parse(cmd?.args ?? 'null')).toEqual([
+        'node',
+        ...SERVICE_NODE_FLAGS,
+        `apps/${app}/dist/main.js`,
+      ]);
       expect(final.filter((i) => i.keyword === 'STOPSIGNAL').map((i) => i.args)).toEqual([
         'SIGTERM',
       ]);
