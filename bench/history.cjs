@@ -60,10 +60,10 @@ const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input
 const FIND_RUN = `SELECT ${RUN_COLUMNS} FROM workflow.runs
         WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)`;
 
-/** `RunRepository.findSteps`: the run's steps, read next by `GET /v1/runs/{id}`. */
-const FIND_STEPS = `SELECT step_id, type, status, attempt, output, error, started_at, finished_at,
+/** `RunRepository.stepsOf`: the run's steps, read next by `GET /v1/runs/{id}`. */
+const FIND_STEPS = `SELECT run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
               lease_expires_at
-         FROM workflow.step_runs WHERE run_id = $1`;
+         FROM workflow.step_runs WHERE run_id = ANY($1::uuid[])`;
 
 /** `RunRepository.list`: `GET /v1/runs?workflowId=…`. */
 const LIST_RUNS = `SELECT ${RUN_COLUMNS} FROM workflow.runs
@@ -269,7 +269,7 @@ async function explainPlans(client, { tenantId, workflowId, runId }) {
   };
   return {
     get: await explain(FIND_RUN, [runId, tenantId]),
-    steps: await explain(FIND_STEPS, [runId]),
+    steps: await explain(FIND_STEPS, [[runId]]),
     list: await explain(LIST_RUNS, [tenantId, workflowId, null, null, DEFAULT_PAGE_LIMIT + 1]),
   };
 }

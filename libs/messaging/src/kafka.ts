@@ -244,6 +244,7 @@ export class KafkaEventLog implements EventLog, Drainable {
           if (!subscription) return;
           const owned = () => payload.isRunning() && !payload.isStale();
           const { messages } = batch;
+          let next: string | undefined;
           for (let from = 0; from < messages.length; from += subscription.batchSize) {
             if (!owned()) break;
             const records = messages.slice(from, from + subscription.batchSize);
@@ -256,12 +257,12 @@ export class KafkaEventLog implements EventLog, Drainable {
             if (!handled) break;
             const last = records.at(-1)!.offset;
             payload.resolveOffset(last);
+            next = (BigInt(last) + 1n).toString();
+          }
+          // One commit per fetched batch, not per record: what was handled is committed.
+          if (next !== undefined) {
             await consumer.commitOffsets([
-              {
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: (BigInt(last) + 1n).toString(),
-              },
+              { topic: batch.topic, partition: batch.partition, offset: next },
             ]);
           }
         },

@@ -101,16 +101,6 @@ export class RunRepository {
     return rows[0] && toRunState(rows[0]);
   }
 
-  async findSteps(sql: Sql, runId: string): Promise<StepState[]> {
-    const rows: StepRow[] = await sql.query(
-      `SELECT step_id, type, status, attempt, output, error, started_at, finished_at,
-              lease_expires_at
-         FROM workflow.step_runs WHERE run_id = $1`,
-      [runId],
-    );
-    return rows.map(toStepState);
-  }
-
   /**
    * The runs (those of `tenantId`, when given), each locked until the transaction ends, in id
    * order so that two transactions locking overlapping sets cannot deadlock.

@@ -116,7 +116,7 @@ export class RunService {
   async get({ tenantId, runId }: GetRun): Promise<RunView> {
     const run = await this.runs.findRun(this.runs.db, runId, { tenantId });
     if (!run) throw notFound(runId);
-    const steps = new Map((await this.runs.findSteps(this.runs.db, runId)).map((s) => [s.id, s]));
+    const steps = (await this.runs.stepsOf(this.runs.db, [runId])).get(runId)!;
     const compiled = await this.catalog.version(run.workflowId, run.workflowVersion);
     return {
       ...toSummary(run),
