@@ -149,6 +149,8 @@ function startGatewayOnly(env, onOutput) {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, ['--serve-gateway'], {
       env: { ...process.env, ...env },
+      // With the flags the gateway's image runs it with (its heap cap), as the stack does.
+      execArgv: [...require('../tools/stack.cjs').SERVICE_NODE_FLAGS.gateway],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const lines = [];
@@ -271,11 +273,15 @@ async function main() {
           timeoutS: REQUEST_TIMEOUT_S,
         },
         (clientPid) =>
-          monitor({
-            gateway: stack.children.gateway.pid,
-            ...(!gatewayOnly && { workflow: stack.children.workflow.pid }),
-            client: clientPid,
-          }),
+          monitor(
+            {
+              gateway: stack.children.gateway.pid,
+              ...(!gatewayOnly && { workflow: stack.children.workflow.pid }),
+              client: clientPid,
+            },
+            // The stack's other services are part of the load, not a disturbance of it.
+            Object.values(stack.children).map((child) => child.pid),
+          ),
       );
       const run = { ...load, kernel: tcpDelta(before, tcpCounters()), drainedBeforeMs: drainedMs };
       print(run);

@@ -13,12 +13,19 @@ const root = path.resolve(__dirname, '..');
 const newSecretKey = () => `k1:${randomBytes(32).toString('base64')}`;
 const SERVICES = ['workflow', 'integration', 'ai', 'gateway'];
 /**
- * Node flags of every service process, as the images run them (their Dockerfile CMD; a test
- * keeps the two equal). The old space is capped: V8 otherwise grows the heap lazily to
- * 400-800 MiB under load; at 256 MiB the engine's throughput is unchanged and each service
- * stays near 300 MiB (docs/performance.md).
+ * Node flags of each service process, as its image runs it (its Dockerfile CMD; a test keeps
+ * the two equal). The old space is capped: V8 otherwise grows the heap lazily to 400-800 MiB
+ * under load; at 256 MiB the engine's throughput is unchanged and each service stays near
+ * 300 MiB (ADR 0009). The gateway gets 512 MiB: it holds its clients' connections, ~10 KiB of
+ * live heap each, and at 10,000 of them a 256 MiB cap had V8 mark the whole heap every 0.2 s:
+ * the gateway's CPU doubled and answers to a burst came late (ADR 0010).
  */
-const SERVICE_NODE_FLAGS = ['--max-old-space-size=256'];
+const SERVICE_NODE_FLAGS = {
+  workflow: ['--max-old-space-size=256'],
+  integration: ['--max-old-space-size=256'],
+  ai: ['--max-old-space-size=256'],
+  gateway: ['--max-old-space-size=512'],
+};
 
 const serverUrl = () =>
   process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -155,7 +162,7 @@ async function startStack(options = {}) {
   };
   const spawnService = (service) => {
     const main = path.join(root, 'apps', service, 'dist', 'main.js');
-    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], main], {
       env: { ...env, PORT: String(ports[service]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 
 export declare const SERVICES: readonly ['workflow', 'integration', 'ai', 'gateway'];
 export type Service = (typeof SERVICES)[number];
-/** Node flags of every service process, as the images' CMD runs them. */
-export declare const SERVICE_NODE_FLAGS: readonly string[];
+/** Node flags of each service process, as its image's CMD runs them. */
+export declare const SERVICE_NODE_FLAGS: Readonly<Record<Service, readonly string[]>>;
 
 export interface StartOptions {
   /** How long to wait for `/ready`; the stack's `timeoutMs` by default. */

@@ -272,7 +272,7 @@ describe('apps/*/Dockerfile', () => {
       // The image runs the service as the local stack (and so the benchmark) does.
       expect(JSON.parse(cmd?.args ?? 'null')).toEqual([
         'node',
-        ...SERVICE_NODE_FLAGS,
+        ...SERVICE_NODE_FLAGS[app],
         `apps/${app}/dist/main.js`,
       ]);
       expect(final.filter((i) => i.keyword === 'STOPSIGNAL').map((i) => i.args)).toEqual([
@@ -291,7 +291,7 @@ describe('apps/*/Dockerfile', () => {
     });
   });
 
-  it('are the same file but for the app name and port', () => {
+  it('are the same file but for the app name, port and heap cap', () => {
     const normalised = serviceNames.map((app) =>
       readText(dockerfilePath(app))
         .split('\n')
@@ -299,7 +299,9 @@ describe('apps/*/Dockerfile', () => {
         .filter((line) => !/^COPY (apps|libs)\/[^/]+\/package\.json /.test(line))
         .join('\n')
         .replace(new RegExp(`\\b${app}\\b`, 'g'), '<app>')
-        .replace(new RegExp(`\\b${services[app].defaultPort}\\b`, 'g'), '<port>'),
+        .replace(new RegExp(`\\b${services[app].defaultPort}\\b`, 'g'), '<port>')
+        // The heap cap is per service; the CMD test above checks each against SERVICE_NODE_FLAGS.
+        .replace(/--max-old-space-size=\d+/, '--max-old-space-size=<MiB>'),
     );
     for (const [index, text] of normalised.entries()) {
       expect({ app: serviceNames[index], text }).toEqual({
