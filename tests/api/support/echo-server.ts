@@ -44,11 +44,14 @@ export class EchoServer {
             ),
           );
         };
+        // A delayed answer is dropped with its connection: its timer would otherwise keep the
+        // test process alive for the rest of the delay (a minute for the cancellation test).
+        const delayed = answer.delayMs ? setTimeout(send, answer.delayMs) : undefined;
         res.on('close', () => {
+          clearTimeout(delayed);
           if (!res.writableEnded) this.closed.push(path);
         });
-        if (answer.delayMs) setTimeout(send, answer.delayMs);
-        else send();
+        if (!delayed) send();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
