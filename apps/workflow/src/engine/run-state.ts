@@ -32,6 +32,19 @@ export interface StepState {
   leaseExpiresAt: Date | null;
 }
 
+/** A step of a run that has just started: nothing dispatched yet. */
+export const pendingStep = (id: string, type: string): StepState => ({
+  id,
+  type,
+  status: 'pending',
+  attempt: 0,
+  output: null,
+  error: null,
+  startedAt: null,
+  finishedAt: null,
+  leaseExpiresAt: null,
+});
+
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = [
   'succeeded',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StepResult } from '@weft/contracts';
 import { compileWorkflow } from './compiled-workflow';
-import type { RunState, StepState } from './run-state';
+import { pendingStep, type RunState, type StepState } from './run-state';
 import type { RunSignal } from './signals';
 import { applySignal } from './transition';
 
@@ -26,20 +26,7 @@ function runOf(definition: Record<string, unknown>) {
     finishedAt: null,
   };
   const steps = new Map<string, StepState>(
-    workflow.definition.steps.map((step) => [
-      step.id,
-      {
-        id: step.id,
-        type: step.type,
-        status: 'pending',
-        attempt: 0,
-        output: null,
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-        leaseExpiresAt: null,
-      },
-    ]),
+    workflow.definition.steps.map((step) => [step.id, pendingStep(step.id, step.type)]),
   );
   const apply = (signal: RunSignal, now = NOW) =>
     applySignal(workflow, run, steps, signal, now, { leaseGraceMs: GRACE_MS });

@@ -12,7 +12,7 @@ import { inputProblems } from '@weft/definitions';
 import { RpcError } from '@weft/messaging';
 import { uuidv7 } from '@weft/runtime';
 import type { EngineService } from '../engine/engine.service';
-import { isTerminalRun, type RunState, type StepState } from '../engine/run-state';
+import { isTerminalRun, pendingStep, type RunState } from '../engine/run-state';
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
@@ -62,17 +62,9 @@ export class RunService {
       startedAt: null,
       finishedAt: null,
     };
-    const steps: StepState[] = [...compiled.steps.values()].map(({ definition }) => ({
-      id: definition.id,
-      type: definition.type,
-      status: 'pending',
-      attempt: 0,
-      output: null,
-      error: null,
-      startedAt: null,
-      finishedAt: null,
-      leaseExpiresAt: null,
-    }));
+    const steps = [...compiled.steps.values()].map(({ definition }) =>
+      pendingStep(definition.id, definition.type),
+    );
     // The run, its steps and its two outbox rows are one statement: without an idempotency
     // key, one round trip to PostgreSQL and no transaction to open.
     const insert = (sql: Sql) =>
