@@ -17,7 +17,7 @@ const transform = {
 /** Workspace packages resolve to their sources, so tests never run against a stale build. */
 const moduleNameMapper = {
   '^@weft/runtime/telemetry$': '<rootDir>/libs/runtime/src/telemetry.ts',
-  '^@weft/(contracts|definitions|secrets|egress|runtime|persistence|messaging)$':
+  '^@weft/(contracts|definitions|secrets|egress|runtime|persistence|messaging|worker)$':
     '<rootDir>/libs/$1/src/index.ts',
   '^@weft/(gateway|workflow|integration|ai)$': '<rootDir>/apps/$1/src/index.ts',
 };

@@ -1,12 +1,13 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { TaskQueues } from '@weft/contracts';
 import { EgressGuard, type EgressAllowList } from '@weft/egress';
-import { startStepWorker, type EventLog, type RpcTransport, type TaskQueue } from '@weft/messaging';
+import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
+import { probeConnector, startStepWorker } from '@weft/worker';
 import type { DataSource } from 'typeorm';
 import { aiChatConnector } from './connectors/ai-chat/ai-chat.connector';
-import { probeConnector } from './connectors/probe.connector';
+import { vaultCredentialSource } from './credentials/vault-credential.source';
 import { UsageRepository } from './usage/usage.repository';
 
 /** What the ai service is built from; main.ts and the standalone launcher supply it. */
@@ -53,16 +54,13 @@ export class AiModule implements OnApplicationBootstrap {
       worker: 'ai',
       channel: TaskQueues.ai,
       connectors: [
-        probeConnector,
-        aiChatConnector({
-          rpc,
-          keyRing,
-          usage: new UsageRepository(this.deps.dataSource),
-          logger,
-          providerTimeoutMs,
-          egress: new EgressGuard(egressAllow),
-        }),
+        probeConnector('ai'),
+        aiChatConnector({ usage: new UsageRepository(this.deps.dataSource), logger, providerTimeoutMs }),
       ],
+      services: {
+        egress: new EgressGuard(egressAllow),
+        credentials: vaultCredentialSource(rpc, keyRing),
+      },
       prefetch: this.deps.prefetch,
       heartbeatMs: this.deps.heartbeatMs,
       tasks: this.deps.tasks,

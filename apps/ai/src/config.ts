@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
-import { DEFAULT_HEARTBEAT_MS } from '@weft/messaging';
+import { DEFAULT_HEARTBEAT_MS } from '@weft/worker';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { keyRingSchema } from '@weft/secrets';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from './connectors/ai-chat/ai-chat.connector';

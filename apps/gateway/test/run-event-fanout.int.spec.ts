@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventTopics, type RunEvent } from '@weft/contracts';
 import { KafkaEventLog } from '@weft/messaging';
+import { runEvent } from './support/factories';
 import { RunEventFanout } from '../src/runs/events/run-event.fanout';
 import { memoryLogger } from './support/fakes';
 
@@ -39,13 +40,9 @@ describe('run events for SSE across gateway instances (real Kafka)', () => {
     });
     try {
       await Promise.all(logs.map((log) => log.start()));
-      const event = (type: string): RunEvent => ({
-        schemaVersion: 1,
-        runId,
-        type,
-        at: new Date().toISOString(),
-        data: { status: type.slice('run.'.length) },
-      });
+      let seq = 0;
+      const event = (type: 'run.started' | 'run.succeeded'): RunEvent =>
+        runEvent(runId, ++seq, type);
       // A group that follows live records starts at the end of the log once it has its
       // partitions; until both have, an event may precede one of them, so repeat the first.
       while (!seen.every((types) => types.length > 0)) {

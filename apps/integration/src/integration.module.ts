@@ -5,17 +5,17 @@ import {
   answerOutagesAsUnavailable,
   type EventLog,
   type RpcTransport,
-  startStepWorker,
   type TaskQueue,
 } from '@weft/messaging';
 import { isDatabaseUnavailable } from '@weft/persistence';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
+import { probeConnector, startStepWorker } from '@weft/worker';
 import type { DataSource } from 'typeorm';
 import { httpRequestConnector } from './connectors/http-request/http-request.connector';
-import { probeConnector } from './connectors/probe.connector';
 import { CredentialRepository } from './credentials/credential.repository';
 import { credentialRpcHandlers } from './credentials/credential.rpc';
+import { vaultCredentialSource } from './credentials/credential.source';
 import { CredentialService } from './credentials/credential.service';
 
 /** What the integration service is built from; main.ts and the standalone launcher supply it. */
@@ -72,10 +72,11 @@ export class IntegrationModule implements OnApplicationBootstrap {
     await startStepWorker({
       worker: 'integration',
       channel: TaskQueues.integration,
-      connectors: [
-        probeConnector,
-        httpRequestConnector({ credentials, egress: new EgressGuard(deps.egressAllow) }),
-      ],
+      connectors: [probeConnector('integration'), httpRequestConnector()],
+      services: {
+        egress: new EgressGuard(deps.egressAllow),
+        credentials: vaultCredentialSource(credentials),
+      },
       prefetch: deps.prefetch,
       heartbeatMs: deps.heartbeatMs,
       tasks: deps.tasks,

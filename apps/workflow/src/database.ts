@@ -3,6 +3,7 @@ import { CreateProbes1763900000000 } from './migrations/1763900000000-create-pro
 import { CreateWorkflowsAndRuns1763990000000 } from './migrations/1763990000000-create-workflows-and-runs';
 import { AddStepLeases1764100000000 } from './migrations/1764100000000-add-step-leases';
 import { PartitionRunsByMonth1764200000000 } from './migrations/1764200000000-partition-runs-by-month';
+import { StoreRunEvents1764300000000 } from './migrations/1764300000000-store-run-events';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -12,6 +13,7 @@ export const workflowDatabase: ServiceDatabase = {
     CreateWorkflowsAndRuns1763990000000,
     AddStepLeases1764100000000,
     PartitionRunsByMonth1764200000000,
+    StoreRunEvents1764300000000,
   ],
   entities: [],
 };

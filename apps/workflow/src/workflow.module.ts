@@ -61,12 +61,7 @@ function assemble(deps: WorkflowDeps) {
     partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
     workflows: new WorkflowService(workflowRepository),
     runs: new RunService(runRepository, workflowRepository, catalog, engine, wake),
-    probes: new ProbeService(
-      new ProbeRepository(deps.dataSource),
-      deps.tasks,
-      deps.events,
-      deps.logger,
-    ),
+    probes: new ProbeService(new ProbeRepository(deps.dataSource), deps.tasks, deps.logger),
   };
 }
 type Engine = ReturnType<typeof assemble>;
@@ -137,6 +132,7 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
       'runs.start': (request) => runs.start(request),
       'runs.get': (request) => runs.get(request),
       'runs.list': (request) => runs.list(request),
+      'runs.events': (request) => runs.events(request),
       'runs.cancel': (request) => runs.cancel(request),
       'runs.retry': (request) => runs.retry(request),
     };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { StepResult } from '@weft/contracts';
+import { stepError, type StepResult } from '@weft/contracts';
 import { createDataSource, migrate } from '@weft/persistence';
 import { JsonLogger } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
@@ -117,7 +117,7 @@ describe('engine batches (real PostgreSQL)', () => {
         runId,
         signal: {
           kind: 'result',
-          result: result(runId, { outcome: 'failed', error: { code: 'x', message: 'boom' } }),
+          result: result(runId, { outcome: 'failed', error: stepError('internal', 'boom') }),
         },
       },
       // …and the cancel in the same batch voids it.
@@ -141,7 +141,7 @@ describe('engine batches (real PostgreSQL)', () => {
         runId,
         signal: {
           kind: 'result',
-          result: result(runId, { outcome: 'failed', error: { code: 'x', message: 'boom' } }),
+          result: result(runId, { outcome: 'failed', error: stepError('internal', 'boom') }),
         },
       },
     ]);

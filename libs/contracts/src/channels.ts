@@ -30,7 +30,7 @@ import {
   WorkflowPage,
   WorkflowView,
 } from './messages/workflow';
-import { RunEvent } from './messages/run-event';
+import { ListRunEvents, RunEvent, RunEventPage } from './messages/run-event';
 import { StepCancel } from './messages/step-cancel';
 import { StepResult } from './messages/step-result';
 import { StepTask } from './messages/step-task';
@@ -81,6 +81,7 @@ export const WorkflowRpc = Object.freeze({
     'runs.start': { request: StartRun, response: RunStarted },
     'runs.get': { request: GetRun, response: RunView },
     'runs.list': { request: ListRuns, response: RunPage },
+    'runs.events': { request: ListRunEvents, response: RunEventPage },
     'runs.cancel': { request: RunCommand, response: RunSummary },
     'runs.retry': { request: RunCommand, response: RunSummary },
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STEP_TYPE_NAMES, type StepTypeName, stepTypeProblem } from './step-types';
+import { STEP_TYPE_NAMES, type StepTypeName, stepTypeProblem } from './steps';
 import { isSingleExpression } from './template-syntax';
 
 /** A definition serialized as JSON may take at most this many bytes (UTF-8). */

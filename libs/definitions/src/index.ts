@@ -17,22 +17,29 @@ export {
   type WorkflowDefinitionInput,
 } from './definition.schema';
 export {
-  AiChatWith,
-  ChatMessage,
-  CredentialRef,
-  FailWith,
-  HttpMethod,
-  HttpRequestWith,
   isStepTypeName,
   STEP_TYPE_NAMES,
   STEP_TYPES,
-  type StepRunner,
-  type StepTypeName,
-  type StepTypeSpec,
-  TransformWith,
+  stepTypeProblem,
   UPCOMING_STEP_TYPES,
-  WaitWith,
-} from './step-types';
+  type AnyStepType,
+  type StepTypeName,
+} from './steps';
+export {
+  COMMON_STEP_ERRORS,
+  defineStep,
+  mayFailWith,
+  type OutputOf,
+  type StepRunner,
+  type StepType,
+  type WithOf,
+} from './steps/define-step';
+export { credentialNames, CredentialRef } from './steps/credential-ref';
+export { transformStep } from './steps/transform.step';
+export { waitStep } from './steps/wait.step';
+export { failStep } from './steps/fail.step';
+export { HttpMethod, httpRequestStep } from './steps/http-request.step';
+export { aiChatStep, ChatMessage } from './steps/ai-chat.step';
 export { validateDefinition, type DefinitionValidation } from './validate';
 export { compileInputSchema, inputProblems } from './input-schema';
 export { type DefinitionProblem } from './problems';
@@ -52,10 +59,8 @@ export {
   type ExpressionContext,
 } from './expressions';
 export {
-  isTerminalStepStatus,
   nextSteps,
   runOutcome,
-  TERMINAL_STEP_STATUSES,
   type NextSteps,
   type RunOutcome,
   type SchedulableDefinition,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatJsonPath, type PathSegment } from './json-path';
+import { fieldProblemsOf, type PathSegment } from '@weft/contracts';
 import type { DefinitionProblem } from './problems';
 
 /**
@@ -18,13 +18,7 @@ export function inputProblems(
 ): DefinitionProblem[] {
   const result = validator.safeParse(input);
   if (result.success) return [];
-  return result.error.issues.map((issue) => ({
-    path: formatJsonPath([
-      ...root,
-      ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key)),
-    ]),
-    message: issue.message,
-  }));
+  return fieldProblemsOf(result.error.issues, root);
 }
 
 /** Save-time check: the schema must be one runs can be validated against. */

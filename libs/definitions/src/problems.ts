@@ -1,6 +1,5 @@
-import { type FieldProblem } from '@weft/contracts';
+import { formatJsonPath, toPathSegment, type FieldProblem, type PathSegment } from '@weft/contracts';
 import { type z } from 'zod';
-import { formatJsonPath, type PathSegment } from './json-path';
 import { SINGLE_EXPRESSION_PARAM } from './templated';
 
 /** One thing wrong with a definition, at the JSON path of the offending field. */
@@ -29,7 +28,7 @@ function collect(
   base: readonly PathSegment[],
   problems: DefinitionProblem[],
 ): void {
-  const path = [...prefix, ...issue.path.map(toSegment)];
+  const path = [...prefix, ...issue.path.map(toPathSegment)];
   if (issue.code === 'invalid_union') {
     // A union that failed only because a value is not a `{{ … }}` expression reports why the
     // value failed its declared type instead of an opaque "Invalid input".
@@ -54,10 +53,6 @@ function collect(
 
 function isSingleExpressionIssue(issue: Issue): boolean {
   return issue.code === 'custom' && issue.params?.[SINGLE_EXPRESSION_PARAM] === true;
-}
-
-function toSegment(key: PropertyKey): PathSegment {
-  return typeof key === 'symbol' ? String(key) : key;
 }
 
 function valueAt(value: unknown, path: readonly PathSegment[]): unknown {

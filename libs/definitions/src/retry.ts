@@ -1,7 +1,13 @@
+import { exponentialBackoffMs } from '@weft/runtime';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './definition.schema';
 
 export type RetryDelayOptions = {
-  /** Full jitter: a uniformly random delay between 0 and the computed one. Off by default. */
+  /** The target asked for this pause (`Retry-After`): it replaces the back-off, capped. */
+  retryAfterMs?: number;
+  /**
+   * Equal jitter (on by default): a delay between half the back-off and all of it, so that
+   * steps failing together do not all retry in the same instant.
+   */
   jitter?: boolean;
   /** Source of randomness for jitter, in [0, 1). */
   random?: () => number;
@@ -23,9 +29,12 @@ export function retryDelayMs(
   const initialDelayMs = policy?.initialDelayMs ?? DEFAULT_RETRY_POLICY.initialDelayMs;
   const maxDelayMs = policy?.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs;
   if (attemptJustFailed >= maxAttempts) return null;
+  if (options.retryAfterMs !== undefined) return Math.min(options.retryAfterMs, maxDelayMs);
   const attempt = Math.max(1, Math.floor(attemptJustFailed));
-  const uncapped = backoff === 'fixed' ? initialDelayMs : initialDelayMs * 2 ** (attempt - 1);
-  const delay = Math.min(uncapped, maxDelayMs);
-  if (!options.jitter) return delay;
-  return Math.floor((options.random ?? Math.random)() * delay);
+  const delay =
+    backoff === 'fixed'
+      ? Math.min(initialDelayMs, maxDelayMs)
+      : exponentialBackoffMs(attempt - 1, initialDelayMs, maxDelayMs);
+  if (options.jitter === false) return delay;
+  return Math.floor(delay / 2 + (options.random ?? Math.random)() * (delay / 2));
 }

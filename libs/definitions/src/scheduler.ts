@@ -1,4 +1,4 @@
-import { type StepStatus } from '@weft/contracts';
+import { isTerminalStepStatus, type StepStatus } from '@weft/contracts';
 import { type NeedsPolicy, type OnError } from './definition.schema';
 
 /** The part of a step that scheduling reads; parsed and unparsed definitions both fit. */
@@ -13,17 +13,6 @@ export type SchedulableDefinition = { readonly steps: readonly SchedulableStep[]
 
 /** Current status of each step by id; a step that is not listed is `pending`. */
 export type StepStatuses = Readonly<Partial<Record<string, StepStatus>>>;
-
-export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = Object.freeze([
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-]);
-
-export function isTerminalStepStatus(status: StepStatus): boolean {
-  return TERMINAL_STEP_STATUSES.includes(status);
-}
 
 /** Pending steps that can start now (`ready`) and those that never will (`skip`). */
 export type NextSteps = { ready: string[]; skip: string[] };

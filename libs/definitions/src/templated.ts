@@ -9,11 +9,18 @@ const singleExpression = z.custom<string>(isSingleExpression, {
   params: { [SINGLE_EXPRESSION_PARAM]: true },
 });
 
+/** A text with expressions in it (`https://{{ input.host }}/x`): only known at run time. */
+const interpolated = z.custom<string>((value) => typeof value === 'string' && value.includes('{{'), {
+  message: 'expected a text with {{ … }} expressions',
+  params: { [SINGLE_EXPRESSION_PARAM]: true },
+});
+
 /**
  * The save-time form of a `with` schema: every field inside it (at any depth) also accepts a
- * string that is exactly one `{{ … }}`, whatever its declared type, because its value is only
- * known at run time. The root stays an object. Checks on objects (such as "exactly one of
- * prompt or messages") are kept.
+ * string that is exactly one `{{ … }}`, whatever its declared type, and a string field also
+ * any text with expressions in it, because their values are only known at run time (the engine
+ * checks them with the schema itself). The root stays an object. Checks on objects (such as
+ * "exactly one of prompt or messages") are kept.
  */
 export function templated(schema: z.ZodType): z.ZodType {
   if (schema instanceof z.ZodObject) {
@@ -44,5 +51,6 @@ function fieldOrExpression(field: z.ZodType): z.ZodType {
   if (field instanceof z.ZodOptional || field instanceof z.ZodDefault) {
     return z.optional(fieldOrExpression(field.def.innerType as z.ZodType));
   }
+  if (field instanceof z.ZodString) return z.union([interpolated, field]);
   return z.union([singleExpression, templated(field)]);
 }

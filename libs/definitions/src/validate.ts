@@ -3,9 +3,9 @@ import { DEFINITION_MAX_BYTES, WorkflowDefinition } from './definition.schema';
 import { ExpressionError } from './expression-error';
 import { compileTemplate } from './expressions';
 import { findCycles, type StepNode } from './graph';
-import { formatJsonPath, type PathSegment } from './json-path';
+import { formatJsonPath, type PathSegment } from '@weft/contracts';
 import { type DefinitionProblem, issuesToProblems } from './problems';
-import { isStepTypeName, STEP_TYPE_NAMES, STEP_TYPES, type StepTypeName } from './step-types';
+import { isStepTypeName, STEP_TYPE_NAMES, STEP_TYPES, type StepTypeName } from './steps';
 import { inputSchemaProblems } from './input-schema';
 import { templated } from './templated';
 

@@ -6,14 +6,14 @@ import type { AddressClass } from './address-class';
  */
 export type OutboundFailureCode =
   | 'egress_denied'
-  | 'network_error'
+  | 'connection_failed'
   | 'too_many_redirects'
   | 'invalid_redirect'
   | 'response_too_large';
 
 /**
  * An outbound request that failed. The message names the destination without its query (which
- * may carry personal data) and never a header's value; a `network_error` keeps the socket's
+ * may carry personal data) and never a header's value; a `connection_failed` keeps the socket's
  * error as its `cause`.
  */
 export class OutboundFailure extends Error {

@@ -74,7 +74,7 @@ async function admit(guard: EgressGuard, url: URL, signal: AbortSignal): Promise
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if (error instanceof OutboundFailure) throw error;
-    throw new OutboundFailure('network_error', `${describeUrl(url)}: ${(error as Error).message}`, {
+    throw new OutboundFailure('connection_failed', `${describeUrl(url)}: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -154,7 +154,7 @@ function exchange(
     const networkError = (error: Error): Error =>
       signal.aborted
         ? (signal.reason as Error)
-        : new OutboundFailure('network_error', `${target} failed: ${error.message}`, {
+        : new OutboundFailure('connection_failed', `${target} failed: ${error.message}`, {
             cause: error,
           });
     const tooLarge = () =>

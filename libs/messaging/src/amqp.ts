@@ -17,7 +17,7 @@ import {
   type RpcErrorCode,
   type RpcService,
 } from '@weft/contracts';
-import type { JsonLogger, ReadinessRegistry } from '@weft/runtime';
+import { exponentialBackoffMs, type JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders, validate } from './codec';
 import { RpcError, UnprocessableMessage } from './errors';
@@ -261,7 +261,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
           });
           // Brief back-off so a failing dependency is not hammered; past the delivery limit
           // RabbitMQ dead-letters the message itself.
-          await sleep(Math.min(2_000, 100 * 2 ** deliveryCount));
+          await sleep(exponentialBackoffMs(deliveryCount, 100, 2_000));
           amqpChannel.nack(delivery, false, true);
         }
       } catch (error) {

@@ -1,3 +1,4 @@
+import { describeIssues } from '@weft/contracts';
 import type { z } from 'zod';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -19,12 +20,6 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Decode
   return { ok: false, reason: `invalid message: ${describeIssues(result.error.issues)}` };
 }
 
-/** `path: message` per problem, joined, so a dead letter says exactly what was wrong. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
 
 export const encode = (message: unknown): Buffer => Buffer.from(JSON.stringify(message));
 

@@ -6,7 +6,7 @@ import {
   type RpcService,
   type TopicChannel,
 } from '@weft/contracts';
-import type { JsonLogger } from '@weft/runtime';
+import { exponentialBackoffMs, type JsonLogger } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, validate } from './codec';
 import { RpcError, UnprocessableMessage } from './errors';
@@ -246,7 +246,7 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
         }
         if (this.closing) return;
         this.logger.event('warn', 'event handler failed; retrying', { topic, attempt, err: error });
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+        await new Promise((resolve) => setTimeout(resolve, exponentialBackoffMs(attempt, 100, 5_000)));
       }
     }
   }

@@ -1,5 +1,4 @@
 export { AmqpBroker, DEAD_LETTER_REASON_HEADER } from './amqp';
-export { describeIssues } from './codec';
 export { RpcError, UnprocessableMessage } from './errors';
 export { InProcessBus } from './in-process';
 export { answerOutagesAsUnavailable } from './outages';
@@ -16,12 +15,4 @@ export type {
   TaskQueue,
 } from './ports';
 export { consumeInTraceContext, traceHeaders } from './trace';
-export {
-  DEFAULT_HEARTBEAT_MS,
-  startStepWorker,
-  StepFailed,
-  type StepConnector,
-  type StepContext,
-  type StepWorkerOptions,
-} from './step-worker';
 export { EVENT_LOG, RPC_TRANSPORT, TASK_QUEUE } from './tokens';

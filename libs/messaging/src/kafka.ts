@@ -10,7 +10,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { Topics, type ConsumerGroup, type TopicChannel, type TopicName } from '@weft/contracts';
-import type { JsonLogger, ReadinessRegistry } from '@weft/runtime';
+import { exponentialBackoffMs, type JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders } from './codec';
 import { UnprocessableMessage } from './errors';
@@ -339,7 +339,7 @@ export class KafkaEventLog implements EventLog, Drainable {
           attempt,
           err: error,
         });
-        await sleep(Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt));
+        await sleep(exponentialBackoffMs(attempt, 100, MAX_RETRY_DELAY_MS));
         if (!consumer.owned()) return false;
         await consumer.heartbeat().catch(() => undefined);
       }

@@ -10,3 +10,4 @@ export { JsonLogger, type LogLevel } from './logger';
 export { ReadinessRegistry, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { createHttpApp } from './http-app';
 export { uuidv7 } from './ids';
+export { exponentialBackoffMs } from './backoff';

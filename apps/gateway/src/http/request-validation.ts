@@ -1,7 +1,7 @@
 import type { PipeTransform } from '@nestjs/common';
-import type { FieldProblem } from '@weft/contracts';
+import { fieldProblemsOf } from '@weft/contracts';
 import type { z } from 'zod';
-import { jsonPath, ProblemError } from '../problem/problem';
+import { ProblemError } from '../problem/problem';
 
 /** Where the problems of each validated part of a request are rooted. */
 const ROOTS = {
@@ -14,7 +14,7 @@ export type RequestPart = keyof typeof ROOTS;
 
 /**
  * Validates one part of a request against the schema the OpenAPI document is built from, so
- * a problem reads `$.body.name`, `$.query.limit` or `$.headers.idempotency-key`.
+ * a problem reads `$.body.name`, `$.query.limit` or `$.headers["idempotency-key"]`.
  */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
   constructor(
@@ -25,21 +25,6 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.ou
   transform(value: unknown): z.output<S> {
     const result = this.schema.safeParse(value);
     if (result.success) return result.data;
-    throw ProblemError.invalidRequest(fieldProblems(result.error.issues, ROOTS[this.part]));
+    throw ProblemError.invalidRequest(fieldProblemsOf(result.error.issues, ROOTS[this.part]));
   }
-}
-
-/** One problem per issue, and one per unknown key so that each names its own field. */
-export function fieldProblems(
-  issues: readonly z.core.$ZodIssue[],
-  base: readonly PropertyKey[],
-): FieldProblem[] {
-  return issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({
-          path: jsonPath([...base, ...issue.path, key]),
-          message: 'is not a known field',
-        }))
-      : [{ path: jsonPath([...base, ...issue.path]), message: issue.message }],
-  );
 }

@@ -1,8 +1,15 @@
-import { Cursor, ListRuns, RunPage, RunSummary, RunView, StartRun } from '@weft/contracts';
+import {
+  Cursor,
+  ListRuns,
+  RunEventView,
+  RunPage,
+  RunSummary,
+  RunView,
+  StartRun,
+} from '@weft/contracts';
 import { z } from 'zod';
 import { PageLimit } from '../http/query';
 import { named, type ApiOperation } from '../openapi/api-operation';
-import { RunStreamEvent } from './events/run-event.snapshot';
 
 /** `{ input }`, or no body at all for a run without input. */
 export const StartRunBody = z.strictObject({ input: z.unknown().default({}) }).prefault({});
@@ -20,6 +27,20 @@ export type WorkflowRunsParams = z.infer<typeof WorkflowRunsParams>;
 
 export const RunParams = z.strictObject({ id: z.uuid() });
 export type RunParams = z.infer<typeof RunParams>;
+
+export const RunEventsHeaders = z.object({
+  'last-event-id': z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Answer the events after this sequence number (what an SSE client resends).'),
+  accept: z.string().optional().describe('`application/json` for the stored history'),
+});
+export type RunEventsHeaders = z.infer<typeof RunEventsHeaders>;
+
+export const TenantEventsQuery = z.strictObject({ workflowId: z.uuid().optional() });
+export type TenantEventsQuery = z.infer<typeof TenantEventsQuery>;
 
 export const ListRunsQuery = z.strictObject({
   workflowId: ListRuns.shape.workflowId,
@@ -75,21 +96,44 @@ export const runOperations: ApiOperation[] = [
     method: 'GET',
     path: '/v1/runs/{id}/events',
     operationId: 'streamRunEvents',
-    summary: "Follow a run's lifecycle events until it ends",
+    summary: "A run's stored events in order, then its live ones until it ends",
     tag,
     security: 'apiKey',
     params: RunParams,
+    headers: RunEventsHeaders,
     responses: {
       200: {
         description:
-          'Server-sent events: first the current state (`run.<status>`, then `step.<status>` for ' +
-          'each step that started), then live events; `: ping` every 15 s; the stream ends ' +
-          'after `run.succeeded`, `run.failed` or `run.cancelled`. Each `data:` is this object.',
+          'Server-sent events: the stored events after `Last-Event-ID` (or from the first), then ' +
+          'live ones; each `id:` is the event\'s sequence number in its run, so a client that ' +
+          'reconnects resumes where it stopped. `: ping` every 15 s; the stream ends after ' +
+          '`run.succeeded`, `run.failed` or `run.cancelled`. Each `data:` is one `RunEvent`. ' +
+          'With `Accept: application/json`: up to 1,000 stored events after `Last-Event-ID`, ' +
+          'the run\'s last sequence number and whether it has ended.',
         contentType: 'text/event-stream',
-        body: named('RunStreamEvent', RunStreamEvent),
+        body: named('RunEvent', RunEventView),
       },
     },
     problems: [400, 404, 503],
+  },
+  {
+    method: 'GET',
+    path: '/v1/events',
+    operationId: 'streamTenantEvents',
+    summary: "Follow the live events of the tenant's runs (of one workflow when given)",
+    tag,
+    security: 'apiKey',
+    query: TenantEventsQuery,
+    responses: {
+      200: {
+        description:
+          'Server-sent events: every event of the tenant\'s runs from now on, as in a run\'s ' +
+          'stream (each `data:` names its run and its `seq`); `: ping` every 15 s.',
+        contentType: 'text/event-stream',
+        body: named('RunEvent', RunEventView),
+      },
+    },
+    problems: [400, 503],
   },
   {
     method: 'POST',

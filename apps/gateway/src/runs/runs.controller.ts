@@ -9,7 +9,12 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { WorkflowRpc, type RunPage, type RunSummary, type RunView } from '@weft/contracts';
+import {
+  WorkflowRpc,
+  type RunPage,
+  type RunSummary,
+  type RunView,
+} from '@weft/contracts';
 import type { FastifyReply } from 'fastify';
 import { RequestHeaders } from '../http/request-headers.decorator';
 import { ZodPipe } from '../http/request-validation';
@@ -19,9 +24,11 @@ import { TenantId } from '../tenants/tenant-id.decorator';
 import { RunEventsService } from './events/run-events.service';
 import {
   ListRunsQuery,
+  RunEventsHeaders,
   RunParams,
   StartRunBody,
   StartRunHeaders,
+  TenantEventsQuery,
   WorkflowRunsParams,
 } from './run.api';
 
@@ -72,12 +79,26 @@ export class RunsController {
   }
 
   @Get('runs/:id/events')
-  events(
+  async events(
     @TenantId() tenantId: string,
     @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
+    @RequestHeaders(new ZodPipe(RunEventsHeaders, 'headers')) headers: RunEventsHeaders,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    return this.runEvents.stream(tenantId, id, reply);
+    const afterSeq = headers['last-event-id'] ?? 0;
+    if (!headers.accept?.includes('application/json')) {
+      return this.runEvents.stream(tenantId, id, afterSeq, reply);
+    }
+    await reply.send(await this.runEvents.history(tenantId, id, afterSeq));
+  }
+
+  @Get('events')
+  tenantEvents(
+    @TenantId() tenantId: string,
+    @Query(new ZodPipe(TenantEventsQuery, 'query')) { workflowId }: TenantEventsQuery,
+    @Res() reply: FastifyReply,
+  ): void {
+    this.runEvents.streamTenant(tenantId, workflowId, reply);
   }
 
   @Post('runs/:id/cancel')

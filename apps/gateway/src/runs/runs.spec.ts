@@ -65,11 +65,11 @@ describe('runs API', () => {
       const longKey = await start({ input: {} }, { 'idempotency-key': 'k'.repeat(201) });
       expect(longKey.statusCode).toBe(400);
       expect(longKey.json().errors).toEqual([
-        { path: '$.headers.idempotency-key', message: expect.any(String) },
+        { path: '$.headers["idempotency-key"]', message: expect.any(String) },
       ]);
       const badBody = await start({ inputs: {} });
       expect(badBody.json().errors).toEqual([
-        { path: '$.body.inputs', message: 'is not a known field' },
+        { path: '$.body.inputs', message: 'unknown field' },
       ]);
       const badId = await gateway.app.inject({
         method: 'POST',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RunSummary, RunView, StepView, WorkflowView } from '@weft/contracts';
+import type { RunEvent, RunSummary, RunView, StepView, WorkflowView } from '@weft/contracts';
 
 const at = '2025-01-02T03:04:05.000Z';
 
@@ -53,3 +53,25 @@ export function runView(overrides: Partial<RunView> = {}): RunView {
     ...overrides,
   };
 }
+
+/** A run event as the engine publishes it; `data` defaults to what its type says. */
+export function runEvent(
+  runId: string,
+  seq: number,
+  type: RunEvent['type'],
+  data: Record<string, unknown> = { status: type === 'run.started' ? 'running' : type.split('.')[1] },
+  tenantId: string = randomUUID(),
+): RunEvent {
+  return {
+    schemaVersion: 1,
+    tenantId,
+    runId,
+    workflowId: WORKFLOW_OF_EVENTS,
+    seq,
+    type,
+    at: new Date(Date.UTC(2025, 0, 2, 3, 4, seq)).toISOString(),
+    data,
+  } as RunEvent;
+}
+
+const WORKFLOW_OF_EVENTS = '0193a2b4-0000-7000-8000-000000000001';

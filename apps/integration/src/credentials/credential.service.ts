@@ -1,5 +1,6 @@
 import {
   CredentialData,
+  fieldProblemsOf,
   type CreateCredential,
   type CredentialList,
   type CredentialType,
@@ -8,6 +9,7 @@ import {
   type Done,
   type FieldProblem,
   type ListCredentials,
+  type OpenedCredential,
   type ResolveCredentials,
   type ResolvedCredentials,
 } from '@weft/contracts';
@@ -19,9 +21,6 @@ import { CredentialUnavailable } from './credential.errors';
 import type { CredentialRepository } from './credential.repository';
 
 /** A credential decrypted for a connector of this process; never leaves it. */
-export type UnsealedCredential = {
-  [T in CredentialType]: { name: string; type: T; data: z.output<(typeof CredentialData)[T]> };
-}[CredentialType];
 
 /**
  * The credential vault. Data is validated against its type, sealed with the current key and
@@ -41,7 +40,7 @@ export class CredentialService {
       throw new RpcError(
         'invalid_request',
         `data does not fit a ${type} credential`,
-        problemsOf(parsed.error.issues),
+        fieldProblemsOf(parsed.error.issues, ['data']),
       );
     }
     const sealed = seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
@@ -79,7 +78,7 @@ export class CredentialService {
    * Decrypts credentials for a connector running in this process, in the order asked.
    * Throws CredentialUnavailable naming the first one that is missing or does not open.
    */
-  async unseal(tenantId: string, names: readonly string[]): Promise<UnsealedCredential[]> {
+  async unseal(tenantId: string, names: readonly string[]): Promise<OpenedCredential[]> {
     const found = await this.credentials.findSealed(tenantId, names);
     const byName = new Map(found.map((credential) => [credential.name, credential]));
     return names.map((name) => {
@@ -102,29 +101,7 @@ export class CredentialService {
           `credential "${name}" no longer fits its type ${credential.type}`,
         );
       }
-      return { name, type: credential.type, data: parsed.data } as UnsealedCredential;
+      return { name, type: credential.type, data: parsed.data } as OpenedCredential;
     });
   }
-}
-
-/** Each issue at the JSON path of the request field (`$.data.token`). */
-function problemsOf(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
-  return issues.flatMap((issue) => {
-    const path = ['data', ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        path: jsonPath([...path, key]),
-        message: 'unknown field',
-      }));
-    }
-    return [{ path: jsonPath(path), message: issue.message }];
-  });
-}
-
-function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, key) => {
-    if (typeof key === 'number') return `${text}[${key}]`;
-    const name = String(key);
-    return /^[A-Za-z_$][\w$]*$/.test(name) ? `${text}.${name}` : `${text}[${JSON.stringify(name)}]`;
-  }, '$');
 }

@@ -4,13 +4,15 @@ import {
   compileTemplate,
   STEP_TYPES,
   WorkflowDefinition,
+  type AnyStepType,
   type CompiledTemplate,
   type StepDefinition,
 } from '@weft/definitions';
 
 export interface CompiledStep {
   definition: StepDefinition;
-  runsOn: 'engine' | 'integration' | 'ai';
+  /** The type's one definition: where it runs and the schema of its evaluated `with`. */
+  stepType: AnyStepType;
   with: CompiledTemplate;
   condition?: CompiledTemplate;
 }
@@ -31,7 +33,7 @@ export function compileWorkflow(stored: unknown): CompiledWorkflow {
   for (const step of definition.steps) {
     steps.set(step.id, {
       definition: step,
-      runsOn: STEP_TYPES[step.type].runsOn,
+      stepType: STEP_TYPES[step.type],
       with: compileTemplate(step.with ?? {}),
       ...(step.if ? { condition: compileTemplate(step.if) } : {}),
     });

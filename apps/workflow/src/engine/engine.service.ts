@@ -1,4 +1,4 @@
-import type { StepTask } from '@weft/contracts';
+import { stepError, type StepTask } from '@weft/contracts';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
 import type { OutboxMessage, RunChanges, RunRepository } from '../runs/run.repository';
@@ -61,7 +61,7 @@ export class EngineService {
         attempt: task.attempt,
         worker,
         outcome: 'failed',
-        error: { code: 'dead_lettered', message: reason },
+        error: stepError('dead_lettered', reason),
         finishedAt: new Date().toISOString(),
       },
     });

@@ -13,6 +13,8 @@ export interface RunState {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** The sequence number of the run's newest event; the next one takes the number after. */
+  lastEventSeq: number;
 }
 
 export interface StepState {
@@ -44,15 +46,3 @@ export const pendingStep = (id: string, type: string): StepState => ({
   finishedAt: null,
   leaseExpiresAt: null,
 });
-
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
-export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = [
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-];
-
-export const isTerminalRun = (status: RunStatus): boolean => TERMINAL_RUN_STATUSES.includes(status);
-export const isTerminalStep = (status: StepStatus): boolean =>
-  TERMINAL_STEP_STATUSES.includes(status);

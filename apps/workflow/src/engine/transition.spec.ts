@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { StepResult } from '@weft/contracts';
+import { stepError, type StepResult } from '@weft/contracts';
 import { compileWorkflow } from './compiled-workflow';
 import { pendingStep, type RunState, type StepState } from './run-state';
 import type { RunSignal } from './signals';
@@ -24,6 +24,7 @@ function runOf(definition: Record<string, unknown>) {
     createdAt: NOW,
     startedAt: null,
     finishedAt: null,
+    lastEventSeq: 0,
   };
   const steps = new Map<string, StepState>(
     workflow.definition.steps.map((step) => [step.id, pendingStep(step.id, step.type)]),
@@ -47,6 +48,7 @@ function runOf(definition: Record<string, unknown>) {
     stepId: string,
     outcome: 'succeeded' | 'failed',
     output: unknown = {},
+    error = stepError('http_status', 'answered 500', { retryable: true }),
   ): RunSignal => {
     const base = {
       schemaVersion: 1 as const,
@@ -59,7 +61,7 @@ function runOf(definition: Record<string, unknown>) {
     const value: StepResult =
       outcome === 'succeeded'
         ? { ...base, outcome, output }
-        : { ...base, outcome, error: { code: 'http_status', message: 'answered 500' } };
+        : { ...base, outcome, error };
     return { kind: 'result', result: value };
   };
   return { run, steps, apply, status, result, heartbeat };
@@ -128,8 +130,12 @@ describe('applySignal', () => {
     await r.apply({ kind: 'start' });
     const failed = await r.apply(r.result('fetch', 'failed'));
     expect(failed.timers).toEqual([
-      { stepId: 'fetch', kind: 'retry', attempt: 2, fireAt: new Date(NOW.getTime() + 250) },
+      { stepId: 'fetch', kind: 'retry', attempt: 2, fireAt: expect.any(Date) },
     ]);
+    // Jittered: between half the back-off and all of it.
+    const delay = failed.timers[0]!.fireAt.getTime() - NOW.getTime();
+    expect(delay).toBeGreaterThanOrEqual(125);
+    expect(delay).toBeLessThanOrEqual(250);
     expect(failed.events.map((e) => e.type)).toEqual(['step.retrying']);
     // A timer for an attempt already dispatched changes nothing.
     expect(
@@ -139,6 +145,59 @@ describe('applySignal', () => {
     expect(due.tasks.map(({ task }) => [task.attempt, task.idempotencyKey])).toEqual([
       [2, `${r.run.id}:fetch`],
     ]);
+  });
+
+  it('does not retry a failure its maker marked not retryable', async () => {
+    const r = runOf({ steps: [http('fetch', { retry: { maxAttempts: 3, initialDelayMs: 10 } })] });
+    await r.apply({ kind: 'start' });
+    const notFound = stepError('http_status', 'answered 404', { retryable: false });
+    const t = await r.apply(r.result('fetch', 'failed', undefined, notFound));
+    expect(t.timers).toEqual([]);
+    expect(r.steps.get('fetch')).toMatchObject({ status: 'failed', attempt: 1, error: notFound });
+    expect(r.run).toMatchObject({ status: 'failed', error: { ...notFound, stepId: 'fetch' } });
+  });
+
+  it("waits what the target's Retry-After asked, capped at maxDelayMs", async () => {
+    const r = runOf({
+      steps: [http('fetch', { retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 5_000 } })],
+    });
+    await r.apply({ kind: 'start' });
+    const busy = (ms: number) =>
+      stepError('http_status', 'answered 503', { retryable: true, retryAfterMs: ms });
+    const first = await r.apply(r.result('fetch', 'failed', undefined, busy(1_000)));
+    expect(first.timers[0]?.fireAt).toEqual(later(1_000));
+    await r.apply({ kind: 'timer', stepId: 'fetch', timer: 'retry', attempt: 2 });
+    const second = await r.apply(r.result('fetch', 'failed', undefined, busy(60_000)));
+    expect(second.timers[0]?.fireAt).toEqual(later(5_000));
+  });
+
+  it('fails a step whose evaluated with does not match its type, without a task', async () => {
+    const r = runOf({
+      steps: [{ id: 'fetch', type: 'http.request', with: { url: '{{ input.n }}' } }],
+    });
+    const t = await r.apply({ kind: 'start' });
+    expect(t.tasks).toEqual([]);
+    expect(r.steps.get('fetch')?.error).toMatchObject({
+      code: 'invalid_input',
+      retryable: false,
+      message: expect.stringContaining('$.url'),
+    });
+  });
+
+  it('numbers every event of the run in order, under the run', async () => {
+    const r = runOf({ steps: [http('a'), { id: 'b', type: 'transform', needs: ['a'] }] });
+    const started = await r.apply({ kind: 'start' });
+    const done = await r.apply(r.result('a', 'succeeded'));
+    const events = [...started.events, ...done.events];
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'run.started'],
+      [2, 'step.queued'],
+      [3, 'step.succeeded'],
+      [4, 'step.succeeded'],
+      [5, 'run.succeeded'],
+    ]);
+    expect(r.run.lastEventSeq).toBe(5);
+    expect(events.every((e) => e.tenantId === r.run.tenantId)).toBe(true);
   });
 
   it('fails the run when a step fails for good, cancelling the rest and sending none of their tasks', async () => {
@@ -243,7 +302,7 @@ describe('applySignal', () => {
       status: 'running',
       leaseExpiresAt: later(31_000),
     });
-    expect(beat.events.map((e) => e.type)).toEqual(['step.running']);
+    expect(beat.events.map((e) => e.type)).toEqual(['step.started']);
     // Later heartbeats only move the lease.
     expect((await r.apply(r.heartbeat('fetch'), later(11_000))).events).toEqual([]);
     expect(r.steps.get('fetch')?.leaseExpiresAt).toEqual(later(41_000));
@@ -260,7 +319,7 @@ describe('applySignal', () => {
     // Not yet expired (a heartbeat may have renewed it since the reaper looked): nothing.
     expect((await r.apply(expiry, later(1_000))).changedSteps.size).toBe(0);
     const reaped = await r.apply(expiry, later(5_000 + GRACE_MS));
-    expect(reaped.events.map((e) => [e.type, e.data['error']])).toEqual([
+    expect(reaped.events.map((e) => [e.type, 'error' in e.data ? e.data.error : undefined])).toEqual([
       ['step.retrying', expect.objectContaining({ code: 'lease_expired' })],
     ]);
     expect(r.steps.get('fetch')).toMatchObject({ status: 'queued', leaseExpiresAt: null });
@@ -323,7 +382,11 @@ describe('applySignal', () => {
     await r.apply({ kind: 'start' });
     expect(r.steps.get('bad')).toMatchObject({
       status: 'failed',
-      error: { code: 'expression_error', message: expect.stringMatching(/^with: /) },
+      error: expect.objectContaining({
+        code: 'expression_failed',
+        message: expect.stringMatching(/^with: /),
+        retryable: false,
+      }),
     });
     expect(r.run.status).toBe('failed');
   });

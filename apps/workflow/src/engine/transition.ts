@@ -1,10 +1,17 @@
 import {
-  type TaskQueues,
+  isTerminalRunStatus,
+  isTerminalStepStatus,
+  describeIssues,
+  stepError,
   type RunError,
   type RunEvent,
+  type RunEventData,
+  type RunEventType,
   type StepCancel,
+  type StepError,
   type StepStatus,
   type StepTask,
+  type TaskQueues,
 } from '@weft/contracts';
 import {
   ExpressionError,
@@ -16,10 +23,9 @@ import {
   type ExpressionContext,
 } from '@weft/definitions';
 import type { CompiledStep, CompiledWorkflow } from './compiled-workflow';
-import { isTerminalRun, isTerminalStep, type RunState, type StepState } from './run-state';
+import type { RunState, StepState } from './run-state';
 import type { RunSignal, TimerKind } from './signals';
-
-const DEFAULT_TIMEOUT_MS = 30_000;
+import { engineStepOf } from './steps/engine-steps';
 
 /** Settings of the engine that shape transitions. */
 export interface EnginePolicy {
@@ -108,7 +114,7 @@ class Applier {
       case 'timer':
         return this.timer(signal.stepId, signal.timer, signal.attempt);
       case 'cancel':
-        if (isTerminalRun(this.run.status)) return;
+        if (isTerminalRunStatus(this.run.status)) return;
         this.endRun('cancelled', null);
         return;
       case 'retry':
@@ -130,13 +136,13 @@ class Applier {
           status: 'running',
           leaseExpiresAt: new Date(this.now.getTime() + result.leaseMs),
         });
-        if (first) this.emitStep('step.running', step);
+        if (first) this.emitStep('step.started', step, {});
         return;
       }
       case 'succeeded':
         return this.succeed(step, result.output);
       case 'failed':
-        return this.failAttempt(step, { code: result.error.code, message: result.error.message });
+        return this.failAttempt(step, result.error);
     }
   }
 
@@ -159,10 +165,13 @@ class Applier {
     const step = this.steps.get(stepId);
     if (!step || !this.isHeldByWorker(step, attempt)) return;
     if (step.leaseExpiresAt! > this.now) return; // renewed by a heartbeat meanwhile
-    this.failAttempt(step, {
-      code: 'lease_expired',
-      message: `attempt ${attempt} sent no result or heartbeat before its lease expired`,
-    });
+    this.failAttempt(
+      step,
+      stepError(
+        'lease_expired',
+        `attempt ${attempt} sent no result or heartbeat before its lease expired`,
+      ),
+    );
   }
 
   private async timer(stepId: string, kind: TimerKind, attempt: number): Promise<void> {
@@ -196,7 +205,8 @@ class Applier {
         (s) => s.status === 'failed' && this.compiled(s.id).definition.onError !== 'continue',
       );
       if (failed) {
-        this.endRun('failed', { ...(failed.error ?? stepFailed), stepId: failed.id });
+        const error = failed.error ?? stepError('step_failed', 'a step failed');
+        this.endRun('failed', { ...error, stepId: failed.id });
         return;
       }
       const { ready, skip } = nextSteps(this.workflow.definition, this.statuses());
@@ -223,77 +233,69 @@ class Applier {
     await this.dispatch(compiled, step);
   }
 
-  /** Starts the step's next attempt: inline for engine steps, as a task for workers. */
+  /**
+   * Starts the step's next attempt: evaluates its `with` and parses it with the step type's
+   * schema, then runs an engine step inline or hands a worker step to its queue as a task.
+   */
   private async dispatch(compiled: CompiledStep, step: StepState): Promise<void> {
-    let input: Record<string, unknown>;
+    let evaluated: unknown;
     try {
-      input = ((await evaluateTemplate(compiled.with, this.context())) ?? {}) as Record<
-        string,
-        unknown
-      >;
+      evaluated = (await evaluateTemplate(compiled.with, this.context())) ?? {};
     } catch (error) {
       this.failStep(step, expressionFailure(error, 'with'));
       return;
     }
     const attempt = step.attempt + 1;
     this.setStep(step, { attempt, startedAt: step.startedAt ?? this.now });
-    switch (compiled.runsOn) {
-      case 'engine':
-        return this.runEngineStep(compiled, step, input);
-      case 'integration':
-      case 'ai': {
-        const timeoutMs = compiled.definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-        this.setStep(step, {
-          status: 'queued',
-          leaseExpiresAt: new Date(this.now.getTime() + timeoutMs + this.policy.leaseGraceMs),
-        });
-        this.t.tasks.push({
-          worker: compiled.runsOn,
-          task: {
-            schemaVersion: 1,
-            runId: this.run.id,
-            tenantId: this.run.tenantId,
-            stepId: step.id,
-            stepType: step.type,
-            attempt,
-            idempotencyKey: `${this.run.id}:${step.id}`,
-            input,
-            timeoutMs,
-          },
-        });
-        this.emitStep('step.queued', step);
-        return;
-      }
+    const input = compiled.stepType.with.safeParse(evaluated);
+    if (!input.success) {
+      this.failStep(
+        step,
+        stepError('invalid_input', `with: ${describeIssues(input.error.issues)}`),
+      );
+      return;
     }
+    const { runsOn } = compiled.stepType;
+    if (runsOn === 'engine') return this.runEngineStep(step, input.data);
+    const timeoutMs = compiled.definition.timeoutMs;
+    this.setStep(step, {
+      status: 'queued',
+      leaseExpiresAt: new Date(this.now.getTime() + timeoutMs + this.policy.leaseGraceMs),
+    });
+    this.t.tasks.push({
+      worker: runsOn,
+      task: {
+        schemaVersion: 1,
+        runId: this.run.id,
+        tenantId: this.run.tenantId,
+        stepId: step.id,
+        stepType: step.type,
+        attempt,
+        idempotencyKey: `${this.run.id}:${step.id}`,
+        input: input.data as Record<string, unknown>,
+        timeoutMs,
+      },
+    });
+    this.emitStep('step.queued', step, {});
   }
 
-  private runEngineStep(compiled: CompiledStep, step: StepState, input: Record<string, unknown>) {
-    switch (step.type) {
-      case 'transform':
-        this.succeed(step, input['value'] ?? null);
-        return;
-      case 'fail':
-        this.failAttempt(step, { code: 'fail_step', message: textOf(input['message']) });
-        return;
-      case 'wait': {
-        const fireAt = waitUntil(input, this.now);
-        if (!fireAt) {
-          this.failStep(step, {
-            code: 'invalid_wait',
-            message: 'wait needs a durationMs of at least 0 or an ISO-8601 until',
-          });
-          return;
-        }
+  private runEngineStep(step: StepState, input: unknown): void {
+    const engineStep = engineStepOf(step.type)!;
+    const result = engineStep.run(input, this.now);
+    switch (result.outcome) {
+      case 'succeeded':
+        return this.succeed(step, result.output);
+      case 'failed':
+        return this.failAttempt(step, result.error);
+      case 'waiting':
         this.setStep(step, { status: 'waiting' });
-        this.t.timers.push({ stepId: step.id, kind: 'wait', attempt: step.attempt, fireAt });
-        this.emitStep('step.waiting', step, { until: fireAt.toISOString() });
-        return;
-      }
-      default:
-        this.failStep(step, {
-          code: 'unsupported_step',
-          message: `step type "${step.type}" cannot run in the engine (${compiled.runsOn})`,
+        this.t.timers.push({
+          stepId: step.id,
+          kind: 'wait',
+          attempt: step.attempt,
+          fireAt: result.until,
         });
+        this.emitStep('step.waiting', step, { until: result.until.toISOString() });
     }
   }
 
@@ -313,13 +315,18 @@ class Applier {
 
   private succeed(step: StepState, output: unknown): void {
     this.setStep(step, { status: 'succeeded', output, error: null, finishedAt: this.now });
-    this.emitStep('step.succeeded', step);
+    this.emitStep('step.succeeded', step, {});
   }
 
-  /** An attempt failed: retry after the step's back-off, or fail the step. */
-  private failAttempt(step: StepState, error: RunError): void {
+  /**
+   * An attempt failed: a retryable failure is tried again after the step's back-off (or the
+   * pause the target asked for), while attempts remain; anything else fails the step.
+   */
+  private failAttempt(step: StepState, error: StepError): void {
     const policy = this.compiled(step.id).definition.retry;
-    const delay = policy ? retryDelayMs(policy, step.attempt) : null;
+    const delay = error.retryable
+      ? retryDelayMs(policy, step.attempt, { retryAfterMs: error.retryAfterMs })
+      : null;
     if (delay === null) {
       this.failStep(step, error);
       return;
@@ -330,14 +337,14 @@ class Applier {
     this.emitStep('step.retrying', step, { error, nextAttemptAt: fireAt.toISOString() });
   }
 
-  private failStep(step: StepState, error: RunError): void {
+  private failStep(step: StepState, error: StepError): void {
     this.setStep(step, { status: 'failed', error, finishedAt: this.now });
     this.emitStep('step.failed', step, { error });
   }
 
   private skip(step: StepState): void {
     this.setStep(step, { status: 'skipped', finishedAt: this.now });
-    this.emitStep('step.skipped', step);
+    this.emitStep('step.skipped', step, {});
   }
 
   private endRun(status: 'succeeded' | 'failed' | 'cancelled', error: RunError | null): void {
@@ -346,12 +353,12 @@ class Applier {
     const unsent = new Set(this.t.tasks.map(({ task }) => task.stepId));
     const inFlight: StepCancel['steps'] = [];
     for (const step of this.steps.values()) {
-      if (!isTerminalStep(step.status)) {
+      if (!isTerminalStepStatus(step.status)) {
         if (step.leaseExpiresAt !== null && !unsent.has(step.id)) {
           inFlight.push({ stepId: step.id, attempt: step.attempt });
         }
         this.setStep(step, { status: 'cancelled', finishedAt: this.now });
-        this.emitStep('step.cancelled', step);
+        this.emitStep('step.cancelled', step, {});
         cancelled.add(step.id);
       }
     }
@@ -367,7 +374,8 @@ class Applier {
     }
     this.setRun({ status, error, finishedAt: this.now });
     this.t.clearTimers = true;
-    this.emit(`run.${status}`, { status, ...(error ? { error } : {}) });
+    if (status === 'failed') this.emit('run.failed', { status, error: error! });
+    else this.emit(`run.${status}`, { status });
   }
 
   private context(): ExpressionContext {
@@ -410,42 +418,37 @@ class Applier {
     this.t.changedSteps.add(step.id);
   }
 
-  private emitStep(type: string, step: StepState, extra: Record<string, unknown> = {}): void {
-    this.emit(type, { stepId: step.id, attempt: step.attempt, status: step.status, ...extra });
+  /** A step event: the step, its attempt and its status, with what its type adds. */
+  private emitStep<T extends StepEventType>(
+    type: T,
+    step: StepState,
+    extra: Omit<RunEventData<T>, 'stepId' | 'attempt' | 'status'>,
+  ): void {
+    const data = { stepId: step.id, attempt: step.attempt, status: step.status, ...extra };
+    this.emit(type, data as unknown as RunEventData<T>);
   }
 
-  private emit(type: string, data: Record<string, unknown>): void {
+  /** The run's next event, numbered under its lock: the sequence is the run's own order. */
+  private emit<T extends RunEventType>(type: T, data: RunEventData<T>): void {
+    this.setRun({ lastEventSeq: this.run.lastEventSeq + 1 });
     this.t.events.push({
       schemaVersion: 1,
+      tenantId: this.run.tenantId,
       runId: this.run.id,
+      workflowId: this.run.workflowId,
+      seq: this.run.lastEventSeq,
       type,
       at: this.now.toISOString(),
       data,
-    });
+    } as RunEvent);
   }
 }
 
-const stepFailed: RunError = { code: 'step_failed', message: 'a step failed' };
+type StepEventType = Extract<RunEventType, `step.${string}`>;
 
+/** An expression that failed: over its budget, or wrong at run time. */
 function expressionFailure(error: unknown, where: string): RunError {
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    code: error instanceof ExpressionError ? 'expression_error' : 'step_failed',
-    message: `${where}: ${message}`,
-  };
-}
-
-const textOf = (value: unknown): string =>
-  typeof value === 'string' ? value : JSON.stringify(value ?? '');
-
-function waitUntil(input: Record<string, unknown>, now: Date): Date | undefined {
-  const { durationMs, until } = input;
-  if (typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs >= 0) {
-    return new Date(now.getTime() + durationMs);
-  }
-  if (typeof until === 'string') {
-    const at = new Date(until);
-    if (!Number.isNaN(at.getTime())) return at;
-  }
-  return undefined;
+  const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
+  const overBudget = error instanceof ExpressionError && error.code.endsWith('-budget');
+  return stepError(overBudget ? 'expression_budget' : 'expression_failed', message);
 }

@@ -1,5 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { ensureMonth, monthStart, PARTITIONED } from '../runs/run-partitions';
+import { ensureMonth, monthStart } from '../runs/run-partitions';
+
+/** The tables this migration partitions; later migrations partition others. */
+const PARTITIONED = ['runs', 'step_runs'] as const;
 
 /**
  * Turns `runs` and `step_runs` into tables range-partitioned by month on the run id (see
@@ -10,7 +13,7 @@ export class PartitionRunsByMonth1764200000000 implements MigrationInterface {
   name = 'PartitionRunsByMonth1764200000000';
 
   async up(db: QueryRunner): Promise<void> {
-    for (const { table } of PARTITIONED) {
+    for (const table of PARTITIONED) {
       await db.query(`ALTER TABLE workflow.${table} RENAME TO ${table}_unpartitioned`);
       await db.query(`ALTER INDEX workflow.${table}_pkey RENAME TO ${table}_unpartitioned_pkey`);
     }
@@ -63,9 +66,9 @@ export class PartitionRunsByMonth1764200000000 implements MigrationInterface {
     const now = new Date();
     const first = monthStart(oldest?.at && oldest.at < now ? oldest.at : now);
     for (let month = first; month <= monthStart(now, 3); month = monthStart(month, 1)) {
-      await ensureMonth(db, month);
+      await ensureMonth(db, month, PARTITIONED);
     }
-    for (const { table } of PARTITIONED) {
+    for (const table of PARTITIONED) {
       await db.query(`INSERT INTO workflow.${table} SELECT * FROM workflow.${table}_unpartitioned`);
       await db.query(`DROP TABLE workflow.${table}_unpartitioned`);
     }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
-  EventTopics,
   PROBE_STEP_TYPE,
   SYSTEM_TENANT_ID,
   TaskQueues,
   type ProbeView,
   type StepResult,
 } from '@weft/contracts';
-import { RpcError, type EventLog, type TaskQueue } from '@weft/messaging';
+import { RpcError, type TaskQueue } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
 import type { ProbeRepository } from './probe.repository';
 
@@ -22,7 +21,6 @@ export class ProbeService {
   constructor(
     private readonly probes: ProbeRepository,
     private readonly tasks: TaskQueue,
-    private readonly events: EventLog,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -64,15 +62,6 @@ export class ProbeService {
     if (!probe) {
       this.logger.event('debug', 'step result for no pending probe', { runId: result.runId });
       return;
-    }
-    if (probe.status === 'completed') {
-      await this.events.produce(EventTopics.runEvents, {
-        schemaVersion: 1,
-        runId: probe.probeId,
-        type: 'probe.completed',
-        at: probe.completedAt ?? new Date().toISOString(),
-        data: { hops: probe.hops.map((hop) => hop.service) },
-      });
     }
   }
 }

@@ -2,15 +2,12 @@ import type { JsonLogger } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 
 /**
- * `runs` and `step_runs` are range-partitioned by month on their run id. Run ids are UUIDv7,
+ * `runs`, `step_runs` and `run_events` are range-partitioned by month on their run id. Run ids are UUIDv7,
  * whose first 48 bits are the creation time in milliseconds, so a month is a contiguous id
  * range: a lookup by id touches one partition, a newest-first page scans the newest ones, and
  * retention is a `DROP TABLE` instead of a `DELETE` that bloats the table.
  */
-export const PARTITIONED = [
-  { table: 'runs', key: 'id' },
-  { table: 'step_runs', key: 'run_id' },
-] as const;
+export const PARTITIONED = ['runs', 'step_runs', 'run_events'] as const;
 
 export const DEFAULT_RETENTION_MONTHS = 6;
 const MONTHS_AHEAD = 3;
@@ -32,12 +29,22 @@ export function partitionName(table: string, month: Date): string {
   return `${table}_y${month.getUTCFullYear()}m${mm}`;
 }
 
-/** Creates the month's partition of every partitioned table, when missing. */
-export async function ensureMonth(db: Pick<DataSource, 'query'>, month: Date): Promise<string[]> {
+/** The month a partition named by `partitionName` holds; undefined for other tables. */
+export function partitionMonth(name: string): Date | undefined {
+  const match = /_y(\d{4})m(\d{2})$/.exec(name);
+  return match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)) : undefined;
+}
+
+/** Creates the month's partition of every partitioned table (or of `tables`), when missing. */
+export async function ensureMonth(
+  db: Pick<DataSource, 'query'>,
+  month: Date,
+  tables: readonly string[] = PARTITIONED,
+): Promise<string[]> {
   const from = uuidFloor(monthStart(month));
   const to = uuidFloor(monthStart(month, 1));
   const created: string[] = [];
-  for (const { table } of PARTITIONED) {
+  for (const table of tables) {
     const name = partitionName(table, monthStart(month));
     const exists: unknown[] = await db.query('SELECT to_regclass($1) AS found', [
       `workflow.${name}`,
@@ -97,14 +104,12 @@ export class RunPartitions {
            JOIN pg_class p ON p.oid = i.inhparent
            JOIN pg_namespace n ON n.oid = p.relnamespace
           WHERE n.nspname = 'workflow' AND p.relname = ANY($1)`,
-        [PARTITIONED.map((p) => p.table)],
+        [PARTITIONED],
       );
       const dropped: string[] = [];
       for (const { name } of partitions) {
-        const match = /_y(\d{4})m(\d{2})$/.exec(name);
-        if (!match) continue;
-        const month = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
-        if (monthStart(month, 1) <= oldestKept) {
+        const month = partitionMonth(name);
+        if (month && monthStart(month, 1) <= oldestKept) {
           await tx.query(`DROP TABLE workflow.${name}`);
           dropped.push(name);
         }

@@ -1,4 +1,12 @@
-import type { RunEvent, RunRequested, RunStatus, RunSummary, StepCancel } from '@weft/contracts';
+import {
+  isTerminalRunStatus,
+  type RunEvent,
+  type RunEventPage,
+  type RunRequested,
+  type RunStatus,
+  type RunSummary,
+  type StepCancel,
+} from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RunState, StepState } from '../engine/run-state';
 import type { NewTimer, OutgoingTask } from '../engine/transition';
@@ -18,6 +26,7 @@ interface RunRow {
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  last_event_seq: number;
 }
 
 interface StepRow {
@@ -62,7 +71,7 @@ export interface RunChanges {
 }
 
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
-  created_at, started_at, finished_at`;
+  created_at, started_at, finished_at, last_event_seq`;
 
 /** SQL of runs, their steps, timers and the outbox. */
 export class RunRepository {
@@ -141,9 +150,9 @@ export class RunRepository {
     const parts: string[] = [];
     if (changes.inserted.length > 0) {
       parts.push(`INSERT INTO workflow.runs
-          (id, tenant_id, workflow_id, workflow_version, status, input, created_at)
+          (id, tenant_id, workflow_id, workflow_version, status, input, created_at, last_event_seq)
         SELECT r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.status,
-               coalesce(r.input, 'null'::jsonb), r.created_at
+               coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq
           FROM jsonb_to_recordset(${json(
             changes.inserted.map((run) => ({
               id: run.id,
@@ -153,15 +162,17 @@ export class RunRepository {
               status: run.status,
               input: run.input ?? null,
               created_at: run.createdAt,
+              last_event_seq: run.lastEventSeq,
             })),
           )}) AS r(id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, status text,
-                   input jsonb, created_at timestamptz)`);
+                   input jsonb, created_at timestamptz, last_event_seq int)`);
     }
     if (changes.updated.length > 0) {
       // The id list lets the planner prune to the runs' partitions.
       parts.push(`UPDATE workflow.runs AS r
            SET status = v.status, output = v.output, error = v.error,
-               started_at = v.started_at, finished_at = v.finished_at
+               started_at = v.started_at, finished_at = v.finished_at,
+               last_event_seq = v.last_event_seq
           FROM jsonb_to_recordset(${json(
             changes.updated.map((run) => ({
               id: run.id,
@@ -170,9 +181,10 @@ export class RunRepository {
               error: run.error,
               started_at: run.startedAt,
               finished_at: run.finishedAt,
+              last_event_seq: run.lastEventSeq,
             })),
           )}) AS v(id uuid, status text, output jsonb, error jsonb, started_at timestamptz,
-                   finished_at timestamptz)
+                   finished_at timestamptz, last_event_seq int)
          WHERE r.id = v.id AND r.id = ANY(${param(changes.updated.map((run) => run.id))}::uuid[])`);
     }
     if (changes.steps.length > 0) {
@@ -221,17 +233,56 @@ export class RunRepository {
           )}) AS t(run_id uuid, step_id text, kind text, attempt int, fire_at timestamptz)`);
     }
     if (changes.outbox.length > 0) {
+      const outbox = json(changes.outbox);
       // In array order: the relay sends rows in id order, and a run's events keep theirs.
       parts.push(`INSERT INTO workflow.outbox (destination, payload)
         SELECT m ->> 'destination', m -> 'payload'
-          FROM jsonb_array_elements(${json(changes.outbox)}) WITH ORDINALITY AS e(m, n)
+          FROM jsonb_array_elements(${outbox}) WITH ORDINALITY AS e(m, n)
          ORDER BY n`);
+      // Each run event is also the run's history, stored as clients see it.
+      if (changes.outbox.some((message) => message.destination === 'run-event')) {
+        parts.push(`INSERT INTO workflow.run_events (run_id, seq, event)
+          SELECT (m -> 'payload' ->> 'runId')::uuid, (m -> 'payload' ->> 'seq')::int,
+                 (m -> 'payload') - 'schemaVersion' - 'tenantId'
+            FROM jsonb_array_elements(${outbox}) AS e(m)
+           WHERE m ->> 'destination' = 'run-event'`);
+      }
     }
     if (parts.length === 0) return;
     await sql.query(
       `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(',\n')} SELECT 1`,
       params,
     );
+  }
+
+  /**
+   * The tenant's run's events after `afterSeq`, with the run's newest sequence number and
+   * whether it had ended, all from one snapshot. Undefined when the run is not the tenant's.
+   */
+  async events(
+    tenantId: string,
+    runId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<RunEventPage | undefined> {
+    const rows: { last_event_seq: number; status: RunStatus; event: unknown }[] =
+      await this.db.query(
+        `SELECT r.last_event_seq, r.status, e.event
+           FROM workflow.runs r
+           LEFT JOIN LATERAL (
+             SELECT seq, event FROM workflow.run_events
+              WHERE run_id = $1 AND seq > $3 ORDER BY seq LIMIT $4) e ON true
+          WHERE r.id = $1 AND r.tenant_id = $2
+          ORDER BY e.seq`,
+        [runId, tenantId, afterSeq, limit],
+      );
+    const [first] = rows;
+    if (!first) return undefined;
+    return {
+      items: rows.flatMap((row) => (row.event ? [row.event as RunEventPage['items'][number]] : [])),
+      lastSeq: first.last_event_seq,
+      ended: isTerminalRunStatus(first.status),
+    };
   }
 
   async list(filter: {
@@ -364,6 +415,7 @@ function toRunState(row: RunRow): RunState {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    lastEventSeq: row.last_event_seq,
   };
 }
 

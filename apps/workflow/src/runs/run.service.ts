@@ -1,18 +1,22 @@
-import type {
-  GetRun,
-  ListRuns,
-  RunCommand,
-  RunPage,
-  RunStarted,
-  RunSummary,
-  RunView,
-  StartRun,
+import {
+  isTerminalRunStatus,
+  type GetRun,
+  type ListRunEvents,
+  type ListRuns,
+  type RunCommand,
+  type RunEvent,
+  type RunEventPage,
+  type RunPage,
+  type RunStarted,
+  type RunSummary,
+  type RunView,
+  type StartRun,
 } from '@weft/contracts';
 import { inputProblems } from '@weft/definitions';
 import { RpcError } from '@weft/messaging';
 import { uuidv7 } from '@weft/runtime';
 import type { EngineService } from '../engine/engine.service';
-import { isTerminalRun, pendingStep, type RunState } from '../engine/run-state';
+import { pendingStep, type RunState } from '../engine/run-state';
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
@@ -61,6 +65,17 @@ export class RunService {
       createdAt: now,
       startedAt: null,
       finishedAt: null,
+      lastEventSeq: 1,
+    };
+    const queued: RunEvent = {
+      schemaVersion: 1,
+      tenantId,
+      runId: run.id,
+      workflowId,
+      seq: 1,
+      type: 'run.queued',
+      at: now.toISOString(),
+      data: { status: 'queued' },
     };
     const steps = [...compiled.steps.values()].map(({ definition }) =>
       pendingStep(definition.id, definition.type),
@@ -76,16 +91,7 @@ export class RunService {
         timers: [],
         outbox: [
           { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
-          {
-            destination: 'run-event',
-            payload: {
-              schemaVersion: 1,
-              runId: run.id,
-              type: 'run.queued',
-              at: now.toISOString(),
-              data: { status: 'queued' },
-            },
-          },
+          { destination: 'run-event', payload: queued },
         ],
       });
     const created: RunStarted = { run: toSummary(run), created: true };
@@ -136,6 +142,12 @@ export class RunService {
     };
   }
 
+  async events({ tenantId, runId, afterSeq, limit }: ListRunEvents): Promise<RunEventPage> {
+    const page = await this.runs.events(tenantId, runId, afterSeq, limit);
+    if (!page) throw notFound(runId);
+    return page;
+  }
+
   async list({ tenantId, workflowId, status, limit, cursor }: ListRuns): Promise<RunPage> {
     const rows = await this.runs.list({
       tenantId,
@@ -150,7 +162,7 @@ export class RunService {
   async cancel({ tenantId, runId }: RunCommand): Promise<RunSummary> {
     const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
     if (!current) throw notFound(runId);
-    if (isTerminalRun(current.status)) {
+    if (isTerminalRunStatus(current.status)) {
       throw new RpcError('conflict', `run ${runId} has already ${current.status}`);
     }
     const run = await this.engine.apply(runId, { kind: 'cancel' }, { tenantId });

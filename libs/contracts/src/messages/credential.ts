@@ -34,6 +34,11 @@ export const CredentialData = {
 export type CredentialType = keyof typeof CredentialData;
 export const CredentialTypes = Object.keys(CredentialData) as [CredentialType, ...CredentialType[]];
 
+/** A credential opened by a worker for one attempt: never stored, logged or sent on. */
+export type OpenedCredential = {
+  [T in CredentialType]: { name: string; type: T; data: z.output<(typeof CredentialData)[T]> };
+}[CredentialType];
+
 export const CredentialName = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-", at most 100');

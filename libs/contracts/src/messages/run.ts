@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Cursor, Limit, TenantScoped } from './common';
+import { StepError } from './step-error';
 
 export const RunStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const RunStatus = z.enum(RunStatuses);
@@ -18,12 +19,25 @@ export const StepStatuses = [
 export const StepStatus = z.enum(StepStatuses);
 export type StepStatus = z.infer<typeof StepStatus>;
 
-/** Why a run or a step failed; never carries a secret. */
-export const RunError = z.object({
-  code: z.string(),
-  message: z.string(),
-  stepId: z.string().optional(),
-});
+/** Statuses a run or a step never leaves (but for a retry of the run). */
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = Object.freeze([
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = Object.freeze([
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
+export const isTerminalRunStatus = (status: RunStatus): boolean =>
+  TERMINAL_RUN_STATUSES.includes(status);
+export const isTerminalStepStatus = (status: StepStatus): boolean =>
+  TERMINAL_STEP_STATUSES.includes(status);
+
+/** Why a run or a step failed; a run's error names the step it came from. */
+export const RunError = StepError.extend({ stepId: z.string().optional() });
 export type RunError = z.infer<typeof RunError>;
 
 export const RunSummary = z.object({

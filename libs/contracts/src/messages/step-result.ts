@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StepError } from './step-error';
 
 const Attempt = {
   schemaVersion: z.literal(1),
@@ -23,7 +24,7 @@ export const StepResult = z.discriminatedUnion('outcome', [
     ...Attempt,
     finishedAt: z.iso.datetime(),
     outcome: z.literal('failed'),
-    error: z.object({ code: z.string(), message: z.string() }),
+    error: StepError,
   }),
   z.object({
     ...Attempt,

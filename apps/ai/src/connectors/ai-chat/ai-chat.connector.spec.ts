@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { IntegrationRpc, type CredentialType, type StepTask } from '@weft/contracts';
 import { EgressGuard, parseEgressAllow } from '@weft/egress';
-import { InProcessBus, RpcError, StepFailed } from '@weft/messaging';
+import { InProcessBus, RpcError } from '@weft/messaging';
 import { JsonLogger } from '@weft/runtime';
 import { generateSecretKey, parseKeyRing, seal, type KeyRing } from '@weft/secrets';
+import { invokeConnector, StepFailed } from '@weft/worker';
 import {
   startChatCompletionsServer,
   type ChatCompletionsServer,
 } from '../../../test/support/chat-completions-server';
+import { vaultCredentialSource } from '../../credentials/vault-credential.source';
 import type { UsageEntry, UsageLedger } from '../../usage/usage.repository';
 import { aiChatConnector, type AiChatOptions, type AiChatOutput } from './ai-chat.connector';
 import { messagesUrl } from './anthropic.provider';
@@ -111,17 +113,23 @@ describe('ai.chat connector', () => {
     };
   }
 
-  async function connector(overrides: Partial<AiChatOptions> = {}) {
+  /** The connector as its worker runs it: input parsed, credentials from the vault. */
+  async function connector(
+    overrides: Partial<AiChatOptions> = {},
+    // The test providers listen on loopback, which the SSRF guard refuses by default.
+    egress = new EgressGuard(parseEgressAllow('127.0.0.1/32')),
+  ) {
     const { bus, asked } = await vault(ring, credentials());
-    const chat = aiChatConnector({
-      rpc: bus,
-      keyRing: ring,
+    const connector = aiChatConnector({
       usage: ledger,
       logger: new JsonLogger('ai', 'debug', (line) => logLines.push(line)),
-      // The test providers listen on loopback, which the SSRF guard refuses by default.
-      egress: new EgressGuard(parseEgressAllow('127.0.0.1/32')),
       ...overrides,
     });
+    const services = { egress, credentials: vaultCredentialSource(bus, ring) };
+    const chat = {
+      run: (step: StepTask, { signal }: { signal: AbortSignal }) =>
+        invokeConnector(connector, step, { signal, services }) as Promise<AiChatOutput>,
+    };
     return { chat, asked };
   }
 
@@ -144,16 +152,18 @@ describe('ai.chat connector', () => {
     input: Record<string, unknown>,
     signal = AbortSignal.timeout(10_000),
     overrides: Partial<AiChatOptions> = {},
+    egress?: EgressGuard,
   ): Promise<AiChatOutput> {
-    const { chat } = await connector(overrides);
-    return (await chat.run(task(input), { signal })) as AiChatOutput;
+    const { chat } = await connector(overrides, egress);
+    return chat.run(task(input), { signal });
   }
 
   async function failure(
     input: Record<string, unknown>,
     overrides: Partial<AiChatOptions> = {},
+    egress?: EgressGuard,
   ): Promise<StepFailed> {
-    const error: unknown = await run(input, undefined, overrides).then(
+    const error: unknown = await run(input, undefined, overrides, egress).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -337,7 +347,8 @@ describe('ai.chat connector', () => {
   it('refuses a provider on an address the egress allow list does not admit', async () => {
     const error = await failure(
       { credential: ['primary', 'secondary'], model: 'm', prompt: 'x' },
-      { egress: new EgressGuard(parseEgressAllow('')) },
+      {},
+      new EgressGuard(parseEgressAllow('')),
     );
     expect(error.code).toBe('egress_denied');
     expect(error.message).toMatch(/^credential "primary" \(openai\) .*127\.0\.0\.1.*loopback/);
@@ -388,12 +399,12 @@ describe('ai.chat connector', () => {
   });
 
   it.each([
-    ['mail', /of type smtp; ai.chat takes openai or anthropic/],
-    ['stolen', /cannot be opened/],
-    ['broken', /not a valid openai credential \(baseUrl\)/],
-  ])('refuses credential %s', async (name, message) => {
+    ['mail', 'credential_invalid', /of type smtp; ai.chat takes openai or anthropic/],
+    ['stolen', 'credential_unreadable', /cannot be opened/],
+    ['broken', 'credential_unreadable', /no longer fits its type openai/],
+  ])('refuses credential %s', async (name, code, message) => {
     const error = await failure({ credential: name, model: 'm', prompt: 'x' });
-    expect(error.code).toBe('credential_invalid');
+    expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain(API_KEY);
   });

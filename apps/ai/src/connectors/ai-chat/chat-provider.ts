@@ -1,11 +1,7 @@
 import type { CredentialType } from '@weft/contracts';
+import type { ChatMessage } from '@weft/definitions';
 import type { EgressGuard } from '@weft/egress';
 import type { z } from 'zod';
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
 
 /** What a provider is asked, whatever its wire format. */
 export interface ChatRequest {

@@ -81,7 +81,7 @@ function failureOf(
   if (error instanceof OutboundFailure) {
     // A refused address is configuration, not an outage: the next credential would not help.
     if (error.code === 'egress_denied') return new ProviderFailure('egress_denied', error.message);
-    if (error.code === 'network_error') {
+    if (error.code === 'connection_failed') {
       const cause = error.cause as NodeJS.ErrnoException | undefined;
       const reason = cause?.code ?? cause?.message ?? 'network error';
       return new ProviderFailure(

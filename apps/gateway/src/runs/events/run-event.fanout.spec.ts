@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { EventTopics, type RunEvent } from '@weft/contracts';
+import { EventTopics } from '@weft/contracts';
 import { InProcessBus } from '@weft/messaging';
+import { runEvent } from '../../../test/support/factories';
 import { memoryLogger } from '../../../test/support/fakes';
 import { RunEventFanout } from './run-event.fanout';
 
@@ -20,13 +21,7 @@ describe('RunEventFanout on the in-process bus (standalone mode)', () => {
       );
       return events;
     });
-    const event: RunEvent = {
-      schemaVersion: 1,
-      runId,
-      type: 'run.started',
-      at: new Date().toISOString(),
-      data: { status: 'running' },
-    };
+    const event = runEvent(runId, 1, 'run.started');
     await bus.produce(EventTopics.runEvents, event);
     await bus.produce(EventTopics.runEvents, { ...event, runId: randomUUID() });
     for (let turn = 0; turn < 10; turn++) await nextTurn();
@@ -36,9 +31,9 @@ describe('RunEventFanout on the in-process bus (standalone mode)', () => {
 
   it('keeps what arrives before the stream is ready, and stops at close', () => {
     const fanout = new RunEventFanout(new InProcessBus(memoryLogger().logger));
-    const feed = fanout.open('r');
+    const feed = fanout.open(randomUUID());
     expect(fanout.openFeeds).toBe(1);
-    feed.push({ schemaVersion: 1, runId: 'r', type: 'step.queued', at: '', data: {} });
+    feed.push(runEvent(randomUUID(), 1, 'step.queued'));
     const closed = jest.fn();
     expect(feed.follow(() => undefined, closed).map((event) => event.type)).toEqual([
       'step.queued',

@@ -8,17 +8,17 @@ import {
 import { EventTopics, gatewaySseGroup, type RunEvent } from '@weft/contracts';
 import { EVENT_LOG, type EventLog } from '@weft/messaging';
 
-/** The events of one run for one stream: held until the stream is ready, then handed on. */
+/**
+ * The events one stream follows (one run's, or a tenant's): held until the stream is ready,
+ * then handed on.
+ */
 export class RunEventFeed {
   private backlog: RunEvent[] = [];
   private listener: ((event: RunEvent) => void) | undefined;
   private closed = false;
   private onClose: (() => void) | undefined;
 
-  constructor(
-    readonly runId: string,
-    private readonly detach: (feed: RunEventFeed) => void,
-  ) {}
+  constructor(private readonly detach: () => void) {}
 
   push(event: RunEvent): void {
     if (this.listener) this.listener(event);
@@ -38,57 +38,83 @@ export class RunEventFeed {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.detach(this);
+    this.detach();
     this.onClose?.();
   }
 }
 
 /**
- * Every run event, once per gateway process, handed to the streams of its run. Each process
- * joins `weft.run.events` with a consumer group of its own, so every instance sees every
- * event, whichever instance a client's stream is on.
+ * Every run event, once per gateway process, handed to the streams that follow it. Each
+ * process joins `weft.run.events` with a consumer group of its own, so every instance sees
+ * every event, whichever instance a client's stream is on.
  */
 @Injectable()
 export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly feeds = new Map<string, Set<RunEventFeed>>();
+  /** Streams of one run, by run id. */
+  private readonly runFeeds = new Map<string, Set<RunEventFeed>>();
+  /** Streams of a tenant's runs (of one workflow, when given), by tenant id. */
+  private readonly tenantFeeds = new Map<string, Map<RunEventFeed, string | undefined>>();
 
   constructor(@Inject(EVENT_LOG) private readonly events: EventLog) {}
 
   onModuleInit(): void {
-    // Streams follow live events only: the group of this process starts at the latest record.
-    // Events of runs nobody here follows (nearly all) are skipped undecoded: their key is the
-    // run id.
+    // Streams follow live events only (history comes from the store): the group of this
+    // process starts at the latest record. While no tenant stream is open, events of runs
+    // nobody here follows (nearly all) are skipped undecoded: their key is the run id.
     this.events.subscribe(
       EventTopics.runEvents,
       gatewaySseGroup(randomUUID()),
       async (event) => this.dispatch(event),
-      { from: 'latest', onlyKeys: (runId) => this.feeds.has(runId) },
+      {
+        from: 'latest',
+        onlyKeys: (runId) => this.tenantFeeds.size > 0 || this.runFeeds.has(runId),
+      },
     );
   }
 
   /** Starts collecting the run's events; the caller must close the feed. */
   open(runId: string): RunEventFeed {
-    const feed = new RunEventFeed(runId, (closed) => this.detach(closed));
-    const feeds = this.feeds.get(runId) ?? new Set();
+    const feeds = this.runFeeds.get(runId) ?? new Set();
+    const feed = new RunEventFeed(() => {
+      feeds.delete(feed);
+      if (feeds.size === 0) this.runFeeds.delete(runId);
+    });
     feeds.add(feed);
-    this.feeds.set(runId, feeds);
+    this.runFeeds.set(runId, feeds);
+    return feed;
+  }
+
+  /** Starts collecting the events of a tenant's runs, of one workflow when given. */
+  openTenant(tenantId: string, workflowId?: string): RunEventFeed {
+    const feeds = this.tenantFeeds.get(tenantId) ?? new Map<RunEventFeed, string | undefined>();
+    const feed = new RunEventFeed(() => {
+      feeds.delete(feed);
+      if (feeds.size === 0) this.tenantFeeds.delete(tenantId);
+    });
+    feeds.set(feed, workflowId);
+    this.tenantFeeds.set(tenantId, feeds);
     return feed;
   }
 
   /** How many streams are open. */
   get openFeeds(): number {
     let count = 0;
-    for (const feeds of this.feeds.values()) count += feeds.size;
+    for (const feeds of this.runFeeds.values()) count += feeds.size;
+    for (const feeds of this.tenantFeeds.values()) count += feeds.size;
     return count;
   }
 
   /** Ends every stream, or the HTTP server would wait for them when it closes. */
   beforeApplicationShutdown(): void {
-    for (const feeds of [...this.feeds.values()]) for (const feed of [...feeds]) feed.close();
+    for (const feed of this.allFeeds()) feed.close();
   }
 
   private dispatch(event: RunEvent): void {
-    for (const feed of [...(this.feeds.get(event.runId) ?? [])]) {
+    const followers = [...(this.runFeeds.get(event.runId) ?? [])];
+    for (const [feed, workflowId] of this.tenantFeeds.get(event.tenantId) ?? []) {
+      if (workflowId === undefined || workflowId === event.workflowId) followers.push(feed);
+    }
+    for (const feed of followers) {
       // One broken stream ends alone; throwing would make the log redeliver to every stream.
       try {
         feed.push(event);
@@ -98,9 +124,10 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  private detach(feed: RunEventFeed): void {
-    const feeds = this.feeds.get(feed.runId);
-    feeds?.delete(feed);
-    if (feeds?.size === 0) this.feeds.delete(feed.runId);
+  private allFeeds(): RunEventFeed[] {
+    return [
+      ...[...this.runFeeds.values()].flatMap((feeds) => [...feeds]),
+      ...[...this.tenantFeeds.values()].flatMap((feeds) => [...feeds.keys()]),
+    ];
   }
 }

@@ -1,18 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WorkflowRpc, type RunEvent, type RunView } from '@weft/contracts';
+import {
+  isTerminalRunEvent,
+  RUN_EVENTS_PAGE_MAX,
+  viewOfRunEvent,
+  WorkflowRpc,
+  type RunEventPage,
+  type RunEventView,
+} from '@weft/contracts';
 import type { FastifyReply } from 'fastify';
 import { TenantRpc } from '../../rpc/tenant-rpc';
 import { SSE_HEARTBEAT_MS } from '../../tokens';
 import { RunEventFanout } from './run-event.fanout';
-import {
-  isInSnapshot,
-  isTerminal,
-  snapshotEvents,
-  type RunStreamEvent,
-} from './run-event.snapshot';
 import { SseStream } from './sse-stream';
 
-/** Streams a run's state, then its live events, until the run ends or the client leaves. */
+/** A run's stored history, then its live events; and a tenant's live events. */
 @Injectable()
 export class RunEventsService {
   constructor(
@@ -21,13 +22,32 @@ export class RunEventsService {
     @Inject(SSE_HEARTBEAT_MS) private readonly heartbeatMs: number,
   ) {}
 
-  /** Throws, with nothing written yet, when the run is not the tenant's. */
-  async stream(tenantId: string, runId: string, reply: FastifyReply): Promise<void> {
-    // Listen before reading the state, so that no event in between is lost.
+  /** One page of the run's stored events after `afterSeq`; throws when not the tenant's. */
+  history(tenantId: string, runId: string, afterSeq: number): Promise<RunEventPage> {
+    return this.rpc.call(WorkflowRpc, 'runs.events', tenantId, {
+      runId,
+      afterSeq,
+      limit: RUN_EVENTS_PAGE_MAX,
+    });
+  }
+
+  /**
+   * Streams the run's stored events after `afterSeq` (a client's `Last-Event-ID`), then its
+   * live ones, until the run ends or the client leaves; each event's id is its sequence number.
+   * Throws, with nothing written yet, when the run is not the tenant's.
+   */
+  async stream(
+    tenantId: string,
+    runId: string,
+    afterSeq: number,
+    reply: FastifyReply,
+  ): Promise<void> {
+    // Listen before reading the history, so that no event in between is lost; an event both
+    // stored and heard is sent once, by its sequence number.
     const feed = this.fanout.open(runId);
-    let run: RunView;
+    let page: RunEventPage;
     try {
-      run = await this.rpc.call(WorkflowRpc, 'runs.get', tenantId, { runId });
+      page = await this.history(tenantId, runId, afterSeq);
     } catch (error) {
       feed.close();
       throw error;
@@ -35,26 +55,39 @@ export class RunEventsService {
     reply.hijack();
     const stream = new SseStream(reply.raw, this.heartbeatMs);
     stream.onEnd(() => feed.close());
-    const snapshot = snapshotEvents(run);
-    for (const event of snapshot) stream.send(event);
-    if (snapshot.some(isTerminal)) return stream.end();
-    const send = (event: RunStreamEvent) => {
-      stream.send(event);
-      if (isTerminal(event)) stream.end();
+    let sent = afterSeq;
+    const send = (event: RunEventView) => {
+      if (stream.isEnded || event.seq <= sent) return;
+      sent = event.seq;
+      stream.send(event, String(event.seq));
+      if (isTerminalRunEvent(event)) stream.end();
     };
+    for (;;) {
+      page.items.forEach(send);
+      if (stream.isEnded || page.items.length === 0 || sent >= page.lastSeq) break;
+      page = await this.history(tenantId, runId, sent);
+    }
+    // A run that had ended and whose last event the client has seen has nothing more to say.
+    if (page.ended && sent >= page.lastSeq) return stream.end();
     const earlier = feed.follow(
-      (event) => send(streamEvent(event)),
+      (event) => send(viewOfRunEvent(event)),
       () => stream.end(),
     );
-    for (const event of earlier) {
-      if (!stream.isEnded && !isInSnapshot(event, run)) send(streamEvent(event));
-    }
+    for (const event of earlier) send(viewOfRunEvent(event));
+  }
+
+  /** Streams the live events of the tenant's runs (of one workflow when given). */
+  streamTenant(tenantId: string, workflowId: string | undefined, reply: FastifyReply): void {
+    const feed = this.fanout.openTenant(tenantId, workflowId);
+    reply.hijack();
+    const stream = new SseStream(reply.raw, this.heartbeatMs);
+    stream.onEnd(() => feed.close());
+    const send = (event: RunEventView) => stream.send(event);
+    feed
+      .follow(
+        (event) => send(viewOfRunEvent(event)),
+        () => stream.end(),
+      )
+      .forEach((event) => send(viewOfRunEvent(event)));
   }
 }
-
-const streamEvent = ({ runId, type, at, data }: RunEvent): RunStreamEvent => ({
-  runId,
-  type,
-  at,
-  data,
-});

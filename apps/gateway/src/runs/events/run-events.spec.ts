@@ -2,16 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { EventTopics, WorkflowRpc, type RunEvent, type RunView } from '@weft/contracts';
+import {
+  EventTopics,
+  viewOfRunEvent,
+  WorkflowRpc,
+  type RunEvent,
+  type RunEventPage,
+} from '@weft/contracts';
 import { RpcError } from '@weft/messaging';
-import { runView, stepView } from '../../../test/support/factories';
+import { runEvent } from '../../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../../test/support/gateway-app';
 import { RunEventFanout } from './run-event.fanout';
 
 interface Frame {
   id?: string;
   event?: string;
-  data?: { runId: string; type: string; at: string; data: Record<string, unknown> };
+  data?: { runId: string; seq: number; type: string; at: string; data: Record<string, unknown> };
   comment?: string;
 }
 
@@ -50,6 +56,8 @@ describe('GET /v1/runs/{id}/events', () => {
   let gateway: TestGateway;
   let fanout: RunEventFanout;
   let authorization: string;
+  const runId = randomUUID();
+
   beforeEach(async () => {
     gateway = await startTestGateway({ sseHeartbeatMs: 20 });
     fanout = gateway.app.get(RunEventFanout);
@@ -57,20 +65,34 @@ describe('GET /v1/runs/{id}/events', () => {
   });
   afterEach(() => gateway.app.close());
 
-  const event = (run: RunView, type: string, data: Record<string, unknown>): RunEvent => ({
-    schemaVersion: 1,
-    runId: run.id,
-    type,
-    at: new Date().toISOString(),
-    data,
-  });
-  const emit = (runEvent: RunEvent) => gateway.events.emit(EventTopics.runEvents, runEvent);
-  const follow = (runId: string) =>
+  /** The workflow service's store of the run's events, answered page by page. */
+  function stored(events: RunEvent[], ended: boolean, pageSize = 1000) {
+    const asked: number[] = [];
+    gateway.rpc.on(WorkflowRpc, 'runs.events', async ({ afterSeq }): Promise<RunEventPage> => {
+      asked.push(afterSeq);
+      return {
+        items: events
+          .filter((e) => e.seq > afterSeq)
+          .slice(0, pageSize)
+          .map(viewOfRunEvent),
+        lastSeq: events.at(-1)?.seq ?? 0,
+        ended,
+      };
+    });
+    return asked;
+  }
+  const emit = (event: RunEvent) => gateway.events.emit(EventTopics.runEvents, event);
+  const follow = (headers: Record<string, string> = {}) =>
     gateway.app.inject({
       method: 'GET',
       url: `/v1/runs/${runId}/events`,
-      headers: { authorization },
+      headers: { authorization, ...headers },
     });
+  const history = [
+    runEvent(runId, 1, 'run.queued'),
+    runEvent(runId, 2, 'run.started'),
+    runEvent(runId, 3, 'step.queued', { stepId: 'fetch', attempt: 1, status: 'queued' }),
+  ];
 
   it('joins weft.run.events with a consumer group of this process alone', () => {
     expect(gateway.events.subscriptions).toEqual([
@@ -82,155 +104,172 @@ describe('GET /v1/runs/{id}/events', () => {
     ]);
   });
 
-  it('wants only the events of runs that a stream here follows', () => {
+  it('wants only the events of runs that a stream here follows, or all while a tenant stream is open', () => {
     const onlyKeys = gateway.events.subscriptions[0]?.options?.onlyKeys;
-    const runId = randomUUID();
     const feed = fanout.open(runId);
     expect(onlyKeys?.(runId)).toBe(true);
     expect(onlyKeys?.(randomUUID())).toBe(false);
     feed.close();
     expect(onlyKeys?.(runId)).toBe(false);
+    const tenantFeed = fanout.openTenant(randomUUID());
+    expect(onlyKeys?.(randomUUID())).toBe(true);
+    tenantFeed.close();
   });
 
-  it('sends the snapshot, then what happened while it was read, then live events, and ends', async () => {
-    const run = runView({
-      status: 'running',
-      startedAt: '2025-01-02T03:04:06.000Z',
-      steps: [
-        stepView({ id: 'fetch', status: 'succeeded', attempts: 1 }),
-        stepView({ id: 'notify', status: 'pending' }),
-      ],
-    });
-    const snapshot = deferred<RunView>();
-    gateway.rpc.on(WorkflowRpc, 'runs.get', () => snapshot.promise);
-    const response = follow(run.id);
-
+  it('sends the stored events, then live ones once each, numbered by their sequence, and ends', async () => {
+    stored(history, false);
+    const response = follow();
     await eventually(() => fanout.openFeeds === 1, 'the stream to subscribe');
-    // Both happen between subscribing and reading: the first is in the snapshot already.
-    await emit(event(run, 'step.succeeded', { stepId: 'fetch', attempt: 1, status: 'succeeded' }));
-    await emit(event(run, 'step.queued', { stepId: 'notify', attempt: 1, status: 'queued' }));
-    snapshot.resolve(run);
+    // Stored and heard: sent once.
+    await emit(history[2]!);
     await nextTurn();
-    await emit(event(run, 'step.running', { stepId: 'notify', attempt: 1, status: 'running' }));
-    await emit(event(runView(), 'run.succeeded', { status: 'succeeded' }));
-    await emit(event(run, 'run.succeeded', { status: 'succeeded' }));
-
+    await emit(runEvent(runId, 4, 'step.started', { stepId: 'fetch', attempt: 1, status: 'running' }));
+    await emit(runEvent(randomUUID(), 1, 'run.succeeded'));
+    await emit(runEvent(runId, 5, 'run.succeeded'));
     const answer = await response;
     expect(answer.statusCode).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(answer.headers['cache-control']).toBe('no-cache, no-transform');
     const events = frames(answer.body).filter((frame) => frame.event);
-    expect(events.map((frame) => [frame.id, frame.event, frame.data?.data['stepId']])).toEqual([
-      ['1', 'run.started', undefined],
-      ['2', 'step.succeeded', 'fetch'],
-      ['3', 'step.queued', 'notify'],
-      ['4', 'step.running', 'notify'],
-      ['5', 'run.succeeded', undefined],
+    expect(events.map((frame) => [frame.id, frame.event])).toEqual([
+      ['1', 'run.queued'],
+      ['2', 'run.started'],
+      ['3', 'step.queued'],
+      ['4', 'step.started'],
+      ['5', 'run.succeeded'],
     ]);
-    expect(events[0]?.data).toEqual({
-      runId: run.id,
-      type: 'run.started',
-      at: run.startedAt,
-      data: { status: 'running' },
-    });
-    expect(events[1]?.data?.data).toEqual({ stepId: 'fetch', attempt: 1, status: 'succeeded' });
+    expect(events[2]?.data).toEqual(viewOfRunEvent(history[2]!));
     expect(fanout.openFeeds).toBe(0);
   });
 
-  it('ends at once after the snapshot of a run that has ended', async () => {
-    const error = { code: 'step_failed', message: 'boom', stepId: 'fetch' };
-    const run = runView({
-      status: 'failed',
-      finishedAt: '2025-01-02T03:05:00.000Z',
-      error,
-      steps: [
-        stepView({ id: 'fetch', status: 'failed', attempts: 3, error }),
-        stepView({ id: 'notify', status: 'skipped' }),
-      ],
-    });
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async () => run);
-    const answer = await follow(run.id);
-    const events = frames(answer.body);
-    // The run's own end comes last, as it did live.
-    expect(events.map((frame) => frame.event)).toEqual([
-      'step.failed',
-      'step.skipped',
-      'run.failed',
-    ]);
-    expect(events[2]?.data?.data).toEqual({ status: 'failed', error });
-    expect(events[1]?.data?.data).toEqual({ stepId: 'notify', status: 'skipped' });
+  it('resumes after Last-Event-ID, paging through the store', async () => {
+    const done = [...history, runEvent(runId, 4, 'run.cancelled')];
+    const asked = stored(done, true, 2);
+    const answer = await follow({ 'last-event-id': '1' });
+    expect(frames(answer.body).map((frame) => frame.id)).toEqual(['2', '3', '4']);
+    expect(asked).toEqual([1, 3]);
     expect(fanout.openFeeds).toBe(0);
+  });
+
+  it('ends at once for an ended run whose last event the client has', async () => {
+    stored([...history, runEvent(runId, 4, 'run.cancelled')], true);
+    const answer = await follow({ 'last-event-id': '4' });
+    expect(answer.statusCode).toBe(200);
+    expect(frames(answer.body).filter((frame) => frame.event)).toEqual([]);
+  });
+
+  it('answers the stored history as JSON, after Last-Event-ID', async () => {
+    stored(history, false);
+    const answer = await follow({ accept: 'application/json', 'last-event-id': '1' });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toEqual({
+      items: history.slice(1).map(viewOfRunEvent),
+      lastSeq: 3,
+      ended: false,
+    });
+  });
+
+  it('refuses a Last-Event-ID that is not a sequence number', async () => {
+    stored(history, false);
+    const answer = await follow({ 'last-event-id': 'abc' });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json().errors[0].path).toBe('$.headers["last-event-id"]');
   });
 
   it('answers 404 problem+json, and subscribes to nothing, for a run that is not the tenant’s', async () => {
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async () => {
+    gateway.rpc.on(WorkflowRpc, 'runs.events', async () => {
       throw new RpcError('not_found', 'no such run');
     });
-    const answer = await follow(runView().id);
+    const answer = await follow();
     expect(answer.statusCode).toBe(404);
     expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(fanout.openFeeds).toBe(0);
   });
 
   it('sends a heartbeat comment while the run is quiet', async () => {
-    const run = runView({ status: 'queued' });
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async () => run);
-    const response = follow(run.id);
+    stored(history.slice(0, 1), false);
+    const response = follow();
     await eventually(() => fanout.openFeeds === 1, 'the stream to subscribe');
     await new Promise((resolve) => setTimeout(resolve, 70));
-    await emit(event(run, 'run.cancelled', { status: 'cancelled' }));
+    await emit(runEvent(runId, 2, 'run.cancelled'));
     const body = frames((await response).body);
     expect(body.filter((frame) => frame.comment === 'ping').length).toBeGreaterThanOrEqual(2);
     expect(body.at(-1)?.event).toBe('run.cancelled');
   });
 
   it('unsubscribes when the client goes away', async () => {
-    const run = runView({ status: 'running' });
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async () => run);
+    stored(history, false);
     await gateway.app.listen(0, '127.0.0.1');
     const { port } = gateway.app.getHttpServer().address() as AddressInfo;
     const response = await new Promise<IncomingMessage>((resolve) =>
       get(
-        { port, host: '127.0.0.1', path: `/v1/runs/${run.id}/events`, headers: { authorization } },
+        { port, host: '127.0.0.1', path: `/v1/runs/${runId}/events`, headers: { authorization } },
         resolve,
       ),
     );
     const first = await new Promise<string>((resolve) =>
       response.once('data', (c) => resolve(String(c))),
     );
-    expect(first).toContain('event: run.started');
+    expect(first).toContain('event: run.queued');
     expect(fanout.openFeeds).toBe(1);
     response.destroy();
     await eventually(() => fanout.openFeeds === 0, 'the stream to unsubscribe');
   });
 
-  it('unsubscribes when the client left while the snapshot was being read', async () => {
-    const run = runView({ status: 'running' });
-    const snapshot = deferred<RunView>();
-    gateway.rpc.on(WorkflowRpc, 'runs.get', () => snapshot.promise);
+  it('unsubscribes when the client left while the history was being read', async () => {
+    const page = deferred<RunEventPage>();
+    gateway.rpc.on(WorkflowRpc, 'runs.events', () => page.promise);
     await gateway.app.listen(0, '127.0.0.1');
     const { port } = gateway.app.getHttpServer().address() as AddressInfo;
     const request = get({
       port,
       host: '127.0.0.1',
-      path: `/v1/runs/${run.id}/events`,
+      path: `/v1/runs/${runId}/events`,
       headers: { authorization },
     });
     request.on('error', () => undefined);
     await eventually(() => fanout.openFeeds === 1, 'the stream to subscribe');
     request.destroy();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    snapshot.resolve(run);
+    page.resolve({ items: history.map(viewOfRunEvent), lastSeq: 3, ended: false });
     await eventually(() => fanout.openFeeds === 0, 'the stream to unsubscribe');
   });
 
   it('ends open streams when the application closes', async () => {
-    const run = runView({ status: 'running' });
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async () => run);
-    const response = follow(run.id);
+    stored(history, false);
+    const response = follow();
     await eventually(() => fanout.openFeeds === 1, 'the stream to subscribe');
     await nextTurn();
     await gateway.app.close();
-    expect(frames((await response).body)[0]?.event).toBe('run.started');
+    expect(frames((await response).body)[0]?.event).toBe('run.queued');
+  });
+});
+
+describe('GET /v1/events', () => {
+  it("streams the live events of the tenant's runs, of one workflow when asked", async () => {
+    const gateway = await startTestGateway({ sseHeartbeatMs: 20 });
+    try {
+      const fanout = gateway.app.get(RunEventFanout);
+      const { authorization, tenantId } = await gateway.createTenant();
+      const mine = runEvent(randomUUID(), 1, 'run.queued', undefined, tenantId);
+      const response = gateway.app.inject({
+        method: 'GET',
+        url: `/v1/events?workflowId=${mine.workflowId}`,
+        headers: { authorization },
+      });
+      await eventually(() => fanout.openFeeds === 1, 'the stream to subscribe');
+      await gateway.events.emit(EventTopics.runEvents, mine);
+      await gateway.events.emit(EventTopics.runEvents, runEvent(randomUUID(), 1, 'run.queued'));
+      await gateway.events.emit(EventTopics.runEvents, {
+        ...mine,
+        workflowId: randomUUID(),
+      });
+      await nextTurn();
+      await gateway.app.close();
+      const events = frames((await response).body).filter((frame) => frame.event);
+      expect(events.map((frame) => frame.data)).toEqual([viewOfRunEvent(mine)]);
+    } finally {
+      await gateway.app.close();
+    }
   });
 });

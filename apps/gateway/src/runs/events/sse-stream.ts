@@ -1,12 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import type { RunStreamEvent } from './run-event.snapshot';
+import type { RunEventView } from '@weft/contracts';
 
 /** A client this far behind is dropped rather than buffered for without bound. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
-/** One `text/event-stream` response: numbered events, heartbeats, one end. */
+/** One `text/event-stream` response: events, heartbeats, one end. */
 export class SseStream {
-  private nextId = 1;
   private readonly heartbeat: NodeJS.Timeout;
   private ended = false;
   private readonly endListeners: (() => void)[] = [];
@@ -29,8 +28,10 @@ export class SseStream {
     if (response.destroyed) this.end();
   }
 
-  send(event: RunStreamEvent): void {
-    this.write(`id: ${this.nextId++}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  /** With an `id`, a client that reconnects sends it back as `Last-Event-ID`. */
+  send(event: RunEventView, id?: string): void {
+    const idLine = id === undefined ? '' : `id: ${id}\n`;
+    this.write(`${idLine}event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   }
 
   onEnd(listener: () => void): void {

@@ -1,5 +1,5 @@
-import { StepFailed } from '@weft/messaging';
-import type { UnsealedCredential } from '../../credentials/credential.service';
+import type { OpenedCredential } from '@weft/contracts';
+import { StepFailed } from '@weft/worker';
 
 /** What a credential adds to a request, and the strings that must never appear in run data. */
 export interface CredentialAuth {
@@ -12,7 +12,7 @@ export const HTTP_CREDENTIAL_TYPES = ['http.bearer', 'http.basic', 'http.header'
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The header that authenticates with this credential; refuses types http.request cannot use. */
-export function authOf(credential: UnsealedCredential): CredentialAuth {
+export function authOf(credential: OpenedCredential): CredentialAuth {
   const { name } = credential;
   switch (credential.type) {
     case 'http.bearer': {
@@ -42,7 +42,7 @@ export function authOf(credential: UnsealedCredential): CredentialAuth {
     }
     default:
       throw new StepFailed(
-        'credential_type',
+        'credential_invalid',
         `credential "${name}" is of type ${credential.type}; http.request takes ${HTTP_CREDENTIAL_TYPES.join(', ')}`,
       );
   }

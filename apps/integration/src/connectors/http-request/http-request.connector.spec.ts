@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StepTask } from '@weft/contracts';
+import type { OpenedCredential, StepTask } from '@weft/contracts';
+import type { httpRequestStep, OutputOf } from '@weft/definitions';
 import { EgressGuard, parseEgressAllow } from '@weft/egress';
-import { StepFailed } from '@weft/messaging';
+import { invokeConnector, StepFailed } from '@weft/worker';
 import { CredentialUnavailable } from '../../credentials/credential.errors';
-import type { UnsealedCredential } from '../../credentials/credential.service';
+import { vaultCredentialSource } from '../../credentials/credential.source';
 import { CircuitBreakers } from '../circuit-breakers';
-import { httpRequestConnector, type HttpResponseOutput } from './http-request.connector';
+import { httpRequestConnector, type HttpRequestConnectorOptions } from './http-request.connector';
+
+type HttpResponseOutput = OutputOf<typeof httpRequestStep>;
 
 const TENANT = '6f1c9a52-3f4e-4d0b-9a55-0c1f2b3a4d5e';
 const TOKEN = 'tok-3f9d8c7b6a5e4d3c2b1a';
@@ -15,7 +18,7 @@ const PASSWORD = 'pa55-w0rd-very-secret';
 const API_KEY = 'key-0a1b2c3d4e5f6a7b8c9d';
 const FALLBACK_TOKEN = 'tok-fallback-9e8d7c6b5a';
 
-const vault: Record<string, UnsealedCredential> = {
+const vault: Record<string, OpenedCredential> = {
   api: { name: 'api', type: 'http.bearer', data: { token: TOKEN } },
   fallback: { name: 'fallback', type: 'http.bearer', data: { token: FALLBACK_TOKEN } },
   login: { name: 'login', type: 'http.basic', data: { username: 'weft', password: PASSWORD } },
@@ -36,6 +39,16 @@ const credentials = {
       return credential;
     }),
 };
+
+/** The connector as its worker runs it: input parsed, credentials from the vault. */
+function connectorWith(egress: EgressGuard, options: HttpRequestConnectorOptions = {}) {
+  const connector = httpRequestConnector(options);
+  const services = { egress, credentials: vaultCredentialSource(credentials) };
+  return {
+    run: (task: StepTask, { signal }: { signal: AbortSignal }) =>
+      invokeConnector(connector, task, { signal, services }) as Promise<HttpResponseOutput>,
+  };
+}
 
 interface Received {
   method: string;
@@ -129,7 +142,7 @@ describe('http.request connector (real loopback server)', () => {
   const server = new TestServer();
   const other = new TestServer();
   const allowLoopback = new EgressGuard(parseEgressAllow('127.0.0.1/32'));
-  const connector = httpRequestConnector({ credentials, egress: allowLoopback });
+  const connector = connectorWith(allowLoopback);
   const run = (input: Record<string, unknown>, overrides: Partial<StepTask> = {}) =>
     connector.run(task(input, overrides), {
       signal: new AbortController().signal,
@@ -155,7 +168,7 @@ describe('http.request connector (real loopback server)', () => {
         response.setHeader('x-request-id', 'r-1');
         json(response, 200, { plan: 'enterprise', seats: 12 });
       };
-      const output = await run({ method: 'get', url: `${server.origin}/users/ada` });
+      const output = await run({ method: 'GET', url: `${server.origin}/users/ada` });
       expect(output).toMatchObject({
         status: 200,
         headers: { 'content-type': 'application/json', 'x-request-id': 'r-1' },
@@ -294,7 +307,7 @@ describe('http.request connector (real loopback server)', () => {
         for (const secret of secrets) expect(error.message).not.toContain(secret);
       }
       const refused = await failure(
-        httpRequestConnector({ credentials, egress: new EgressGuard(parseEgressAllow('')) }).run(
+        connectorWith(new EgressGuard(parseEgressAllow(''))).run(
           task({ method: 'GET', url: server.origin, credential: 'api' }),
           { signal: new AbortController().signal },
         ),
@@ -315,7 +328,7 @@ describe('http.request connector (real loopback server)', () => {
 
     it('refuses a credential of a type http.request cannot use', async () => {
       const error = await failure(run({ method: 'GET', url: server.origin, credential: 'mail' }));
-      expect(error.code).toBe('credential_type');
+      expect(error.code).toBe('credential_invalid');
       expect(error.message).toMatch(/"mail" is of type smtp/);
     });
   });
@@ -361,7 +374,7 @@ describe('http.request connector (real loopback server)', () => {
 
     it('skips a credential whose circuit is open', async () => {
       const breakers = new CircuitBreakers({ failureThreshold: 1, cooldownMs: 60_000 });
-      const guarded = httpRequestConnector({ credentials, egress: allowLoopback, breakers });
+      const guarded = connectorWith(allowLoopback, { breakers });
       server.handler = (request, response) =>
         json(response, request.headers.authorization === `Bearer ${TOKEN}` ? 500 : 200, {});
       const input = { method: 'GET', url: server.origin, credential: ['api', 'fallback'] };
@@ -396,11 +409,7 @@ describe('http.request connector (real loopback server)', () => {
     });
 
     it('fails a response larger than the cap', async () => {
-      const capped = httpRequestConnector({
-        credentials,
-        egress: allowLoopback,
-        maxResponseBytes: 1024,
-      });
+      const capped = connectorWith(allowLoopback, { maxResponseBytes: 1024, });
       server.handler = (_request, response) => response.end('x'.repeat(2048));
       const error = await failure(
         capped.run(task({ method: 'GET', url: server.origin }), {
@@ -421,11 +430,7 @@ describe('http.request connector (real loopback server)', () => {
     });
 
     it('answers a HEAD request whatever length it announces', async () => {
-      const capped = httpRequestConnector({
-        credentials,
-        egress: allowLoopback,
-        maxResponseBytes: 10,
-      });
+      const capped = connectorWith(allowLoopback, { maxResponseBytes: 10, });
       server.handler = (_request, response) => {
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': 5_000 });
         response.end();
@@ -437,9 +442,9 @@ describe('http.request connector (real loopback server)', () => {
       ).resolves.toMatchObject({ status: 200, headers: { 'content-length': '5000' }, body: '' });
     });
 
-    it('fails with network_error when nothing listens', async () => {
+    it('fails with connection_failed when nothing listens', async () => {
       const error = await failure(run({ method: 'GET', url: 'http://127.0.0.1:1/' }));
-      expect(error.code).toBe('network_error');
+      expect(error.code).toBe('connection_failed');
       expect(error.message).toMatch(/ECONNREFUSED/);
     });
   });
@@ -520,10 +525,7 @@ describe('http.request connector (real loopback server)', () => {
   });
 
   describe('SSRF guard', () => {
-    const unguarded = httpRequestConnector({
-      credentials,
-      egress: new EgressGuard(parseEgressAllow('')),
-    });
+    const unguarded = connectorWith(new EgressGuard(parseEgressAllow('')));
 
     it.each([
       ['http://127.0.0.1:9/', '127.0.0.1, a loopback address'],

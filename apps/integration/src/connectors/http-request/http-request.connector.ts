@@ -1,4 +1,5 @@
-import type { StepTask } from '@weft/contracts';
+import { httpStatusRetryable } from '@weft/contracts';
+import { credentialNames, httpRequestStep, type OutputOf, type WithOf } from '@weft/definitions';
 import {
   describeUrl,
   OutboundFailure,
@@ -7,27 +8,16 @@ import {
   type OutboundRequest,
   type OutboundResponse,
 } from '@weft/egress';
-import { StepFailed, describeIssues, type StepConnector } from '@weft/messaging';
-import { CredentialUnavailable } from '../../credentials/credential.errors';
-import type { CredentialService } from '../../credentials/credential.service';
+import { defineConnector, StepFailed, type ConnectorContext } from '@weft/worker';
 import { CircuitBreakers } from '../circuit-breakers';
 import { authOf, type CredentialAuth } from './credential-auth';
-import { HttpRequestInput } from './http-request.input';
 
-export const HTTP_REQUEST_STEP_TYPE = 'http.request';
+type HttpRequestInput = WithOf<typeof httpRequestStep>;
+type HttpResponseOutput = OutputOf<typeof httpRequestStep>;
 
-export interface HttpRequestConnectorDeps {
-  credentials: Pick<CredentialService, 'unseal'>;
-  egress: EgressGuard;
+export interface HttpRequestConnectorOptions {
   breakers?: CircuitBreakers;
   maxResponseBytes?: number;
-}
-
-/** What an `http.request` step outputs. */
-export interface HttpResponseOutput {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: unknown;
 }
 
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
@@ -43,51 +33,27 @@ const FORM_TYPE = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
  * header and scrubbed from the output and from every error; several credentials are fallback
  * providers, each behind its own circuit breaker.
  */
-export function httpRequestConnector(deps: HttpRequestConnectorDeps): StepConnector {
-  const breakers = deps.breakers ?? new CircuitBreakers();
-  const maxResponseBytes = deps.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+export function httpRequestConnector(options: HttpRequestConnectorOptions = {}) {
+  const breakers = options.breakers ?? new CircuitBreakers();
+  const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
-  return {
-    type: HTTP_REQUEST_STEP_TYPE,
-    run: async (task, { signal }) => {
-      const parsed = HttpRequestInput.safeParse(task.input);
-      if (!parsed.success) {
-        throw new StepFailed('invalid_input', describeIssues(parsed.error.issues));
-      }
-      const input = parsed.data;
-      const auths = await credentialsOf(deps.credentials, task.tenantId, input.credential);
-      const scrub = scrubber(auths.flatMap((auth) => auth.secrets));
-      try {
-        const response = await callProviders(task, input, auths, signal, {
-          egress: deps.egress,
-          breakers,
-          maxResponseBytes,
-        });
-        return scrub(outputOf(response, input.method));
-      } catch (error) {
-        if (signal.aborted) throw error;
-        if (error instanceof StepFailed) throw new StepFailed(error.code, scrub(error.message));
-        throw new StepFailed('step_failed', scrub(String((error as Error).message)));
-      }
-    },
-  };
-}
-
-async function credentialsOf(
-  credentials: HttpRequestConnectorDeps['credentials'],
-  tenantId: string,
-  credential: HttpRequestInput['credential'],
-): Promise<CredentialAuth[]> {
-  const names = credential === undefined ? [] : [...new Set([credential].flat())];
-  if (names.length === 0) return [];
-  try {
-    return (await credentials.unseal(tenantId, names)).map(authOf);
-  } catch (error) {
-    if (error instanceof CredentialUnavailable) {
-      throw new StepFailed(`credential_${error.reason}`, error.message);
+  return defineConnector(httpRequestStep, async (input, context) => {
+    const names = credentialNames(input.credential);
+    const auths = names.length > 0 ? (await context.credentials(names)).map(authOf) : [];
+    const scrub = scrubber(auths.flatMap((auth) => auth.secrets));
+    try {
+      const response = await callProviders(context, input, auths, {
+        egress: context.egress,
+        breakers,
+        maxResponseBytes,
+      });
+      return scrub(outputOf(response, input.method));
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      if (error instanceof StepFailed) throw error.withMessage(scrub(error.message));
+      throw new StepFailed('internal', scrub(String((error as Error).message)));
     }
-    throw error;
-  }
+  });
 }
 
 interface CallOptions {
@@ -98,12 +64,12 @@ interface CallOptions {
 
 /** Tries each provider in turn; moves on after a network error, a timeout, a 5xx or a 429. */
 async function callProviders(
-  task: StepTask,
+  task: ConnectorContext,
   input: HttpRequestInput,
   auths: readonly CredentialAuth[],
-  attempt: AbortSignal,
   options: CallOptions,
 ): Promise<OutboundResponse> {
+  const attempt = task.signal;
   const request = requestOf(task, input);
   const target = `${request.method} ${describeUrl(request.url)}`;
   const accepted = (status: number) =>
@@ -131,7 +97,7 @@ async function callProviders(
       if (attempt.aborted) throw error;
       if (deadline.aborted) {
         lastFailure = new StepFailed('timeout', `${target} took longer than ${timeoutMs} ms`);
-      } else if (error instanceof OutboundFailure && error.code === 'network_error') {
+      } else if (error instanceof OutboundFailure && error.code === 'connection_failed') {
         lastFailure = new StepFailed(error.code, error.message);
       } else if (error instanceof OutboundFailure) {
         // Refused by the SSRF guard, a bad redirect, an answer too large: the request's fault.
@@ -144,7 +110,10 @@ async function callProviders(
     }
     const failure = accepted(response.status)
       ? undefined
-      : new StepFailed('http_status', `${target} answered ${response.status}`);
+      : new StepFailed('http_status', `${target} answered ${response.status}`, {
+          retryable: httpStatusRetryable(response.status),
+          retryAfterMs: retryAfterMs(response.headers['retry-after']),
+        });
     if (!failure || !isProviderFailure(response.status)) {
       // The provider answered: a 4xx is the request's fault, not the provider's.
       if (circuit) options.breakers.succeeded(circuit);
@@ -162,21 +131,31 @@ async function callProviders(
     );
   }
   if (auths.length < 2) throw lastFailure;
-  throw new StepFailed(
-    lastFailure.code,
-    `${lastFailure.message} (credentials tried: ${tried.join(', ')})`,
-  );
+  throw lastFailure.withMessage(`${lastFailure.message} (credentials tried: ${tried.join(', ')})`);
+}
+
+/** RFC 9110 `Retry-After`: delay seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(
+  value: string | string[] | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  const text = [value].flat()[0]?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 const isProviderFailure = (status: number): boolean => status >= 500 || status === 429;
 
-function requestOf(task: StepTask, input: HttpRequestInput): OutboundRequest {
+function requestOf(task: ConnectorContext, input: HttpRequestInput): OutboundRequest {
   const url = new URL(input.url);
   for (const [key, value] of Object.entries(input.query ?? {})) {
     const items = [value].flat().filter((item) => item !== null);
     for (const item of items) url.searchParams.append(key, String(item));
   }
-  const headers = new Headers(input.headers);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(input.headers ?? {})) headers.set(name, String(value));
   if (!headers.has('idempotency-key')) headers.set('idempotency-key', task.idempotencyKey);
   if (!headers.has('user-agent')) headers.set('user-agent', 'weft');
   return {

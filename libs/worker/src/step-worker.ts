@@ -1,62 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import {
+  describeIssues,
   EventTopics,
   workerCancelGroup,
   type QueueChannel,
+  type StepError,
   type StepResult,
   type StepTask,
 } from '@weft/contracts';
+import { mayFailWith } from '@weft/definitions';
+import { UnprocessableMessage, type EventLog, type TaskQueue } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
-import { UnprocessableMessage } from './errors';
-import type { EventLog, TaskQueue } from './ports';
-
-/** What a connector gets besides its task. */
-export interface StepContext {
-  /**
-   * Aborts when the attempt's `timeoutMs` runs out or its run is cancelled; connectors pass it
-   * to their I/O, so a cancelled HTTP call closes its connection.
-   */
-  readonly signal: AbortSignal;
-}
-
-/** Runs the steps of one type. Adding a connector is adding one of these to a worker's list. */
-export interface StepConnector {
-  readonly type: string;
-  run(task: StepTask, context: StepContext): Promise<unknown>;
-}
-
-/**
- * A step attempt that failed for a reason the step's author should see, with a stable code
- * (`http_status`, `credential_not_found`, `egress_denied`, …). Its message must never hold a
- * secret: it is stored in the run and shown by the API.
- */
-export class StepFailed extends Error {
-  override readonly name = 'StepFailed';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { contextFieldsOf, type Connector, type WorkerServices } from './define-connector';
+import { StepFailed } from './step-failed';
 
 export interface StepWorkerOptions {
   /** Reported in every result, e.g. `integration`. */
   worker: string;
   channel: QueueChannel<typeof StepTask>;
-  connectors: readonly StepConnector[];
+  connectors: readonly Connector[];
+  services: WorkerServices;
   prefetch: number;
   tasks: TaskQueue;
   /** Results and heartbeats go there; cancellations come from there (call its `start()`). */
   events: EventLog;
   logger: JsonLogger;
-  /** How often an attempt still running reports itself; its lease is three times this. */
+  /** How often an attempt still running reports itself at least; its lease is three times this. */
   heartbeatMs?: number;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
 /** Missed heartbeats the engine tolerates before it treats the attempt as lost. */
 const LEASE_HEARTBEATS = 3;
+/** A connector reporting progress more often than this sends one heartbeat, not many. */
+const MIN_HEARTBEAT_GAP_MS = 1_000;
 
 /** Why an attempt's signal aborted when its run was cancelled. */
 class AttemptCancelled extends Error {
@@ -64,14 +41,15 @@ class AttemptCancelled extends Error {
 }
 
 /**
- * Consumes a worker's task queue: runs each task's connector and publishes the outcome to
- * `weft.step.results`. The task is acked only after the result is on Kafka, so a crash
- * between the two redelivers the task rather than losing the result. While a connector runs,
- * heartbeats renew the attempt's lease in the engine, and a `weft.step.cancels` record for it
+ * Consumes a worker's task queue: parses each task's input with its step type's schema, runs
+ * the connector and publishes the outcome to `weft.step.results`. The task is acked only after
+ * the result is on Kafka, so a crash between the two redelivers the task rather than losing the
+ * result. While a connector runs, heartbeats renew the attempt's lease in the engine (on the
+ * connector's progress, and on a timer as fallback), and a `weft.step.cancels` record for it
  * aborts its signal.
  */
 export async function startStepWorker(options: StepWorkerOptions): Promise<void> {
-  const connectors = new Map(options.connectors.map((c) => [c.type, c]));
+  const connectors = new Map(options.connectors.map((c) => [c.step.type, c]));
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const inFlight = new Map<string, AbortController>();
   options.events.subscribe(
@@ -99,7 +77,11 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<void>
       const key = attemptKey(task.runId, task.stepId, task.attempt);
       const cancel = new AbortController();
       inFlight.set(key, cancel);
-      const heartbeat = setInterval(() => {
+      let lastBeat = 0;
+      const heartbeat = () => {
+        const now = Date.now();
+        if (now - lastBeat < MIN_HEARTBEAT_GAP_MS) return;
+        lastBeat = now;
         options.events
           .produce(EventTopics.stepResults, {
             ...attemptOf(task, options.worker),
@@ -109,12 +91,15 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<void>
           .catch((error: unknown) =>
             options.logger.event('warn', 'heartbeat not sent', { runId: task.runId, err: error }),
           );
+      };
+      const timer = setInterval(() => {
+        if (Date.now() - lastBeat >= heartbeatMs) heartbeat();
       }, heartbeatMs);
       let result: StepResult;
       try {
-        result = await runConnector(connector, task, options.worker, cancel.signal);
+        result = await runConnector(connector, task, options, cancel.signal, heartbeat);
       } finally {
-        clearInterval(heartbeat);
+        clearInterval(timer);
         inFlight.delete(key);
       }
       await options.events.produce(EventTopics.stepResults, result);
@@ -142,38 +127,67 @@ function attemptOf(task: StepTask, worker: string) {
 }
 
 async function runConnector(
-  connector: StepConnector,
+  connector: Connector,
   task: StepTask,
-  worker: string,
+  options: StepWorkerOptions,
   cancelled: AbortSignal,
+  heartbeat: () => void,
 ): Promise<StepResult> {
-  const base = attemptOf(task, worker);
+  const base = attemptOf(task, options.worker);
   const timeout = AbortSignal.timeout(task.timeoutMs);
   const signal = AbortSignal.any([timeout, cancelled]);
   try {
-    const output = await connector.run(task, { signal });
+    const output = await invokeConnector(connector, task, {
+      signal,
+      heartbeat,
+      services: options.services,
+    });
     return { ...base, outcome: 'succeeded', output, finishedAt: new Date().toISOString() };
   } catch (error) {
-    return {
-      ...base,
-      outcome: 'failed',
-      error: failureOf(error, { timeout, cancelled }, task.timeoutMs),
-      finishedAt: new Date().toISOString(),
-    };
+    const failure = failureOf(error, { timeout, cancelled }, task.timeoutMs);
+    if (!mayFailWith(connector.step, failure.code)) {
+      options.logger.event('warn', 'connector failed with a code its step does not declare', {
+        runId: task.runId,
+        stepType: task.stepType,
+        code: failure.code,
+      });
+    }
+    return { ...base, outcome: 'failed', error: failure, finishedAt: new Date().toISOString() };
   }
+}
+
+/**
+ * One attempt of a connector: the task's input parsed with the step type's schema (the engine
+ * parsed it already, but the task crossed a broker since), and the connector's context.
+ */
+export async function invokeConnector(
+  connector: Connector,
+  task: StepTask,
+  options: { signal: AbortSignal; services: WorkerServices; heartbeat?: () => void },
+): Promise<unknown> {
+  const input = connector.step.with.safeParse(task.input);
+  if (!input.success) throw new StepFailed('invalid_input', describeIssues(input.error.issues));
+  const { services } = options;
+  return connector.run(input.data, {
+    ...contextFieldsOf(task),
+    signal: options.signal,
+    heartbeat: options.heartbeat ?? (() => undefined),
+    egress: services.egress,
+    credentials: (names) => services.credentials.open(task.tenantId, names),
+  });
 }
 
 function failureOf(
   error: unknown,
   signals: { timeout: AbortSignal; cancelled: AbortSignal },
   timeoutMs: number,
-): { code: string; message: string } {
-  if (error instanceof StepFailed) return { code: error.code, message: error.message };
+): StepError {
+  if (error instanceof StepFailed) return error.error;
   if (signals.cancelled.aborted) {
-    return { code: 'cancelled', message: (signals.cancelled.reason as Error).message };
+    return new StepFailed('cancelled', (signals.cancelled.reason as Error).message).error;
   }
   if (signals.timeout.aborted) {
-    return { code: 'timeout', message: `the attempt exceeded ${timeoutMs} ms` };
+    return new StepFailed('timeout', `the attempt exceeded ${timeoutMs} ms`).error;
   }
-  return { code: 'step_failed', message: error instanceof Error ? error.message : String(error) };
+  return new StepFailed('internal', error instanceof Error ? error.message : String(error)).error;
 }

@@ -1,6 +1,6 @@
-import { STEP_TYPE_NAMES, STEP_TYPES, stepTypeProblem, UPCOMING_STEP_TYPES } from './step-types';
-import { issuesToProblems } from './problems';
-import { templated } from './templated';
+import { STEP_TYPE_NAMES, STEP_TYPES, stepTypeProblem, UPCOMING_STEP_TYPES } from '.';
+import { issuesToProblems } from '../problems';
+import { templated } from '../templated';
 
 describe('STEP_TYPES', () => {
   it('describes where each available type runs', () => {
@@ -68,7 +68,7 @@ describe('templated', () => {
     expect(issuesToProblems(result.error?.issues ?? [], value)).toEqual([
       {
         path: '$.method',
-        message: 'Invalid option: expected one of "GET"|"POST"|"PUT"|"PATCH"|"DELETE"|"HEAD"',
+        message: 'Invalid option: expected one of "GET"|"HEAD"|"POST"|"PUT"|"PATCH"|"DELETE"|"OPTIONS"',
       },
       { path: '$.url', message: 'required' },
       { path: '$.timeoutMs', message: 'Invalid input: expected number, received string' },

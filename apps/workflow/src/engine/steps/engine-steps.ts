@@ -1,0 +1,52 @@
+import { stepError, type StepError } from '@weft/contracts';
+import {
+  failStep,
+  transformStep,
+  waitStep,
+  type STEP_TYPES,
+  type StepType,
+  type WithOf,
+} from '@weft/definitions';
+
+/** What running an engine step did: it ends at once, or waits for a durable timer. */
+export type EngineStepOutcome =
+  | { outcome: 'succeeded'; output: unknown }
+  | { outcome: 'failed'; error: StepError }
+  | { outcome: 'waiting'; until: Date };
+
+/** An engine step's behaviour: a pure function of its parsed `with` and the clock. */
+export interface EngineStep<S extends StepType = StepType> {
+  readonly step: S;
+  run(input: WithOf<S>, now: Date): EngineStepOutcome;
+}
+
+const defineEngineStep = <S extends StepType>(
+  step: S,
+  run: (input: WithOf<S>, now: Date) => EngineStepOutcome,
+): EngineStep<S> => Object.freeze({ step, run });
+
+type EngineStepName = {
+  [K in keyof typeof STEP_TYPES]: (typeof STEP_TYPES)[K]['runsOn'] extends 'engine' ? K : never;
+}[keyof typeof STEP_TYPES];
+
+/** Every step type that runs in the engine, by name; the type checker wants each one here. */
+export const ENGINE_STEPS: { readonly [K in EngineStepName]: EngineStep } = Object.freeze({
+  transform: defineEngineStep(transformStep, (input) => ({
+    outcome: 'succeeded',
+    output: input.value ?? null,
+  })),
+  fail: defineEngineStep(failStep, (input) => ({
+    outcome: 'failed',
+    error: stepError('fail_step', input.message),
+  })),
+  wait: defineEngineStep(waitStep, (input, now) => ({
+    outcome: 'waiting',
+    until:
+      input.durationMs === undefined
+        ? new Date(input.until!)
+        : new Date(now.getTime() + input.durationMs),
+  })),
+});
+
+export const engineStepOf = (type: string): EngineStep | undefined =>
+  Object.hasOwn(ENGINE_STEPS, type) ? ENGINE_STEPS[type as EngineStepName] : undefined;

@@ -1,0 +1,47 @@
+import { aiChatStep } from './ai-chat.step';
+import type { StepType } from './define-step';
+import { failStep } from './fail.step';
+import { httpRequestStep } from './http-request.step';
+import { transformStep } from './transform.step';
+import { waitStep } from './wait.step';
+
+/** The step types this version runs, by name. Adding a type is adding a line here. */
+export const STEP_TYPES = Object.freeze({
+  [transformStep.type]: transformStep,
+  [waitStep.type]: waitStep,
+  [failStep.type]: failStep,
+  [httpRequestStep.type]: httpRequestStep,
+  [aiChatStep.type]: aiChatStep,
+} as const satisfies Record<string, StepType>);
+
+export type StepTypeName = keyof typeof STEP_TYPES;
+export type AnyStepType = (typeof STEP_TYPES)[StepTypeName];
+
+export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonly StepTypeName[];
+
+/** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
+export const UPCOMING_STEP_TYPES = Object.freeze([
+  'approval',
+  'foreach',
+  'workflow.run',
+  'email.send',
+  'kafka.publish',
+  'rabbitmq.publish',
+  'postgres.query',
+  'ai.extract',
+]);
+
+export function isStepTypeName(type: unknown): type is StepTypeName {
+  return typeof type === 'string' && Object.hasOwn(STEP_TYPES, type);
+}
+
+/** Why `type` is not a step type this version runs. */
+export function stepTypeProblem(type: unknown): string {
+  const available = `available: ${STEP_TYPE_NAMES.join(', ')}`;
+  if (type === undefined) return `step type is required; ${available}`;
+  if (typeof type !== 'string') return `step type must be a string; ${available}`;
+  if (UPCOMING_STEP_TYPES.includes(type)) {
+    return `step type "${type}" is not available yet; ${available}`;
+  }
+  return `unknown step type "${type}"; ${available}`;
+}

@@ -1,0 +1,16 @@
+export {
+  defineConnector,
+  type Connector,
+  type ConnectorContext,
+  type CredentialSource,
+  type OpenedCredentialOf,
+  type WorkerServices,
+} from './define-connector';
+export { StepFailed } from './step-failed';
+export {
+  DEFAULT_HEARTBEAT_MS,
+  invokeConnector,
+  startStepWorker,
+  type StepWorkerOptions,
+} from './step-worker';
+export { probeConnector } from './probe.connector';
