@@ -1,6 +1,6 @@
 export { AmqpBroker, DEAD_LETTER_REASON_HEADER } from './amqp';
 export { describeIssues } from './codec';
-export { RpcError, UnprocessableMessage } from './errors';
+export { UnprocessableMessage } from './errors';
 export { InProcessBus } from './in-process';
 export { answerOutagesAsUnavailable } from './outages';
 export { KafkaEventLog, KAFKA_DEAD_LETTER_REASON_HEADER, type KafkaOptions } from './kafka';

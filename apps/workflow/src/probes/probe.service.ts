@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  DomainError,
   EventTopics,
   PROBE_STEP_TYPE,
   SYSTEM_TENANT_ID,
@@ -7,7 +8,7 @@ import {
   type ProbeView,
   type StepResult,
 } from '@weft/contracts';
-import { RpcError, type EventLog, type TaskQueue } from '@weft/messaging';
+import type { EventLog, TaskQueue } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
 import type { ProbeRepository } from './probe.repository';
 
@@ -49,7 +50,7 @@ export class ProbeService {
 
   async get(probeId: string): Promise<ProbeView> {
     const probe = await this.probes.find(probeId);
-    if (!probe) throw new RpcError('not_found', `probe ${probeId} does not exist`);
+    if (!probe) throw new DomainError('probe_not_found', `probe ${probeId} does not exist`);
     return probe;
   }
 

@@ -1,5 +1,5 @@
-import { IntegrationRpc } from '@weft/contracts';
-import { RpcError, StepFailed, type RpcTransport } from '@weft/messaging';
+import { DomainError, IntegrationRpc } from '@weft/contracts';
+import { StepFailed, type RpcTransport } from '@weft/messaging';
 import { open, SecretsError, type KeyRing } from '@weft/secrets';
 import type { ChatCall, ChatCompletion, ChatProvider, ChatRequest } from './chat-provider';
 
@@ -29,7 +29,7 @@ export async function resolveChatEndpoints(
   const { items } = await sources.rpc
     .call(IntegrationRpc, 'credentials.resolve', { schemaVersion: 1, tenantId, names: unique })
     .catch((error: unknown) => {
-      if (error instanceof RpcError && error.code === 'not_found') {
+      if (error instanceof DomainError && error.code === 'credential_not_found') {
         throw new StepFailed('credential_not_found', error.message);
       }
       throw error;

@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { EventTopics, WorkflowRpc, type RunEvent, type RunView } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
+import {
+  DomainError,
+  EventTopics,
+  WorkflowRpc,
+  type RunEvent,
+  type RunView,
+} from '@weft/contracts';
 import { runView, stepView } from '../../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../../test/support/gateway-app';
 import { RunEventFanout } from './run-event.fanout';
@@ -164,7 +169,7 @@ describe('GET /v1/runs/{id}/events', () => {
 
   it('answers 404 problem+json, and subscribes to nothing, for a run that is not the tenant’s', async () => {
     gateway.rpc.on(WorkflowRpc, 'runs.get', async () => {
-      throw new RpcError('not_found', 'no such run');
+      throw new DomainError('run_not_found', 'no such run');
     });
     const answer = await follow(runView().id);
     expect(answer.statusCode).toBe(404);
