@@ -41,7 +41,7 @@ async function serveGateway() {
   const telemetry = require('@weft/runtime/telemetry').startTelemetry('gateway');
   const { randomUUID } = require('node:crypto');
   const { configSchema, GatewayModule, listenGateway } = require('@weft/gateway');
-  const { RpcError } = require('@weft/messaging');
+  const { DomainError } = require('@weft/contracts');
   const { createHttpApp, JsonLogger, ReadinessRegistry } = require('@weft/runtime');
   const config = configSchema
     .pick({
@@ -59,7 +59,7 @@ async function serveGateway() {
       if (busy < FAKE_ENGINE.concurrency) busy++;
       else await new Promise((resolve) => waiting.push(resolve));
       try {
-        if (Date.now() > deadline) throw new RpcError('unavailable', `${method} timed out`);
+        if (Date.now() > deadline) throw new DomainError('unavailable', `${method} timed out`);
         await new Promise((resolve) => setTimeout(resolve, FAKE_ENGINE.latencyMs));
       } finally {
         const next = waiting.shift();
@@ -89,7 +89,7 @@ async function serveGateway() {
           archivedAt: null,
         };
       }
-      throw new RpcError('internal', `the fake engine has no ${method}`);
+      throw new DomainError('internal', `the fake engine has no ${method}`);
     },
     async serve() {},
   };

@@ -107,6 +107,7 @@ export function describeApi(mode: Mode, port: number): void {
         expect((await api.delete(`/v1/workflows/${id}`)).status).toBe(204);
         const run = await api.post(`/v1/workflows/${id}/runs`, { input: {} });
         expect(run.status).toBe(409);
+        expect(run.body.type).toBe('urn:weft:problem:workflow-archived');
         expect((await api.get(`/v1/workflows/${id}`)).body.archivedAt).not.toBeNull();
       });
     });
@@ -213,7 +214,10 @@ export function describeApi(mode: Mode, port: number): void {
         expect(
           echo.callsTo('/first').filter((c) => c.headers['idempotency-key'] === `${run.id}:first`),
         ).toHaveLength(1);
-        expect((await api.post(`/v1/runs/${run.id}/retry`)).status).toBe(409);
+        // Succeeded: only a failed run retries.
+        const again = await api.post(`/v1/runs/${run.id}/retry`);
+        expect(again.status).toBe(409);
+        expect(again.body.type).toBe('urn:weft:problem:run-not-retryable');
       });
 
       it('starts one run per idempotency key', async () => {
@@ -260,6 +264,9 @@ export function describeApi(mode: Mode, port: number): void {
         expect((await api.post(`/v1/runs/${started.body.id}/cancel`)).status).toBe(202);
         const run = await api.waitForRun(started.body.id);
         expect(run).toMatchObject({ status: 'cancelled', steps: [{ status: 'cancelled' }] });
+        const again = await api.post(`/v1/runs/${run.id}/cancel`);
+        expect(again.status).toBe(409);
+        expect(again.body.type).toBe('urn:weft:problem:run-not-cancellable');
       });
 
       it('cancels an in-flight HTTP step: the run ends cancelled and the connection is closed', async () => {

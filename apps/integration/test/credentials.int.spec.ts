@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CreateCredential } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
+import { DomainError, type CreateCredential } from '@weft/contracts';
 import { credentialAad, generateSecretKey, open, parseKeyRing, type KeyRing } from '@weft/secrets';
 import type { DataSource } from 'typeorm';
 import { CredentialUnavailable } from '../src/credentials/credential.errors';
@@ -10,14 +9,14 @@ import { freshIntegrationDatabase, memoryLogger } from './fixtures';
 
 const TOKEN = 'tok-7a6b5c4d3e2f1a0b';
 
-async function rejection(work: Promise<unknown>): Promise<RpcError> {
+async function rejection(work: Promise<unknown>): Promise<DomainError> {
   try {
     await work;
   } catch (error) {
-    if (error instanceof RpcError) return error;
+    if (error instanceof DomainError) return error;
     throw error;
   }
-  throw new Error('expected an RpcError');
+  throw new Error('expected a DomainError');
 }
 
 describe('credential vault (real PostgreSQL)', () => {
@@ -92,11 +91,14 @@ describe('credential vault (real PostgreSQL)', () => {
     ]);
   });
 
-  it('answers not_found naming the missing credential', async () => {
+  it('answers credential_not_found naming the missing credential', async () => {
     const error = await rejection(
       vault.resolve({ schemaVersion: 1, tenantId: tenantA, names: ['crm-api', 'nope'] }),
     );
-    expect(error).toMatchObject({ code: 'not_found', message: 'credential "nope" does not exist' });
+    expect(error).toMatchObject({
+      code: 'credential_not_found',
+      message: 'credential "nope" does not exist',
+    });
   });
 
   it('keeps tenants apart', async () => {
@@ -106,12 +108,12 @@ describe('credential vault (real PostgreSQL)', () => {
     const resolved = await rejection(
       vault.resolve({ schemaVersion: 1, tenantId: tenantB, names: ['crm-api'] }),
     );
-    expect(resolved.code).toBe('not_found');
+    expect(resolved.code).toBe('credential_not_found');
     await expect(vault.unseal(tenantB, ['crm-api'])).rejects.toThrow(CredentialUnavailable);
     const deleted = await rejection(
       vault.delete({ schemaVersion: 1, tenantId: tenantB, name: 'crm-api' }),
     );
-    expect(deleted.code).toBe('not_found');
+    expect(deleted.code).toBe('credential_not_found');
 
     // The same name is free in another tenant, with data of its own.
     await create(tenantB, { name: 'crm-api', type: 'http.bearer', data: { token: 'tok-of-b' } });
@@ -134,7 +136,7 @@ describe('credential vault (real PostgreSQL)', () => {
     expect((error as Error).message).not.toContain(TOKEN);
   });
 
-  it('answers conflict for a name the tenant already uses', async () => {
+  it('answers credential_exists for a name the tenant already uses', async () => {
     const error = await rejection(
       create(tenantA, {
         name: 'crm-api',
@@ -143,16 +145,16 @@ describe('credential vault (real PostgreSQL)', () => {
       }),
     );
     expect(error).toMatchObject({
-      code: 'conflict',
+      code: 'credential_exists',
       message: 'credential "crm-api" already exists',
     });
   });
 
-  it('answers invalid_request with the JSON path of each problem', async () => {
+  it('answers credential_data_invalid with the JSON path of each problem', async () => {
     const missing = await rejection(
       create(tenantA, { name: 'bad', type: 'http.bearer', data: {} }),
     );
-    expect(missing.code).toBe('invalid_request');
+    expect(missing.code).toBe('credential_data_invalid');
     expect(missing.problems).toEqual([{ path: '$.data.token', message: expect.any(String) }]);
 
     const extra = await rejection(
@@ -182,7 +184,7 @@ describe('credential vault (real PostgreSQL)', () => {
     ).rejects.toThrow('does not exist');
   });
 
-  it('deletes, then answers not_found', async () => {
+  it('deletes, then answers credential_not_found', async () => {
     await expect(
       vault.delete({ schemaVersion: 1, tenantId: tenantA, name: 'mail' }),
     ).resolves.toEqual({ schemaVersion: 1 });
@@ -191,7 +193,10 @@ describe('credential vault (real PostgreSQL)', () => {
     const again = await rejection(
       vault.delete({ schemaVersion: 1, tenantId: tenantA, name: 'mail' }),
     );
-    expect(again).toMatchObject({ code: 'not_found', message: 'credential "mail" does not exist' });
+    expect(again).toMatchObject({
+      code: 'credential_not_found',
+      message: 'credential "mail" does not exist',
+    });
   });
 
   it('opens credentials sealed before a key rotation', async () => {

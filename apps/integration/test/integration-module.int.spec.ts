@@ -108,7 +108,7 @@ describe('integration service wiring (in-process bus, real PostgreSQL)', () => {
         data: { username: 'u' },
       }),
     ).rejects.toMatchObject({
-      code: 'invalid_request',
+      code: 'credential_data_invalid',
       problems: [{ path: '$.data.password', message: expect.any(String) }],
     });
     await expect(

@@ -1,4 +1,4 @@
-import { RpcError } from '@weft/messaging';
+import { DomainError } from '@weft/contracts';
 import { z } from 'zod';
 
 /** Keyset cursors are the last id of a page, opaque to clients. */
@@ -8,7 +8,7 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   const id = Buffer.from(cursor, 'base64url').toString();
   if (!z.uuid().safeParse(id).success) {
-    throw new RpcError('invalid_request', 'invalid cursor', [
+    throw new DomainError('invalid_cursor', 'invalid cursor', [
       { path: '$.cursor', message: 'is not a cursor this API returned' },
     ]);
   }

@@ -29,13 +29,3 @@ export interface RpcService<M extends Record<string, RpcMethod> = Record<string,
 export type MessageOf<C extends { message: z.ZodType }> = z.infer<C['message']>;
 export type RequestOf<M extends RpcMethod> = z.infer<M['request']>;
 export type ResponseOf<M extends RpcMethod> = z.infer<M['response']>;
-
-/** Error codes an RPC handler may answer with; the gateway maps each to HTTP once. */
-export const RpcErrorCodes = [
-  'invalid_request',
-  'not_found',
-  'conflict',
-  'unavailable',
-  'internal',
-] as const;
-export type RpcErrorCode = (typeof RpcErrorCodes)[number];

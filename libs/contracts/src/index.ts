@@ -1,6 +1,7 @@
 export * from './names';
 export * from './channel';
 export * from './channels';
+export * from './errors';
 export * from './messages/step-task';
 export * from './messages/step-result';
 export * from './messages/step-cancel';

@@ -7,20 +7,21 @@ import amqp, {
   type ConsumeMessage,
 } from 'amqplib';
 import {
+  DomainError,
   Exchanges,
   TASK_DELIVERY_LIMIT,
   deadLetterQueueOf,
   deadTaskQueueOf,
+  isDomainErrorCode,
   type QueueChannel,
   type QueueName,
   type FieldProblem,
-  type RpcErrorCode,
   type RpcService,
 } from '@weft/contracts';
 import { exponentialBackoffMs, type JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders, validate } from './codec';
-import { RpcError, UnprocessableMessage } from './errors';
+import { UnprocessableMessage } from './errors';
 import type {
   Delivery,
   Drainable,
@@ -39,7 +40,8 @@ const RPC_REQUEST_TTL_MS = 30_000;
 
 type RpcReply =
   | { ok: true; result: unknown }
-  | { ok: false; code: RpcErrorCode; message: string; problems?: FieldProblem[] };
+  // A string: a server of another version may answer a code this one does not know.
+  | { ok: false; code: string; message: string; problems?: FieldProblem[] };
 
 interface PendingCall {
   resolve: (reply: RpcReply) => void;
@@ -313,7 +315,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     options: { timeoutMs?: number } = {},
   ): Promise<z.infer<Svc['methods'][K]['response']>> {
     const definition = service.methods[method];
-    if (!definition) throw new RpcError('invalid_request', `unknown method ${method}`);
+    if (!definition) throw new DomainError('invalid_request', `unknown method ${method}`);
     definition.request.parse(request);
     const client = await this.rpcClientChannel(service.queue);
     const timeoutMs = options.timeoutMs ?? 5_000;
@@ -322,7 +324,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       const timer = setTimeout(() => {
         this.pendingCalls.delete(correlationId);
         reject(
-          new RpcError(
+          new DomainError(
             'unavailable',
             `${service.queue} ${method} did not answer within ${timeoutMs} ms`,
           ),
@@ -337,9 +339,13 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
         headers: { ...traceHeaders(), [METHOD_HEADER]: method },
       });
     });
-    if (!reply.ok) throw new RpcError(reply.code, reply.message, reply.problems);
+    if (!reply.ok) {
+      throw isDomainErrorCode(reply.code)
+        ? new DomainError(reply.code, reply.message, reply.problems)
+        : new DomainError('internal', `${method} answered unknown code ${reply.code}`);
+    }
     const response = validate(definition.response, reply.result);
-    if (!response.ok) throw new RpcError('internal', `${method} answered ${response.reason}`);
+    if (!response.ok) throw new DomainError('internal', `${method} answered ${response.reason}`);
     return response.value as z.infer<Svc['methods'][K]['response']>;
   }
 
@@ -434,7 +440,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     try {
       return { ok: true, result: await handler(request.value) };
     } catch (error) {
-      if (error instanceof RpcError) {
+      if (error instanceof DomainError) {
         return {
           ok: false,
           code: error.code,
@@ -456,7 +462,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     for (const [, pending] of this.pendingCalls) {
       clearTimeout(pending.timer);
-      pending.reject(new RpcError('unavailable', 'shutting down'));
+      pending.reject(new DomainError('unavailable', 'shutting down'));
     }
     await this.connection.close().catch(() => undefined);
   }

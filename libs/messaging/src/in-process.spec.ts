@@ -1,5 +1,6 @@
 import {
   ConsumerGroups,
+  DomainError,
   EventTopics,
   TASK_DELIVERY_LIMIT,
   TaskQueues,
@@ -7,7 +8,7 @@ import {
   type RpcService,
 } from '@weft/contracts';
 import { eventually, memoryLogger, stepResult, stepTask } from '../test/fixtures';
-import { RpcError, UnprocessableMessage } from './errors';
+import { UnprocessableMessage } from './errors';
 import { InProcessBus } from './in-process';
 
 /** The probe methods of the workflow service: a service of the real queue, small enough to serve whole. */
@@ -33,7 +34,7 @@ describe('InProcessBus', () => {
         probeId: '0190c2a4-7b7e-7c3e-9a1d-5a2b3c4d5e6f',
       }),
       'probe.get': async ({ probeId }) => {
-        throw new RpcError('not_found', `probe ${probeId} does not exist`);
+        throw new DomainError('probe_not_found', `probe ${probeId} does not exist`);
       },
     });
     await expect(bus.call(ProbeRpc, 'probe.start', { schemaVersion: 1 })).resolves.toMatchObject({
@@ -44,7 +45,7 @@ describe('InProcessBus', () => {
         schemaVersion: 1,
         probeId: '0190c2a4-7b7e-7c3e-9a1d-5a2b3c4d5e6f',
       }),
-    ).rejects.toMatchObject({ code: 'not_found' });
+    ).rejects.toMatchObject({ code: 'probe_not_found' });
   });
 
   it('delivers each task to one consumer and dead-letters a malformed one with its reason', async () => {

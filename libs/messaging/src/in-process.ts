@@ -1,5 +1,6 @@
 import { setImmediate as nextTick } from 'node:timers/promises';
 import {
+  DomainError,
   TASK_DELIVERY_LIMIT,
   type ConsumerGroup,
   type QueueChannel,
@@ -9,7 +10,7 @@ import {
 import { exponentialBackoffMs, type JsonLogger } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, validate } from './codec';
-import { RpcError, UnprocessableMessage } from './errors';
+import { UnprocessableMessage } from './errors';
 import type {
   BatchHandler,
   DeadLetter,
@@ -271,20 +272,20 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
     const handlers = this.servers.get(service.queue);
     const handler = handlers?.[method];
     if (!definition || !handler)
-      throw new RpcError('unavailable', `no server for ${service.queue} ${method}`);
+      throw new DomainError('unavailable', `no server for ${service.queue} ${method}`);
     const decoded = decode(definition.request, encode(request));
-    if (!decoded.ok) throw new RpcError('invalid_request', decoded.reason);
+    if (!decoded.ok) throw new DomainError('invalid_request', decoded.reason);
     let result: unknown;
     try {
       result = await this.track(() => handler(decoded.value));
     } catch (error) {
       // As over RabbitMQ: only domain errors cross; anything else is logged here.
-      if (error instanceof RpcError) throw error;
+      if (error instanceof DomainError) throw error;
       this.logger.event('error', 'rpc handler failed', { method, err: error });
-      throw new RpcError('internal', 'internal error');
+      throw new DomainError('internal', 'internal error');
     }
     const response = validate(definition.response, JSON.parse(encode(result).toString()));
-    if (!response.ok) throw new RpcError('internal', `${method} answered ${response.reason}`);
+    if (!response.ok) throw new DomainError('internal', `${method} answered ${response.reason}`);
     return response.value as z.infer<Svc['methods'][K]['response']>;
   }
 

@@ -1,5 +1,5 @@
 export { AmqpBroker, DEAD_LETTER_REASON_HEADER } from './amqp';
-export { RpcError, UnprocessableMessage } from './errors';
+export { UnprocessableMessage } from './errors';
 export { InProcessBus } from './in-process';
 export { answerOutagesAsUnavailable } from './outages';
 export { KafkaEventLog, KAFKA_DEAD_LETTER_REASON_HEADER, type KafkaOptions } from './kafka';

@@ -1,5 +1,4 @@
-import { IntegrationRpc } from '@weft/contracts';
-import { RpcError } from './errors';
+import { DomainError, IntegrationRpc } from '@weft/contracts';
 import { InProcessBus } from './in-process';
 import { answerOutagesAsUnavailable } from './outages';
 import { JsonLogger } from '@weft/runtime';
@@ -16,7 +15,7 @@ describe('answerOutagesAsUnavailable', () => {
             throw outage;
           },
           'credentials.delete': async () => {
-            throw new RpcError('not_found', 'no such credential');
+            throw new DomainError('credential_not_found', 'no such credential');
           },
           'credentials.create': async () => {
             throw new Error('a bug');
@@ -30,12 +29,12 @@ describe('answerOutagesAsUnavailable', () => {
     const codeOf = (call: Promise<unknown>) =>
       call.then(
         () => 'answered',
-        (error: RpcError) => error.code,
+        (error: DomainError) => error.code,
       );
     expect(await codeOf(bus.call(IntegrationRpc, 'credentials.list', tenant))).toBe('unavailable');
     expect(
       await codeOf(bus.call(IntegrationRpc, 'credentials.delete', { ...tenant, name: 'x' })),
-    ).toBe('not_found');
+    ).toBe('credential_not_found');
     expect(
       await codeOf(
         bus.call(IntegrationRpc, 'credentials.create', {

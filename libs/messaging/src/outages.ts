@@ -1,5 +1,4 @@
-import type { RpcService } from '@weft/contracts';
-import { RpcError } from './errors';
+import { DomainError, type RpcService } from '@weft/contracts';
 import type { RpcHandlers } from './ports';
 
 /**
@@ -19,8 +18,8 @@ export function answerOutagesAsUnavailable<Svc extends RpcService>(
       try {
         return await handler(request);
       } catch (error) {
-        if (!(error instanceof RpcError) && isOutage(error)) {
-          throw new RpcError('unavailable', `${method} cannot be served right now; try again`);
+        if (!(error instanceof DomainError) && isOutage(error)) {
+          throw new DomainError('unavailable', `${method} cannot be served right now; try again`);
         }
         throw error;
       }

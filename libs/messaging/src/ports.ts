@@ -91,7 +91,7 @@ export type RpcHandlers<Svc extends RpcService> = {
   ) => Promise<ResponseOf<Svc['methods'][K]>>;
 };
 
-/** Request/reply between services. Handler errors other than `RpcError` answer `internal`. */
+/** Request/reply between services. Handler errors other than `DomainError` answer `internal`. */
 export interface RpcTransport {
   call<Svc extends RpcService, K extends keyof Svc['methods'] & string>(
     service: Svc,

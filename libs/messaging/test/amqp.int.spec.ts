@@ -2,6 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import amqp from 'amqplib';
 import {
   deadLetterQueueOf,
+  DomainError,
   deadTaskQueueOf,
   TASK_DELIVERY_LIMIT,
   TaskQueues,
@@ -10,7 +11,7 @@ import {
   type RpcService,
 } from '@weft/contracts';
 import { startTelemetry } from '@weft/runtime/telemetry';
-import { AmqpBroker, DEAD_LETTER_REASON_HEADER, RpcError, UnprocessableMessage } from '../src';
+import { AmqpBroker, DEAD_LETTER_REASON_HEADER, UnprocessableMessage } from '../src';
 import { eventually, memoryLogger, stepTask } from './fixtures';
 
 const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -84,7 +85,7 @@ describe('RabbitMQ adapter (real broker)', () => {
       await server.serve(ProbeRpc, {
         'probe.start': async () => ({ schemaVersion: 1 as const, probeId: PROBE_ID }),
         'probe.get': async ({ probeId }) => {
-          throw new RpcError('not_found', `probe ${probeId} does not exist`, [
+          throw new DomainError('probe_not_found', `probe ${probeId} does not exist`, [
             { path: '$.probeId', message: 'no such probe' },
           ]);
         },
@@ -100,10 +101,10 @@ describe('RabbitMQ adapter (real broker)', () => {
 
     it('carries a domain error back as its code', async () => {
       const call = client.call(ProbeRpc, 'probe.get', { schemaVersion: 1, probeId: PROBE_ID });
-      await expect(call).rejects.toBeInstanceOf(RpcError);
+      await expect(call).rejects.toBeInstanceOf(DomainError);
       // The code and each problem's path cross the broker.
       await expect(call).rejects.toMatchObject({
-        code: 'not_found',
+        code: 'probe_not_found',
         problems: [{ path: '$.probeId', message: 'no such probe' }],
       });
     });

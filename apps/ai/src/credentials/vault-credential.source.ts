@@ -1,5 +1,10 @@
-import { CredentialData, IntegrationRpc, type OpenedCredential } from '@weft/contracts';
-import { RpcError, type RpcTransport } from '@weft/messaging';
+import {
+  CredentialData,
+  DomainError,
+  IntegrationRpc,
+  type OpenedCredential,
+} from '@weft/contracts';
+import type { RpcTransport } from '@weft/messaging';
 import { credentialAad, open, SecretsError, type KeyRing } from '@weft/secrets';
 import { StepFailed, type CredentialSource } from '@weft/worker';
 
@@ -14,7 +19,7 @@ export function vaultCredentialSource(rpc: RpcTransport, keyRing: KeyRing): Cred
       const { items } = await rpc
         .call(IntegrationRpc, 'credentials.resolve', { schemaVersion: 1, tenantId, names: unique })
         .catch((error: unknown) => {
-          if (error instanceof RpcError && error.code === 'not_found') {
+          if (error instanceof DomainError && error.code === 'credential_not_found') {
             throw new StepFailed('credential_not_found', error.message);
           }
           throw error;

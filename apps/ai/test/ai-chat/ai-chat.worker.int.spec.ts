@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import {
   ConsumerGroups,
+  DomainError,
   EventTopics,
   IntegrationRpc,
   TaskQueues,
@@ -9,7 +10,7 @@ import {
   type StepTask,
 } from '@weft/contracts';
 import { parseEgressAllow } from '@weft/egress';
-import { InProcessBus, RpcError } from '@weft/messaging';
+import { InProcessBus } from '@weft/messaging';
 import { createDataSource, migrate } from '@weft/persistence';
 import { createHttpApp, JsonLogger, ReadinessRegistry } from '@weft/runtime';
 import { generateSecretKey, parseKeyRing, seal } from '@weft/secrets';
@@ -49,7 +50,7 @@ describe('ai service running ai.chat tasks (real PostgreSQL, loopback LLM)', () 
     const logger = new JsonLogger('ai', 'debug', (line) => lines.push(line));
     bus = new InProcessBus(logger);
     const elsewhere = async (): Promise<never> => {
-      throw new RpcError('unavailable', 'not part of this test');
+      throw new DomainError('unavailable', 'not part of this test');
     };
     await bus.serve(IntegrationRpc, {
       'credentials.create': elsewhere,

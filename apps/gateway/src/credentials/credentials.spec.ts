@@ -1,5 +1,4 @@
-import { IntegrationRpc } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
+import { DomainError, IntegrationRpc } from '@weft/contracts';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 
 describe('credentials API', () => {
@@ -68,7 +67,7 @@ describe('credentials API', () => {
 
   it('never logs the body, even when the vault fails', async () => {
     gateway.rpc.on(IntegrationRpc, 'credentials.create', async () => {
-      throw new RpcError('internal', 'vault exploded');
+      throw new DomainError('internal', 'vault exploded');
     });
     const response = await create({ name: 'api', type: 'http.bearer', data: { token: secret } });
     expect(response.statusCode).toBe(500);
@@ -78,10 +77,11 @@ describe('credentials API', () => {
 
   it('answers 409 for a name in use', async () => {
     gateway.rpc.on(IntegrationRpc, 'credentials.create', async () => {
-      throw new RpcError('conflict', 'credential api exists');
+      throw new DomainError('credential_exists', 'credential api exists');
     });
     const response = await create({ name: 'api', type: 'http.bearer', data: { token: secret } });
     expect(response.statusCode).toBe(409);
+    expect(response.json().type).toBe('urn:weft:problem:credential-exists');
   });
 
   it('lists metadata and deletes by name', async () => {

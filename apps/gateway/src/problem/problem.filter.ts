@@ -1,9 +1,9 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { RpcError } from '@weft/messaging';
+import { DomainError, ErrorCatalogue } from '@weft/contracts';
 import { isDatabaseUnavailable } from '@weft/persistence';
 import { JsonLogger } from '@weft/runtime';
 import type { FastifyReply } from 'fastify';
-import { internalError, problemForRpcCode, problemForStatus, ProblemError } from './problem';
+import { internalError, problemFor, problemForStatus, ProblemError } from './problem';
 
 /** Turns every error of the HTTP API into `application/problem+json`, in one place. */
 @Catch()
@@ -21,11 +21,12 @@ export class ProblemFilter implements ExceptionFilter {
 
   private toProblem(error: unknown): ProblemError {
     if (error instanceof ProblemError) return error;
-    if (error instanceof RpcError) {
-      if (error.code === 'internal' || error.code === 'unavailable') {
+    if (error instanceof DomainError) {
+      const { kind } = ErrorCatalogue[error.code];
+      if (kind === 'internal' || kind === 'unavailable') {
         this.logger.event('error', 'rpc call failed', { code: error.code, err: error });
       }
-      return problemForRpcCode(error.code, error.message, error.problems);
+      return problemFor(error.code, error.message, error.problems);
     }
     if (error instanceof HttpException) return problemForStatus(error.getStatus(), error.message);
     // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx status.
@@ -36,7 +37,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (isDatabaseUnavailable(error)) {
       // The gateway's own tables (API keys) while PostgreSQL restarts: come back shortly.
       this.logger.event('warn', 'database unavailable', { err: error });
-      return problemForRpcCode('unavailable', 'the database is unavailable; try again');
+      return problemFor('unavailable', 'the database is unavailable; try again');
     }
     this.logger.event('error', 'unhandled error', { err: error });
     return internalError();

@@ -1,5 +1,15 @@
-import { RpcErrorCodes } from '@weft/contracts';
-import { jsonPath, problemForRpcCode, ProblemError } from './problem';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DomainErrorCodes, ErrorCatalogue, type ErrorKind } from '@weft/contracts';
+import { jsonPath, problemFor, problemTypeOf, ProblemError } from './problem';
+
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+};
 
 describe('problems', () => {
   it('writes JSON paths with dots for names and brackets for indexes', () => {
@@ -7,11 +17,23 @@ describe('problems', () => {
     expect(jsonPath(['steps', 2, 'needs', 0])).toBe('$.steps[2].needs[0]');
   });
 
-  it('maps every RPC error code to an HTTP status', () => {
-    const statuses = RpcErrorCodes.map((code) => problemForRpcCode(code, 'x').problem.status);
-    expect(statuses).toEqual([400, 404, 409, 503, 500]);
-    expect(problemForRpcCode('unavailable', 'x').headers['retry-after']).toBe('1');
-    expect(problemForRpcCode('internal', 'secret detail').problem.detail).not.toContain('secret');
+  it('maps every code to a problem type of its own, its title and the status of its kind', () => {
+    const problems = DomainErrorCodes.map((code) => problemFor(code, 'x').problem);
+    expect(new Set(problems.map((problem) => problem.type)).size).toBe(DomainErrorCodes.length);
+    DomainErrorCodes.forEach((code, i) => {
+      const { kind, title } = ErrorCatalogue[code];
+      expect(problems[i]).toMatchObject({
+        type: problemTypeOf(code),
+        title,
+        status: STATUS_OF_KIND[kind],
+      });
+    });
+    expect(problemTypeOf('run_not_retryable')).toBe('urn:weft:problem:run-not-retryable');
+  });
+
+  it('tells a client to retry when unavailable, and hides internal details', () => {
+    expect(problemFor('unavailable', 'x').headers['retry-after']).toBe('1');
+    expect(problemFor('internal', 'secret detail').problem.detail).not.toContain('secret');
   });
 
   it('lists each field problem of an invalid request', () => {
@@ -19,7 +41,51 @@ describe('problems', () => {
       { path: '$.name', message: 'required' },
       { path: '$.steps[0].id', message: 'invalid' },
     ]);
-    expect(error.problem).toMatchObject({ status: 400, detail: '2 problems in the request' });
+    expect(error.problem).toMatchObject({
+      type: 'urn:weft:problem:invalid-request',
+      status: 400,
+      detail: '2 problems in the request',
+    });
     expect(error.problem.errors).toHaveLength(2);
+    const definition = problemFor('workflow_definition_invalid', 'the definition has 1 problem', [
+      { path: '$.body.steps[0].id', message: 'invalid' },
+    ]);
+    expect(definition.problem.errors).toEqual([{ path: '$.body.steps[0].id', message: 'invalid' }]);
+  });
+});
+
+describe('docs/api.md', () => {
+  /** Type → status and title, from the rows of its table of problem types. */
+  const documented = new Map(
+    [
+      ...readFileSync(join(__dirname, '../../../../docs/api.md'), 'utf8').matchAll(
+        /^\| `(urn:weft:problem:[a-z-]+)` +\| (\d{3}) +\| ([^|]+?) +\|/gm,
+      ),
+    ].map(([, type, status, title]) => [type!, { status: Number(status), title }]),
+  );
+
+  it('lists every code of the catalogue with its status and title', () => {
+    for (const code of DomainErrorCodes) {
+      const { problem } = problemFor(code, 'x');
+      expect([problemTypeOf(code), documented.get(problemTypeOf(code))]).toEqual([
+        problemTypeOf(code),
+        { status: problem.status, title: problem.title },
+      ]);
+    }
+  });
+
+  it('lists no type that neither the catalogue nor the gateway answers', () => {
+    // The gateway's own: authentication, load shedding and HTTP-level refusals.
+    const gatewayTypes = [
+      'unauthorized',
+      'overloaded',
+      'bad-request',
+      'not-found',
+      'payload-too-large',
+      'unsupported-media-type',
+    ].map((slug) => `urn:weft:problem:${slug}`);
+    expect([...documented.keys()].sort()).toEqual(
+      [...DomainErrorCodes.map(problemTypeOf), ...gatewayTypes].sort(),
+    );
   });
 });

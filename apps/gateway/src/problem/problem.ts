@@ -1,9 +1,14 @@
-import { FieldProblem, type RpcErrorCode } from '@weft/contracts';
+import {
+  ErrorCatalogue,
+  FieldProblem,
+  type DomainErrorCode,
+  type ErrorKind,
+} from '@weft/contracts';
 import { z } from 'zod';
 
 /** An RFC 9457 problem document, the body of every error answer. */
 export const Problem = z.object({
-  type: z.string(),
+  type: z.string().describe('What went wrong, e.g. urn:weft:problem:workflow-archived'),
   title: z.string(),
   status: z.int(),
   detail: z.string().optional(),
@@ -12,6 +17,10 @@ export const Problem = z.object({
 export type Problem = z.infer<typeof Problem>;
 
 const problemType = (slug: string) => `urn:weft:problem:${slug}`;
+
+/** `workflow_archived` → `urn:weft:problem:workflow-archived`. */
+export const problemTypeOf = (code: DomainErrorCode): string =>
+  problemType(code.replaceAll('_', '-'));
 
 /** An error the gateway answers as it is; domain and worker code never see HTTP. */
 export class ProblemError extends Error {
@@ -23,13 +32,8 @@ export class ProblemError extends Error {
   }
 
   static invalidRequest(errors: FieldProblem[]): ProblemError {
-    return new ProblemError({
-      type: problemType('invalid-request'),
-      title: 'The request is invalid',
-      status: 400,
-      detail: `${errors.length} problem${errors.length === 1 ? '' : 's'} in the request`,
-      errors,
-    });
+    const detail = `${errors.length} problem${errors.length === 1 ? '' : 's'} in the request`;
+    return problemFor('invalid_request', detail, errors);
   }
 
   static unauthorized(detail: string): ProblemError {
@@ -48,45 +52,44 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   );
 }
 
-/** The one mapping of RPC error codes to HTTP; the switch must name every code. */
-export function problemForRpcCode(
-  code: RpcErrorCode,
+/**
+ * The one mapping of error codes to HTTP: the type names the code, the title is the
+ * catalogue's, the status follows the code's kind.
+ */
+export function problemFor(
+  code: DomainErrorCode,
   detail: string,
   problems: readonly FieldProblem[] = [],
 ): ProblemError {
-  switch (code) {
-    case 'invalid_request':
-      return problems.length
-        ? ProblemError.invalidRequest([...problems])
-        : new ProblemError({
-            type: problemType('invalid-request'),
-            title: 'The request is invalid',
-            status: 400,
-            detail,
-          });
+  const { kind, title } = ErrorCatalogue[code];
+  // Internal details stay in the log; the client learns only that it was not its fault.
+  if (kind === 'internal') return internalError();
+  return new ProblemError(
+    {
+      type: problemTypeOf(code),
+      title,
+      status: statusOf(kind),
+      detail,
+      ...(problems.length > 0 && { errors: [...problems] }),
+    },
+    kind === 'unavailable' ? { 'retry-after': '1' } : {},
+  );
+}
+
+function statusOf(kind: ErrorKind): number {
+  switch (kind) {
+    case 'invalid':
+      return 400;
     case 'not_found':
-      return new ProblemError({
-        type: problemType('not-found'),
-        title: 'Not found',
-        status: 404,
-        detail,
-      });
+      return 404;
     case 'conflict':
-      return new ProblemError({
-        type: problemType('conflict'),
-        title: 'Conflict',
-        status: 409,
-        detail,
-      });
+      return 409;
     case 'unavailable':
-      return new ProblemError(
-        { type: problemType('unavailable'), title: 'Service unavailable', status: 503, detail },
-        { 'retry-after': '1' },
-      );
+      return 503;
     case 'internal':
-      return internalError();
+      return 500;
     default:
-      return assertUnreachable(code);
+      return assertUnreachable(kind);
   }
 }
 
@@ -114,9 +117,9 @@ export function overloaded(detail: string, retryAfterSeconds: number): ProblemEr
 
 export function internalError(): ProblemError {
   return new ProblemError({
-    type: problemType('internal'),
-    title: 'Internal error',
-    status: 500,
+    type: problemTypeOf('internal'),
+    title: ErrorCatalogue.internal.title,
+    status: statusOf(ErrorCatalogue.internal.kind),
     detail: 'The server could not complete the request; it has been logged.',
   });
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RequestOf, ResponseOf, RpcService } from '@weft/contracts';
-import { RPC_TRANSPORT, RpcError, type RpcTransport } from '@weft/messaging';
+import { DomainError, type RequestOf, type ResponseOf, type RpcService } from '@weft/contracts';
+import { RPC_TRANSPORT, type RpcTransport } from '@weft/messaging';
 import { RPC_TIMEOUT_MS } from '../tokens';
 
 type MethodOf<Svc extends RpcService> = keyof Svc['methods'] & string;
@@ -34,8 +34,8 @@ export class TenantRpc {
     try {
       return await this.rpc.call(service, method, request, { timeoutMs: this.timeoutMs });
     } catch (error) {
-      if (!(error instanceof RpcError) || error.problems.length === 0) throw error;
-      throw new RpcError(
+      if (!(error instanceof DomainError) || error.problems.length === 0) throw error;
+      throw new DomainError(
         error.code,
         error.message,
         error.problems.map((problem) => ({

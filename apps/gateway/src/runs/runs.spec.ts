@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowRpc } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
+import { DomainError, WorkflowRpc } from '@weft/contracts';
 import { runSummary, runView, stepView } from '../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 
@@ -82,13 +81,19 @@ describe('runs API', () => {
 
     it('answers 404 for a workflow that is not the tenant’s and 409 for an archived one', async () => {
       gateway.rpc.on(WorkflowRpc, 'runs.start', async () => {
-        throw new RpcError('not_found', 'no such workflow');
+        throw new DomainError('workflow_not_found', 'no such workflow');
       });
-      expect((await start()).statusCode).toBe(404);
+      expect((await start()).json()).toMatchObject({
+        status: 404,
+        type: 'urn:weft:problem:workflow-not-found',
+      });
       gateway.rpc.on(WorkflowRpc, 'runs.start', async () => {
-        throw new RpcError('conflict', 'archived');
+        throw new DomainError('workflow_archived', 'archived');
       });
-      expect((await start()).statusCode).toBe(409);
+      expect((await start()).json()).toMatchObject({
+        status: 409,
+        type: 'urn:weft:problem:workflow-archived',
+      });
     });
   });
 

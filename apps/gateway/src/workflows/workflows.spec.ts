@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowRpc } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
+import { DomainError, WorkflowRpc } from '@weft/contracts';
 import { workflowView } from '../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 
@@ -39,7 +38,7 @@ describe('workflows API', () => {
 
   it('answers the engine’s definition problems at their path in the request body', async () => {
     gateway.rpc.on(WorkflowRpc, 'workflows.create', async () => {
-      throw new RpcError('invalid_request', 'the definition has 2 problems', [
+      throw new DomainError('workflow_definition_invalid', 'the definition has 2 problems', [
         { path: '$.definition.steps[1].needs[0]', message: 'names no step' },
         { path: '$.definition', message: 'is too large' },
       ]);
@@ -48,6 +47,7 @@ describe('workflows API', () => {
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({
+      type: 'urn:weft:problem:workflow-definition-invalid',
       status: 400,
       errors: [
         { path: '$.body.steps[1].needs[0]', message: 'names no step' },
@@ -116,28 +116,33 @@ describe('workflows API', () => {
     ]);
   });
 
-  it('maps not_found to 404 and conflict to 409', async () => {
+  it('answers each error code with its own problem type and its kind’s status', async () => {
     const id = randomUUID();
     gateway.rpc.on(WorkflowRpc, 'workflows.get', async () => {
-      throw new RpcError('not_found', `workflow ${id} does not exist`);
+      throw new DomainError('workflow_not_found', `workflow ${id} does not exist`);
     });
     gateway.rpc.on(WorkflowRpc, 'workflows.update', async () => {
-      throw new RpcError('conflict', `workflow ${id} is archived`);
+      throw new DomainError('workflow_archived', `workflow ${id} is archived`);
     });
     const missing = await request('GET', `/v1/workflows/${id}`);
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({
-      title: 'Not found',
+      type: 'urn:weft:problem:workflow-not-found',
+      title: 'Workflow not found',
       detail: `workflow ${id} does not exist`,
     });
     const archived = await request('PUT', `/v1/workflows/${id}`, { name: 'x', steps: [] });
     expect(archived.statusCode).toBe(409);
     expect(archived.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(archived.json()).toMatchObject({
+      type: 'urn:weft:problem:workflow-archived',
+      title: 'Workflow archived',
+    });
   });
 
   it('answers 503 with Retry-After when the engine is unavailable', async () => {
     gateway.rpc.on(WorkflowRpc, 'workflows.list', async () => {
-      throw new RpcError('unavailable', 'no answer within 1000 ms');
+      throw new DomainError('unavailable', 'no answer within 1000 ms');
     });
     const response = await request('GET', '/v1/workflows');
     expect(response.statusCode).toBe(503);

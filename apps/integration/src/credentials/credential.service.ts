@@ -1,5 +1,6 @@
 import {
   CredentialData,
+  DomainError,
   fieldProblemsOf,
   type CreateCredential,
   type CredentialList,
@@ -13,7 +14,6 @@ import {
   type ResolveCredentials,
   type ResolvedCredentials,
 } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
 import { credentialAad, open, seal, SecretsError, type KeyRing } from '@weft/secrets';
 import type { z } from 'zod';
@@ -37,15 +37,15 @@ export class CredentialService {
   async create({ tenantId, name, type, data }: CreateCredential): Promise<CredentialView> {
     const parsed = CredentialData[type].safeParse(data);
     if (!parsed.success) {
-      throw new RpcError(
-        'invalid_request',
+      throw new DomainError(
+        'credential_data_invalid',
         `data does not fit a ${type} credential`,
         fieldProblemsOf(parsed.error.issues, ['data']),
       );
     }
     const sealed = seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
     const view = await this.credentials.insert(tenantId, { name, type, sealed });
-    if (!view) throw new RpcError('conflict', `credential "${name}" already exists`);
+    if (!view) throw new DomainError('credential_exists', `credential "${name}" already exists`);
     this.logger.event('info', 'credential created', { tenantId, credential: name, type });
     return view;
   }
@@ -56,7 +56,7 @@ export class CredentialService {
 
   async delete({ tenantId, name }: DeleteCredential): Promise<Done> {
     if (!(await this.credentials.delete(tenantId, name))) {
-      throw new RpcError('not_found', `credential "${name}" does not exist`);
+      throw new DomainError('credential_not_found', `credential "${name}" does not exist`);
     }
     this.logger.event('info', 'credential deleted', { tenantId, credential: name });
     return { schemaVersion: 1 };
@@ -68,7 +68,9 @@ export class CredentialService {
     const byName = new Map(found.map((credential) => [credential.name, credential]));
     const items = [...new Set(names)].map((name) => {
       const credential = byName.get(name);
-      if (!credential) throw new RpcError('not_found', `credential "${name}" does not exist`);
+      if (!credential) {
+        throw new DomainError('credential_not_found', `credential "${name}" does not exist`);
+      }
       return credential;
     });
     return { items };

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  DomainError,
   PROBE_STEP_TYPE,
   SYSTEM_TENANT_ID,
   TaskQueues,
   type ProbeView,
   type StepResult,
 } from '@weft/contracts';
-import { RpcError, type TaskQueue } from '@weft/messaging';
+import type { TaskQueue } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
 import type { ProbeRepository } from './probe.repository';
 
@@ -47,7 +48,7 @@ export class ProbeService {
 
   async get(probeId: string): Promise<ProbeView> {
     const probe = await this.probes.find(probeId);
-    if (!probe) throw new RpcError('not_found', `probe ${probeId} does not exist`);
+    if (!probe) throw new DomainError('probe_not_found', `probe ${probeId} does not exist`);
     return probe;
   }
 

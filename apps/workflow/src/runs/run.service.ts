@@ -1,4 +1,5 @@
 import {
+  DomainError,
   isTerminalRunStatus,
   type GetRun,
   type ListRunEvents,
@@ -13,7 +14,6 @@ import {
   type StartRun,
 } from '@weft/contracts';
 import { inputProblems } from '@weft/definitions';
-import { RpcError } from '@weft/messaging';
 import { uuidv7 } from '@weft/runtime';
 import type { EngineService } from '../engine/engine.service';
 import { pendingStep, type RunState } from '../engine/run-state';
@@ -39,15 +39,20 @@ export class RunService {
    */
   async start({ tenantId, workflowId, input, idempotencyKey }: StartRun): Promise<RunStarted> {
     const workflow = await this.workflows.find(tenantId, workflowId);
-    if (!workflow) throw new RpcError('not_found', `workflow ${workflowId} does not exist`);
+    if (!workflow) {
+      throw new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
+    }
     if (workflow.archivedAt) {
-      throw new RpcError('conflict', `workflow ${workflowId} is archived; it starts no runs`);
+      throw new DomainError(
+        'workflow_archived',
+        `workflow ${workflowId} is archived; it starts no runs`,
+      );
     }
     const compiled = await this.catalog.version(workflowId, workflow.version);
     const problems = compiled.input ? inputProblems(compiled.input, input ?? {}, ['input']) : [];
     if (problems.length > 0) {
-      throw new RpcError(
-        'invalid_request',
+      throw new DomainError(
+        'run_input_invalid',
         'the input does not match the workflow’s inputSchema',
         problems,
       );
@@ -163,7 +168,7 @@ export class RunService {
     const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
     if (!current) throw notFound(runId);
     if (isTerminalRunStatus(current.status)) {
-      throw new RpcError('conflict', `run ${runId} has already ${current.status}`);
+      throw new DomainError('run_not_cancellable', `run ${runId} has already ${current.status}`);
     }
     const run = await this.engine.apply(runId, { kind: 'cancel' }, { tenantId });
     return toSummary(run!);
@@ -173,8 +178,8 @@ export class RunService {
     const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
     if (!current) throw notFound(runId);
     if (current.status !== 'failed') {
-      throw new RpcError(
-        'conflict',
+      throw new DomainError(
+        'run_not_retryable',
         `run ${runId} is ${current.status}; only a failed run retries`,
       );
     }
@@ -183,4 +188,4 @@ export class RunService {
   }
 }
 
-const notFound = (runId: string) => new RpcError('not_found', `run ${runId} does not exist`);
+const notFound = (runId: string) => new DomainError('run_not_found', `run ${runId} does not exist`);

@@ -1,15 +1,15 @@
-import type {
-  ArchiveWorkflow,
-  CreateWorkflow,
-  Done,
-  GetWorkflow,
-  ListWorkflows,
-  UpdateWorkflow,
-  WorkflowPage,
-  WorkflowView,
+import {
+  DomainError,
+  type ArchiveWorkflow,
+  type CreateWorkflow,
+  type Done,
+  type GetWorkflow,
+  type ListWorkflows,
+  type UpdateWorkflow,
+  type WorkflowPage,
+  type WorkflowView,
 } from '@weft/contracts';
 import { validateDefinition, type WorkflowDefinition } from '@weft/definitions';
-import { RpcError } from '@weft/messaging';
 import { uuidv7 } from '@weft/runtime';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from './workflow.repository';
@@ -29,7 +29,9 @@ export class WorkflowService {
     const updated = await this.workflows.addVersion(tenantId, workflowId, valid.name, definition);
     if (updated) return updated;
     const current = await this.workflows.find(tenantId, workflowId);
-    if (current?.archivedAt) throw new RpcError('conflict', `workflow ${workflowId} is archived`);
+    if (current?.archivedAt) {
+      throw new DomainError('workflow_archived', `workflow ${workflowId} is archived`);
+    }
     throw notFound(workflowId);
   }
 
@@ -38,7 +40,10 @@ export class WorkflowService {
     if (!found) {
       throw version === undefined
         ? notFound(workflowId)
-        : new RpcError('not_found', `workflow ${workflowId} has no version ${version}`);
+        : new DomainError(
+            'workflow_version_not_found',
+            `workflow ${workflowId} has no version ${version}`,
+          );
     }
     return found;
   }
@@ -57,8 +62,8 @@ export class WorkflowService {
 function validOrThrow(definition: unknown): WorkflowDefinition {
   const result = validateDefinition(definition);
   if (result.ok) return result.definition;
-  throw new RpcError(
-    'invalid_request',
+  throw new DomainError(
+    'workflow_definition_invalid',
     `the definition has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
     // Paths against the RPC request, whose `definition` field holds the document.
     result.problems.map((problem) => ({
@@ -69,4 +74,4 @@ function validOrThrow(definition: unknown): WorkflowDefinition {
 }
 
 const notFound = (workflowId: string) =>
-  new RpcError('not_found', `workflow ${workflowId} does not exist`);
+  new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);

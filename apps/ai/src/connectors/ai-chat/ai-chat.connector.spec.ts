@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { IntegrationRpc, type CredentialType, type StepTask } from '@weft/contracts';
+import { DomainError, IntegrationRpc, type CredentialType, type StepTask } from '@weft/contracts';
 import { EgressGuard, parseEgressAllow } from '@weft/egress';
-import { InProcessBus, RpcError } from '@weft/messaging';
+import { InProcessBus } from '@weft/messaging';
 import { JsonLogger } from '@weft/runtime';
 import { generateSecretKey, parseKeyRing, seal, type KeyRing } from '@weft/secrets';
 import { invokeConnector, StepFailed } from '@weft/worker';
@@ -44,7 +44,7 @@ async function vault(
   const bus = new InProcessBus(new JsonLogger('vault', 'error', () => undefined));
   const asked: string[][] = [];
   const elsewhere = async (): Promise<never> => {
-    throw new RpcError('unavailable', 'not part of this test');
+    throw new DomainError('unavailable', 'not part of this test');
   };
   await bus.serve(IntegrationRpc, {
     'credentials.create': elsewhere,

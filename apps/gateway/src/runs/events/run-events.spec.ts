@@ -3,13 +3,13 @@ import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
+  DomainError,
   EventTopics,
   viewOfRunEvent,
   WorkflowRpc,
   type RunEvent,
   type RunEventPage,
 } from '@weft/contracts';
-import { RpcError } from '@weft/messaging';
 import { runEvent } from '../../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../../test/support/gateway-app';
 import { RunEventFanout } from './run-event.fanout';
@@ -178,7 +178,7 @@ describe('GET /v1/runs/{id}/events', () => {
 
   it('answers 404 problem+json, and subscribes to nothing, for a run that is not the tenant’s', async () => {
     gateway.rpc.on(WorkflowRpc, 'runs.events', async () => {
-      throw new RpcError('not_found', 'no such run');
+      throw new DomainError('run_not_found', 'no such run');
     });
     const answer = await follow();
     expect(answer.statusCode).toBe(404);

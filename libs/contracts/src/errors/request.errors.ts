@@ -1,0 +1,9 @@
+import type { ErrorEntry } from './error-entry';
+
+/** Errors of any request, whatever its feature; the transport itself answers the last three. */
+export const RequestErrors = {
+  invalid_cursor: { kind: 'invalid', title: 'Invalid cursor' },
+  invalid_request: { kind: 'invalid', title: 'The request is invalid' },
+  unavailable: { kind: 'unavailable', title: 'Service unavailable' },
+  internal: { kind: 'internal', title: 'Internal error' },
+} as const satisfies Record<string, ErrorEntry>;

@@ -1,0 +1,8 @@
+import type { ErrorEntry } from './error-entry';
+
+export const RunErrors = {
+  run_input_invalid: { kind: 'invalid', title: 'Run input invalid' },
+  run_not_found: { kind: 'not_found', title: 'Run not found' },
+  run_not_cancellable: { kind: 'conflict', title: 'Run not cancellable' },
+  run_not_retryable: { kind: 'conflict', title: 'Run not retryable' },
+} as const satisfies Record<`run_${string}`, ErrorEntry>;
