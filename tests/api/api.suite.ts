@@ -7,6 +7,19 @@ import { startTarget, type Mode, type Target } from './support/target';
  * The black-box contract of SPEC §2–§4 through the HTTP API only, run against standalone
  * mode and against the four services on the real servers.
  */
+/** The `data:` of each event of a `text/event-stream` body, checked against its `id:`. */
+function sseEvents(body: string): { seq: number; type: string }[] {
+  return body
+    .split('\n\n')
+    .filter((frame) => frame.includes('\ndata: '))
+    .map((frame) => {
+      const id = /^id: (\d+)$/m.exec(frame)?.[1];
+      const event = JSON.parse(/^data: (.+)$/m.exec(frame)![1]!) as { seq: number; type: string };
+      expect(Number(id)).toBe(event.seq);
+      return event;
+    });
+}
+
 export function describeApi(mode: Mode, port: number): void {
   describe(`HTTP API (${mode})`, () => {
     let target: Target;
@@ -184,6 +197,36 @@ export function describeApi(mode: Mode, port: number): void {
         expect(keys).toEqual([`${run.id}:call`, `${run.id}:call`, `${run.id}:call`]);
       });
 
+      it('retries only retryable failures: a 404 once, a 503 after its Retry-After', async () => {
+        echo.script('/missing', () => ({ status: 404 }));
+        echo.script('/busy', (_call, n) => ({
+          status: n === 1 ? 503 : 200,
+          headers: n === 1 ? { 'retry-after': '1' } : undefined,
+        }));
+        const call = (id: string, path: string) => ({
+          id,
+          type: 'http.request',
+          with: { method: 'GET', url: `${echo.url}${path}` },
+          retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 5_000 },
+          onError: 'continue',
+        });
+        const id = await createWorkflow({
+          name: 'retryable',
+          steps: [call('missing', '/missing'), call('busy', '/busy')],
+        });
+        const started = await api.post(`/v1/workflows/${id}/runs`, {});
+        const run = await api.waitForRun(started.body.id);
+        expect(run.steps[0]).toMatchObject({
+          status: 'failed',
+          attempts: 1,
+          error: { code: 'http_status', retryable: false },
+        });
+        expect(echo.callsTo('/missing')).toHaveLength(1);
+        expect(run.steps[1]).toMatchObject({ status: 'succeeded', attempts: 2 });
+        const [first, second] = echo.callsTo('/busy');
+        expect(second!.at - first!.at).toBeGreaterThanOrEqual(1_000);
+      });
+
       it('retries a failed run from its failed steps without re-running succeeded ones', async () => {
         let healthy = false;
         echo.script('/first', () => ({ status: 200 }));
@@ -300,9 +343,23 @@ export function describeApi(mode: Mode, port: number): void {
           signal: AbortSignal.timeout(20_000),
         });
         expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-        const text = await response.text();
-        const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
-        expect(types.at(-1)).toBe('run.succeeded');
+        const live = sseEvents(await response.text());
+        expect(live.at(-1)?.type).toBe('run.succeeded');
+        // Ids are the run's own sequence, and the stored history is what the stream delivered.
+        expect(live.map((event) => event.seq)).toEqual(live.map((_, index) => index + 1));
+        const history = await api.get(`/v1/runs/${started.body.id}/events`, {
+          accept: 'application/json',
+        });
+        expect(history.body).toEqual({ items: live, lastSeq: live.length, ended: true });
+        // Both modes resume after Last-Event-ID.
+        const after = { 'last-event-id': '3' };
+        const resumed = await api.get(`/v1/runs/${started.body.id}/events`, after);
+        expect(sseEvents(resumed.body as string)).toEqual(live.slice(3));
+        const resumedJson = await api.get(`/v1/runs/${started.body.id}/events`, {
+          ...after,
+          accept: 'application/json',
+        });
+        expect(resumedJson.body.items).toEqual(live.slice(3));
       });
     });
 

@@ -55,7 +55,11 @@ export class AiModule implements OnApplicationBootstrap {
       channel: TaskQueues.ai,
       connectors: [
         probeConnector('ai'),
-        aiChatConnector({ usage: new UsageRepository(this.deps.dataSource), logger, providerTimeoutMs }),
+        aiChatConnector({
+          usage: new UsageRepository(this.deps.dataSource),
+          logger,
+          providerTimeoutMs,
+        }),
       ],
       services: {
         egress: new EgressGuard(egressAllow),

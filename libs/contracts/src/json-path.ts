@@ -25,7 +25,10 @@ export function fieldProblemsOf(
   return issues.flatMap((issue) => {
     const path = [...base, ...issue.path.map(toPathSegment)];
     return issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: formatJsonPath([...path, key]), message: 'unknown field' }))
+      ? issue.keys.map((key) => ({
+          path: formatJsonPath([...path, key]),
+          message: 'unknown field',
+        }))
       : [{ path: formatJsonPath(path), message: issue.message }];
   });
 }

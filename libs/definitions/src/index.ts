@@ -40,7 +40,7 @@ export { waitStep } from './steps/wait.step';
 export { failStep } from './steps/fail.step';
 export { HttpMethod, httpRequestStep } from './steps/http-request.step';
 export { aiChatStep, ChatMessage } from './steps/ai-chat.step';
-export { validateDefinition, type DefinitionValidation } from './validate';
+export { savedWithSchemas, validateDefinition, type DefinitionValidation } from './validate';
 export { compileInputSchema, inputProblems } from './input-schema';
 export { type DefinitionProblem } from './problems';
 export { findCycles, topologicalOrder, type StepNode } from './graph';

@@ -1,4 +1,9 @@
-import { formatJsonPath, toPathSegment, type FieldProblem, type PathSegment } from '@weft/contracts';
+import {
+  formatJsonPath,
+  toPathSegment,
+  type FieldProblem,
+  type PathSegment,
+} from '@weft/contracts';
 import { type z } from 'zod';
 import { SINGLE_EXPRESSION_PARAM } from './templated';
 

@@ -22,7 +22,9 @@ describe('retryDelayMs', () => {
 
   it('waits the same time with fixed backoff', () => {
     const fixed = { ...exponential, backoff: 'fixed' } as const;
-    expect([1, 2, 5].map((attempt) => retryDelayMs(fixed, attempt, noJitter))).toEqual([200, 200, 200]);
+    expect([1, 2, 5].map((attempt) => retryDelayMs(fixed, attempt, noJitter))).toEqual([
+      200, 200, 200,
+    ]);
   });
 
   it('uses defaults for a missing policy: one attempt, no retry', () => {

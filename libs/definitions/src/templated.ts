@@ -10,10 +10,13 @@ const singleExpression = z.custom<string>(isSingleExpression, {
 });
 
 /** A text with expressions in it (`https://{{ input.host }}/x`): only known at run time. */
-const interpolated = z.custom<string>((value) => typeof value === 'string' && value.includes('{{'), {
-  message: 'expected a text with {{ … }} expressions',
-  params: { [SINGLE_EXPRESSION_PARAM]: true },
-});
+const interpolated = z.custom<string>(
+  (value) => typeof value === 'string' && value.includes('{{'),
+  {
+    message: 'expected a text with {{ … }} expressions',
+    params: { [SINGLE_EXPRESSION_PARAM]: true },
+  },
+);
 
 /**
  * The save-time form of a `with` schema: every field inside it (at any depth) also accepts a

@@ -5,17 +5,20 @@ import { compileTemplate } from './expressions';
 import { findCycles, type StepNode } from './graph';
 import { formatJsonPath, type PathSegment } from '@weft/contracts';
 import { type DefinitionProblem, issuesToProblems } from './problems';
-import { isStepTypeName, STEP_TYPE_NAMES, STEP_TYPES, type StepTypeName } from './steps';
+import { isStepTypeName, STEP_TYPES, type AnyStepType } from './steps';
 import { inputSchemaProblems } from './input-schema';
 import { templated } from './templated';
 
 export type DefinitionValidation =
   { ok: true; definition: WorkflowDefinition } | { ok: false; problems: DefinitionProblem[] };
 
-/** Each type's `with` schema in its save-time form, where any field may be an expression. */
-const SAVED_WITH_SCHEMAS = Object.fromEntries(
-  STEP_TYPE_NAMES.map((name) => [name, templated(STEP_TYPES[name].with)]),
-) as Record<StepTypeName, z.ZodType>;
+/**
+ * Each step type's `with` schema in its save-time form, where any field may be an expression,
+ * made from the type's one definition.
+ */
+export const savedWithSchemas: ReadonlyMap<AnyStepType, z.ZodType> = new Map(
+  Object.values(STEP_TYPES).map((type) => [type, templated(type.with)]),
+);
 
 type RawObject = Record<string, unknown>;
 
@@ -109,7 +112,7 @@ function withProblems(steps: readonly unknown[]): DefinitionProblem[] {
     if (!isObject(step) || !isStepTypeName(step.type)) return;
     const stepWith = step.with ?? {};
     if (!isObject(stepWith)) return;
-    const result = SAVED_WITH_SCHEMAS[step.type].safeParse(stepWith);
+    const result = savedWithSchemas.get(STEP_TYPES[step.type])!.safeParse(stepWith);
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, stepWith, ['steps', index, 'with']));
     }

@@ -74,9 +74,13 @@ async function admit(guard: EgressGuard, url: URL, signal: AbortSignal): Promise
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if (error instanceof OutboundFailure) throw error;
-    throw new OutboundFailure('connection_failed', `${describeUrl(url)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new OutboundFailure(
+      'connection_failed',
+      `${describeUrl(url)}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

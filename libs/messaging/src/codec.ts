@@ -20,7 +20,6 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Decode
   return { ok: false, reason: `invalid message: ${describeIssues(result.error.issues)}` };
 }
 
-
 export const encode = (message: unknown): Buffer => Buffer.from(JSON.stringify(message));
 
 /** Broker headers (strings, numbers, Buffers, arrays of them) as plain strings. */

@@ -247,7 +247,9 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
         }
         if (this.closing) return;
         this.logger.event('warn', 'event handler failed; retrying', { topic, attempt, err: error });
-        await new Promise((resolve) => setTimeout(resolve, exponentialBackoffMs(attempt, 100, 5_000)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, exponentialBackoffMs(attempt, 100, 5_000)),
+        );
       }
     }
   }

@@ -6,6 +6,16 @@ export interface Call {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** When it arrived (ms since the epoch). */
+  at: number;
+}
+
+/** What the server answers a call: a status, a JSON body, headers, after a delay. */
+export interface ScriptedAnswer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  delayMs?: number;
 }
 
 /**
@@ -14,10 +24,7 @@ export interface Call {
  */
 export class EchoServer {
   readonly calls: Call[] = [];
-  private readonly scripts = new Map<
-    string,
-    (call: Call, n: number) => { status: number; body?: unknown; delayMs?: number }
-  >();
+  private readonly scripts = new Map<string, (call: Call, n: number) => ScriptedAnswer>();
   private server?: Server;
   readonly closed: string[] = [];
 
@@ -31,13 +38,14 @@ export class EchoServer {
           path: req.url ?? '/',
           headers: req.headers,
           body: Buffer.concat(chunks).toString(),
+          at: Date.now(),
         };
         this.calls.push(call);
         const path = call.path.split('?')[0]!;
         const n = this.calls.filter((c) => c.path.split('?')[0] === path).length;
         const answer = this.scripts.get(path)?.(call, n) ?? { status: 200 };
         const send = () => {
-          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
           res.end(
             JSON.stringify(
               answer.body ?? { path: call.path, method: call.method, body: call.body },
@@ -62,10 +70,7 @@ export class EchoServer {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 
-  script(
-    path: string,
-    answer: (call: Call, n: number) => { status: number; body?: unknown; delayMs?: number },
-  ): void {
+  script(path: string, answer: (call: Call, n: number) => ScriptedAnswer): void {
     this.scripts.set(path, answer);
   }
 

@@ -49,6 +49,9 @@ function openSealed(ring: KeyRing, tenantId: string, name: string, sealed: strin
   } catch (error) {
     // Neither message holds key material or plaintext; a JSON error could quote the plaintext.
     const reason = error instanceof SecretsError ? error.message : 'its data is not JSON';
-    throw new StepFailed('credential_unreadable', `credential "${name}" cannot be opened: ${reason}`);
+    throw new StepFailed(
+      'credential_unreadable',
+      `credential "${name}" cannot be opened: ${reason}`,
+    );
   }
 }

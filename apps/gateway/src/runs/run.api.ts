@@ -105,11 +105,11 @@ export const runOperations: ApiOperation[] = [
       200: {
         description:
           'Server-sent events: the stored events after `Last-Event-ID` (or from the first), then ' +
-          'live ones; each `id:` is the event\'s sequence number in its run, so a client that ' +
+          "live ones; each `id:` is the event's sequence number in its run, so a client that " +
           'reconnects resumes where it stopped. `: ping` every 15 s; the stream ends after ' +
           '`run.succeeded`, `run.failed` or `run.cancelled`. Each `data:` is one `RunEvent`. ' +
           'With `Accept: application/json`: up to 1,000 stored events after `Last-Event-ID`, ' +
-          'the run\'s last sequence number and whether it has ended.',
+          "the run's last sequence number and whether it has ended.",
         contentType: 'text/event-stream',
         body: named('RunEvent', RunEventView),
       },
@@ -127,7 +127,7 @@ export const runOperations: ApiOperation[] = [
     responses: {
       200: {
         description:
-          'Server-sent events: every event of the tenant\'s runs from now on, as in a run\'s ' +
+          "Server-sent events: every event of the tenant's runs from now on, as in a run's " +
           'stream (each `data:` names its run and its `seq`); `: ping` every 15 s.',
         contentType: 'text/event-stream',
         body: named('RunEvent', RunEventView),

@@ -9,12 +9,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import {
-  WorkflowRpc,
-  type RunPage,
-  type RunSummary,
-  type RunView,
-} from '@weft/contracts';
+import { WorkflowRpc, type RunPage, type RunSummary, type RunView } from '@weft/contracts';
 import type { FastifyReply } from 'fastify';
 import { RequestHeaders } from '../http/request-headers.decorator';
 import { ZodPipe } from '../http/request-validation';

@@ -67,9 +67,7 @@ describe('runs API', () => {
         { path: '$.headers["idempotency-key"]', message: expect.any(String) },
       ]);
       const badBody = await start({ inputs: {} });
-      expect(badBody.json().errors).toEqual([
-        { path: '$.body.inputs', message: 'unknown field' },
-      ]);
+      expect(badBody.json().errors).toEqual([{ path: '$.body.inputs', message: 'unknown field' }]);
       const badId = await gateway.app.inject({
         method: 'POST',
         url: '/v1/workflows/42/runs',

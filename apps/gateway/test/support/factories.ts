@@ -59,7 +59,9 @@ export function runEvent(
   runId: string,
   seq: number,
   type: RunEvent['type'],
-  data: Record<string, unknown> = { status: type === 'run.started' ? 'running' : type.split('.')[1] },
+  data: Record<string, unknown> = {
+    status: type === 'run.started' ? 'running' : type.split('.')[1],
+  },
   tenantId: string = randomUUID(),
 ): RunEvent {
   return {

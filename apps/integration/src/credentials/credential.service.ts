@@ -4,11 +4,9 @@ import {
   fieldProblemsOf,
   type CreateCredential,
   type CredentialList,
-  type CredentialType,
   type CredentialView,
   type DeleteCredential,
   type Done,
-  type FieldProblem,
   type ListCredentials,
   type OpenedCredential,
   type ResolveCredentials,
@@ -16,7 +14,6 @@ import {
 } from '@weft/contracts';
 import type { JsonLogger } from '@weft/runtime';
 import { credentialAad, open, seal, SecretsError, type KeyRing } from '@weft/secrets';
-import type { z } from 'zod';
 import { CredentialUnavailable } from './credential.errors';
 import type { CredentialRepository } from './credential.repository';
 

@@ -10,7 +10,8 @@ export function vaultCredentialSource(vault: Pick<CredentialService, 'unseal'>):
         return await vault.unseal(tenantId, names);
       } catch (error) {
         if (!(error instanceof CredentialUnavailable)) throw error;
-        const code = error.reason === 'not_found' ? 'credential_not_found' : 'credential_unreadable';
+        const code =
+          error.reason === 'not_found' ? 'credential_not_found' : 'credential_unreadable';
         throw new StepFailed(code, error.message);
       }
     },

@@ -59,9 +59,7 @@ function runOf(definition: Record<string, unknown>) {
       finishedAt: NOW.toISOString(),
     };
     const value: StepResult =
-      outcome === 'succeeded'
-        ? { ...base, outcome, output }
-        : { ...base, outcome, error };
+      outcome === 'succeeded' ? { ...base, outcome, output } : { ...base, outcome, error };
     return { kind: 'result', result: value };
   };
   return { run, steps, apply, status, result, heartbeat };
@@ -319,9 +317,9 @@ describe('applySignal', () => {
     // Not yet expired (a heartbeat may have renewed it since the reaper looked): nothing.
     expect((await r.apply(expiry, later(1_000))).changedSteps.size).toBe(0);
     const reaped = await r.apply(expiry, later(5_000 + GRACE_MS));
-    expect(reaped.events.map((e) => [e.type, 'error' in e.data ? e.data.error : undefined])).toEqual([
-      ['step.retrying', expect.objectContaining({ code: 'lease_expired' })],
-    ]);
+    expect(
+      reaped.events.map((e) => [e.type, 'error' in e.data ? e.data.error : undefined]),
+    ).toEqual([['step.retrying', expect.objectContaining({ code: 'lease_expired' })]]);
     expect(r.steps.get('fetch')).toMatchObject({ status: 'queued', leaseExpiresAt: null });
     const again = await r.apply({ kind: 'timer', stepId: 'fetch', timer: 'retry', attempt: 2 });
     expect(again.tasks.map(({ task }) => [task.attempt, task.idempotencyKey])).toEqual([

@@ -272,7 +272,7 @@ class Applier {
         stepType: step.type,
         attempt,
         idempotencyKey: `${this.run.id}:${step.id}`,
-        input: input.data as Record<string, unknown>,
+        input: input.data,
         timeoutMs,
       },
     });

@@ -31,7 +31,9 @@ const RUN_EVENT_DATA = {
 
 export type RunEventType = keyof typeof RUN_EVENT_DATA;
 export type RunEventData<T extends RunEventType> = z.infer<(typeof RUN_EVENT_DATA)[T]>;
-export const RUN_EVENT_TYPES = Object.freeze(Object.keys(RUN_EVENT_DATA)) as readonly RunEventType[];
+export const RUN_EVENT_TYPES = Object.freeze(
+  Object.keys(RUN_EVENT_DATA),
+) as readonly RunEventType[];
 
 /** After these a run changes no more (until a retry), so a run's stream ends on one. */
 const TERMINAL_RUN_EVENT_TYPES: ReadonlySet<RunEventType> = new Set([
@@ -80,8 +82,8 @@ export type RunEvent = z.infer<typeof RunEvent>;
 
 /** The client's view of an event: what the tenant id and the schema version are to the wire. */
 export function viewOfRunEvent(event: RunEvent): RunEventView {
-  const { schemaVersion: _version, tenantId: _tenant, ...view } = event;
-  return view as RunEventView;
+  const { runId, workflowId, seq, type, at, data } = event;
+  return { runId, workflowId, seq, type, at, data } as RunEventView;
 }
 
 /** A run's stored events after `afterSeq` (0: from the start), in order. */

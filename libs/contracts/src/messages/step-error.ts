@@ -26,7 +26,8 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
   },
   http_status: {
     retryable: false,
-    meaning: 'the target answered a status outside 2xx and acceptStatus; retryable for 408, 425, 429 and 5xx',
+    meaning:
+      'the target answered a status outside 2xx and acceptStatus; retryable for 408, 425, 429 and 5xx',
   },
   internal: { retryable: true, meaning: 'an unexpected error in the worker' },
   invalid_input: {

@@ -33,7 +33,10 @@ const HttpUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must be an http or https URL' });
   } else if (url.username || url.password) {
     // Run data is not secret: credentials belong in the vault.
-    ctx.addIssue({ code: 'custom', message: 'must not embed a user or password; use a credential' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not embed a user or password; use a credential',
+    });
   }
 });
 

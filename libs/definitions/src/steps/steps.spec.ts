@@ -68,7 +68,8 @@ describe('templated', () => {
     expect(issuesToProblems(result.error?.issues ?? [], value)).toEqual([
       {
         path: '$.method',
-        message: 'Invalid option: expected one of "GET"|"HEAD"|"POST"|"PUT"|"PATCH"|"DELETE"|"OPTIONS"',
+        message:
+          'Invalid option: expected one of "GET"|"HEAD"|"POST"|"PUT"|"PATCH"|"DELETE"|"OPTIONS"',
       },
       { path: '$.url', message: 'required' },
       { path: '$.timeoutMs', message: 'Invalid input: expected number, received string' },

@@ -123,7 +123,9 @@ describe('GET /v1/runs/{id}/events', () => {
     // Stored and heard: sent once.
     await emit(history[2]!);
     await nextTurn();
-    await emit(runEvent(runId, 4, 'step.started', { stepId: 'fetch', attempt: 1, status: 'running' }));
+    await emit(
+      runEvent(runId, 4, 'step.started', { stepId: 'fetch', attempt: 1, status: 'running' }),
+    );
     await emit(runEvent(randomUUID(), 1, 'run.succeeded'));
     await emit(runEvent(runId, 5, 'run.succeeded'));
     const answer = await response;

@@ -144,9 +144,7 @@ describe('http.request connector (real loopback server)', () => {
   const allowLoopback = new EgressGuard(parseEgressAllow('127.0.0.1/32'));
   const connector = connectorWith(allowLoopback);
   const run = (input: Record<string, unknown>, overrides: Partial<StepTask> = {}) =>
-    connector.run(task(input, overrides), {
-      signal: new AbortController().signal,
-    }) as Promise<HttpResponseOutput>;
+    connector.run(task(input, overrides), { signal: new AbortController().signal });
 
   beforeAll(async () => {
     await server.start();
@@ -409,7 +407,7 @@ describe('http.request connector (real loopback server)', () => {
     });
 
     it('fails a response larger than the cap', async () => {
-      const capped = connectorWith(allowLoopback, { maxResponseBytes: 1024, });
+      const capped = connectorWith(allowLoopback, { maxResponseBytes: 1024 });
       server.handler = (_request, response) => response.end('x'.repeat(2048));
       const error = await failure(
         capped.run(task({ method: 'GET', url: server.origin }), {
@@ -430,7 +428,7 @@ describe('http.request connector (real loopback server)', () => {
     });
 
     it('answers a HEAD request whatever length it announces', async () => {
-      const capped = connectorWith(allowLoopback, { maxResponseBytes: 10, });
+      const capped = connectorWith(allowLoopback, { maxResponseBytes: 10 });
       server.handler = (_request, response) => {
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': 5_000 });
         response.end();
