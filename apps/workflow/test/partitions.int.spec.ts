@@ -2,7 +2,13 @@ import { createDataSource, migrate } from '@weft/persistence';
 import { JsonLogger, uuidv7 } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
-import { monthStart, partitionName, RunPartitions, uuidFloor } from '../src/runs/run-partitions';
+import {
+  monthStart,
+  PARTITIONED,
+  partitionName,
+  RunPartitions,
+  uuidFloor,
+} from '../src/runs/run-partitions';
 
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -75,11 +81,10 @@ describe('monthly partitions of runs (real PostgreSQL)', () => {
     const later = monthStart(now, 8);
     const { created, dropped } = await maintainer.maintain(later);
     expect(dropped.sort()).toEqual(
-      [0, 1]
-        .flatMap((o) => ['runs', 'step_runs'].map((t) => partitionName(t, monthStart(now, o))))
-        .sort(),
+      [0, 1].flatMap((o) => PARTITIONED.map((t) => partitionName(t, monthStart(now, o)))).sort(),
     );
     expect(created).toContain(partitionName('runs', monthStart(later, 3)));
+    expect(created).toContain(partitionName('run_events', monthStart(later, 3)));
     const rows = await db.query<{ count: number }[]>(
       'SELECT count(*)::int AS count FROM workflow.runs',
     );

@@ -130,7 +130,7 @@ describe('Kafka adapter (real broker)', () => {
         40_000,
       );
       // The reason names the offending field of the record.
-      expect(deadLetters[0]?.reason).toMatch(/^invalid message: outcome: /);
+      expect(deadLetters[0]?.reason).toMatch(/^invalid message: \$\.outcome: /);
     } finally {
       await reader.disconnect();
       await consumer.close();
