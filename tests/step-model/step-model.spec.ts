@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   ConsumerGroups,
   EventTopics,
+  STEP_ERROR_CATALOGUE,
+  STEP_ERROR_CODES,
   TaskQueues,
   type StepResult,
   type StepTask,
@@ -45,6 +49,23 @@ describe('one definition per step type', () => {
       expect(runners[0]!.runsOn).toBe(type.runsOn);
     },
   );
+
+  it('documents every step error code with whether it is retried', () => {
+    const api = readFileSync(join(__dirname, '../../docs/api.md'), 'utf8');
+    const documented = [...api.matchAll(/^\| `([a-z_]+)` +\| (yes|no|408, 425, 429, 5xx) +\|/gm)];
+    expect(new Map(documented.map(([, code, retryable]) => [code, retryable]))).toEqual(
+      new Map(
+        STEP_ERROR_CODES.map((code) => [
+          code,
+          code === 'http_status'
+            ? '408, 425, 429, 5xx'
+            : STEP_ERROR_CATALOGUE[code].retryable
+              ? 'yes'
+              : 'no',
+        ]),
+      ),
+    );
+  });
 
   it('has a save-time schema for every step type and no other', () => {
     expect([...savedWithSchemas.keys()]).toEqual(Object.values(STEP_TYPES));
