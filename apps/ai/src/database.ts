@@ -6,5 +6,4 @@ import { CreateUsage1764000000000 } from './migrations/1764000000000-create-usag
 export const aiDatabase: ServiceDatabase = {
   schema: 'ai',
   migrations: [CreateSchema1763900000000, CreateUsage1764000000000],
-  entities: [],
 };

@@ -6,5 +6,4 @@ import { CreateTenantsAndApiKeys1764100000000 } from './migrations/1764100000000
 export const gatewayDatabase: ServiceDatabase = {
   schema: 'gateway',
   migrations: [CreateSchema1763900000000, CreateTenantsAndApiKeys1764100000000],
-  entities: [],
 };

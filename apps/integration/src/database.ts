@@ -6,5 +6,4 @@ import { CreateCredentials1764000000000 } from './migrations/1764000000000-creat
 export const integrationDatabase: ServiceDatabase = {
   schema: 'integration',
   migrations: [CreateSchema1763900000000, CreateCredentials1764000000000],
-  entities: [],
 };

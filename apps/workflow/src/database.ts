@@ -15,5 +15,4 @@ export const workflowDatabase: ServiceDatabase = {
     PartitionRunsByMonth1764200000000,
     StoreRunEvents1764300000000,
   ],
-  entities: [],
 };

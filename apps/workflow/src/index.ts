@@ -1,3 +1,4 @@
 export { configSchema, defaultPort, type WorkflowConfig } from './config';
 export { workflowDatabase } from './database';
-export { WorkflowModule, type WorkflowDeps } from './workflow.module';
+export { type WorkflowDeps } from './workflow.components';
+export { WorkflowModule } from './workflow.module';

@@ -6,7 +6,8 @@ import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
 import { EngineService } from '../src/engine/engine.service';
 import { WorkflowCatalog } from '../src/engine/workflow-catalog';
-import { RunRepository } from '../src/runs/run.repository';
+import { RunRepository } from '../src/engine/store/run.repository';
+import { Transactions } from '../src/engine/store/transactions';
 import { RunService } from '../src/runs/run.service';
 import { WorkflowRepository } from '../src/workflows/workflow.repository';
 import { WorkflowService } from '../src/workflows/workflow.service';
@@ -35,8 +36,9 @@ describe('engine batches (real PostgreSQL)', () => {
     const workflows = new WorkflowRepository(db);
     const catalog = new WorkflowCatalog(workflows);
     runs = new RunRepository(db);
-    engine = new EngineService(runs, catalog, logger, () => undefined);
-    runService = new RunService(runs, workflows, catalog, engine, () => undefined);
+    const transactions = new Transactions(db);
+    engine = new EngineService(transactions, runs, catalog, logger, () => undefined);
+    runService = new RunService(transactions, runs, workflows, catalog, engine, () => undefined);
     const workflow = await new WorkflowService(workflows).create({
       schemaVersion: 1,
       tenantId,

@@ -15,4 +15,4 @@ export type {
   TaskQueue,
 } from './ports';
 export { consumeInTraceContext, traceHeaders } from './trace';
-export { EVENT_LOG, RPC_TRANSPORT, TASK_QUEUE } from './tokens';
+export { EVENT_LOG, RPC_TRANSPORT } from './tokens';

@@ -1,4 +1,3 @@
 /** Injection tokens for the messaging ports, so services depend on ports, not brokers. */
-export const TASK_QUEUE = Symbol('TaskQueue');
 export const EVENT_LOG = Symbol('EventLog');
 export const RPC_TRANSPORT = Symbol('RpcTransport');

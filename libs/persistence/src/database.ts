@@ -1,16 +1,13 @@
-import { DataSource, type MigrationInterface, type EntitySchema } from 'typeorm';
+import { DataSource, type MigrationInterface } from 'typeorm';
 import type { ReadinessRegistry } from '@weft/runtime';
 
 type MigrationClass = new () => MigrationInterface;
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM accepts entity classes of any shape.
-type EntityTarget = Function | EntitySchema;
 
 /** What a service declares about its own PostgreSQL schema. */
 export interface ServiceDatabase {
   /** The PostgreSQL schema the service owns; no other service reads it. */
   schema: string;
   migrations: MigrationClass[];
-  entities: EntityTarget[];
 }
 
 export interface DatabaseOptions {
@@ -30,7 +27,6 @@ export function createDataSource(database: ServiceDatabase, options: DatabaseOpt
     type: 'postgres',
     url: options.url,
     schema: database.schema,
-    entities: database.entities,
     migrations: database.migrations,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',

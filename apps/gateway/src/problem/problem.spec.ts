@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DomainErrorCodes, ErrorCatalogue, type ErrorKind } from '@weft/contracts';
-import { jsonPath, problemFor, problemTypeOf, ProblemError } from './problem';
+import { DomainErrorCodes, ErrorCatalogue, formatJsonPath, type ErrorKind } from '@weft/contracts';
+import { problemFor, problemTypeOf, ProblemError } from './problem';
 
 const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
@@ -13,8 +13,8 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
 
 describe('problems', () => {
   it('writes JSON paths with dots for names and brackets for indexes', () => {
-    expect(jsonPath([])).toBe('$');
-    expect(jsonPath(['steps', 2, 'needs', 0])).toBe('$.steps[2].needs[0]');
+    expect(formatJsonPath([])).toBe('$');
+    expect(formatJsonPath(['steps', 2, 'needs', 0])).toBe('$.steps[2].needs[0]');
   });
 
   it('maps every code to a problem type of its own, its title and the status of its kind', () => {

@@ -44,14 +44,6 @@ export class ProblemError extends Error {
   }
 }
 
-/** `['steps', 2, 'needs']` → `$.steps[2].needs`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${String(key)}`),
-    '$',
-  );
-}
-
 /**
  * The one mapping of error codes to HTTP: the type names the code, the title is the
  * catalogue's, the status follows the code's kind.

@@ -1,6 +1,9 @@
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
-import type { RunRepository } from '../runs/run.repository';
+import type { LeaseRepository } from './store/lease.repository';
+import type { RunRepository } from './store/run.repository';
+import type { TimerRepository } from './store/timer.repository';
+import type { Transactions } from './store/transactions';
 import type { EngineService } from './engine.service';
 import type { RunSignal } from './signals';
 
@@ -18,7 +21,10 @@ export class DueWorkPoller {
   private running?: Promise<void>;
 
   constructor(
+    private readonly transactions: Transactions,
     private readonly runs: RunRepository,
+    private readonly timers: TimerRepository,
+    private readonly leases: LeaseRepository,
     private readonly engine: EngineService,
     private readonly logger: JsonLogger,
     private readonly onOutbox: () => void,
@@ -41,9 +47,9 @@ export class DueWorkPoller {
 
   private async poll(): Promise<void> {
     let applied = 0;
-    for (const { id, runId } of await this.runs.dueTimers(BATCH)) {
+    for (const { id, runId } of await this.timers.dueTimers(BATCH)) {
       applied += await this.applyLocked(runId, async (tx) => {
-        const timer = await this.runs.claimTimer(tx, id);
+        const timer = await this.timers.claimTimer(tx, id);
         return (
           timer && {
             kind: 'timer',
@@ -54,7 +60,7 @@ export class DueWorkPoller {
         );
       });
     }
-    for (const { runId, stepId, attempt } of await this.runs.expiredLeases(BATCH)) {
+    for (const { runId, stepId, attempt } of await this.leases.expiredLeases(BATCH)) {
       this.logger.event('warn', 'step lease expired', { runId, stepId, attempt });
       applied += await this.applyLocked(runId, async () => ({
         kind: 'lease-expired',
@@ -70,8 +76,8 @@ export class DueWorkPoller {
     runId: string,
     claim: (tx: EntityManager) => Promise<RunSignal | undefined>,
   ): Promise<number> {
-    return this.runs.db.transaction(async (tx) => {
-      if (!(await this.runs.tryLockRun(tx, runId))) return 0;
+    return this.transactions.run(async (tx) => {
+      if (!(await this.runs.tryLockRunAnyTenant(tx, runId))) return 0;
       const signal = await claim(tx);
       if (!signal) return 0;
       await this.engine.apply(runId, signal, { tx });

@@ -1,7 +1,9 @@
 import { stepError, type StepTask } from '@weft/contracts';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
-import type { OutboxMessage, RunChanges, RunRepository } from '../runs/run.repository';
+import type { OutboxMessage } from './store/outbox.repository';
+import type { RunChanges, RunRepository } from './store/run.repository';
+import type { Transactions } from './store/transactions';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
@@ -21,6 +23,7 @@ export interface RunSignalFor {
  */
 export class EngineService {
   constructor(
+    private readonly transactions: Transactions,
     private readonly runs: RunRepository,
     private readonly catalog: WorkflowCatalog,
     private readonly logger: JsonLogger,
@@ -35,7 +38,7 @@ export class EngineService {
     options: { tenantId?: string; tx?: EntityManager } = {},
   ): Promise<RunState | undefined> {
     const work = (tx: EntityManager) => this.applyIn(tx, [{ runId, signal }], options.tenantId);
-    const [run] = options.tx ? await work(options.tx) : await this.runs.db.transaction(work);
+    const [run] = options.tx ? await work(options.tx) : await this.transactions.run(work);
     if (run && !options.tx) this.onOutbox();
     return run;
   }
@@ -45,7 +48,7 @@ export class EngineService {
    * answers each signal's run, undefined where the run does not exist.
    */
   async applyAll(signals: RunSignalFor[]): Promise<(RunState | undefined)[]> {
-    const runs = await this.runs.db.transaction((tx) => this.applyIn(tx, signals));
+    const runs = await this.transactions.run((tx) => this.applyIn(tx, signals));
     this.onOutbox();
     return runs;
   }
@@ -73,8 +76,10 @@ export class EngineService {
     tenantId?: string,
   ): Promise<(RunState | undefined)[]> {
     const runIds = [...new Set(signals.map((s) => s.runId))];
-    const runs = await this.runs.lockRuns(tx, runIds, tenantId);
-    const steps = await this.runs.stepsOf(tx, [...runs.keys()]);
+    const runs = tenantId
+      ? await this.runs.lockRuns(tx, runIds, tenantId)
+      : await this.runs.lockRunsAnyTenant(tx, runIds);
+    const steps = await this.runs.stepsOf([...runs.keys()], tx);
     const changedRuns = new Set<string>();
     const changedSteps = new Map<string, Set<string>>();
     const timersCleared = new Set<string>();
@@ -124,16 +129,19 @@ export class EngineService {
         });
       }
     }
-    await this.runs.write(tx, {
-      inserted: [],
-      updated: [...changedRuns].map((id) => runs.get(id)!),
-      steps: [...changedSteps].flatMap(([runId, ids]) =>
-        [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
-      ),
-      timersCleared: [...timersCleared],
-      timers,
-      outbox,
-    });
+    await this.runs.write(
+      {
+        inserted: [],
+        updated: [...changedRuns].map((id) => runs.get(id)!),
+        steps: [...changedSteps].flatMap(([runId, ids]) =>
+          [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
+        ),
+        timersCleared: [...timersCleared],
+        timers,
+        outbox,
+      },
+      tx,
+    );
     return signals.map((s) => runs.get(s.runId));
   }
 }

@@ -1,7 +1,7 @@
 import { EventTopics, TaskQueues } from '@weft/contracts';
 import type { EventLog, TaskQueue } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
-import type { OutboxMessage, RunRepository } from '../runs/run.repository';
+import type { OutboxMessage, OutboxRepository } from './store/outbox.repository';
 
 const BATCH = 200;
 const POLL_MS = 250;
@@ -18,7 +18,7 @@ export class OutboxRelay {
   private stopped = false;
 
   constructor(
-    private readonly runs: RunRepository,
+    private readonly outbox: OutboxRepository,
     private readonly tasks: TaskQueue,
     private readonly events: EventLog,
     private readonly logger: JsonLogger,
@@ -56,7 +56,7 @@ export class OutboxRelay {
   }
 
   private async drain(): Promise<void> {
-    while ((await this.runs.drainOutbox(BATCH, (messages) => this.publish(messages))) === BATCH) {
+    while ((await this.outbox.drainOutbox(BATCH, (messages) => this.publish(messages))) === BATCH) {
       if (this.stopped) return;
     }
   }

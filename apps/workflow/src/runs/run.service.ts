@@ -20,11 +20,13 @@ import { pendingStep, type RunState } from '../engine/run-state';
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
-import { toSummary, type RunRepository, type Sql } from './run.repository';
+import { toSummary, type RunRepository } from '../engine/store/run.repository';
+import type { Sql, Transactions } from '../engine/store/transactions';
 
 /** The run API of the engine: what the gateway asks over RPC. */
 export class RunService {
   constructor(
+    private readonly transactions: Transactions,
     private readonly runs: RunRepository,
     private readonly workflows: WorkflowRepository,
     private readonly catalog: WorkflowCatalog,
@@ -87,26 +89,29 @@ export class RunService {
     );
     // The run, its steps and its two outbox rows are one statement: without an idempotency
     // key, one round trip to PostgreSQL and no transaction to open.
-    const insert = (sql: Sql) =>
-      this.runs.write(sql, {
-        inserted: [run],
-        updated: [],
-        steps: steps.map((step) => ({ runId: run.id, step })),
-        timersCleared: [],
-        timers: [],
-        outbox: [
-          { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
-          { destination: 'run-event', payload: queued },
-        ],
-      });
+    const insert = (sql?: Sql) =>
+      this.runs.write(
+        {
+          inserted: [run],
+          updated: [],
+          steps: steps.map((step) => ({ runId: run.id, step })),
+          timersCleared: [],
+          timers: [],
+          outbox: [
+            { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
+            { destination: 'run-event', payload: queued },
+          ],
+        },
+        sql,
+      );
     const created: RunStarted = { run: toSummary(run), created: true };
     const result =
       idempotencyKey === undefined
-        ? await insert(this.runs.db).then(() => created)
-        : await this.runs.db.transaction(async (tx): Promise<RunStarted> => {
+        ? await insert().then(() => created)
+        : await this.transactions.run(async (tx): Promise<RunStarted> => {
             const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, run.id);
             if (holder !== run.id) {
-              const existing = await this.runs.findRun(tx, holder, { tenantId });
+              const existing = await this.runs.findRun(tenantId, holder, tx);
               if (existing) return { run: toSummary(existing), created: false };
             }
             await insert(tx);
@@ -117,9 +122,9 @@ export class RunService {
   }
 
   async get({ tenantId, runId }: GetRun): Promise<RunView> {
-    const run = await this.runs.findRun(this.runs.db, runId, { tenantId });
+    const run = await this.runs.findRun(tenantId, runId);
     if (!run) throw notFound(runId);
-    const steps = (await this.runs.stepsOf(this.runs.db, [runId])).get(runId)!;
+    const steps = (await this.runs.stepsOf([runId])).get(runId)!;
     const compiled = await this.catalog.version(run.workflowId, run.workflowVersion);
     return {
       ...toSummary(run),
@@ -165,7 +170,7 @@ export class RunService {
   }
 
   async cancel({ tenantId, runId }: RunCommand): Promise<RunSummary> {
-    const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
+    const current = await this.runs.findRun(tenantId, runId);
     if (!current) throw notFound(runId);
     if (isTerminalRunStatus(current.status)) {
       throw new DomainError('run_not_cancellable', `run ${runId} has already ${current.status}`);
@@ -175,7 +180,7 @@ export class RunService {
   }
 
   async retry({ tenantId, runId }: RunCommand): Promise<RunSummary> {
-    const current = await this.runs.findRun(this.runs.db, runId, { tenantId });
+    const current = await this.runs.findRun(tenantId, runId);
     if (!current) throw notFound(runId);
     if (current.status !== 'failed') {
       throw new DomainError(

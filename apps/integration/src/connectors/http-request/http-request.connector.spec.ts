@@ -8,7 +8,11 @@ import { invokeConnector, StepFailed } from '@weft/worker';
 import { CredentialUnavailable } from '../../credentials/credential.errors';
 import { vaultCredentialSource } from '../../credentials/credential.source';
 import { CircuitBreakers } from '../circuit-breakers';
-import { httpRequestConnector, type HttpRequestConnectorOptions } from './http-request.connector';
+import {
+  httpRequestConnector,
+  retryAfterMs,
+  type HttpRequestConnectorOptions,
+} from './http-request.connector';
 
 type HttpResponseOutput = OutputOf<typeof httpRequestStep>;
 
@@ -599,5 +603,17 @@ describe('http.request connector (real loopback server)', () => {
       });
       expect(output.status).toBe(200);
     });
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads delay seconds and HTTP dates, and ignores what it cannot read', () => {
+    const now = Date.parse('2026-12-02T10:00:00Z');
+    expect(retryAfterMs('1', now)).toBe(1_000);
+    expect(retryAfterMs(['120', '5'], now)).toBe(120_000);
+    expect(retryAfterMs('Wed, 02 Dec 2026 10:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('Wed, 02 Dec 2026 09:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
 });

@@ -1,18 +1,14 @@
 import {
   isTerminalRunStatus,
-  type RunEvent,
   type RunEventPage,
-  type RunRequested,
   type RunStatus,
   type RunSummary,
-  type StepCancel,
 } from '@weft/contracts';
-import type { DataSource, EntityManager } from 'typeorm';
-import type { RunState, StepState } from '../engine/run-state';
-import type { NewTimer, OutgoingTask } from '../engine/transition';
-
-/** Something that runs SQL: the pool, or a transaction's manager. */
-export type Sql = DataSource | EntityManager;
+import type { DataSource } from 'typeorm';
+import type { RunState, StepState } from '../run-state';
+import type { NewTimer } from '../transition';
+import type { OutboxMessage } from './outbox.repository';
+import type { Sql } from './transactions';
 
 interface RunRow {
   id: string;
@@ -41,21 +37,6 @@ interface StepRow {
   lease_expires_at: Date | null;
 }
 
-export interface TimerRow {
-  id: string;
-  run_id: string;
-  step_id: string;
-  kind: NewTimer['kind'];
-  attempt: number;
-}
-
-/** Where an outbox row goes: a task queue or a Kafka topic. */
-export type OutboxMessage =
-  | { destination: 'task'; payload: OutgoingTask }
-  | { destination: 'run-event'; payload: RunEvent }
-  | { destination: 'run-request'; payload: RunRequested }
-  | { destination: 'step-cancel'; payload: StepCancel };
-
 /**
  * Everything one engine transaction writes, for any number of runs. Each run and step appears
  * at most once, in its final state: one statement cannot change a row twice.
@@ -73,9 +54,13 @@ export interface RunChanges {
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
   created_at, started_at, finished_at, last_event_seq`;
 
-/** SQL of runs, their steps, timers and the outbox. */
+/**
+ * SQL of runs, their steps and their events, and the one statement that writes a transition
+ * (with its timers and outbox rows). Methods without a tenant id in their name or arguments
+ * are the engine's, acting on runs whatever their tenant.
+ */
 export class RunRepository {
-  constructor(readonly db: DataSource) {}
+  constructor(private readonly db: DataSource) {}
 
   /** Claims an idempotency key for `runId`; answers the run that holds it. */
   async claimKey(sql: Sql, tenantId: string, key: string, runId: string): Promise<string> {
@@ -96,36 +81,63 @@ export class RunRepository {
     return held[0]!.run_id;
   }
 
-  /** The run (unlocked: writers lock with lockRuns). */
+  /** The tenant's run (unlocked: writers lock with lockRuns). */
   async findRun(
-    sql: Sql,
+    tenantId: string,
     runId: string,
-    options: { tenantId?: string } = {},
+    sql: Sql = this.db,
   ): Promise<RunState | undefined> {
     const rows: RunRow[] = await sql.query(
-      `SELECT ${RUN_COLUMNS} FROM workflow.runs
-        WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)`,
-      [runId, options.tenantId ?? null],
+      `SELECT ${RUN_COLUMNS} FROM workflow.runs WHERE id = $1 AND tenant_id = $2`,
+      [runId, tenantId],
     );
     return rows[0] && toRunState(rows[0]);
   }
 
+  /** The tenant's runs among `runIds`, locked as `lockRunsAnyTenant` locks them. */
+  lockRuns(tx: Sql, runIds: string[], tenantId: string): Promise<Map<string, RunState>> {
+    return this.lock(tx, runIds, tenantId);
+  }
+
   /**
-   * The runs (those of `tenantId`, when given), each locked until the transaction ends, in id
-   * order so that two transactions locking overlapping sets cannot deadlock.
+   * The runs, whatever their tenant, each locked until the transaction ends, in id order so
+   * that two transactions locking overlapping sets cannot deadlock.
    */
-  async lockRuns(sql: Sql, runIds: string[], tenantId?: string): Promise<Map<string, RunState>> {
-    const rows: RunRow[] = await sql.query(
+  lockRunsAnyTenant(tx: Sql, runIds: string[]): Promise<Map<string, RunState>> {
+    return this.lock(tx, runIds, null);
+  }
+
+  /**
+   * Locks the run's row unless another transaction holds it (then answers false: pollers skip
+   * the run this round rather than wait, so they never deadlock with the engine).
+   */
+  async tryLockRunAnyTenant(tx: Sql, runId: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      'SELECT 1 FROM workflow.runs WHERE id = $1 FOR UPDATE SKIP LOCKED',
+      [runId],
+    );
+    return rows.length > 0;
+  }
+
+  private async lock(
+    tx: Sql,
+    runIds: string[],
+    tenantId: string | null,
+  ): Promise<Map<string, RunState>> {
+    const rows: RunRow[] = await tx.query(
       `SELECT ${RUN_COLUMNS} FROM workflow.runs
         WHERE id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR tenant_id = $2)
         ORDER BY id FOR UPDATE`,
-      [runIds, tenantId ?? null],
+      [runIds, tenantId],
     );
     return new Map(rows.map((row) => [row.id, toRunState(row)]));
   }
 
-  /** The steps of each run, by run id and step id. */
-  async stepsOf(sql: Sql, runIds: string[]): Promise<Map<string, Map<string, StepState>>> {
+  /** The steps of each run, by run id and step id (the caller checked the runs' tenant). */
+  async stepsOf(
+    runIds: string[],
+    sql: Sql = this.db,
+  ): Promise<Map<string, Map<string, StepState>>> {
     const rows: (StepRow & { run_id: string })[] = await sql.query(
       `SELECT run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
               lease_expires_at
@@ -143,7 +155,7 @@ export class RunRepository {
    * sub-statements share one snapshot, so the timers deleted are those from before, never the
    * ones inserted beside them.
    */
-  async write(sql: Sql, changes: RunChanges): Promise<void> {
+  async write(changes: RunChanges, sql: Sql = this.db): Promise<void> {
     const params: unknown[] = [];
     const param = (value: unknown) => `$${params.push(value)}`;
     const json = (value: unknown) => `${param(JSON.stringify(value))}::jsonb`;
@@ -309,82 +321,6 @@ export class RunRepository {
       ],
     );
     return rows.map((row) => toSummary(toRunState(row)));
-  }
-
-  async dueTimers(limit: number): Promise<{ id: string; runId: string }[]> {
-    const rows: { id: string; run_id: string }[] = await this.db.query(
-      'SELECT id, run_id FROM workflow.timers WHERE fire_at <= now() ORDER BY fire_at LIMIT $1',
-      [limit],
-    );
-    return rows.map((row) => ({ id: row.id, runId: row.run_id }));
-  }
-
-  /** Attempts whose lease ran out, oldest first (the reaper's work list). */
-  async expiredLeases(
-    limit: number,
-  ): Promise<{ runId: string; stepId: string; attempt: number }[]> {
-    const rows: { run_id: string; step_id: string; attempt: number }[] = await this.db.query(
-      `SELECT run_id, step_id, attempt FROM workflow.step_runs
-        WHERE lease_expires_at <= now() ORDER BY lease_expires_at LIMIT $1`,
-      [limit],
-    );
-    return rows.map((row) => ({ runId: row.run_id, stepId: row.step_id, attempt: row.attempt }));
-  }
-
-  /**
-   * Locks the run's row unless another transaction holds it (then answers false: pollers skip
-   * the run this round rather than wait, so they never deadlock with the engine).
-   */
-  async tryLockRun(sql: Sql, runId: string): Promise<boolean> {
-    const rows: unknown[] = await sql.query(
-      'SELECT 1 FROM workflow.runs WHERE id = $1 FOR UPDATE SKIP LOCKED',
-      [runId],
-    );
-    return rows.length > 0;
-  }
-
-  /** Claims a due timer; undefined when another replica holds or already fired it. */
-  async claimTimer(sql: Sql, id: string): Promise<TimerRow | undefined> {
-    const [rows] = await sql.query<[TimerRow[], number]>(
-      `DELETE FROM workflow.timers WHERE id = (
-         SELECT id FROM workflow.timers WHERE id = $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, run_id, step_id, kind, attempt`,
-      [id],
-    );
-    return rows[0];
-  }
-
-  /**
-   * Removes up to `limit` outbox rows in id order and hands them to `publish`; the rows come
-   * back if publishing throws, since the delete commits only after it.
-   */
-  async drainOutbox(
-    limit: number,
-    publish: (messages: OutboxMessage[]) => Promise<void>,
-  ): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      // One relay at a time across engine replicas, so rows leave in id order and a run's
-      // events never overtake each other; the others find the lock taken and wait for a poll.
-      const [lock] = await tx.query<{ locked: boolean }[]>(
-        "SELECT pg_try_advisory_xact_lock(hashtext('weft.workflow.outbox')) AS locked",
-      );
-      if (!lock?.locked) return 0;
-      const [rows] = await tx.query<
-        [{ id: string; destination: string; payload: unknown }[], number]
-      >(
-        `DELETE FROM workflow.outbox WHERE id IN (
-           SELECT id FROM workflow.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, destination, payload`,
-        [limit],
-      );
-      if (rows.length === 0) return 0;
-      // RETURNING has no order; a run's messages must leave in the order they were written.
-      rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
-      await publish(
-        rows.map(({ destination, payload }) => ({ destination, payload }) as OutboxMessage),
-      );
-      return rows.length;
-    });
   }
 }
 

@@ -1,0 +1,51 @@
+import type { RunEvent, RunRequested, StepCancel } from '@weft/contracts';
+import type { OutgoingTask } from '../transition';
+import type { Transactions } from './transactions';
+
+/** Where an outbox row goes: a task queue or a Kafka topic. */
+export type OutboxMessage =
+  | { destination: 'task'; payload: OutgoingTask }
+  | { destination: 'run-event'; payload: RunEvent }
+  | { destination: 'run-request'; payload: RunRequested }
+  | { destination: 'step-cancel'; payload: StepCancel };
+
+/**
+ * SQL of the outbox's way out; rows come in with the transition that made them
+ * (`RunRepository.write`), so state and messages never disagree.
+ */
+export class OutboxRepository {
+  constructor(private readonly transactions: Transactions) {}
+
+  /**
+   * Removes up to `limit` outbox rows in id order and hands them to `publish`; the rows come
+   * back if publishing throws, since the delete commits only after it.
+   */
+  async drainOutbox(
+    limit: number,
+    publish: (messages: OutboxMessage[]) => Promise<void>,
+  ): Promise<number> {
+    return this.transactions.run(async (tx) => {
+      // One relay at a time across engine replicas, so rows leave in id order and a run's
+      // events never overtake each other; the others find the lock taken and wait for a poll.
+      const [lock] = await tx.query<{ locked: boolean }[]>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('weft.workflow.outbox')) AS locked",
+      );
+      if (!lock?.locked) return 0;
+      const [rows] = await tx.query<
+        [{ id: string; destination: string; payload: unknown }[], number]
+      >(
+        `DELETE FROM workflow.outbox WHERE id IN (
+           SELECT id FROM workflow.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, destination, payload`,
+        [limit],
+      );
+      if (rows.length === 0) return 0;
+      // RETURNING has no order; a run's messages must leave in the order they were written.
+      rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+      await publish(
+        rows.map(({ destination, payload }) => ({ destination, payload }) as OutboxMessage),
+      );
+      return rows.length;
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
+import type { JsonLogger, ReadinessRegistry } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { DueWorkPoller } from './engine/due-work-poller';
+import { EngineService } from './engine/engine.service';
+import { OutboxRelay } from './engine/outbox-relay';
+import { LeaseRepository } from './engine/store/lease.repository';
+import { OutboxRepository } from './engine/store/outbox.repository';
+import { RunRepository } from './engine/store/run.repository';
+import { TimerRepository } from './engine/store/timer.repository';
+import { Transactions } from './engine/store/transactions';
+import type { EnginePolicy } from './engine/transition';
+import { WorkflowCatalog } from './engine/workflow-catalog';
+import { ProbeRepository } from './probes/probe.repository';
+import { ProbeService } from './probes/probe.service';
+import { RunPartitions } from './runs/run-partitions';
+import { RunService } from './runs/run.service';
+import { WorkflowRepository } from './workflows/workflow.repository';
+import { WorkflowService } from './workflows/workflow.service';
+
+/** What the workflow service is built from; main.ts and the standalone launcher supply it. */
+export interface WorkflowDeps {
+  logger: JsonLogger;
+  readiness: ReadinessRegistry;
+  dataSource: DataSource;
+  rpc: RpcTransport;
+  tasks: TaskQueue;
+  events: EventLog;
+  /** Lease settings; the defaults when unset. */
+  policy?: EnginePolicy;
+  /** Months of runs kept before their partitions are dropped; 6 when unset. */
+  retentionMonths?: number;
+}
+
+/** The services and workers of the workflow service, built once from the deps. */
+export function assemble(deps: WorkflowDeps) {
+  const workflowRepository = new WorkflowRepository(deps.dataSource);
+  const transactions = new Transactions(deps.dataSource);
+  const runRepository = new RunRepository(deps.dataSource);
+  const catalog = new WorkflowCatalog(workflowRepository);
+  const outbox = new OutboxRepository(transactions);
+  const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);
+  const wake = () => relay.wake();
+  const engine = new EngineService(
+    transactions,
+    runRepository,
+    catalog,
+    deps.logger,
+    wake,
+    deps.policy,
+  );
+  return {
+    relay,
+    engine,
+    dueWork: new DueWorkPoller(
+      transactions,
+      runRepository,
+      new TimerRepository(deps.dataSource),
+      new LeaseRepository(deps.dataSource),
+      engine,
+      deps.logger,
+      wake,
+    ),
+    partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
+    workflows: new WorkflowService(workflowRepository),
+    runs: new RunService(transactions, runRepository, workflowRepository, catalog, engine, wake),
+    probes: new ProbeService(new ProbeRepository(deps.dataSource), deps.tasks, deps.logger),
+  };
+}
+export type WorkflowComponents = ReturnType<typeof assemble>;

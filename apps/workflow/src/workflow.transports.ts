@@ -1,0 +1,57 @@
+import { ConsumerGroups, EventTopics, TaskQueues, WorkflowRpc } from '@weft/contracts';
+import { answerOutagesAsUnavailable, type RpcHandlers } from '@weft/messaging';
+import { isDatabaseUnavailable } from '@weft/persistence';
+import type { WorkflowComponents, WorkflowDeps } from './workflow.components';
+
+/**
+ * The workflow service's transports, kept thin: Kafka consumers and RPC handlers unpack a
+ * message and hand it to a service.
+ */
+export async function serveTransports(
+  components: WorkflowComponents,
+  deps: Pick<WorkflowDeps, 'events' | 'tasks' | 'rpc'>,
+): Promise<void> {
+  const { engine, runs, workflows, probes } = components;
+  const { events } = deps;
+  // A partition's records in one transaction each batch: the engine's main lever on
+  // throughput (docs/performance.md).
+  events.subscribeBatch(
+    EventTopics.runRequests,
+    ConsumerGroups.workflowEngine,
+    async (requests) => {
+      await engine.applyAll(requests.map(({ runId }) => ({ runId, signal: { kind: 'start' } })));
+    },
+  );
+  events.subscribeBatch(EventTopics.stepResults, ConsumerGroups.workflowEngine, async (results) => {
+    const runs = await engine.applyAll(
+      results.map((result) => ({ runId: result.runId, signal: { kind: 'result', result } })),
+    );
+    // A result for no run belongs to a readiness probe.
+    for (const [i, result] of results.entries()) {
+      if (!runs[i]) await probes.onStepResult(result);
+    }
+  });
+  // A task its worker gave up on fails its attempt, so the run moves on (retry or fail).
+  for (const [worker, channel] of Object.entries(TaskQueues)) {
+    await deps.tasks.consumeDeadLetters(channel, async (task, reason) => {
+      await engine.applyDeadTask(task, worker, reason);
+    });
+  }
+  // While PostgreSQL restarts, callers get `unavailable` (503, Retry-After), not `internal`.
+  const handlers: RpcHandlers<typeof WorkflowRpc> = {
+    'probe.start': async () => ({ schemaVersion: 1 as const, probeId: await probes.start() }),
+    'probe.get': ({ probeId }) => probes.get(probeId),
+    'workflows.create': (request) => workflows.create(request),
+    'workflows.update': (request) => workflows.update(request),
+    'workflows.get': (request) => workflows.get(request),
+    'workflows.list': (request) => workflows.list(request),
+    'workflows.archive': (request) => workflows.archive(request),
+    'runs.start': (request) => runs.start(request),
+    'runs.get': (request) => runs.get(request),
+    'runs.list': (request) => runs.list(request),
+    'runs.events': (request) => runs.events(request),
+    'runs.cancel': (request) => runs.cancel(request),
+    'runs.retry': (request) => runs.retry(request),
+  };
+  await deps.rpc.serve(WorkflowRpc, answerOutagesAsUnavailable(handlers, isDatabaseUnavailable));
+}
