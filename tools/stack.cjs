@@ -128,6 +128,39 @@ async function startStack(options = {}) {
     WEFT_SECRET_KEY: options.secretKey ?? process.env.WEFT_SECRET_KEY ?? newSecretKey(),
     ...options.env,
   };
+  return supervise(SERVICES, ports, adminKey, env, options);
+}
+
+/**
+ * Starts standalone mode (`apps/standalone`, the whole platform in one process on an embedded
+ * PostgreSQL kept in `dataDir`) under the same supervision as the stack: one "service",
+ * `standalone`, that can be killed and started again on its port and data folder.
+ * @param {{ dataDir: string, basePort?: number, adminKey?: string,
+ *           env?: Record<string,string>,
+ *           onOutput?: (service: string, line: string) => void,
+ *           onExit?: (service: string, code: number | null, signal: string | null,
+ *                     asked: boolean) => void,
+ *           restartOnExit?: boolean, timeoutMs?: number }} options
+ */
+async function startStandalone(options) {
+  const adminKey = options.adminKey ?? `wa_${randomBytes(24).toString('base64url')}`;
+  const env = {
+    ...process.env,
+    WEFT_DATA_DIR: options.dataDir,
+    WEFT_ADMIN_KEY: adminKey,
+    ...options.env,
+  };
+  return supervise(
+    ['standalone'],
+    { standalone: options.basePort ?? 3000 },
+    adminKey,
+    env,
+    options,
+  );
+}
+
+/** Runs `services` as child processes (`apps/<service>/dist/main.js`), watched as described above. */
+async function supervise(services, ports, adminKey, env, options) {
   const timeoutMs = options.timeoutMs ?? 60_000;
   /** The current process of each service; a restart replaces it. */
   const children = {};
@@ -162,7 +195,7 @@ async function startStack(options = {}) {
   };
   const spawnService = (service) => {
     const main = path.join(root, 'apps', service, 'dist', 'main.js');
-    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], main], {
+    const child = spawn(process.execPath, [...(SERVICE_NODE_FLAGS[service] ?? []), main], {
       env: { ...env, PORT: String(ports[service]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -199,9 +232,10 @@ async function startStack(options = {}) {
   };
   const stack = {
     adminKey,
+    services,
     ports,
     children,
-    gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+    gatewayUrl: `http://127.0.0.1:${ports.gateway ?? ports.standalone}`,
     isRunning: alive,
     kill,
     start,
@@ -214,15 +248,15 @@ async function startStack(options = {}) {
     stop: () => {
       stopping = true;
       return Promise.all(
-        SERVICES.map(async (service) => [service, await kill(service, 'SIGTERM')]),
+        services.map(async (service) => [service, await kill(service, 'SIGTERM')]),
       ).then(Object.fromEntries);
     },
   };
-  for (const service of SERVICES) spawnService(service);
+  for (const service of services) spawnService(service);
   const deadline = Date.now() + timeoutMs;
   try {
     await Promise.all(
-      SERVICES.map((s) => waitReady(`http://127.0.0.1:${ports[s]}/ready`, deadline, children[s])),
+      services.map((s) => waitReady(`http://127.0.0.1:${ports[s]}/ready`, deadline, children[s])),
     );
   } catch (error) {
     await stack.stop();
@@ -231,7 +265,14 @@ async function startStack(options = {}) {
   return stack;
 }
 
-module.exports = { startStack, SERVICES, SERVICE_NODE_FLAGS, dropDatabase, queuesWithConsumers };
+module.exports = {
+  startStack,
+  startStandalone,
+  SERVICES,
+  SERVICE_NODE_FLAGS,
+  dropDatabase,
+  queuesWithConsumers,
+};
 
 /** The CLI keeps its key ring in .weft/, so credentials stored by one start open in the next. */
 function keptSecretKey() {

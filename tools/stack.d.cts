@@ -10,21 +10,22 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-export interface Stack {
+export interface Stack<S extends string = Service> {
   adminKey: string;
-  ports: Record<Service, number>;
+  services: readonly S[];
+  ports: Record<S, number>;
   /** The current process of each service; `start` after a kill replaces it. */
-  children: Record<Service, ChildProcess>;
+  children: Record<S, ChildProcess>;
   gatewayUrl: string;
-  isRunning(service: Service): boolean;
+  isRunning(service: S): boolean;
   /** Signals the service (SIGKILL by default); resolves with its exit code or signal name. */
-  kill(service: Service, signal?: NodeJS.Signals): Promise<number | string | null>;
+  kill(service: S, signal?: NodeJS.Signals): Promise<number | string | null>;
   /** Starts the service on its port and environment unless it runs; resolves once ready. */
-  start(service: Service, options?: StartOptions): Promise<void>;
+  start(service: S, options?: StartOptions): Promise<void>;
   /** `kill(service, signal)` (SIGTERM by default), then `start(service)`. */
-  restart(service: Service, signal?: NodeJS.Signals, options?: StartOptions): Promise<void>;
+  restart(service: S, signal?: NodeJS.Signals, options?: StartOptions): Promise<void>;
   /** SIGTERM to every running service; each one's exit code (or signal, or the last one's). */
-  stop(): Promise<Record<Service, number | string>>;
+  stop(): Promise<Record<S, number | string>>;
 }
 
 export declare function startStack(options?: {
@@ -45,6 +46,23 @@ export declare function startStack(options?: {
   restartOnExit?: boolean;
   timeoutMs?: number;
 }): Promise<Stack>;
+
+/** Standalone mode as a one-service stack (`standalone`), its data kept in `dataDir`. */
+export declare function startStandalone(options: {
+  dataDir: string;
+  basePort?: number;
+  adminKey?: string;
+  env?: Record<string, string>;
+  onOutput?: (service: 'standalone', line: string) => void;
+  onExit?: (
+    service: 'standalone',
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    asked: boolean,
+  ) => void;
+  restartOnExit?: boolean;
+  timeoutMs?: number;
+}): Promise<Stack<'standalone'>>;
 
 /** Drops a stack's database on the machine's PostgreSQL (`WEFT_PG_SERVER_URL`). */
 export declare function dropDatabase(name: string): Promise<unknown>;

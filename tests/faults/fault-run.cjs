@@ -7,11 +7,12 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const os = require('node:os');
 const {
   dropDatabase,
   queuesWithConsumers,
   startStack,
-  SERVICES,
+  startStandalone,
 } = require('../../tools/stack.cjs');
 const { startCountingServer } = require('./counting-server.cjs');
 const { SERVERS, stopServer, startServers } = require('./servers.cjs');
@@ -23,7 +24,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 /**
  * @typedef {'kill' | 'rabbitmq' | 'kafka' | 'postgres'} FaultKind
  * @typedef {{
- *   runs?: number, faults?: FaultKind[], killsPerService?: number, durationMs?: number,
+ *   mode?: 'stack' | 'standalone', runs?: number, faults?: FaultKind[], killsPerService?: number, durationMs?: number,
  *   killPauseMs?: [number, number], outageMs?: [number, number], quiesceTimeoutMs?: number,
  *   triggerTimeoutMs?: number, maxInFlightTriggers?: number, basePort?: number,
  *   database?: string, seed?: number, resultsDir?: string | null, logFile?: string | null,
@@ -208,7 +209,7 @@ function createSupervisor({ note, readyTimeoutMs, signal }) {
     /** Resolves once every service answers /ready, restarting one that does not in time. */
     settle: async (after) => {
       await Promise.all(
-        SERVICES.map(async (service) => {
+        stack.services.map(async (service) => {
           let deadline = Date.now() + readyTimeoutMs;
           let restarted = false;
           while (!(await ready(service))) {
@@ -232,11 +233,11 @@ function createSupervisor({ note, readyTimeoutMs, signal }) {
 }
 
 /** The faults, at random moments of the submission window, applied one at a time. */
-function faultPlan({ faults, killsPerService, durationMs, random }) {
+function faultPlan({ services, faults, killsPerService, durationMs, random }) {
   const kinds = [];
   if (faults.includes('kill')) {
     for (let round = 0; round < killsPerService; round++) {
-      for (const service of SERVICES) kinds.push({ kind: 'kill', target: service });
+      for (const service of services) kinds.push({ kind: 'kill', target: service });
     }
   }
   for (const server of SERVERS)
@@ -275,10 +276,14 @@ async function listRuns(base, key, workflowId, status, signal) {
  * @param {FaultOptions} [options]
  */
 async function runFaults(options = {}) {
+  const mode = options.mode ?? 'stack';
   const runs = options.runs ?? 1_000;
-  const faults = options.faults ?? [...FAULT_KINDS];
+  // Standalone mode's servers are inside its process: killing it is the fault.
+  const faults = options.faults ?? (mode === 'standalone' ? ['kill'] : [...FAULT_KINDS]);
   for (const kind of faults) {
     if (!FAULT_KINDS.includes(kind)) throw new Error(`unknown fault "${kind}" (${FAULT_KINDS})`);
+    if (mode === 'standalone' && kind !== 'kill')
+      throw new Error(`standalone mode has no separate ${kind} to restart`);
   }
   const killsPerService = options.killsPerService ?? 3;
   const durationMs = options.durationMs ?? Math.max(30_000, runs * 150);
@@ -334,10 +339,12 @@ async function runFaults(options = {}) {
   });
   let stack;
   let counting;
+  /** Standalone mode's data folder, removed at the end. */
+  let dataDir;
   let serverFaultsStarted = false;
   try {
     const warnings = [];
-    const others = queuesWithConsumers('weft.tasks.');
+    const others = mode === 'stack' ? queuesWithConsumers('weft.tasks.') : [];
     if (others.length > 0) {
       warnings.push(
         `another Weft stack consumed the task queues when the suite started (${others.join(', ')}); ` +
@@ -345,16 +352,18 @@ async function runFaults(options = {}) {
       );
       note('warning', { others });
     }
-    await dropDatabase(database);
+    if (mode === 'stack') await dropDatabase(database);
     counting = await startCountingServer({
       minDelayMs: options.minDelayMs ?? 5,
       maxDelayMs: options.maxDelayMs ?? 100,
       refuseRate: options.refuseRate ?? 0.02,
     });
-    stack = await startStack({
+    const launch = {
       basePort,
-      database,
-      env: { WEFT_EGRESS_ALLOW: '127.0.0.1/32', LOG_LEVEL: options.logLevel ?? 'info' },
+      env: {
+        WEFT_EGRESS_ALLOW: '127.0.0.1/32',
+        LOG_LEVEL: options.logLevel ?? 'info',
+      },
       onOutput: (service, line) => {
         logStream?.write(`${new Date().toISOString()} ${service} ${line}\n`);
         tallyLog(service, line);
@@ -362,7 +371,15 @@ async function runFaults(options = {}) {
       onExit: supervisor.onExit,
       restartOnExit: true,
       timeoutMs: 90_000,
-    });
+    };
+    if (mode === 'standalone') {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-faults-'));
+      // As root, the embedded PostgreSQL runs as another user, which must enter the folder.
+      fs.chmodSync(dataDir, 0o755);
+      stack = await startStandalone({ ...launch, dataDir });
+    } else {
+      stack = await startStack({ ...launch, database });
+    }
     supervisor.attach(stack);
     note('stack ready', { gateway: stack.gatewayUrl, counting: counting.url, seed });
     const base = stack.gatewayUrl;
@@ -447,7 +464,13 @@ async function runFaults(options = {}) {
       note('submission done', { submitted: runs });
     };
 
-    const plan = faultPlan({ faults, killsPerService, durationMs, random });
+    const plan = faultPlan({
+      services: stack.services,
+      faults,
+      killsPerService,
+      durationMs,
+      random,
+    });
     const applied = [];
     const inject = async () => {
       const begin = Date.now();
@@ -547,6 +570,7 @@ async function runFaults(options = {}) {
       warnings,
       seed,
       options: {
+        mode,
         runs,
         faults,
         killsPerService,
@@ -595,6 +619,7 @@ async function runFaults(options = {}) {
   } finally {
     if (!abort.signal.aborted) abort.abort(new Error('the fault suite ended'));
     if (stack) await stopStack(stack, note);
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     if (serverFaultsStarted) {
       // Every server the suite stopped is started again, whatever happened.
       await startServers().catch((error) =>
@@ -609,7 +634,7 @@ async function runFaults(options = {}) {
 /** SIGTERM, then SIGKILL for whatever did not exit within 20 s. */
 async function stopStack(stack, note) {
   const timer = setTimeout(() => {
-    for (const service of SERVICES) {
+    for (const service of stack.services) {
       if (stack.isRunning(service)) {
         note('service did not stop on SIGTERM; killing it', { service });
         stack.children[service].kill('SIGKILL');
@@ -897,6 +922,7 @@ function cliOptions(argv, env) {
   };
   const list = pick('faults', 'FAULT_KINDS');
   return {
+    mode: pick('mode', 'FAULT_MODE'),
     runs: number('runs', 'FAULT_RUNS'),
     faults: list ? list.split(',').map((kind) => kind.trim()) : undefined,
     killsPerService: number('kills-per-service', 'FAULT_KILLS_PER_SERVICE'),

@@ -2,6 +2,8 @@ export type FaultKind = 'kill' | 'rabbitmq' | 'kafka' | 'postgres';
 export declare const FAULT_KINDS: readonly FaultKind[];
 
 export interface FaultOptions {
+  /** The distributed stack (four processes, real brokers) or standalone mode (one process). */
+  mode?: 'stack' | 'standalone';
   /** Runs to submit (1000). */
   runs?: number;
   /** Fault kinds to inject (all). */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { JsonLogger } from '@weft/runtime';
+import { stopOrphanedPostgres } from './orphaned-postgres';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -38,6 +39,7 @@ export async function startEmbeddedPostgres(
       logger.event('debug', 'embedded postgres', { message: String(message) }),
   });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  await stopOrphanedPostgres(databaseDir, logger);
   await server.start();
   const admin = server.getPgClient();
   await admin.connect();

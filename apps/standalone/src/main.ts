@@ -62,6 +62,8 @@ async function main(logger: JsonLogger): Promise<void> {
       rpc: bus,
       tasks: bus,
       events: bus,
+      // The in-process bus loses its messages with the process: put them back from the database.
+      recoverLostWork: true,
     }),
     IntegrationModule.forRoot({
       logger,

@@ -3,6 +3,7 @@ import type { JsonLogger, ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { DueWorkPoller } from './engine/due-work-poller';
 import { EngineService } from './engine/engine.service';
+import { LostWorkRecovery } from './engine/lost-work-recovery';
 import { OutboxRelay } from './engine/outbox-relay';
 import { LeaseRepository } from './engine/store/lease.repository';
 import { OutboxRepository } from './engine/store/outbox.repository';
@@ -30,6 +31,11 @@ export interface WorkflowDeps {
   policy?: EnginePolicy;
   /** Months of runs kept before their partitions are dropped; 6 when unset. */
   retentionMonths?: number;
+  /**
+   * The transports keep nothing across a restart (standalone's in-process bus): on start,
+   * start the runs and resend the attempts whose messages died with the last process.
+   */
+  recoverLostWork?: boolean;
 }
 
 /** The services and workers of the workflow service, built once from the deps. */
@@ -41,6 +47,7 @@ export function assemble(deps: WorkflowDeps) {
   const outbox = new OutboxRepository(transactions);
   const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);
   const wake = () => relay.wake();
+  const leases = new LeaseRepository(deps.dataSource);
   const engine = new EngineService(
     transactions,
     runRepository,
@@ -56,11 +63,12 @@ export function assemble(deps: WorkflowDeps) {
       transactions,
       runRepository,
       new TimerRepository(deps.dataSource),
-      new LeaseRepository(deps.dataSource),
+      leases,
       engine,
       deps.logger,
       wake,
     ),
+    recovery: new LostWorkRecovery(leases, engine, deps.logger),
     partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
     workflows: new WorkflowService(workflowRepository),
     runs: new RunService(transactions, runRepository, workflowRepository, catalog, engine, wake),

@@ -34,7 +34,8 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await serveTransports(this.components, this.deps);
-    const { relay, dueWork, partitions } = this.components;
+    const { relay, dueWork, partitions, recovery } = this.components;
+    if (this.deps.recoverLostWork) await recovery.recover();
     relay.start();
     dueWork.start();
     partitions.start();

@@ -3,7 +3,7 @@ import { DEFINITION_MAX_BYTES, WorkflowDefinition } from './definition.schema';
 import { ExpressionError } from './expression-error';
 import { compileTemplate } from './expressions';
 import { findCycles, type StepNode } from './graph';
-import { formatJsonPath, type PathSegment } from '@weft/contracts';
+import { formatJsonPath, jsonStorageProblem, type PathSegment } from '@weft/contracts';
 import { type DefinitionProblem, issuesToProblems } from './problems';
 import { isStepTypeName, STEP_TYPES, type AnyStepType } from './steps';
 import { inputSchemaProblems } from './input-schema';
@@ -29,7 +29,7 @@ type RawObject = Record<string, unknown>;
  * An oversized definition is rejected before anything else is looked at.
  */
 export function validateDefinition(input: unknown): DefinitionValidation {
-  const sizeProblem = checkSize(input);
+  const sizeProblem = checkSize(input) ?? jsonStorageProblem(input);
   if (sizeProblem) return { ok: false, problems: [sizeProblem] };
 
   const parsed = WorkflowDefinition.safeParse(input);

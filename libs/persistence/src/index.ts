@@ -5,4 +5,4 @@ export {
   type DatabaseOptions,
   type ServiceDatabase,
 } from './database';
-export { isDatabaseUnavailable } from './outage';
+export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';

@@ -28,3 +28,23 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether the same statement may succeed if tried again unchanged: an outage, a serialization
+ * failure or deadlock (class 40), a lock or statement timeout (55P03, 57014). Anything else —
+ * data the database refuses (class 22: U+0000 in jsonb, a value out of range; class 23; 54:
+ * too large) or a bug — fails the same way every time, so retrying it in place would block
+ * whatever waits behind it.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
+  for (let cause = error, depth = 0; cause && depth < 5; depth++) {
+    if (typeof cause !== 'object') return false;
+    const { code } = cause as { code?: unknown };
+    if (typeof code === 'string' && /^(40|55P03$|57014$)/.test(code)) return true;
+    cause =
+      (cause as { driverError?: unknown; cause?: unknown }).driverError ??
+      (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}

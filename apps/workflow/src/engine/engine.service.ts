@@ -1,4 +1,5 @@
-import { stepError, type StepTask } from '@weft/contracts';
+import { stepError, storableText, type StepTask } from '@weft/contracts';
+import { isTransientDatabaseError } from '@weft/persistence';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
 import type { OutboxMessage } from './store/outbox.repository';
@@ -45,12 +46,60 @@ export class EngineService {
 
   /**
    * Applies a batch in one transaction (the event log's records of one partition, in order);
-   * answers each signal's run, undefined where the run does not exist.
+   * answers each signal's run, undefined where the run does not exist. An outage fails the
+   * batch, for the transport to retry; any other failure is one run's poison (a value the
+   * database refuses, a bug), so the batch is applied again one signal at a time and only the
+   * run whose signal fails again is failed — never the other runs of its batch or partition.
    */
   async applyAll(signals: RunSignalFor[]): Promise<(RunState | undefined)[]> {
-    const runs = await this.transactions.run((tx) => this.applyIn(tx, signals));
+    let runs: (RunState | undefined)[];
+    try {
+      runs = await this.transactions.run((tx) => this.applyIn(tx, signals));
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      runs = [];
+      for (const signal of signals) runs.push(await this.applyAlone(signal, error));
+    }
     this.onOutbox();
     return runs;
+  }
+
+  private async applyAlone(
+    { runId, signal }: RunSignalFor,
+    batchError: unknown,
+  ): Promise<RunState | undefined> {
+    try {
+      const [run] = await this.transactions.run((tx) => this.applyIn(tx, [{ runId, signal }]));
+      return run;
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      this.logger.event('error', 'run state rejected; failing the run', {
+        runId,
+        signal: signal.kind,
+        err: error,
+        batchErr: batchError === error ? undefined : batchError,
+      });
+      const reason = storableText(error instanceof Error ? error.message : String(error));
+      const failed: RunSignal = {
+        kind: 'fail',
+        error: stepError('state_rejected', `applying ${signal.kind}: ${reason}`.slice(0, 500)),
+      };
+      try {
+        const [run] = await this.transactions.run((tx) =>
+          this.applyIn(tx, [{ runId, signal: failed }]),
+        );
+        return run;
+      } catch (failError) {
+        if (isTransientDatabaseError(failError)) throw failError;
+        // Even failing it is refused: give the record up (logged) rather than block the rest.
+        this.logger.event('error', 'run could not be failed; signal dropped', {
+          runId,
+          signal: signal.kind,
+          err: failError,
+        });
+        return undefined;
+      }
+    }
   }
 
   /** A task its worker's queue gave up on: the attempt failed with `dead_lettered`. */

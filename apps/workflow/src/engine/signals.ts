@@ -1,4 +1,4 @@
-import type { StepResult } from '@weft/contracts';
+import type { RunError, StepResult } from '@weft/contracts';
 
 /** Everything that can move a run: the engine applies one at a time under the run's lock. */
 export type RunSignal =
@@ -8,7 +8,11 @@ export type RunSignal =
   | { kind: 'cancel' }
   | { kind: 'retry' }
   /** The reaper found the attempt's lease expired: no result and no heartbeat in time. */
-  | { kind: 'lease-expired'; stepId: string; attempt: number };
+  | { kind: 'lease-expired'; stepId: string; attempt: number }
+  /** Standalone recovery: the attempt's task died with the process; send it again. */
+  | { kind: 'redispatch'; stepId: string; attempt: number }
+  /** The run's state could not be stored: it fails, so it holds up no one else. */
+  | { kind: 'fail'; error: RunError };
 
 /** `retry`: the back-off before the next attempt ran out; `wait`: a wait step is due. */
 export type TimerKind = 'retry' | 'wait';

@@ -388,4 +388,92 @@ describe('applySignal', () => {
     });
     expect(r.run.status).toBe('failed');
   });
+
+  describe('values jsonb cannot store fail their own step, not the batch', () => {
+    it('a worker output holding U+0000 fails the step with invalid_output, naming the path', async () => {
+      const r = runOf({ steps: [http('fetch')] });
+      await r.apply({ kind: 'start' });
+      await r.apply(r.result('fetch', 'succeeded', { body: { text: 'a\u0000b' } }));
+      expect(r.steps.get('fetch')).toMatchObject({
+        status: 'failed',
+        output: null,
+        error: expect.objectContaining({
+          code: 'invalid_output',
+          message: expect.stringContaining('$.body.text'),
+          retryable: false,
+        }),
+      });
+      expect(r.run.status).toBe('failed');
+    });
+
+    it('an expression yielding U+0000 fails its step before it runs: no task is made', async () => {
+      const r = runOf({
+        steps: [
+          {
+            id: 'decode',
+            type: 'transform',
+            with: { value: '{{ $decodeUrlComponent("a%00b") }}' },
+          },
+          {
+            id: 'post',
+            type: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'https://example.com',
+              body: '{{ $decodeUrlComponent("%00") }}',
+            },
+          },
+        ],
+      });
+      const t = await r.apply({ kind: 'start' });
+      expect(r.steps.get('decode')?.error).toMatchObject({
+        code: 'invalid_input',
+        message: expect.stringContaining('$.value'),
+      });
+      expect(r.steps.get('post')?.error).toMatchObject({ code: 'invalid_input' });
+      expect(t.tasks).toEqual([]);
+    });
+
+    it('an error message holding U+0000 is stored with U+FFFD in its place', async () => {
+      const r = runOf({ steps: [http('fetch')] });
+      await r.apply({ kind: 'start' });
+      const error = stepError('http_status', 'answered 400: a\u0000b');
+      await r.apply(r.result('fetch', 'failed', undefined, error));
+      expect(r.steps.get('fetch')?.error?.message).toBe('answered 400: a\uFFFDb');
+    });
+
+    it('objects nested deeper than 64 levels are refused too', async () => {
+      const r = runOf({ steps: [http('fetch')] });
+      await r.apply({ kind: 'start' });
+      let deep: unknown = 'bottom';
+      for (let i = 0; i < 10_000; i++) deep = [deep];
+      await r.apply(r.result('fetch', 'succeeded', deep));
+      expect(r.steps.get('fetch')?.error?.code).toBe('invalid_output');
+    });
+  });
+
+  it('fail: the engine gives up on a run whose state the database refused', async () => {
+    const r = runOf({ steps: [http('fetch')] });
+    await r.apply({ kind: 'start' });
+    const t = await r.apply({ kind: 'fail', error: stepError('state_rejected', 'refused') });
+    expect(r.run).toMatchObject({ status: 'failed', error: { code: 'state_rejected' } });
+    expect(t.cancels).toHaveLength(1);
+  });
+
+  it('redispatch: a lost task is sent again as the same attempt with the same key', async () => {
+    const r = runOf({ steps: [http('fetch')] });
+    await r.apply({ kind: 'start' });
+    const t = await r.apply({ kind: 'redispatch', stepId: 'fetch', attempt: 1 });
+    expect(t.tasks).toEqual([
+      {
+        worker: 'integration',
+        task: expect.objectContaining({ attempt: 1, idempotencyKey: `${r.run.id}:fetch` }),
+      },
+    ]);
+    expect(r.steps.get('fetch')).toMatchObject({ status: 'queued', attempt: 1 });
+    // A stale redispatch (an attempt no longer held) changes nothing.
+    await r.apply(r.result('fetch', 'succeeded'));
+    const stale = await r.apply({ kind: 'redispatch', stepId: 'fetch', attempt: 1 });
+    expect(stale.tasks).toEqual([]);
+  });
 });

@@ -2,7 +2,9 @@ import {
   isTerminalRunStatus,
   isTerminalStepStatus,
   describeIssues,
+  jsonStorageProblem,
   stepError,
+  storableText,
   type RunError,
   type RunEvent,
   type RunEventData,
@@ -121,6 +123,12 @@ class Applier {
         return this.retry();
       case 'lease-expired':
         return this.leaseExpired(signal.stepId, signal.attempt);
+      case 'redispatch':
+        return this.redispatch(signal.stepId, signal.attempt);
+      case 'fail':
+        if (isTerminalRunStatus(this.run.status)) return;
+        this.endRun('failed', signal.error);
+        return;
     }
   }
 
@@ -172,6 +180,18 @@ class Applier {
         `attempt ${attempt} sent no result or heartbeat before its lease expired`,
       ),
     );
+  }
+
+  /**
+   * The attempt's task was lost with the process that held it (the in-process transport of
+   * standalone mode, after a crash): send the same attempt again, with the same idempotency
+   * key, instead of waiting out its lease.
+   */
+  private async redispatch(stepId: string, attempt: number): Promise<void> {
+    const step = this.steps.get(stepId);
+    if (!step || !this.isHeldByWorker(step, attempt)) return;
+    this.setStep(step, { attempt: attempt - 1 });
+    await this.dispatch(this.compiled(stepId), step);
   }
 
   private async timer(stepId: string, kind: TimerKind, attempt: number): Promise<void> {
@@ -255,6 +275,15 @@ class Applier {
       );
       return;
     }
+    // The task is stored (outbox) before it is sent: what jsonb refuses fails this step here.
+    const unstorable = jsonStorageProblem(input.data);
+    if (unstorable) {
+      this.failStep(
+        step,
+        stepError('invalid_input', `with ${unstorable.path} ${unstorable.message}`),
+      );
+      return;
+    }
     const { runsOn } = compiled.stepType;
     if (runsOn === 'engine') return this.runEngineStep(step, input.data);
     const timeoutMs = compiled.definition.timeoutMs;
@@ -309,11 +338,29 @@ class Applier {
         return;
       }
     }
+    const unstorable = jsonStorageProblem(output);
+    if (unstorable) {
+      this.endRun(
+        'failed',
+        stepError('invalid_output', `output ${unstorable.path} ${unstorable.message}`),
+      );
+      return;
+    }
     this.setRun({ output });
     this.endRun('succeeded', null);
   }
 
   private succeed(step: StepState, output: unknown): void {
+    // A worker's or an expression's output may hold what jsonb refuses (U+0000 from an HTTP
+    // body or an LLM): it fails this step, not the transaction of a batch of other runs.
+    const unstorable = jsonStorageProblem(output);
+    if (unstorable) {
+      this.failStep(
+        step,
+        stepError('invalid_output', `output ${unstorable.path} ${unstorable.message}`),
+      );
+      return;
+    }
     this.setStep(step, { status: 'succeeded', output, error: null, finishedAt: this.now });
     this.emitStep('step.succeeded', step, {});
   }
@@ -322,7 +369,8 @@ class Applier {
    * An attempt failed: a retryable failure is tried again after the step's back-off (or the
    * pause the target asked for), while attempts remain; anything else fails the step.
    */
-  private failAttempt(step: StepState, error: StepError): void {
+  private failAttempt(step: StepState, failure: StepError): void {
+    const error = storable(failure);
     const policy = this.compiled(step.id).definition.retry;
     const delay = error.retryable
       ? retryDelayMs(policy, step.attempt, { retryAfterMs: error.retryAfterMs })
@@ -337,7 +385,8 @@ class Applier {
     this.emitStep('step.retrying', step, { error, nextAttemptAt: fireAt.toISOString() });
   }
 
-  private failStep(step: StepState, error: StepError): void {
+  private failStep(step: StepState, failure: StepError): void {
+    const error = storable(failure);
     this.setStep(step, { status: 'failed', error, finishedAt: this.now });
     this.emitStep('step.failed', step, { error });
   }
@@ -447,6 +496,13 @@ class Applier {
 type StepEventType = Extract<RunEventType, `step.${string}`>;
 
 /** An expression that failed: over its budget, or wrong at run time. */
+/** An error whose message came from a worker or a target, made storable as jsonb. */
+function storable<E extends StepError>(error: E): E {
+  return error.message.includes('\u0000')
+    ? { ...error, message: storableText(error.message) }
+    : error;
+}
+
 function expressionFailure(error: unknown, where: string): RunError {
   const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
   const overBudget = error instanceof ExpressionError && error.code.endsWith('-budget');

@@ -1,6 +1,7 @@
 import {
   DomainError,
   isTerminalRunStatus,
+  jsonStorageProblem,
   type GetRun,
   type ListRunEvents,
   type ListRuns,
@@ -51,7 +52,12 @@ export class RunService {
       );
     }
     const compiled = await this.catalog.version(workflowId, workflow.version);
-    const problems = compiled.input ? inputProblems(compiled.input, input ?? {}, ['input']) : [];
+    const unstorable = jsonStorageProblem({ input });
+    const problems = unstorable
+      ? [unstorable]
+      : compiled.input
+        ? inputProblems(compiled.input, input ?? {}, ['input'])
+        : [];
     if (problems.length > 0) {
       throw new DomainError(
         'run_input_invalid',

@@ -51,6 +51,15 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     retryable: false,
     meaning: 'an expression exceeded its time, depth or size budget',
   },
+  invalid_output: {
+    retryable: false,
+    meaning: 'a step’s output (or the run’s) cannot be stored: it holds U+0000 or nests too deep',
+  },
+  state_rejected: {
+    retryable: false,
+    meaning:
+      'the database refused the run’s new state; the run failed rather than hold up other runs',
+  },
   fail_step: { retryable: false, meaning: 'a `fail` step ended the step on purpose' },
   cancelled: { retryable: false, meaning: 'the run was cancelled while the attempt ran' },
   dead_lettered: {

@@ -15,4 +15,21 @@ export class LeaseRepository {
     );
     return rows.map((row) => ({ runId: row.run_id, stepId: row.step_id, attempt: row.attempt }));
   }
+
+  /** Every attempt a worker holds now (queued or running, with a lease), oldest first. */
+  async heldAttempts(): Promise<{ runId: string; stepId: string; attempt: number }[]> {
+    const rows: { run_id: string; step_id: string; attempt: number }[] = await this.db.query(
+      `SELECT run_id, step_id, attempt FROM workflow.step_runs
+        WHERE lease_expires_at IS NOT NULL ORDER BY lease_expires_at`,
+    );
+    return rows.map((row) => ({ runId: row.run_id, stepId: row.step_id, attempt: row.attempt }));
+  }
+
+  /** Runs written but not started yet, oldest first. */
+  async queuedRuns(): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM workflow.runs WHERE status = 'queued' ORDER BY id`,
+    );
+    return rows.map((row) => row.id);
+  }
 }

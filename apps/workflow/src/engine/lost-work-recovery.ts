@@ -1,0 +1,43 @@
+import type { JsonLogger } from '@weft/runtime';
+import type { EngineService, RunSignalFor } from './engine.service';
+import type { LeaseRepository } from './store/lease.repository';
+
+/** Signals applied per transaction while recovering. */
+const BATCH = 100;
+
+/**
+ * Puts back the work a transport that keeps nothing across a restart (standalone mode's
+ * in-process bus) lost when the process stopped, kill -9 included. The database knows it all:
+ * a run still `queued` had its start request in memory; an attempt a worker held (a lease is
+ * set) had its task or its result in memory. Runs are started, attempts sent again as the same
+ * attempt with the same idempotency key. Both signals are no-ops when the work was not lost
+ * after all (a start request still in the outbox, a result that lands first).
+ */
+export class LostWorkRecovery {
+  constructor(
+    private readonly leases: LeaseRepository,
+    private readonly engine: EngineService,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  async recover(): Promise<void> {
+    const runs = await this.leases.queuedRuns();
+    const attempts = await this.leases.heldAttempts();
+    const signals: RunSignalFor[] = [
+      ...runs.map((runId): RunSignalFor => ({ runId, signal: { kind: 'start' } })),
+      ...attempts.map(({ runId, stepId, attempt }): RunSignalFor => ({
+        runId,
+        signal: { kind: 'redispatch', stepId, attempt },
+      })),
+    ];
+    for (let from = 0; from < signals.length; from += BATCH) {
+      await this.engine.applyAll(signals.slice(from, from + BATCH));
+    }
+    if (signals.length > 0) {
+      this.logger.event('info', 'recovered work lost with the last process', {
+        runsStarted: runs.length,
+        attemptsResent: attempts.length,
+      });
+    }
+  }
+}
