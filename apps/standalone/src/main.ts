@@ -2,7 +2,6 @@
 import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('standalone');
 
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { AiModule, aiDatabase } from '@weft/ai';
@@ -21,7 +20,7 @@ import {
 import { parseKeyRing } from '@weft/secrets';
 import { WorkflowModule, workflowDatabase } from '@weft/workflow';
 import type { DataSource } from 'typeorm';
-import { persistentAdminKey, persistentSecretKey } from './persistent-secrets';
+import { describeAdminKey, persistentAdminKey, persistentSecretKey } from './persistent-secrets';
 import { configSchema } from './config';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
@@ -32,7 +31,6 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 async function main(logger: JsonLogger): Promise<void> {
   const config = loadConfig(configSchema);
   const dataDir = resolve(config.WEFT_DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
   const postgres = await startEmbeddedPostgres(dataDir, config.WEFT_EMBEDDED_PG_PORT, logger);
   const dataSources: DataSource[] = [];
   const open = async (database: ServiceDatabase, readiness?: ReadinessRegistry) => {
@@ -100,7 +98,7 @@ async function main(logger: JsonLogger): Promise<void> {
       dataSource: gatewayDataSource,
       rpc: bus,
       events: bus,
-      adminKey,
+      adminKey: adminKey.value,
       rpcTimeoutMs: 5_000,
     }),
     logger,
@@ -109,7 +107,7 @@ async function main(logger: JsonLogger): Promise<void> {
   await bus.start();
 
   process.stdout.write(
-    `Weft is ready on http://${config.HOST}:${config.PORT} (standalone; data in ${dataDir}; admin key: ${adminKey})\n`,
+    `Weft is ready on http://${config.HOST}:${config.PORT} (standalone; data in ${dataDir}; ${describeAdminKey(adminKey)})\n`,
   );
   exitOnSignal(
     {
