@@ -48,6 +48,8 @@ async function serveGateway() {
       GATEWAY_MAX_IN_FLIGHT: true,
       GATEWAY_MAX_EVENT_LOOP_DELAY_MS: true,
       GATEWAY_MAX_SHED_ANSWER_DELAY_MS: true,
+      GATEWAY_MAX_PENDING: true,
+      GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: true,
     })
     .parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
   let busy = 0;
@@ -128,7 +130,9 @@ async function serveGateway() {
         maxInFlight: config.GATEWAY_MAX_IN_FLIGHT,
         maxEventLoopDelayMs: config.GATEWAY_MAX_EVENT_LOOP_DELAY_MS,
         maxShedAnswerDelayMs: config.GATEWAY_MAX_SHED_ANSWER_DELAY_MS,
+        maxPending: config.GATEWAY_MAX_PENDING,
       },
+      limits: { maxConnectionsPerAddress: config.GATEWAY_MAX_CONNECTIONS_PER_ADDRESS },
     }),
     logger,
   );
@@ -212,11 +216,14 @@ function print(run) {
 async function main() {
   const connectionCounts = String(option('connections', '10000,1000')).split(',').map(Number);
   const durationS = Number(option('duration', 25));
-  const env = { LOG_LEVEL: 'warn' };
+  // Every connection of the load comes from 127.0.0.1: the per-address cap is off.
+  const env = { LOG_LEVEL: 'warn', GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '0' };
   for (const name of [
     'GATEWAY_MAX_IN_FLIGHT',
+    'GATEWAY_MAX_PENDING',
     'GATEWAY_MAX_EVENT_LOOP_DELAY_MS',
     'GATEWAY_MAX_SHED_ANSWER_DELAY_MS',
+    'GATEWAY_MAX_CONNECTIONS_PER_ADDRESS',
   ]) {
     if (process.env[name]) env[name] = process.env[name];
   }

@@ -360,9 +360,11 @@ async function runFaults(options = {}) {
     });
     const launch = {
       basePort,
+      // Triggers, polls and probes all come from 127.0.0.1: the per-address cap is off.
       env: {
         WEFT_EGRESS_ALLOW: '127.0.0.1/32',
         LOG_LEVEL: options.logLevel ?? 'info',
+        GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '0',
       },
       onOutput: (service, line) => {
         logStream?.write(`${new Date().toISOString()} ${service} ${line}\n`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { DEFAULT_LOAD_SHEDDING } from './http/load-shedding';
+import { DEFAULT_LIMITS } from './limits';
 
 export const defaultPort = 3000;
 
@@ -16,6 +17,7 @@ export const configSchema = z.object({
   RPC_TIMEOUT_MS: env.positiveInt(5_000),
   // Load shedding (http/load-shedding.ts): over these, requests are answered 503 + Retry-After.
   GATEWAY_MAX_IN_FLIGHT: env.positiveInt(DEFAULT_LOAD_SHEDDING.maxInFlight),
+  GATEWAY_MAX_PENDING: env.positiveInt(DEFAULT_LOAD_SHEDDING.maxPending),
   GATEWAY_MAX_EVENT_LOOP_DELAY_MS: z.coerce
     .number()
     .int()
@@ -26,5 +28,13 @@ export const configSchema = z.object({
     .int()
     .min(0, 'must be 0 (answer at once) or a number of milliseconds')
     .default(DEFAULT_LOAD_SHEDDING.maxShedAnswerDelayMs),
+  // The edge against slow and hostile clients (limits.ts).
+  GATEWAY_REQUEST_TIMEOUT_MS: env.positiveInt(DEFAULT_LIMITS.requestTimeoutMs),
+  GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: z.coerce
+    .number()
+    .int()
+    .min(0, 'must be 0 (no cap) or a number of connections')
+    .default(DEFAULT_LIMITS.maxConnectionsPerAddress),
+  GATEWAY_MAX_EVENT_STREAMS_PER_TENANT: env.positiveInt(DEFAULT_LIMITS.maxEventStreamsPerTenant),
 });
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcTransport } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
@@ -7,11 +7,14 @@ import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
 import { CredentialsController } from './credentials/credentials.controller';
 import { BodyLimit } from './http/body-limit';
 import { HttpServerLimits } from './http/http-server';
+import { JsonBodyCheck } from './http/json-body';
 import {
+  AdmissionInterceptor,
   DEFAULT_LOAD_SHEDDING,
   LoadShedding,
   type LoadSheddingOptions,
 } from './http/load-shedding';
+import { DEFAULT_LIMITS, type GatewayLimits } from './limits';
 import { OpenApiController } from './openapi/openapi.controller';
 import { ProblemFilter } from './problem/problem.filter';
 import { ProbesController } from './probes/probes.controller';
@@ -24,7 +27,7 @@ import { TenantCache } from './tenants/tenant.cache';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
-import { LOAD_SHEDDING, RPC_TIMEOUT_MS, SSE_HEARTBEAT_MS } from './tokens';
+import { GATEWAY_LIMITS, LOAD_SHEDDING, RPC_TIMEOUT_MS, SSE_HEARTBEAT_MS } from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
 
 /** What the gateway is built from; main.ts and the standalone launcher supply it. */
@@ -42,6 +45,8 @@ export interface GatewayDeps {
   sseHeartbeatMs?: number;
   /** Over-capacity limits (GATEWAY_MAX_IN_FLIGHT, …); DEFAULT_LOAD_SHEDDING where unset. */
   loadShedding?: Partial<LoadSheddingOptions>;
+  /** Request timeout, connections per address, event streams per tenant; DEFAULT_LIMITS where unset. */
+  limits?: Partial<GatewayLimits>;
 }
 
 @Module({})
@@ -66,13 +71,17 @@ export class GatewayModule {
         { provide: RPC_TIMEOUT_MS, useValue: deps.rpcTimeoutMs },
         { provide: SSE_HEARTBEAT_MS, useValue: deps.sseHeartbeatMs ?? 15_000 },
         { provide: LOAD_SHEDDING, useValue: { ...DEFAULT_LOAD_SHEDDING, ...deps.loadShedding } },
+        { provide: GATEWAY_LIMITS, useValue: { ...DEFAULT_LIMITS, ...deps.limits } },
         { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
         { provide: TenantCache, useValue: new TenantCache() },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        // After the guards: a request takes its slot in flight once its key is checked.
+        { provide: APP_INTERCEPTOR, useClass: AdmissionInterceptor },
         // First of the hooks, so that a shed request costs no other work.
         LoadShedding,
         HttpServerLimits,
         BodyLimit,
+        JsonBodyCheck,
         AdminKeyGuard,
         ApiKeyGuard,
         TenantService,

@@ -54,8 +54,14 @@ async function main(logger: JsonLogger): Promise<void> {
       rpcTimeoutMs: config.RPC_TIMEOUT_MS,
       loadShedding: {
         maxInFlight: config.GATEWAY_MAX_IN_FLIGHT,
+        maxPending: config.GATEWAY_MAX_PENDING,
         maxEventLoopDelayMs: config.GATEWAY_MAX_EVENT_LOOP_DELAY_MS,
         maxShedAnswerDelayMs: config.GATEWAY_MAX_SHED_ANSWER_DELAY_MS,
+      },
+      limits: {
+        requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
+        maxConnectionsPerAddress: config.GATEWAY_MAX_CONNECTIONS_PER_ADDRESS,
+        maxEventStreamsPerTenant: config.GATEWAY_MAX_EVENT_STREAMS_PER_TENANT,
       },
     }),
     logger,

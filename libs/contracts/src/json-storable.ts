@@ -1,58 +1,77 @@
 import { formatJsonPath, type PathSegment } from './json-path';
+import type { FieldProblem } from './messages/common';
 
 /**
- * Deepest nesting of arrays and objects a stored value may have. PostgreSQL's jsonb accepts
- * more, but every reader (JSON.parse, zod, the console) recurses, and no workflow needs it.
+ * Deepest nesting of arrays and objects a value may have; the value itself is level 1.
+ * Definitions, inputs and outputs need a handful of levels. Deeper ones would reach code that
+ * recurses (validation, serialisation, the console) and could overflow its stack.
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** Why a value cannot be stored as jsonb, and where in it. */
-export interface JsonStorageProblem {
-  /** `$.items[3].name` */
-  readonly path: string;
-  readonly message: string;
+/** PostgreSQL's jsonb and text cannot store U+0000; such a value would fail deep in a service. */
+const NUL = '\u0000';
+
+/** A value still to visit, with what is needed to name its path if it is the culprit. */
+interface Visit {
+  value: unknown;
+  depth: number;
+  parent: Visit | undefined;
+  key: PathSegment | undefined;
 }
 
+const pathOf = (visit: Visit, root: readonly PathSegment[]): string => {
+  const segments: PathSegment[] = [];
+  for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) {
+    segments.push(at.key);
+  }
+  return formatJsonPath([...root, ...segments.reverse()]);
+};
+
 /**
- * The first reason `value` cannot be stored in a jsonb column, or undefined: a string or key
- * holding U+0000 (jsonb and text refuse it, and one such value used to fail a whole batch of
- * other tenants' runs) or nesting deeper than `maxDepth`. Iterative, so a hostile value nested
- * 100,000 deep cannot overflow the stack.
+ * The first reason a JSON value cannot be stored or handled, or undefined: a string or object
+ * key containing U+0000 (jsonb and text refuse it, and one such value once failed a whole batch
+ * of other tenants' runs), or nesting deeper than `maxDepth`. Checked at every door: the
+ * gateway's request bodies, definitions and run inputs at save and start, and step outputs in
+ * the engine. Iterative, so 10,000 levels of nesting cost a loop, not a stack overflow.
  */
 export function jsonStorageProblem(
   value: unknown,
-  maxDepth: number = MAX_JSON_DEPTH,
-): JsonStorageProblem | undefined {
-  const pending: { value: unknown; path: readonly PathSegment[] }[] = [{ value, path: [] }];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const { value: item, path } = next;
+  root: readonly PathSegment[] = [],
+  maxDepth = MAX_JSON_DEPTH,
+): FieldProblem | undefined {
+  const stack: Visit[] = [{ value, depth: 0, parent: undefined, key: undefined }];
+  for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
+    const { value: item, key } = visit;
+    if (typeof key === 'string' && key.includes(NUL)) {
+      return { path: pathOf(visit, root), message: 'has a key containing the character U+0000' };
+    }
     if (typeof item === 'string') {
-      if (item.includes('\u0000')) return nulAt(path);
-    } else if (typeof item === 'object' && item !== null) {
-      if (path.length >= maxDepth) {
-        return {
-          path: formatJsonPath(path),
-          message: `nests deeper than ${maxDepth} levels of arrays and objects`,
-        };
+      if (item.includes(NUL)) {
+        return { path: pathOf(visit, root), message: 'must not contain the character U+0000' };
       }
-      if (Array.isArray(item)) {
-        for (let i = item.length - 1; i >= 0; i--)
-          pending.push({ value: item[i], path: [...path, i] });
-      } else {
-        for (const [key, child] of Object.entries(item)) {
-          if (key.includes('\u0000')) return nulAt([...path, key]);
-          pending.push({ value: child, path: [...path, key] });
-        }
+      continue;
+    }
+    if (typeof item !== 'object' || item === null) continue;
+    const depth = visit.depth + 1;
+    if (depth > maxDepth) {
+      return { path: pathOf(visit, root), message: `nests deeper than ${maxDepth} levels` };
+    }
+    // Pushed in reverse, so the first problem in document order is the one answered.
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) {
+        stack.push({ value: item[i], depth, parent: visit, key: i });
       }
+      continue;
+    }
+    const keys = Object.keys(item);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const name = keys[i]!;
+      const child = (item as Record<string, unknown>)[name];
+      stack.push({ value: child, depth, parent: visit, key: name });
     }
   }
   return undefined;
 }
 
-const nulAt = (path: readonly PathSegment[]): JsonStorageProblem => ({
-  path: formatJsonPath(path),
-  message: 'contains the character U+0000, which cannot be stored',
-});
-
 /** Free text (an error message from a worker or a target) made storable: U+0000 → U+FFFD. */
-export const storableText = (text: string): string => text.replaceAll('\u0000', '\uFFFD');
+export const storableText = (text: string): string => text.replaceAll(NUL, '\uFFFD');

@@ -1,9 +1,30 @@
-import { Controller, Get, Inject, Module, type DynamicModule, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Module, type DynamicModule, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ReadinessRegistry, type ReadinessReport } from './readiness';
 
+/** What /ready shows of a check: whether it passed, and how long it took. */
+export interface PublicReadinessReport {
+  status: ReadinessReport['status'];
+  checks: Record<string, { ok: boolean; latencyMs: number; error?: 'unavailable' }>;
+}
+
+/**
+ * The report without its errors' text: /ready answers without authentication, and a driver's
+ * message names hosts, ports and users. A failing check reads `"error": "unavailable"`; the
+ * text goes to the log.
+ */
+export function publicReadinessReport(report: ReadinessReport): PublicReadinessReport {
+  const checks: PublicReadinessReport['checks'] = {};
+  for (const [name, { ok, latencyMs }] of Object.entries(report.checks)) {
+    checks[name] = ok ? { ok, latencyMs } : { ok, latencyMs, error: 'unavailable' };
+  }
+  return { status: report.status, checks };
+}
+
 @Controller()
 class HealthController {
+  private readonly logger = new Logger('readiness');
+
   constructor(@Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry) {}
 
   /** Liveness: the process and its event loop answer; dependencies are /ready's business. */
@@ -13,10 +34,17 @@ class HealthController {
   }
 
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessReport> {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<PublicReadinessReport> {
     const report = await this.readiness.report();
-    if (report.status !== 'ready') void reply.status(503);
-    return report;
+    if (report.status !== 'ready') {
+      const failed = Object.entries(report.checks).filter(([, check]) => !check.ok);
+      this.logger.warn({
+        msg: 'not ready',
+        checks: Object.fromEntries(failed.map(([name, { error }]) => [name, error])),
+      });
+      void reply.status(503);
+    }
+    return publicReadinessReport(report);
   }
 }
 

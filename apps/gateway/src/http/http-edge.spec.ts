@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { WorkflowRpc } from '@weft/contracts';
 import { workflowView } from '../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 import { BODY_LIMIT_BYTES } from './body-limit';
+import { MAX_JSON_DEPTH } from '@weft/contracts';
 
 describe('HTTP edge: every failure is problem+json', () => {
   let gateway: TestGateway;
@@ -10,6 +12,9 @@ describe('HTTP edge: every failure is problem+json', () => {
     gateway = await startTestGateway();
     ({ authorization } = await gateway.createTenant());
     gateway.rpc.on(WorkflowRpc, 'workflows.create', async () => workflowView());
+    gateway.rpc.on(WorkflowRpc, 'runs.start', async () => {
+      throw new Error('a run must not be started');
+    });
   });
   afterAll(() => gateway.app.close());
 
@@ -80,5 +85,50 @@ describe('HTTP edge: every failure is problem+json', () => {
       payload: [],
     });
     expectProblem(response, 401);
+  });
+
+  it('answers 10,000 nested arrays in a run input 400 at the path where nesting goes too deep', async () => {
+    const depth = 10_000;
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: `/v1/workflows/${randomUUID()}/runs`,
+      headers: { authorization, 'content-type': 'application/json' },
+      payload: `{"input":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    });
+    expectProblem(response, 400);
+    // The body is level 1, `input` level 2: the first array past the limit is this one.
+    const path = `$.body.input${'[0]'.repeat(MAX_JSON_DEPTH - 1)}`;
+    expect(response.json().errors).toEqual([
+      { path, message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
+  });
+
+  it('answers U+0000 in a workflow name, an input string or an object key 400 at its path', async () => {
+    const cases: [string, string, string][] = [
+      ['/v1/workflows', '{"name":"a\\u0000b"}', '$.body.name'],
+      [
+        `/v1/workflows/${randomUUID()}/runs`,
+        '{"input":{"list":["ok","\\u0000"]}}',
+        '$.body.input.list[1]',
+      ],
+      [
+        `/v1/workflows/${randomUUID()}/runs`,
+        '{"input":{"a\\u0000":1}}',
+        '$.body.input["a\\u0000"]',
+      ],
+    ];
+    for (const [url, payload, path] of cases) {
+      const response = await gateway.app.inject({
+        method: 'POST',
+        url,
+        headers: { authorization, 'content-type': 'application/json' },
+        payload,
+      });
+      expectProblem(response, 400);
+      expect({ url, errors: response.json().errors }).toEqual({
+        url,
+        errors: [{ path, message: expect.stringContaining('U+0000') }],
+      });
+    }
   });
 });

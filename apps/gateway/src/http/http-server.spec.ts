@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
-import { LISTENING_SOCKETS, listenGateway, REQUEST_TIMEOUT_MS } from './http-server';
+import { DEFAULT_LIMITS } from '../limits';
+import { LISTENING_SOCKETS, listenGateway } from './http-server';
 
 /** The listening sockets on `port`, as the kernel reports them (ss from iproute2). */
 function listeningSockets(port: number): number {
@@ -62,7 +63,9 @@ describe('the gateway HTTP server', () => {
     }
   });
 
-  it('limits how long a request may take to arrive', () => {
-    expect(gateway.app.getHttpServer().requestTimeout).toBe(REQUEST_TIMEOUT_MS);
+  it('limits how long a request, headers and body, may take to arrive', () => {
+    const server = gateway.app.getHttpServer();
+    expect(server.requestTimeout).toBe(DEFAULT_LIMITS.requestTimeoutMs);
+    expect(server.headersTimeout).toBeLessThanOrEqual(DEFAULT_LIMITS.requestTimeoutMs);
   });
 });

@@ -1,9 +1,13 @@
-import type { Server } from 'node:http';
-import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { Injectable } from '@nestjs/common';
+import type { Server, ServerResponse } from 'node:http';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { JsonLogger } from '@weft/runtime';
 import type { FastifyInstance } from 'fastify';
+import type { GatewayLimits } from '../limits';
+import { problemForStatus } from '../problem/problem';
+import { GATEWAY_LIMITS } from '../tokens';
 
 /**
  * The listen(2) backlog: connections the kernel has completed and holds until the process
@@ -15,15 +19,23 @@ import type { FastifyInstance } from 'fastify';
 export const LISTEN_BACKLOG = 65_535;
 
 /**
- * Longest a client may take to send one whole request (headers and body). Fastify turns
- * Node's limit off (0); a load-shedding slot is taken when the headers arrive, so without
- * it a client trickling a body would hold that slot for as long as it likes. Node answers
- * 408 when it runs out.
+ * How often Node looks for requests past their deadline (its default, 30 s, would let a
+ * 10 s deadline run to 40 s). It walks only the connections with a request still arriving.
  */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const DEADLINE_CHECK_INTERVAL_MS = 1_000;
 
 /**
- * The gateway's HTTP server limits. Left as they are, on purpose:
+ * The gateway's HTTP server limits:
+ * - requestTimeout and headersTimeout (GATEWAY_REQUEST_TIMEOUT_MS, 10 s): a whole request,
+ *   body included, must arrive within it, or it is answered 408 and its connection closed.
+ *   Fastify turns Node's limit off (0). It bounds requests, not responses: an event stream
+ *   is a response, open as long as it likes.
+ * - connections per remote address (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS): the next one is
+ *   destroyed on arrival, so one client cannot take every socket and pending slot.
+ * - Node's own answers to a malformed request (400), headers too large (431) or a request
+ *   past its deadline (408) are problem+json like every other error, and close the connection.
+ *
+ * Left as they are, on purpose:
  * - keepAliveTimeout (Fastify: 72 s): longer than load balancers' idle timeouts (60 s), so the
  *   balancer, not the gateway, closes idle connections and never reuses a closing one.
  * - maxRequestsPerSocket (unlimited) and connectionTimeout (none): either would close busy
@@ -33,10 +45,102 @@ export const REQUEST_TIMEOUT_MS = 30_000;
  */
 @Injectable()
 export class HttpServerLimits {
-  constructor(adapterHost: HttpAdapterHost) {
+  /** Open connections per remote address; an address leaves the map with its last one. */
+  private readonly connections = new Map<string, { open: number; warned: boolean }>();
+
+  constructor(
+    adapterHost: HttpAdapterHost,
+    @Inject(GATEWAY_LIMITS) private readonly limits: GatewayLimits,
+    private readonly logger: JsonLogger,
+  ) {
     const server = adapterHost.httpAdapter.getInstance<FastifyInstance>().server;
-    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.requestTimeout = limits.requestTimeoutMs;
+    server.headersTimeout = Math.min(server.headersTimeout, limits.requestTimeoutMs);
+    // Read when the server starts listening, which comes later (not in @types/node).
+    (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
+      Math.min(DEADLINE_CHECK_INTERVAL_MS, limits.requestTimeoutMs);
+    // Fastify's handler answers these with its own JSON and no Connection: close.
+    for (const listener of server.listeners('clientError')) {
+      server.off('clientError', listener as (...args: unknown[]) => void);
+    }
+    server.on('clientError', answerClientError);
+    // First, so that a connection over the cap is gone before the HTTP server sets it up.
+    if (limits.maxConnectionsPerAddress > 0) {
+      server.prependListener('connection', (socket: Socket) => this.capConnections(socket));
+    }
   }
+
+  /** Open connections from `address` (for tests and diagnostics). */
+  connectionsFrom(address: string): number {
+    return this.connections.get(address)?.open ?? 0;
+  }
+
+  private capConnections(socket: Socket): void {
+    const address = socket.remoteAddress;
+    if (address === undefined) return void socket.destroy(); // closed already
+    let entry = this.connections.get(address);
+    if (!entry) {
+      entry = { open: 0, warned: false };
+      this.connections.set(address, entry);
+    }
+    if (entry.open >= this.limits.maxConnectionsPerAddress) {
+      if (!entry.warned) {
+        // Once per address while it stays at its cap, not once per refused connection.
+        entry.warned = true;
+        this.logger.event('warn', 'connections from one address at their limit', {
+          address,
+          limit: this.limits.maxConnectionsPerAddress,
+        });
+      }
+      socket.destroy();
+      return;
+    }
+    entry.open++;
+    const counted = entry;
+    socket.once('close', () => {
+      counted.open--;
+      counted.warned = false;
+      if (counted.open === 0) this.connections.delete(address);
+    });
+  }
+}
+
+/** Node's `clientError` codes and the statuses they are answered with; anything else is 400. */
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADER_OVERFLOW: 431,
+};
+
+const CLIENT_ERROR_DETAIL: Record<number, string> = {
+  400: 'The request is not well-formed HTTP.',
+  408: 'The request did not arrive in time.',
+  431: 'The request headers are too large.',
+};
+
+/**
+ * Answers an error of the HTTP parser or a request past its deadline with a minimal
+ * problem+json and closes the connection, as Node's own handler does in plain text.
+ * Nothing is written once a response has started on the socket.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && !response?.headersSent) {
+    const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+    const { problem } = problemForStatus(status, CLIENT_ERROR_DETAIL[status]!);
+    const body = JSON.stringify(problem);
+    socket.write(
+      `HTTP/1.1 ${status} ${problem.title}\r\n` +
+        'Content-Type: application/problem+json\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+    // Closed once the answer is flushed; the rest of the request is not read.
+    socket.destroySoon();
+    return;
+  }
+  socket.destroy();
 }
 
 /**

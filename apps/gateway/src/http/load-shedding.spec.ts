@@ -249,6 +249,8 @@ describe('load shedding: a real server at 30x its bound', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({
       loadShedding: { maxInFlight: 10, maxEventLoopDelayMs: 0, maxShedAnswerDelayMs: 50 },
+      // All 300 connections come from 127.0.0.1.
+      limits: { maxConnectionsPerAddress: 0 },
     });
     ({ authorization } = await gateway.createTenant());
     gateway.rpc.on(WorkflowRpc, 'runs.get', async ({ runId }) => {

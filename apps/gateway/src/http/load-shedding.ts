@@ -1,8 +1,13 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Inject,
   Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
@@ -10,12 +15,22 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { JsonLogger } from '@weft/runtime';
 import { requestTracing } from '@weft/runtime/telemetry';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { overloaded } from '../problem/problem';
+import type { Observable } from 'rxjs';
+import { overloaded, type ProblemError } from '../problem/problem';
 import { LOAD_SHEDDING } from '../tokens';
 
 export interface LoadSheddingOptions {
-  /** Requests admitted and not answered yet; the next one is answered 503 (GATEWAY_MAX_IN_FLIGHT). */
+  /**
+   * Requests admitted (body received, key checked) and not answered yet; the next one is
+   * answered 503 (GATEWAY_MAX_IN_FLIGHT).
+   */
   maxInFlight: number;
+  /**
+   * Requests whose body is still arriving, or has arrived and whose key is not checked yet
+   * (GATEWAY_MAX_PENDING). Over it, a new request whose body has not arrived with its headers
+   * is answered 503 and its connection closed; slow clients wait here, not in `maxInFlight`.
+   */
+  maxPending: number;
   /**
    * Mean event-loop delay over the last sample beyond which requests are answered 503
    * (GATEWAY_MAX_EVENT_LOOP_DELAY_MS); 0 turns this check off.
@@ -34,6 +49,8 @@ export const DEFAULT_LOAD_SHEDDING: LoadSheddingOptions = {
   // Little's law: 256 requests each waiting ~50 ms on the engine is ~5,000 requests a second
   // per replica; more in flight only queues in the engine, toward RPC_TIMEOUT_MS.
   maxInFlight: 256,
+  // Half the in-flight bound: a client sending its body keeps little but a buffer and a socket.
+  maxPending: 128,
   maxEventLoopDelayMs: 200,
   sampleIntervalMs: 500,
   maxShedAnswerDelayMs: 8_000,
@@ -54,40 +71,66 @@ const NEVER_SHED = new Set(['/health', '/ready']);
 /**
  * Event streams are checked on admission but hold no slot while open: a stream waits for
  * events rather than doing work, and a few hundred watchers holding slots for minutes
- * would otherwise shed the whole API.
+ * would otherwise shed the whole API. Each tenant's streams are capped instead
+ * (runs/events/run-events.service.ts).
  */
-const LONG_LIVED = new Set(['/v1/runs/:id/events']);
+const LONG_LIVED = new Set(['/v1/runs/:id/events', '/v1/events']);
 
 interface Rejection {
+  error: ProblemError;
   headers: Record<string, string>;
   body: string;
 }
 
-function rejection(detail: string): Rejection {
-  const { problem, headers } = overloaded(detail, RETRY_AFTER_SECONDS);
+function rejection(detail: string, extraHeaders: Record<string, string> = {}): Rejection {
+  const error = overloaded(detail, RETRY_AFTER_SECONDS);
   return {
-    headers: { ...headers, 'content-type': 'application/problem+json' },
-    body: JSON.stringify(problem),
+    error,
+    headers: { ...error.headers, ...extraHeaders, 'content-type': 'application/problem+json' },
+    body: JSON.stringify(error.problem),
   };
 }
 
 const TOO_MANY_IN_FLIGHT = rejection('The gateway is at its limit of requests in flight.');
 const EVENT_LOOP_LAGGING = rejection('The gateway is too busy to answer in time.');
+// Closed: the rest of the body is not worth reading, and a slow client's socket is the cost.
+const TOO_MANY_PENDING = rejection(
+  'The gateway is at its limit of requests still being received.',
+  { connection: 'close' },
+);
+
+/** What one request holds, from its headers until its response closes. */
+interface Held {
+  slot: 'pending' | 'inFlight' | undefined;
+  /** The response has closed (sent, or the client left): nothing may be taken any more. */
+  closed: boolean;
+}
+
+/** A body to wait for: a length over 0, or chunks. */
+const hasBody = (request: IncomingMessage): boolean =>
+  request.headers['transfer-encoding'] !== undefined ||
+  Number(request.headers['content-length'] ?? 0) > 0;
 
 /**
  * Load shedding: over capacity the gateway answers 503 with Retry-After instead of queueing
- * requests until clients time out and connections are dropped (SPEC §3). It runs
+ * requests until clients time out and connections are dropped (SPEC §3). Its checks run
  * as the first onRequest hook, before the body is read, the key checked or the engine
- * called, so a rejection costs almost nothing. Two signals:
+ * called, so a rejection costs almost nothing. Three bounds:
  *
  * - requests in flight: each one waits on the engine or the database; past the bound, more
- *   concurrency only lengthens every queue and the memory held for it.
+ *   concurrency only lengthens every queue and the memory held for it. A slot is taken on
+ *   admission (`admit`, by AdmissionInterceptor, after the body is parsed and the route's
+ *   guards passed), so clients that are slow to send or have no valid key never hold one.
+ * - requests pending: those whose body is still arriving, until admitted or answered. A
+ *   request whose body came with its headers (or that has none) never waits for a place
+ *   here, so slow clients filling it cannot keep the others out.
  * - event-loop delay (perf_hooks.monitorEventLoopDelay): when the loop lags, every answer is
  *   late whatever the in-flight count, e.g. when parsing thousands of requests at once.
  */
 @Injectable()
 export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   private inFlight = 0;
+  private pending = 0;
   /** Mean delay of the last sample, ms; it holds until the next sample. */
   private eventLoopDelayMs = 0;
   private recorded = { count: 0, totalNs: 0 };
@@ -98,9 +141,8 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   private sampler?: NodeJS.Timeout;
   /** Per connection: the delay of its last 503, and when that 503's Retry-After ends. */
   private readonly pacing = new WeakMap<Socket, { delayMs: number; retryAfter: number }>();
-  private readonly release = () => {
-    this.inFlight--;
-  };
+  /** Per response: the slot its request holds; freed exactly once, when it closes. */
+  private readonly held = new WeakMap<ServerResponse, Held>();
 
   constructor(
     adapterHost: HttpAdapterHost,
@@ -118,13 +160,74 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
         this.answerShed(request, reply, rejected);
         return; // not calling done(): the request ends here, before any other work
       }
-      if (route !== undefined && LONG_LIVED.has(route)) return done();
-      this.inFlight++;
+      const held = this.track(reply.raw);
+      if (!hasBody(request.raw)) return done();
+      if (this.pending < this.options.maxPending) {
+        this.take(held, 'pending');
+        return done();
+      }
+      // Full. The parser reads the rest of this packet after this hook: a body that came
+      // with the headers is complete by the next turn of the loop and is let through.
+      setImmediate(() => {
+        if (held.closed) return;
+        if (request.raw.complete) return done();
+        this.shedSinceSample++;
+        void reply.code(503).headers(TOO_MANY_PENDING.headers).send(TOO_MANY_PENDING.body);
+      });
+    });
+  }
+
+  /**
+   * Admits a request whose body has arrived and whose route's guards passed: it takes a
+   * slot in flight (an event stream only checks there is one), and leaves the pending ones.
+   * Answers the error to answer it instead, after the pacing delay, when there is no slot.
+   */
+  async admit(request: FastifyRequest, reply: FastifyReply): Promise<ProblemError | undefined> {
+    const route = request.routeOptions.url;
+    if (route !== undefined && NEVER_SHED.has(route)) return undefined;
+    const held = this.track(reply.raw);
+    if (held.closed) return undefined; // the client left; there is nothing to hold
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.free(held);
+      this.shedSinceSample++;
+      const delayMs = this.paceDelay(request.raw.socket);
+      if (delayMs > 0) await sleep(delayMs);
+      return TOO_MANY_IN_FLIGHT.error;
+    }
+    if (route !== undefined && LONG_LIVED.has(route)) this.free(held);
+    else this.take(held, 'inFlight');
+    return undefined;
+  }
+
+  /** The request's record, made on first sight; it frees the slot when the response closes. */
+  private track(response: ServerResponse): Held {
+    let held = this.held.get(response);
+    if (held) return held;
+    held = { slot: undefined, closed: response.destroyed || response.writableFinished };
+    this.held.set(response, held);
+    if (!held.closed) {
       // 'close' comes after the answer is sent or when the client goes away first;
       // 'finish' (and onResponse) would miss the latter and leak the slot.
-      reply.raw.once('close', this.release);
-      done();
-    });
+      response.once('close', () => {
+        held.closed = true;
+        this.free(held);
+      });
+    }
+    return held;
+  }
+
+  private take(held: Held, slot: 'pending' | 'inFlight'): void {
+    if (held.closed) return;
+    this.free(held);
+    held.slot = slot;
+    if (slot === 'pending') this.pending++;
+    else this.inFlight++;
+  }
+
+  private free(held: Held): void {
+    if (held.slot === 'pending') this.pending--;
+    else if (held.slot === 'inFlight') this.inFlight--;
+    held.slot = undefined;
   }
 
   /**
@@ -139,7 +242,17 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
    * sends one request per maxShedAnswerDelayMs at most, and a held request costs a timer.
    */
   private answerShed(request: FastifyRequest, reply: FastifyReply, rejected: Rejection): void {
-    const socket = request.raw.socket;
+    const delayMs = this.paceDelay(request.raw.socket);
+    const send = () => {
+      if (reply.raw.destroyed) return; // the client left meanwhile
+      void reply.code(503).headers(rejected.headers).send(rejected.body);
+    };
+    if (delayMs > 0) setTimeout(send, delayMs);
+    else send();
+  }
+
+  /** How long to hold the 503 about to be answered on `socket`; see `answerShed`. */
+  private paceDelay(socket: Socket): number {
     const now = performance.now();
     const previous = this.pacing.get(socket);
     const early = previous !== undefined && now < previous.retryAfter;
@@ -147,12 +260,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
       ? Math.min(this.options.maxShedAnswerDelayMs, Math.max(RETRY_AFTER_MS, 2 * previous.delayMs))
       : 0;
     this.pacing.set(socket, { delayMs, retryAfter: now + delayMs + RETRY_AFTER_MS });
-    const send = () => {
-      if (reply.raw.destroyed) return; // the client left meanwhile
-      void reply.code(503).headers(rejected.headers).send(rejected.body);
-    };
-    if (delayMs > 0) setTimeout(send, delayMs);
-    else send();
+    return delayMs;
   }
 
   /** Sampling starts once the app is built, so start-up work does not read as pressure. */
@@ -170,6 +278,11 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   /** Requests admitted and not answered yet (for tests and diagnostics). */
   get requestsInFlight(): number {
     return this.inFlight;
+  }
+
+  /** Requests whose body is arriving or whose key is being checked (for tests and diagnostics). */
+  get requestsPending(): number {
+    return this.pending;
   }
 
   private rejection(): Rejection | undefined {
@@ -202,11 +315,33 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
     if (shed > 0 && this.shedInEpisode === 0) {
       this.logger.event('warn', 'shedding load', {
         inFlight: this.inFlight,
+        pending: this.pending,
         eventLoopDelayMs: Math.round(this.eventLoopDelayMs),
       });
     } else if (shed === 0 && this.shedInEpisode > 0) {
       this.logger.event('info', 'load shedding stopped', { shed: this.shedInEpisode });
     }
     this.shedInEpisode = shed === 0 ? 0 : this.shedInEpisode + shed;
+  }
+}
+
+/**
+ * Takes each request's slot in flight once the route's guards have passed (Nest runs
+ * interceptors after guards, and Fastify parses the body before either): over the bound, the
+ * request is answered 503 like one shed on arrival.
+ */
+@Injectable()
+export class AdmissionInterceptor implements NestInterceptor {
+  constructor(private readonly shedding: LoadShedding) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (context.getType() !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    const refused = await this.shedding.admit(
+      http.getRequest<FastifyRequest>(),
+      http.getResponse<FastifyReply>(),
+    );
+    if (refused) throw refused;
+    return next.handle();
   }
 }

@@ -83,6 +83,9 @@ describe('docs/api.md', () => {
       'not-found',
       'payload-too-large',
       'unsupported-media-type',
+      'request-timeout',
+      'request-header-fields-too-large',
+      'too-many-event-streams',
     ].map((slug) => `urn:weft:problem:${slug}`);
     expect([...documented.keys()].sort()).toEqual(
       [...DomainErrorCodes.map(problemTypeOf), ...gatewayTypes].sort(),

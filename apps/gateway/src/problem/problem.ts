@@ -107,6 +107,23 @@ export function overloaded(detail: string, retryAfterSeconds: number): ProblemEr
   );
 }
 
+const EVENT_STREAM_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * 429 for an event stream over its tenant's limit of open streams (runs/events). One closes
+ * when its run ends or its client leaves; Retry-After is a guess at when to look again.
+ */
+export function tooManyEventStreams(limit: number): ProblemError {
+  return new ProblemError(
+    {
+      type: problemType('too-many-event-streams'),
+      title: 'Too many event streams',
+      status: 429,
+      detail: `The tenant has ${limit} event streams open, its limit; close one first.`,
+    },
+    { 'retry-after': String(EVENT_STREAM_RETRY_AFTER_SECONDS) },
+  );
+}
 export function internalError(): ProblemError {
   return new ProblemError({
     type: problemTypeOf('internal'),
@@ -123,10 +140,12 @@ const STATUS_TITLES: Record<number, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   406: 'Not acceptable',
+  408: 'Request timeout',
   409: 'Conflict',
   413: 'Payload too large',
   415: 'Unsupported media type',
   429: 'Too many requests',
+  431: 'Request header fields too large',
 };
 
 function assertUnreachable(value: never): never {

@@ -23,4 +23,26 @@ describe('TenantCache', () => {
     expect(cache.get('g')).toBeUndefined();
     expect(cache.get('a')).toBe(acme);
   });
+
+  it('remembers unknown keys apart, for their time to live, until one is created or found', () => {
+    let now = 0;
+    const cache = new TenantCache(30_000, 2, () => now);
+    cache.set('a', acme);
+    cache.setUnknown('x');
+    cache.setUnknown('y');
+    cache.setUnknown('z'); // pushes out the oldest unknown key, not a tenant
+    expect([cache.get('a'), cache.get('x'), cache.get('y'), cache.get('z')]).toEqual([
+      acme,
+      undefined,
+      null,
+      null,
+    ]);
+    cache.forgetUnknown('y');
+    expect(cache.get('y')).toBeUndefined();
+    cache.set('z', globex);
+    expect(cache.get('z')).toBe(globex);
+    cache.setUnknown('w');
+    now = 30_000;
+    expect(cache.get('w')).toBeUndefined();
+  });
 });

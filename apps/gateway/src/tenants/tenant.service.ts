@@ -28,6 +28,7 @@ export class TenantService {
       hash: issued.hash,
       prefix: issued.prefix,
     });
+    this.cache.forgetUnknown(issued.hash.toString('base64'));
     return { tenant, apiKey: issued.key };
   }
 
@@ -37,7 +38,7 @@ export class TenantService {
     const hash = hashApiKey(apiKey);
     const digest = hash.toString('base64');
     const cached = this.cache.get(digest);
-    if (cached) return cached;
+    if (cached !== undefined) return cached ?? undefined;
     let lookup = this.pending.get(digest);
     if (!lookup) {
       lookup = this.tenants.findByKeyHash(hash).finally(() => this.pending.delete(digest));
@@ -45,6 +46,7 @@ export class TenantService {
     }
     const tenant = await lookup;
     if (tenant) this.cache.set(digest, tenant);
+    else this.cache.setUnknown(digest);
     return tenant;
   }
 }

@@ -1,5 +1,7 @@
 import { WorkflowRpc } from '@weft/contracts';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from '../../test/support/gateway-app';
+import { hashApiKey } from './api-key';
+import { TenantCache } from './tenant.cache';
 
 describe('tenants and API keys', () => {
   let gateway: TestGateway;
@@ -100,5 +102,20 @@ describe('tenants and API keys', () => {
     await listWorkflows(authorization);
     await listWorkflows('Bearer wk_short');
     expect(gateway.database.keyLookups).toBe(1);
+  });
+
+  it('looks an unknown well-formed key up once, and a key created here at once', async () => {
+    const unknown = `Bearer wk_${'B'.repeat(43)}`;
+    const before = gateway.database.keyLookups;
+    await Promise.all([1, 2, 3].map(() => listWorkflows(unknown)));
+    for (let i = 0; i < 5; i++) expect((await listWorkflows(unknown)).statusCode).toBe(401);
+    expect(gateway.database.keyLookups - before).toBe(1);
+
+    const cache = gateway.app.get(TenantCache);
+    const forget = jest.spyOn(cache, 'forgetUnknown');
+    const { authorization } = await gateway.createTenant('initech');
+    const key = authorization.slice('Bearer '.length);
+    expect(forget).toHaveBeenCalledWith(hashApiKey(key).toString('base64'));
+    expect((await listWorkflows(authorization)).statusCode).toBe(200);
   });
 });

@@ -3,6 +3,7 @@ import { createHttpApp, ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { GatewayModule } from '../../src/gateway.module';
 import type { LoadSheddingOptions } from '../../src/http/load-shedding';
+import type { GatewayLimits } from '../../src/limits';
 import { FakeEventLog, FakeRpc, FakeTenantDatabase, memoryLogger } from './fakes';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -24,6 +25,7 @@ export async function startTestGateway(
     dataSource?: DataSource;
     sseHeartbeatMs?: number;
     loadShedding?: Partial<LoadSheddingOptions>;
+    limits?: Partial<GatewayLimits>;
     beforeInit?: (app: NestFastifyApplication) => void;
   } = {},
 ): Promise<TestGateway> {
@@ -42,6 +44,7 @@ export async function startTestGateway(
       rpcTimeoutMs: 1_000,
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
+      ...(options.limits && { limits: options.limits }),
     }),
     logger,
   );

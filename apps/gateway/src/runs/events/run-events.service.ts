@@ -8,19 +8,51 @@ import {
   type RunEventView,
 } from '@weft/contracts';
 import type { FastifyReply } from 'fastify';
+import type { GatewayLimits } from '../../limits';
+import { tooManyEventStreams } from '../../problem/problem';
 import { TenantRpc } from '../../rpc/tenant-rpc';
-import { SSE_HEARTBEAT_MS } from '../../tokens';
+import { GATEWAY_LIMITS, SSE_HEARTBEAT_MS } from '../../tokens';
 import { RunEventFanout } from './run-event.fanout';
 import { SseStream } from './sse-stream';
 
 /** A run's stored history, then its live events; and a tenant's live events. */
 @Injectable()
 export class RunEventsService {
+  /** Event streams open per tenant; a tenant leaves the map with its last stream. */
+  private readonly open = new Map<string, number>();
+
   constructor(
     private readonly fanout: RunEventFanout,
     private readonly rpc: TenantRpc,
     @Inject(SSE_HEARTBEAT_MS) private readonly heartbeatMs: number,
+    @Inject(GATEWAY_LIMITS) private readonly limits: GatewayLimits,
   ) {}
+
+  /** Event streams the tenant has open (for tests and diagnostics). */
+  streamsOf(tenantId: string): number {
+    return this.open.get(tenantId) ?? 0;
+  }
+
+  /**
+   * Counts a stream against the tenant's limit, or throws 429 over it (streams hold no slot in
+   * flight, load-shedding.ts). Answers the release, which frees the place once however often
+   * it is called.
+   */
+  private openStream(tenantId: string): () => void {
+    const open = this.open.get(tenantId) ?? 0;
+    if (open >= this.limits.maxEventStreamsPerTenant) {
+      throw tooManyEventStreams(this.limits.maxEventStreamsPerTenant);
+    }
+    this.open.set(tenantId, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(tenantId) ?? 1) - 1;
+      if (left > 0) this.open.set(tenantId, left);
+      else this.open.delete(tenantId);
+    };
+  }
 
   /** One page of the run's stored events after `afterSeq`; throws when not the tenant's. */
   history(tenantId: string, runId: string, afterSeq: number): Promise<RunEventPage> {
@@ -42,6 +74,7 @@ export class RunEventsService {
     afterSeq: number,
     reply: FastifyReply,
   ): Promise<void> {
+    const release = this.openStream(tenantId);
     // Listen before reading the history, so that no event in between is lost; an event both
     // stored and heard is sent once, by its sequence number.
     const feed = this.fanout.open(runId);
@@ -50,11 +83,15 @@ export class RunEventsService {
       page = await this.history(tenantId, runId, afterSeq);
     } catch (error) {
       feed.close();
+      release();
       throw error;
     }
     reply.hijack();
     const stream = new SseStream(reply.raw, this.heartbeatMs);
-    stream.onEnd(() => feed.close());
+    stream.onEnd(() => {
+      feed.close();
+      release();
+    });
     let sent = afterSeq;
     const send = (event: RunEventView) => {
       if (stream.isEnded || event.seq <= sent) return;
@@ -78,10 +115,14 @@ export class RunEventsService {
 
   /** Streams the live events of the tenant's runs (of one workflow when given). */
   streamTenant(tenantId: string, workflowId: string | undefined, reply: FastifyReply): void {
+    const release = this.openStream(tenantId);
     const feed = this.fanout.openTenant(tenantId, workflowId);
     reply.hijack();
     const stream = new SseStream(reply.raw, this.heartbeatMs);
-    stream.onEnd(() => feed.close());
+    stream.onEnd(() => {
+      feed.close();
+      release();
+    });
     const send = (event: RunEventView) => stream.send(event);
     feed
       .follow(
