@@ -13,3 +13,4 @@ export * from './messages/workflow';
 export * from './messages/run';
 export * from './messages/credential';
 export * from './json-path';
+export * from './host-pattern';
