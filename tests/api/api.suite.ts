@@ -369,7 +369,7 @@ export function describeApi(mode: Mode, port: number): void {
         const created = await api.post('/v1/credentials', {
           name: 'echo-token',
           type: 'http.bearer',
-          data: { token: secret },
+          data: { token: secret, allowedHosts: [new URL(echo.url).host] },
         });
         expect(created.status).toBe(201);
         expect(JSON.stringify(created.body)).not.toContain(secret);
@@ -389,6 +389,44 @@ export function describeApi(mode: Mode, port: number): void {
         expect(run.status).toBe('succeeded');
         expect(echo.callsTo('/private').at(-1)!.headers.authorization).toBe(`Bearer ${secret}`);
         // Nothing of the run (input, step outputs, errors) holds the secret.
+        expect(JSON.stringify(run)).not.toContain(secret);
+      });
+
+      it('never sends a credential to a host outside its allowedHosts', async () => {
+        const secret = `b0und-${Date.now()}`;
+        const refused = await api.post('/v1/credentials', {
+          name: 'unbound',
+          type: 'http.bearer',
+          data: { token: secret },
+        });
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors).toEqual([
+          { path: '$.body.data.allowedHosts', message: expect.stringMatching(/^required/) },
+        ]);
+        const created = await api.post('/v1/credentials', {
+          name: 'bound-token',
+          type: 'http.bearer',
+          data: { token: secret, allowedHosts: ['api.example.com'] },
+        });
+        expect(created.status).toBe(201);
+        const id = await createWorkflow({
+          name: 'with-bound-credential',
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              with: { method: 'GET', url: `${echo.url}/stolen`, credential: 'bound-token' },
+            },
+          ],
+        });
+        const run = await api.waitForRun((await api.post(`/v1/workflows/${id}/runs`, {})).body.id);
+        expect(run.status).toBe('failed');
+        expect(run.steps[0]).toMatchObject({
+          status: 'failed',
+          attempts: 1,
+          error: { code: 'credential_host_denied', retryable: false },
+        });
+        expect(echo.callsTo('/stolen')).toEqual([]);
         expect(JSON.stringify(run)).not.toContain(secret);
       });
 

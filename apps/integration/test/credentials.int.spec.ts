@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, type CreateCredential } from '@weft/contracts';
-import { credentialAad, generateSecretKey, open, parseKeyRing, type KeyRing } from '@weft/secrets';
+import {
+  credentialAad,
+  generateSecretKey,
+  open,
+  parseKeyRing,
+  seal,
+  type KeyRing,
+} from '@weft/secrets';
 import type { DataSource } from 'typeorm';
 import { CredentialUnavailable } from '../src/credentials/credential.errors';
 import { CredentialRepository } from '../src/credentials/credential.repository';
@@ -8,6 +15,7 @@ import { CredentialService } from '../src/credentials/credential.service';
 import { freshIntegrationDatabase, memoryLogger } from './fixtures';
 
 const TOKEN = 'tok-7a6b5c4d3e2f1a0b';
+const HOSTS = ['crm.example.com'];
 
 async function rejection(work: Promise<unknown>): Promise<DomainError> {
   try {
@@ -45,7 +53,7 @@ describe('credential vault (real PostgreSQL)', () => {
     const view = await create(tenantA, {
       name: 'crm-api',
       type: 'http.bearer',
-      data: { token: TOKEN },
+      data: { token: TOKEN, allowedHosts: HOSTS },
     });
     expect(view).toEqual({ name: 'crm-api', type: 'http.bearer', createdAt: expect.any(String) });
     expect(Date.parse(view.createdAt)).toBeGreaterThan(Date.now() - 60_000);
@@ -87,7 +95,7 @@ describe('credential vault (real PostgreSQL)', () => {
       password: 'p',
     });
     await expect(vault.unseal(tenantA, ['crm-api'])).resolves.toEqual([
-      { name: 'crm-api', type: 'http.bearer', data: { token: TOKEN } },
+      { name: 'crm-api', type: 'http.bearer', data: { token: TOKEN, allowedHosts: HOSTS } },
     ]);
   });
 
@@ -116,11 +124,15 @@ describe('credential vault (real PostgreSQL)', () => {
     expect(deleted.code).toBe('credential_not_found');
 
     // The same name is free in another tenant, with data of its own.
-    await create(tenantB, { name: 'crm-api', type: 'http.bearer', data: { token: 'tok-of-b' } });
+    await create(tenantB, {
+      name: 'crm-api',
+      type: 'http.bearer',
+      data: { token: 'tok-of-b', allowedHosts: ['*'] },
+    });
     const [a] = await vault.unseal(tenantA, ['crm-api']);
     const [b] = await vault.unseal(tenantB, ['crm-api']);
-    expect(a?.data).toEqual({ token: TOKEN });
-    expect(b?.data).toEqual({ token: 'tok-of-b' });
+    expect(a?.data).toEqual({ token: TOKEN, allowedHosts: HOSTS });
+    expect(b?.data).toEqual({ token: 'tok-of-b', allowedHosts: ['*'] });
   });
 
   it('does not open an envelope copied to another owner', async () => {
@@ -141,7 +153,7 @@ describe('credential vault (real PostgreSQL)', () => {
       create(tenantA, {
         name: 'crm-api',
         type: 'http.header',
-        data: { name: 'X-Key', value: 'v' },
+        data: { name: 'X-Key', value: 'v', allowedHosts: HOSTS },
       }),
     );
     expect(error).toMatchObject({
@@ -155,12 +167,30 @@ describe('credential vault (real PostgreSQL)', () => {
       create(tenantA, { name: 'bad', type: 'http.bearer', data: {} }),
     );
     expect(missing.code).toBe('credential_data_invalid');
-    expect(missing.problems).toEqual([{ path: '$.data.token', message: expect.any(String) }]);
+    expect(missing.problems).toEqual([
+      { path: '$.data.token', message: expect.any(String) },
+      { path: '$.data.allowedHosts', message: expect.stringMatching(/^required: the hosts/) },
+    ]);
 
     const extra = await rejection(
-      create(tenantA, { name: 'bad', type: 'http.bearer', data: { token: 't', tokn: 't' } }),
+      create(tenantA, {
+        name: 'bad',
+        type: 'http.bearer',
+        data: { token: 't', tokn: 't', allowedHosts: HOSTS },
+      }),
     );
     expect(extra.problems).toEqual([{ path: '$.data.tokn', message: 'unknown field' }]);
+
+    const hosts = await rejection(
+      create(tenantA, {
+        name: 'bad',
+        type: 'http.bearer',
+        data: { token: 't', allowedHosts: ['crm.example.com', 'https://crm.example.com/'] },
+      }),
+    );
+    expect(hosts.problems).toEqual([
+      { path: '$.data.allowedHosts[1]', message: expect.stringMatching(/not a host pattern/) },
+    ]);
 
     const nested = await rejection(
       create(tenantA, {
@@ -199,6 +229,19 @@ describe('credential vault (real PostgreSQL)', () => {
     });
   });
 
+  it('still opens an http credential stored before allowedHosts existed', async () => {
+    // As the vault stored it then: sealed data without allowedHosts.
+    await new CredentialRepository(dataSource).insert(tenantA, {
+      name: 'legacy',
+      type: 'http.bearer',
+      sealed: seal(keyRing, JSON.stringify({ token: TOKEN }), credentialAad(tenantA, 'legacy')),
+    });
+    await expect(vault.unseal(tenantA, ['legacy'])).resolves.toEqual([
+      { name: 'legacy', type: 'http.bearer', data: { token: TOKEN } },
+    ]);
+    await vault.delete({ schemaVersion: 1, tenantId: tenantA, name: 'legacy' });
+  });
+
   it('opens credentials sealed before a key rotation', async () => {
     const rotated = vaultWith(parseKeyRing(`${generateSecretKey('k2')},${oldKey}`));
     await expect(rotated.unseal(tenantA, ['crm-api'])).resolves.toMatchObject([
@@ -209,7 +252,7 @@ describe('credential vault (real PostgreSQL)', () => {
       tenantId: tenantA,
       name: 'after-rotation',
       type: 'http.bearer',
-      data: { token: 'tok-new' },
+      data: { token: 'tok-new', allowedHosts: HOSTS },
     });
     const { items } = await rotated.resolve({
       schemaVersion: 1,

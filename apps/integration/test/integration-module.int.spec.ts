@@ -96,7 +96,7 @@ describe('integration service wiring (in-process bus, real PostgreSQL)', () => {
         tenantId,
         name: 'crm',
         type: 'http.bearer',
-        data: { token: TOKEN },
+        data: { token: TOKEN, allowedHosts: [new URL(origin).host] },
       }),
     ).resolves.toMatchObject({ name: 'crm', type: 'http.bearer' });
     await expect(
@@ -105,7 +105,7 @@ describe('integration service wiring (in-process bus, real PostgreSQL)', () => {
         tenantId,
         name: 'broken',
         type: 'http.basic',
-        data: { username: 'u' },
+        data: { username: 'u', allowedHosts: ['crm.example.com'] },
       }),
     ).rejects.toMatchObject({
       code: 'credential_data_invalid',
@@ -132,6 +132,22 @@ describe('integration service wiring (in-process bus, real PostgreSQL)', () => {
       worker: 'integration',
       output: { status: 200, body: { echoed: 'Bearer [redacted]' } },
     });
+  });
+
+  it('refuses to send the credential to a host outside its allowedHosts', async () => {
+    seen.length = 0;
+    const result = await resultOf(
+      task({
+        method: 'GET',
+        url: `${origin.replace('127.0.0.1', 'localhost')}/me`,
+        credential: 'crm',
+      }),
+    );
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'credential_host_denied', retryable: false },
+    });
+    expect(seen).toEqual([]);
   });
 
   it('reports refused destinations as egress_denied', async () => {

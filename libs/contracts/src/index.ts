@@ -14,3 +14,4 @@ export * from './messages/run';
 export * from './messages/credential';
 export * from './json-path';
 export * from './json-storable';
+export * from './host-pattern';

@@ -1,4 +1,4 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6, SocketAddress } from 'node:net';
 
 /** Why an address is not on the public internet. */
 export type AddressClass =
@@ -15,7 +15,9 @@ export function describeAddressClass(kind: AddressClass): string {
   return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} address`;
 }
 
-const IPV4_RANGES: readonly (readonly [AddressClass, string, number])[] = [
+type Range = readonly [AddressClass, string, number];
+
+const IPV4_RANGES: readonly Range[] = [
   ['unspecified', '0.0.0.0', 8],
   ['private', '10.0.0.0', 8],
   ['shared (CGNAT)', '100.64.0.0', 10],
@@ -24,6 +26,7 @@ const IPV4_RANGES: readonly (readonly [AddressClass, string, number])[] = [
   ['private', '172.16.0.0', 12],
   ['reserved', '192.0.0.0', 24],
   ['reserved', '192.0.2.0', 24],
+  ['reserved', '192.88.99.0', 24],
   ['private', '192.168.0.0', 16],
   ['reserved', '198.18.0.0', 15],
   ['reserved', '198.51.100.0', 24],
@@ -32,104 +35,120 @@ const IPV4_RANGES: readonly (readonly [AddressClass, string, number])[] = [
   ['reserved', '240.0.0.0', 4],
 ];
 
-const IPV6_RANGES: readonly (readonly [AddressClass, string, number])[] = [
+/**
+ * IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-mapped, IPv4-compatible
+ * (deprecated, but a socket still reaches the IPv4 host) and the NAT64 well-known prefix. Such
+ * an address is judged by the IPv4 address it carries.
+ */
+const IPV4_EMBEDDINGS = ['::ffff:0.0.0.0', '::0.0.0.0', '64:ff9b::0.0.0.0'] as const;
+
+/** Special-purpose IPv6 ranges (IANA registry) that are not globally reachable. */
+const IPV6_RANGES: readonly Range[] = [
   ['unspecified', '::', 128],
   ['loopback', '::1', 128],
   ['reserved', '100::', 64],
   ['private', '64:ff9b:1::', 48],
+  // IETF protocol assignments, Teredo (2001::/32) and ORCHID among them.
+  ['reserved', '2001::', 23],
   ['reserved', '2001:db8::', 32],
+  // 6to4: the relay decides where the packet goes.
+  ['reserved', '2002::', 16],
+  ['reserved', '3fff::', 20],
+  // SRv6 segment identifiers.
+  ['reserved', '5f00::', 16],
   ['private', 'fc00::', 7],
   ['link-local', 'fe80::', 10],
   ['private', 'fec0::', 10],
   ['multicast', 'ff00::', 8],
 ];
 
-/** One BlockList per class, so a match says why the address is refused. */
-function listsOf(
-  ranges: readonly (readonly [AddressClass, string, number])[],
-  type: 'ipv4' | 'ipv6',
-): Map<AddressClass, BlockList> {
-  const lists = new Map<AddressClass, BlockList>();
-  for (const [kind, network, prefix] of ranges) {
-    const list = lists.get(kind) ?? new BlockList();
-    list.addSubnet(network, prefix, type);
-    lists.set(kind, list);
+/** The only IPv6 unicast space that is global: 2000::/3, minus the ranges above. */
+const GLOBAL_UNICAST: readonly [string, number] = ['2000::', 3];
+
+/** Checked in order: the first rule that matches says what the address is. */
+type Rule = readonly [AddressClass | 'public', BlockList];
+
+function rule(kind: AddressClass | 'public', ranges: readonly (readonly [string, number])[]): Rule {
+  const list = new BlockList();
+  for (const [network, prefix] of ranges) {
+    list.addSubnet(network, prefix, isIPv4(network) ? 'ipv4' : 'ipv6');
   }
-  return lists;
+  return [kind, list];
 }
 
-const ipv4Lists = listsOf(IPV4_RANGES, 'ipv4');
-const ipv6Lists = listsOf(IPV6_RANGES, 'ipv6');
+/** One rule per class, so a match says why the address is refused. */
+function rulesOf(ranges: readonly Range[]): Rule[] {
+  const kinds = [...new Set(ranges.map(([kind]) => kind))];
+  return kinds.map((kind) =>
+    rule(
+      kind,
+      ranges.filter(([k]) => k === kind).map(([, network, prefix]) => [network, prefix] as const),
+    ),
+  );
+}
+
+/** An IPv4 range as it appears inside each embedding prefix (`::ffff:10.0.0.0/104`…). */
+const embedded = (ranges: readonly Range[]): Range[] =>
+  ranges.flatMap(([kind, network, prefix]) =>
+    IPV4_EMBEDDINGS.map((embedding): Range => [
+      kind,
+      embedding.replace('0.0.0.0', network),
+      96 + prefix,
+    ]),
+  );
+
+const IPV4_RULES = rulesOf(IPV4_RANGES);
+
+const IPV6_RULES: readonly Rule[] = [
+  // `::` and `::1` before the IPv4-compatible forms that would cover them.
+  ...rulesOf(IPV6_RANGES.slice(0, 2)),
+  ...rulesOf(embedded(IPV4_RANGES)),
+  rule(
+    'public',
+    IPV4_EMBEDDINGS.map((embedding) => [embedding, 96] as const),
+  ),
+  ...rulesOf(IPV6_RANGES.slice(2)),
+  rule('public', [GLOBAL_UNICAST]),
+];
 
 /**
- * The class of a non-public address, or undefined for a public one. IPv6 forms that carry an
- * IPv4 address (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
- * `2002::/16`) are judged by that IPv4 address. Anything that is not an IP address is
- * `reserved`, so a caller can never mistake garbage for a public address.
+ * The class of a non-public address, or undefined for a public one. IPv4: everything but the
+ * special-purpose ranges. IPv6: only global unicast (`2000::/3`) outside the special-purpose
+ * ranges (Teredo, 6to4, documentation…); the IPv4-mapped, IPv4-compatible and NAT64 forms are
+ * judged by the IPv4 address they carry. Anything that is not an IP address is `reserved`, so
+ * a caller can never mistake garbage for a public address.
  */
 export function classifyAddress(address: string): AddressClass | undefined {
   const plain = withoutZone(address);
-  if (isIPv4(plain)) return firstMatch(ipv4Lists, plain, 'ipv4');
+  if (isIPv4(plain)) {
+    const kind = firstMatch(IPV4_RULES, plain, 'ipv4');
+    return kind === 'public' ? undefined : kind;
+  }
   if (!isIPv6(plain)) return 'reserved';
-  const ownClass = firstMatch(ipv6Lists, plain, 'ipv6');
-  if (ownClass) return ownClass;
-  const embedded = embeddedIPv4(plain);
-  return embedded === undefined ? undefined : firstMatch(ipv4Lists, embedded, 'ipv4');
+  // Outside 2000::/3 and not an IPv4 embedding: nothing public.
+  const kind = firstMatch(IPV6_RULES, plain, 'ipv6') ?? 'reserved';
+  return kind === 'public' ? undefined : kind;
 }
 
 /** `::ffff:7f00:1` → `127.0.0.1`; other addresses unchanged (but without a zone id). */
 export function canonicalAddress(address: string): string {
   const plain = withoutZone(address);
   if (!isIPv6(plain)) return plain;
-  const words = ipv6Words(plain);
-  const mapped = words && words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
-  return mapped ? ipv4Of(words[6] ?? 0, words[7] ?? 0) : plain;
+  // Node spells an IPv4-mapped address with its IPv4 part dotted.
+  const normal = new SocketAddress({ address: plain, family: 'ipv6' }).address;
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(normal)?.[1] ?? plain;
 }
 
+/** The class of the first rule that matches, if any. */
 function firstMatch(
-  lists: Map<AddressClass, BlockList>,
+  rules: readonly Rule[],
   address: string,
   type: 'ipv4' | 'ipv6',
-): AddressClass | undefined {
-  for (const [kind, list] of lists) if (list.check(address, type)) return kind;
-  return undefined;
+): AddressClass | 'public' | undefined {
+  return rules.find(([, list]) => list.check(address, type))?.[0];
 }
 
 function withoutZone(address: string): string {
   const zone = address.indexOf('%');
   return zone < 0 ? address : address.slice(0, zone);
-}
-
-function embeddedIPv4(address: string): string | undefined {
-  const words = ipv6Words(address);
-  if (!words) return undefined;
-  const [w0, w1, w2, w3, w4, w5, w6 = 0, w7 = 0] = words;
-  const zeroPrefix = w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0;
-  if (zeroPrefix && (w5 === 0xffff || w5 === 0)) return ipv4Of(w6, w7);
-  if (w0 === 0x64 && w1 === 0xff9b && w2 === 0 && w3 === 0 && w4 === 0 && w5 === 0) {
-    return ipv4Of(w6, w7);
-  }
-  if (w0 === 0x2002) return ipv4Of(w1 ?? 0, w2 ?? 0);
-  return undefined;
-}
-
-function ipv4Of(high: number, low: number): string {
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
-}
-
-/** The eight 16-bit words of a valid IPv6 address (checked with isIPv6 first). */
-function ipv6Words(address: string): number[] | undefined {
-  let text = address.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted?.[1]) {
-    const [a = 0, b = 0, c = 0, d = 0] = dotted[1].split('.').map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) => (part ? part.split(':').map((w) => parseInt(w, 16)) : []);
-  const first = parse(head);
-  const last = tail === undefined ? [] : parse(tail);
-  const missing = 8 - first.length - last.length;
-  if (missing < 0 || (tail === undefined && missing !== 0)) return undefined;
-  return [...first, ...new Array<number>(missing).fill(0), ...last];
 }

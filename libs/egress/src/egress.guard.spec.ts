@@ -20,7 +20,7 @@ describe('parseEgressAllow', () => {
     const allow = parseEgressAllow(
       ' 127.0.0.1/32, Api.Internal. ,10.1.0.0/16,fd00::/8, ::1 ,[fe80::1]',
     );
-    expect([...allow.hosts]).toEqual(['api.internal']);
+    expect(allow.entries).toHaveLength(6);
     expect(isAllowed(allow, 'x', '127.0.0.1')).toBe(true);
     expect(isAllowed(allow, 'x', '127.0.0.2')).toBe(false);
     expect(isAllowed(allow, 'x', '10.1.200.3')).toBe(true);
@@ -38,6 +38,27 @@ describe('parseEgressAllow', () => {
     expect(isAllowed(allow, 'x', '::ffff:7f00:2')).toBe(false);
   });
 
+  it('admits one port of a network or host when the entry names it', () => {
+    const allow = parseEgressAllow(
+      '127.0.0.1:8080, [::1]:8080, 10.0.0.0/8:5432, [fd00::/8]:443, db.internal:5432, 192.168.0.0/16',
+    );
+    expect(isAllowed(allow, 'x', '127.0.0.1', 8080)).toBe(true);
+    expect(isAllowed(allow, 'x', '127.0.0.1', 8081)).toBe(false);
+    expect(isAllowed(allow, 'x', '127.0.0.1')).toBe(false);
+    expect(isAllowed(allow, 'x', '::ffff:127.0.0.1', 8080)).toBe(true);
+    expect(isAllowed(allow, 'x', '::1', 8080)).toBe(true);
+    expect(isAllowed(allow, 'x', '::1', 80)).toBe(false);
+    expect(isAllowed(allow, 'x', '10.20.30.40', 5432)).toBe(true);
+    expect(isAllowed(allow, 'x', '10.20.30.40', 5433)).toBe(false);
+    expect(isAllowed(allow, 'x', 'fd12::1', 443)).toBe(true);
+    expect(isAllowed(allow, 'x', 'fd12::1', 80)).toBe(false);
+    expect(isAllowed(allow, 'DB.internal.', '172.16.0.9', 5432)).toBe(true);
+    expect(isAllowed(allow, 'db.internal', '172.16.0.9', 80)).toBe(false);
+    // An entry without a port admits every port.
+    expect(isAllowed(allow, 'x', '192.168.7.7', 1)).toBe(true);
+    expect(isAllowed(allow, 'x', '192.168.7.7')).toBe(true);
+  });
+
   it('is empty by default', () => {
     const allow = parseEgressAllow('');
     expect(allow.entries).toEqual([]);
@@ -51,6 +72,13 @@ describe('parseEgressAllow', () => {
     ['http://example.com', /neither a host name, an IP address nor a CIDR/],
     ['exa mple.com', /neither/],
     ['example.com/8', /neither/],
+    ['127.0.0.1:0', /port must be 1 to 65535/],
+    ['127.0.0.1:65536', /port must be 1 to 65535/],
+    ['[::1]:http', /neither/],
+    ['10.0.0.0/8:', /neither/],
+    ['[127.0.0.1]:80', /neither/],
+    ['[::1', /neither/],
+    ['[example.com]:80', /neither/],
   ])('refuses %j', (value, message) => {
     expect(() => parseEgressAllow(value)).toThrow(message);
   });
@@ -107,6 +135,18 @@ describe('EgressGuard', () => {
     await expect(
       guard('127.0.0.1/32', table).admit('localhost', 'http://localhost/'),
     ).rejects.toThrow('resolves to ::1');
+  });
+
+  it('admits an address on the port WEFT_EGRESS_ALLOW opens, and no other', async () => {
+    const table = { localhost: [v4('127.0.0.1')] };
+    const allowed = guard('127.0.0.1:8080', table);
+    await expect(allowed.admit('localhost', 'http://localhost:8080/', 8080)).resolves.toHaveLength(
+      1,
+    );
+    await expect(allowed.admit('localhost', 'http://localhost:5432/', 5432)).rejects.toThrow(
+      'resolves to 127.0.0.1, a loopback address',
+    );
+    await expect(allowed.admit('localhost', 'http://localhost/')).rejects.toThrow(EgressDenied);
   });
 
   it('passes DNS failures on as they are', async () => {

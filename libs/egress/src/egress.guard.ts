@@ -21,16 +21,18 @@ export class EgressGuard {
   ) {}
 
   /**
-   * The checked addresses of `host` (a name or an IP literal, IPv6 without brackets).
-   * `target` names the destination in the refusal, e.g. the URL without its query. A refusal
-   * is an `EgressDenied`; a DNS failure is passed on as it is.
+   * The checked addresses of `host` (a name or an IP literal, IPv6 without brackets) for a
+   * connection to `port` (entries of `WEFT_EGRESS_ALLOW` for one port admit only that port;
+   * without it, only entries for every port apply). `target` names the destination in the
+   * refusal, e.g. the URL without its query. A refusal is an `EgressDenied`; a DNS failure is
+   * passed on as it is.
    */
-  async admit(host: string, target: string): Promise<LookupAddress[]> {
+  async admit(host: string, target: string, port?: number): Promise<LookupAddress[]> {
     const addresses = await this.resolve(host);
     if (addresses.length === 0) throw new Error(`${host} resolves to no address`);
     for (const { address } of addresses) {
       const kind = classifyAddress(address);
-      if (kind && !isAllowed(this.allow, host, address)) {
+      if (kind && !isAllowed(this.allow, host, address, port)) {
         throw new EgressDenied(
           `${target} resolves to ${address}, ${describeAddressClass(kind)}; allow it with WEFT_EGRESS_ALLOW`,
           host,

@@ -28,6 +28,11 @@ export interface OutboundOptions {
   maxRedirects: number;
   /** Whether a redirect answer of this status is followed rather than returned. */
   follows: (status: number) => boolean;
+  /**
+   * Called with the URL of every hop before it is sent, the first and each redirect's; throws
+   * to stop the request there (a credential's `allowedHosts`). Its error is passed on as is.
+   */
+  checkHop?: (url: URL) => void;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -38,6 +43,8 @@ const ORIGIN_BOUND_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 export const describeUrl = (url: URL): string => `${url.origin}${url.pathname}`;
 
 const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+const portOf = (url: URL): number =>
+  url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 
 /**
  * Sends one request through the SSRF guard: each hop's host is checked and the connection
@@ -52,6 +59,7 @@ export async function sendOutbound(
 ): Promise<OutboundResponse> {
   let hop = request;
   for (let redirects = 0; ; redirects++) {
+    options.checkHop?.(hop.url);
     const addresses = await admit(options.guard, hop.url, options.signal);
     const response = await exchange(hop, addresses, options);
     const location = response.headers.location;
@@ -70,7 +78,7 @@ export async function sendOutbound(
 
 async function admit(guard: EgressGuard, url: URL, signal: AbortSignal): Promise<LookupAddress[]> {
   try {
-    return await abortable(guard.admit(hostOf(url), describeUrl(url)), signal);
+    return await abortable(guard.admit(hostOf(url), describeUrl(url), portOf(url)), signal);
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if (error instanceof OutboundFailure) throw error;

@@ -6,6 +6,7 @@ export {
   type OpenedCredentialOf,
   type WorkerServices,
 } from './define-connector';
+export { encodedForms, MIN_SCRUBBED_LENGTH, REDACTED, scrubberOf, secretsOf } from './scrub';
 export { StepFailed } from './step-failed';
 export {
   DEFAULT_HEARTBEAT_MS,

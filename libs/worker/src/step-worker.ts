@@ -3,6 +3,7 @@ import {
   describeIssues,
   EventTopics,
   workerCancelGroup,
+  type OpenedCredential,
   type QueueChannel,
   type StepError,
   type StepResult,
@@ -12,6 +13,7 @@ import { mayFailWith } from '@weft/definitions';
 import { UnprocessableMessage, type EventLog, type TaskQueue } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
 import { contextFieldsOf, type Connector, type WorkerServices } from './define-connector';
+import { scrubberOf } from './scrub';
 import { StepFailed } from './step-failed';
 
 export interface StepWorkerOptions {
@@ -158,7 +160,9 @@ async function runConnector(
 
 /**
  * One attempt of a connector: the task's input parsed with the step type's schema (the engine
- * parsed it already, but the task crossed a broker since), and the connector's context.
+ * parsed it already, but the task crossed a broker since), and the connector's context. Every
+ * secret of the credentials the connector opened is scrubbed from its output and from its
+ * error's message, in any of the forms `encodedForms` knows, whatever the connector did.
  */
 export async function invokeConnector(
   connector: Connector,
@@ -168,13 +172,36 @@ export async function invokeConnector(
   const input = connector.step.with.safeParse(task.input);
   if (!input.success) throw new StepFailed('invalid_input', describeIssues(input.error.issues));
   const { services } = options;
-  return connector.run(input.data, {
-    ...contextFieldsOf(task),
-    signal: options.signal,
-    heartbeat: options.heartbeat ?? (() => undefined),
-    egress: services.egress,
-    credentials: (names) => services.credentials.open(task.tenantId, names),
-  });
+  const opened: OpenedCredential[] = [];
+  let output: unknown;
+  try {
+    output = await connector.run(input.data, {
+      ...contextFieldsOf(task),
+      signal: options.signal,
+      heartbeat: options.heartbeat ?? (() => undefined),
+      egress: services.egress,
+      credentials: async (names) => {
+        const credentials = await services.credentials.open(task.tenantId, names);
+        opened.push(...credentials);
+        return credentials;
+      },
+    });
+  } catch (error) {
+    throw scrubbedError(error, scrubberOf(opened));
+  }
+  return scrubberOf(opened)(output);
+}
+
+/** The error with its message scrubbed; the same error when there was nothing to scrub. */
+function scrubbedError(error: unknown, scrub: (text: string) => string): unknown {
+  if (error instanceof StepFailed) {
+    const message = scrub(error.message);
+    return message === error.message ? error : error.withMessage(message);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const scrubbed = scrub(message);
+  // A new error, without the original as its cause: that would still hold the secret.
+  return scrubbed === message ? error : new Error(scrubbed);
 }
 
 function failureOf(

@@ -1,5 +1,6 @@
 import {
   CredentialData,
+  NewCredentialData,
   CredentialList,
   CredentialName,
   CredentialView,
@@ -9,7 +10,7 @@ import { z } from 'zod';
 import { named, type ApiOperation } from '../openapi/api-operation';
 
 const credentialOfType = <T extends CredentialType>(type: T) =>
-  z.strictObject({ name: CredentialName, type: z.literal(type), data: CredentialData[type] });
+  z.strictObject({ name: CredentialName, type: z.literal(type), data: NewCredentialData[type] });
 
 /** `{ name, type, data }` with `data` checked against its type, so problems name each field. */
 export const CreateCredentialBody = z.discriminatedUnion(

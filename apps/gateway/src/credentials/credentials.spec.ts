@@ -65,11 +65,65 @@ describe('credentials API', () => {
     expect(gateway.rpc.calls).toEqual([]);
   });
 
+  it('requires the allowedHosts of an http credential and checks each pattern at its path', async () => {
+    const missing = await create({
+      name: 'api',
+      type: 'http.basic',
+      data: { username: 'u', password: secret },
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([
+      { path: '$.body.data.allowedHosts', message: expect.stringMatching(/^required: the hosts/) },
+    ]);
+    const bad = await create({
+      name: 'api',
+      type: 'http.header',
+      data: {
+        name: 'X-Key',
+        value: secret,
+        allowedHosts: ['api.example.com', 'https://x.example.com/', '*.com', 'a.example.com:99999'],
+      },
+    });
+    expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual([
+      '$.body.data.allowedHosts[1]',
+      '$.body.data.allowedHosts[2]',
+      '$.body.data.allowedHosts[3]',
+    ]);
+    expect(bad.body).not.toContain(secret);
+    const empty = await create({
+      name: 'api',
+      type: 'http.bearer',
+      data: { token: secret, allowedHosts: [] },
+    });
+    expect(empty.json().errors).toEqual([
+      { path: '$.body.data.allowedHosts', message: expect.any(String) },
+    ]);
+    expect(gateway.rpc.calls).toEqual([]);
+
+    gateway.rpc.on(IntegrationRpc, 'credentials.create', async ({ name, type }) => ({
+      name,
+      type,
+      createdAt,
+    }));
+    for (const allowedHosts of [['*'], ['api.example.com', '*.example.org:8443', '[::1]:8080']]) {
+      const created = await create({
+        name: 'api',
+        type: 'http.bearer',
+        data: { token: secret, allowedHosts },
+      });
+      expect(created.statusCode).toBe(201);
+    }
+  });
+
   it('never logs the body, even when the vault fails', async () => {
     gateway.rpc.on(IntegrationRpc, 'credentials.create', async () => {
       throw new DomainError('internal', 'vault exploded');
     });
-    const response = await create({ name: 'api', type: 'http.bearer', data: { token: secret } });
+    const response = await create({
+      name: 'api',
+      type: 'http.bearer',
+      data: { token: secret, allowedHosts: ['api.example.com'] },
+    });
     expect(response.statusCode).toBe(500);
     expect(gateway.logs()).toContain('vault exploded');
     expect(gateway.logs()).not.toContain(secret);
@@ -79,7 +133,11 @@ describe('credentials API', () => {
     gateway.rpc.on(IntegrationRpc, 'credentials.create', async () => {
       throw new DomainError('credential_exists', 'credential api exists');
     });
-    const response = await create({ name: 'api', type: 'http.bearer', data: { token: secret } });
+    const response = await create({
+      name: 'api',
+      type: 'http.bearer',
+      data: { token: secret, allowedHosts: ['api.example.com'] },
+    });
     expect(response.statusCode).toBe(409);
     expect(response.json().type).toBe('urn:weft:problem:credential-exists');
   });

@@ -2,6 +2,7 @@ import {
   CredentialData,
   DomainError,
   fieldProblemsOf,
+  NewCredentialData,
   type CreateCredential,
   type CredentialList,
   type CredentialView,
@@ -32,7 +33,7 @@ export class CredentialService {
   ) {}
 
   async create({ tenantId, name, type, data }: CreateCredential): Promise<CredentialView> {
-    const parsed = CredentialData[type].safeParse(data);
+    const parsed = NewCredentialData[type].safeParse(data);
     if (!parsed.success) {
       throw new DomainError(
         'credential_data_invalid',

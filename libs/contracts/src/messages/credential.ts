@@ -1,11 +1,30 @@
 import { z } from 'zod';
+import { AllowedHosts } from '../host-pattern';
 import { TenantScoped } from './common';
 
-/** Credential types of SPEC §2 and the fields of each; every field is a secret at rest. */
+/**
+ * `allowedHosts` of a stored `http.*` credential: optional, so credentials stored before it
+ * existed keep working (they may be sent to any host); a new one must have it
+ * (`NewCredentialData`).
+ */
+const storedHosts = { allowedHosts: AllowedHosts.optional() };
+
+/**
+ * Credential types of SPEC §2 and the fields of each, as stored and opened; every field is a
+ * secret at rest (sealed with the rest, so `allowedHosts` cannot be changed without the key).
+ */
 export const CredentialData = {
-  'http.bearer': z.strictObject({ token: z.string().min(1) }),
-  'http.basic': z.strictObject({ username: z.string().min(1), password: z.string() }),
-  'http.header': z.strictObject({ name: z.string().min(1), value: z.string().min(1) }),
+  'http.bearer': z.strictObject({ token: z.string().min(1), ...storedHosts }),
+  'http.basic': z.strictObject({
+    username: z.string().min(1),
+    password: z.string(),
+    ...storedHosts,
+  }),
+  'http.header': z.strictObject({
+    name: z.string().min(1),
+    value: z.string().min(1),
+    ...storedHosts,
+  }),
   hmac: z.strictObject({ secret: z.string().min(16) }),
   smtp: z.strictObject({
     host: z.string().min(1),
@@ -33,6 +52,22 @@ export const CredentialData = {
 } as const;
 export type CredentialType = keyof typeof CredentialData;
 export const CredentialTypes = Object.keys(CredentialData) as [CredentialType, ...CredentialType[]];
+
+/** The credential types a step sends to a host of the step's choosing, bound by `allowedHosts`. */
+export const HOST_BOUND_CREDENTIAL_TYPES = ['http.bearer', 'http.basic', 'http.header'] as const;
+
+const requiredHosts = { allowedHosts: AllowedHosts };
+
+/**
+ * What a new credential's `data` must be: as stored, except that an `http.*` credential must
+ * name its `allowedHosts`.
+ */
+export const NewCredentialData = {
+  ...CredentialData,
+  'http.bearer': CredentialData['http.bearer'].extend(requiredHosts),
+  'http.basic': CredentialData['http.basic'].extend(requiredHosts),
+  'http.header': CredentialData['http.header'].extend(requiredHosts),
+} as const satisfies Record<CredentialType, z.ZodType>;
 
 /** A credential opened by a worker for one attempt: never stored, logged or sent on. */
 export type OpenedCredential = {

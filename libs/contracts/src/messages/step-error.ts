@@ -44,6 +44,11 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     meaning: 'a credential is sealed under a key this deployment no longer has',
   },
   credential_invalid: { retryable: false, meaning: 'a credential’s type does not suit the step' },
+  credential_host_denied: {
+    retryable: false,
+    meaning:
+      'a request or one of its redirects went to a host outside the credential’s allowedHosts',
+  },
   provider_error: { retryable: false, meaning: 'the AI provider refused the request (4xx)' },
   invalid_response: { retryable: false, meaning: 'the AI provider answered something unreadable' },
   expression_failed: { retryable: false, meaning: 'a `{{ … }}` expression failed at run time' },

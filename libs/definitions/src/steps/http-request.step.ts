@@ -94,5 +94,6 @@ export const httpRequestStep = defineStep({
     'credential_not_found',
     'credential_unreadable',
     'credential_invalid',
+    'credential_host_denied',
   ],
 });

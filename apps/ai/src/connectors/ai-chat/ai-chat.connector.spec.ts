@@ -205,6 +205,18 @@ describe('ai.chat connector', () => {
     ]);
   });
 
+  it('scrubs the key from the output of a provider that echoes it, in any encoding', async () => {
+    // The test provider echoes the prompt: as a provider echoing its Authorization header would.
+    const key = Buffer.from(API_KEY);
+    const output = await run({
+      credential: 'primary',
+      model: 'gpt-4o-mini',
+      prompt: `${API_KEY} ${key.toString('base64')} ${key.toString('hex')} ${encodeURIComponent(API_KEY)}`,
+    });
+    expect(output.text).toBe('echo: [redacted] [redacted] [redacted] [redacted]');
+    expect(primary.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
   it('puts the system message first and maps temperature and maxTokens', async () => {
     await run({
       credential: 'primary',

@@ -1,11 +1,17 @@
-import type { OpenedCredential } from '@weft/contracts';
+import {
+  hostAllowed,
+  parseHostPattern,
+  type HostPattern,
+  type OpenedCredential,
+} from '@weft/contracts';
 import { StepFailed } from '@weft/worker';
 
-/** What a credential adds to a request, and the strings that must never appear in run data. */
+/** What a credential adds to a request, and where it may go. */
 export interface CredentialAuth {
   readonly name: string;
   readonly header: readonly [name: string, value: string];
-  readonly secrets: readonly string[];
+  /** Undefined for a credential stored before `allowedHosts` existed: any host. */
+  readonly allowedHosts?: readonly HostPattern[];
 }
 
 export const HTTP_CREDENTIAL_TYPES = ['http.bearer', 'http.basic', 'http.header'] as const;
@@ -13,21 +19,41 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The header that authenticates with this credential; refuses types http.request cannot use. */
 export function authOf(credential: OpenedCredential): CredentialAuth {
+  const header = headerOf(credential);
+  const hosts = 'allowedHosts' in credential.data ? credential.data.allowedHosts : undefined;
+  return {
+    name: credential.name,
+    header,
+    ...(hosts === undefined ? {} : { allowedHosts: hosts.map(parseHostPattern) }),
+  };
+}
+
+/**
+ * Refuses a request, or a redirect of one, to a host outside the credential's `allowedHosts`
+ * with `credential_host_denied`, before anything is sent there. `from` is the URL that
+ * redirected to `url`, if it is a redirect.
+ */
+export function checkCredentialHost(auth: CredentialAuth, url: URL, from?: URL): void {
+  if (!auth.allowedHosts || hostAllowed(auth.allowedHosts, url)) return;
+  const denied = `credential "${auth.name}" may not be sent to ${url.host}, which is not in its allowedHosts`;
+  throw new StepFailed(
+    'credential_host_denied',
+    from ? `${from.origin}${from.pathname} redirects to ${url.host}; ${denied}` : denied,
+  );
+}
+
+function headerOf(credential: OpenedCredential): readonly [name: string, value: string] {
   const { name } = credential;
   switch (credential.type) {
     case 'http.bearer': {
       const { token } = credential.data;
       checkValue(name, token);
-      return { name, header: ['authorization', `Bearer ${token}`], secrets: [token] };
+      return ['authorization', `Bearer ${token}`];
     }
     case 'http.basic': {
       const { username, password } = credential.data;
       const encoded = Buffer.from(`${username}:${password}`).toString('base64');
-      return {
-        name,
-        header: ['authorization', `Basic ${encoded}`],
-        secrets: [password, encoded],
-      };
+      return ['authorization', `Basic ${encoded}`];
     }
     case 'http.header': {
       const { name: header, value } = credential.data;
@@ -38,7 +64,7 @@ export function authOf(credential: OpenedCredential): CredentialAuth {
         );
       }
       checkValue(name, value);
-      return { name, header: [header.toLowerCase(), value], secrets: [value] };
+      return [header.toLowerCase(), value];
     }
     default:
       throw new StepFailed(

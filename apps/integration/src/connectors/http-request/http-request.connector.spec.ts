@@ -21,6 +21,7 @@ const TOKEN = 'tok-3f9d8c7b6a5e4d3c2b1a';
 const PASSWORD = 'pa55-w0rd-very-secret';
 const API_KEY = 'key-0a1b2c3d4e5f6a7b8c9d';
 const FALLBACK_TOKEN = 'tok-fallback-9e8d7c6b5a';
+const BOUND_TOKEN = 'tok-bound-5c4b3a29181706f5';
 
 const vault: Record<string, OpenedCredential> = {
   api: { name: 'api', type: 'http.bearer', data: { token: TOKEN } },
@@ -153,6 +154,22 @@ describe('http.request connector (real loopback server)', () => {
   beforeAll(async () => {
     await server.start();
     await other.start();
+    const host = new URL(server.origin).host;
+    vault.bound = {
+      name: 'bound',
+      type: 'http.bearer',
+      data: { token: BOUND_TOKEN, allowedHosts: ['api.example.com', host] },
+    };
+    vault.elsewhere = {
+      name: 'elsewhere',
+      type: 'http.header',
+      data: { name: 'X-Api-Key', value: BOUND_TOKEN, allowedHosts: ['*.example.com', '127.0.0.1'] },
+    };
+    vault.anywhere = {
+      name: 'anywhere',
+      type: 'http.basic',
+      data: { username: 'weft', password: PASSWORD, allowedHosts: ['*'] },
+    };
   });
   afterAll(async () => {
     await server.stop();
@@ -332,6 +349,101 @@ describe('http.request connector (real loopback server)', () => {
       const error = await failure(run({ method: 'GET', url: server.origin, credential: 'mail' }));
       expect(error.code).toBe('credential_invalid');
       expect(error.message).toMatch(/"mail" is of type smtp/);
+    });
+  });
+
+  describe('allowedHosts', () => {
+    it('sends a credential to a host of its allowedHosts, and to any host for "*"', async () => {
+      await run({ method: 'GET', url: `${server.origin}/a`, credential: 'bound' });
+      await run({ method: 'GET', url: `${other.origin}/b`, credential: 'anywhere' });
+      expect(server.received[0]?.headers.authorization).toBe(`Bearer ${BOUND_TOKEN}`);
+      expect(other.received[0]?.headers.authorization).toMatch(/^Basic /);
+    });
+
+    it('fails with credential_host_denied before sending anything to another host', async () => {
+      // 127.0.0.1 without a port admits port 80 only.
+      const error = await failure(
+        run({
+          method: 'POST',
+          url: `${server.origin}/hook`,
+          body: { a: 1 },
+          credential: 'elsewhere',
+        }),
+      );
+      const host = new URL(server.origin).host;
+      expect(error.error).toEqual({
+        code: 'credential_host_denied',
+        message: `credential "elsewhere" may not be sent to ${host}, which is not in its allowedHosts`,
+        retryable: false,
+      });
+      expect(error.message).not.toContain(BOUND_TOKEN);
+      expect(server.received).toHaveLength(0);
+    });
+
+    it('fails a redirect to a host outside allowedHosts, without following it', async () => {
+      server.handler = (_request, response) => {
+        response.writeHead(307, { location: `${other.origin}/collect?x=1` });
+        response.end();
+      };
+      const error = await failure(
+        run({ method: 'GET', url: `${server.origin}/start`, credential: 'bound' }),
+      );
+      expect(error.code).toBe('credential_host_denied');
+      expect(error.message).toBe(
+        `${server.origin}/start redirects to ${new URL(other.origin).host}; credential "bound" may not be sent to ${new URL(other.origin).host}, which is not in its allowedHosts`,
+      );
+      expect(server.received).toHaveLength(1);
+      expect(other.received).toHaveLength(0);
+    });
+
+    it('follows a redirect within allowedHosts, carrying the credential', async () => {
+      server.handler = (request, response) => {
+        if (request.url === '/start') {
+          response.writeHead(302, { location: '/next' });
+          response.end();
+        } else json(response, 200, { at: request.url });
+      };
+      const output = await run({
+        method: 'GET',
+        url: `${server.origin}/start`,
+        credential: 'bound',
+      });
+      expect(output.body).toEqual({ at: '/next' });
+      expect(server.received.map((r) => r.headers.authorization)).toEqual([
+        `Bearer ${BOUND_TOKEN}`,
+        `Bearer ${BOUND_TOKEN}`,
+      ]);
+    });
+
+    it('scrubs what an echo server answers, however it encodes the secret', async () => {
+      const token = Buffer.from(BOUND_TOKEN);
+      server.handler = (request, response) =>
+        json(response, 200, {
+          raw: request.headers.authorization,
+          base64: token.toString('base64'),
+          base64url: token.toString('base64url'),
+          inBase64: Buffer.from(JSON.stringify({ auth: request.headers.authorization })).toString(
+            'base64',
+          ),
+          hex: token.toString('hex'),
+          url: `https://x.example/?t=${encodeURIComponent(BOUND_TOKEN)}`,
+          reversed: [...BOUND_TOKEN].reverse().join(''),
+        });
+      const output = await run({ method: 'GET', url: server.origin, credential: 'bound' });
+      const text = JSON.stringify(output);
+      expect(text).not.toContain(BOUND_TOKEN);
+      expect(text).not.toContain(token.toString('base64').slice(4, 16));
+      expect(text).not.toContain(token.toString('hex'));
+      expect(text).not.toContain([...BOUND_TOKEN].reverse().join(''));
+      expect(output.body).toMatchObject({
+        raw: 'Bearer [redacted]',
+        base64: '[redacted]',
+        base64url: '[redacted]',
+        hex: '[redacted]',
+        url: 'https://x.example/?t=[redacted]',
+        reversed: '[redacted]',
+        inBase64: expect.stringContaining('[redacted]'),
+      });
     });
   });
 

@@ -10,7 +10,7 @@ import {
 } from '@weft/egress';
 import { defineConnector, StepFailed, type ConnectorContext } from '@weft/worker';
 import { CircuitBreakers } from '../circuit-breakers';
-import { authOf, type CredentialAuth } from './credential-auth';
+import { authOf, checkCredentialHost, type CredentialAuth } from './credential-auth';
 
 type HttpRequestInput = WithOf<typeof httpRequestStep>;
 type HttpResponseOutput = OutputOf<typeof httpRequestStep>;
@@ -22,15 +22,13 @@ export interface HttpRequestConnectorOptions {
 
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-const REDACTED = '[redacted]';
-/** Shorter secrets are too common as plain text to scrub from responses without mangling them. */
-const MIN_SCRUBBED_LENGTH = 4;
 const JSON_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
 const FORM_TYPE = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /**
- * Calls an HTTP API on behalf of a step. Credentials are decrypted here only, applied as a
- * header and scrubbed from the output and from every error; several credentials are fallback
+ * Calls an HTTP API on behalf of a step. Credentials are decrypted here only and applied as a
+ * header, to the hosts of their `allowedHosts` only (every redirect hop is checked too); the
+ * worker scrubs them from the output and from every error. Several credentials are fallback
  * providers, each behind its own circuit breaker.
  */
 export function httpRequestConnector(options: HttpRequestConnectorOptions = {}) {
@@ -40,18 +38,16 @@ export function httpRequestConnector(options: HttpRequestConnectorOptions = {}) 
   return defineConnector(httpRequestStep, async (input, context) => {
     const names = credentialNames(input.credential);
     const auths = names.length > 0 ? (await context.credentials(names)).map(authOf) : [];
-    const scrub = scrubber(auths.flatMap((auth) => auth.secrets));
     try {
       const response = await callProviders(context, input, auths, {
         egress: context.egress,
         breakers,
         maxResponseBytes,
       });
-      return scrub(outputOf(response, input.method));
+      return outputOf(response, input.method);
     } catch (error) {
-      if (context.signal.aborted) throw error;
-      if (error instanceof StepFailed) throw error.withMessage(scrub(error.message));
-      throw new StepFailed('internal', scrub(String((error as Error).message)));
+      if (context.signal.aborted || error instanceof StepFailed) throw error;
+      throw new StepFailed('internal', String((error as Error).message));
     }
   });
 }
@@ -92,6 +88,7 @@ async function callProviders(
         maxResponseBytes: options.maxResponseBytes,
         maxRedirects: MAX_REDIRECTS,
         follows: (status) => !accepted(status),
+        checkHop: auth && hopChecker(auth),
       });
     } catch (error) {
       if (attempt.aborted) throw error;
@@ -144,6 +141,15 @@ export function retryAfterMs(
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Checks the first hop and each redirect against the credential's `allowedHosts`. */
+function hopChecker(auth: CredentialAuth): (url: URL) => void {
+  let previous: URL | undefined;
+  return (url) => {
+    checkCredentialHost(auth, url, previous);
+    previous = url;
+  };
 }
 
 const isProviderFailure = (status: number): boolean => status >= 500 || status === 429;
@@ -207,24 +213,6 @@ function outputOf(response: OutboundResponse, method: string): HttpResponseOutpu
     }
   }
   return { status: response.status, headers, body };
-}
-
-/** Replaces every secret in strings (keys too) of a value, however deep. */
-function scrubber(secrets: readonly string[]): <T>(value: T) => T {
-  const scrubbed = [...new Set(secrets)]
-    .filter((secret) => secret.length >= MIN_SCRUBBED_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  const text = (value: string) =>
-    scrubbed.reduce((result, secret) => result.replaceAll(secret, REDACTED), value);
-  const deep = (value: unknown): unknown => {
-    if (typeof value === 'string') return text(value);
-    if (Array.isArray(value)) return value.map(deep);
-    if (isRecord(value)) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), deep(v)]));
-    }
-    return value;
-  };
-  return <T>(value: T) => (scrubbed.length === 0 ? value : (deep(value) as T));
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
