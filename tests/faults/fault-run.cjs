@@ -362,7 +362,8 @@ async function runFaults(options = {}) {
       basePort,
       // Triggers, polls and probes all come from 127.0.0.1: the per-address cap is off.
       env: {
-        WEFT_EGRESS_ALLOW: '127.0.0.1/32',
+        // The counting server's port only, not every loopback port.
+        WEFT_EGRESS_ALLOW: `127.0.0.1:${new URL(counting.url).port}`,
         LOG_LEVEL: options.logLevel ?? 'info',
         GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '0',
       },

@@ -1,0 +1,3 @@
+import { describeHostile } from './hostile.suite';
+
+describeHostile('standalone', 3620);
