@@ -31,3 +31,22 @@ export class ExpressionError extends Error {
     this.jsonataCode = details.jsonataCode;
   }
 }
+
+/** An `ExpressionError` as plain data, to cross a worker thread's message channel. */
+export type SerializedExpressionError = {
+  message: string;
+  code: ExpressionErrorCode;
+  expression?: string | undefined;
+  position?: number | undefined;
+  jsonataCode?: string | undefined;
+};
+
+export function serializeExpressionError(error: ExpressionError): SerializedExpressionError {
+  const { message, code, expression, position, jsonataCode } = error;
+  return { message, code, expression, position, jsonataCode };
+}
+
+export function deserializeExpressionError(data: SerializedExpressionError): ExpressionError {
+  const { message, ...details } = data;
+  return new ExpressionError(message, details);
+}

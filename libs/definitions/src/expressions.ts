@@ -1,5 +1,18 @@
 import jsonata from 'jsonata';
+import { capStringBuiltins, type CapLookup } from './capped-builtins';
+import { inspectAst, type AstFacts } from './expression-ast';
+import {
+  depthExceeded,
+  quote,
+  resolveLimits,
+  sizeExceeded,
+  timeExceeded,
+  type EvaluationLimits,
+  type ExpressionBudget,
+} from './expression-budget';
 import { ExpressionError } from './expression-error';
+import { evaluateInWorker } from './expression-pool';
+import { Re2RegExp, re2Refusal } from './re2-regexp';
 import { splitTemplate } from './template-syntax';
 
 /** What `{{ … }}` expressions can read. Secrets are never part of it. */
@@ -12,26 +25,10 @@ export type ExpressionContext = {
   index?: number;
 };
 
-/** Limits of one `evaluateTemplate` call, shared by all the expressions of the template. */
-export type ExpressionBudget = {
-  /** Wall time from the start of the evaluation. */
-  timeMs: number;
-  /** Total size of the expressions' results, serialized as JSON (strings as UTF-8). */
-  maxResultBytes: number;
-  /** Nesting of JSONata evaluation frames; recursion of user functions adds about 3 per call. */
-  maxDepth: number;
-};
-
-export const DEFAULT_EXPRESSION_BUDGET: Readonly<ExpressionBudget> = Object.freeze({
-  timeMs: 100,
-  maxResultBytes: 1024 * 1024,
-  maxDepth: 1000,
-});
-
 /**
  * Longest sequence JSONata may build. A budget check runs between evaluation steps, so one
- * built-in call over a huge range (`[1..10000000]`) would block the event loop before the
- * time budget could notice; capping sequences keeps every single step short.
+ * built-in call over a huge range (`[1..10000000]`) would run long and build a huge array
+ * before the time budget could notice; capping sequences keeps every single step short.
  */
 export const MAX_SEQUENCE_LENGTH = 1_000_000;
 
@@ -39,36 +36,42 @@ export const MAX_SEQUENCE_LENGTH = 1_000_000;
 export type CompiledExpression = {
   readonly source: string;
   readonly expression: jsonata.Expression;
+  /**
+   * Every node of the expression is a short step (paths, operators, constructors; see
+   * `expression-ast.ts`), so the budget hook bounds it on the calling thread.
+   */
+  readonly inlineSafe: boolean;
 };
 
-/** A value whose `{{ … }}` strings are parsed, ready to be evaluated many times. */
-export type CompiledTemplate =
+/** One part of a compiled template. */
+export type TemplateNode =
   | { readonly kind: 'literal'; readonly value: unknown }
   | { readonly kind: 'expression'; readonly expression: CompiledExpression }
   | { readonly kind: 'interpolation'; readonly parts: readonly (string | CompiledExpression)[] }
-  | { readonly kind: 'array'; readonly items: readonly CompiledTemplate[] }
-  | { readonly kind: 'object'; readonly entries: readonly (readonly [string, CompiledTemplate])[] };
+  | { readonly kind: 'array'; readonly items: readonly TemplateNode[] }
+  | { readonly kind: 'object'; readonly entries: readonly (readonly [string, TemplateNode])[] };
+
+/** A value whose `{{ … }}` strings are parsed, ready to be evaluated many times. */
+export type CompiledTemplate = {
+  /** The value as written: what a worker thread receives, to compile and evaluate it there. */
+  readonly raw: unknown;
+  readonly root: TemplateNode;
+  /**
+   * The first expression that is not inline-safe, for which the whole template is evaluated
+   * in a worker thread that can be stopped; undefined when the calling thread can do it all.
+   */
+  readonly isolated: CompiledExpression | undefined;
+};
 
 /**
  * Parses every `{{ … }}` in a value (strings, and arrays and objects recursively). Parsed
  * expressions are cached by their text, so compiling the same definition again is cheap.
- * Throws `ExpressionError` for the first expression that does not parse.
+ * Throws `ExpressionError` for the first expression that does not parse, or that uses a
+ * regular expression the linear-time engine cannot run.
  */
 export function compileTemplate(value: unknown): CompiledTemplate {
-  if (typeof value === 'string') return compileString(value);
-  if (Array.isArray(value)) {
-    const items = value.map((item) => compileTemplate(item));
-    return items.every(isLiteral) ? { kind: 'literal', value } : { kind: 'array', items };
-  }
-  if (isPlainObject(value)) {
-    const entries = Object.entries(value).map(
-      ([key, item]) => [key, compileTemplate(item)] as const,
-    );
-    return entries.every(([, item]) => isLiteral(item))
-      ? { kind: 'literal', value }
-      : { kind: 'object', entries };
-  }
-  return { kind: 'literal', value };
+  const root = compileNode(value);
+  return { raw: value, root, isolated: findExpression(root, (e) => !e.inlineSafe) };
 }
 
 /**
@@ -79,9 +82,21 @@ export function compileTemplate(value: unknown): CompiledTemplate {
 export async function evaluateTemplate(
   template: CompiledTemplate,
   context: ExpressionContext,
-  budget?: Partial<ExpressionBudget>,
+  budget: Partial<ExpressionBudget> = {},
 ): Promise<unknown> {
-  return evaluateNode(template, context, startBudget(budget));
+  if (template.root.kind === 'literal') return template.root.value;
+  const limits = resolveLimits(
+    budget,
+    () => findExpression(template.root, () => true)?.source ?? '',
+  );
+  const { meter } = budget;
+  if (meter === undefined) return evaluateUnderLimits(template, context, limits);
+  const started = performance.now();
+  try {
+    return await evaluateUnderLimits(template, context, limits);
+  } finally {
+    meter.charge(performance.now() - started);
+  }
 }
 
 /** Evaluates an `if`: JSONata's `$boolean` truthiness, and an undefined result is false. */
@@ -104,7 +119,76 @@ export function toBoolean(value: unknown): boolean {
   return false;
 }
 
-function compileString(text: string): CompiledTemplate {
+/**
+ * Evaluates a template on this thread, with the budget checked between JSONata's steps: what
+ * inline-safe templates get, and what a worker thread does with the others.
+ */
+export async function evaluateInThread(
+  template: CompiledTemplate,
+  context: ExpressionContext,
+  limits: EvaluationLimits,
+): Promise<unknown> {
+  return evaluateNode(template.root, context, startBudget(limits));
+}
+
+/**
+ * A template whose expressions are all inline-safe is evaluated here, as fast as ever; any
+ * other in a worker thread, which is stopped if it overruns its time (a single built-in call,
+ * which no hook interrupts, could otherwise block this thread's event loop for seconds).
+ */
+function evaluateUnderLimits(
+  template: CompiledTemplate,
+  context: ExpressionContext,
+  limits: EvaluationLimits,
+): Promise<unknown> {
+  return template.isolated === undefined
+    ? evaluateInThread(template, context, limits)
+    : evaluateInWorker(template.raw, context, limits, template.isolated.source);
+}
+
+function compileNode(value: unknown): TemplateNode {
+  if (typeof value === 'string') return compileString(value);
+  if (Array.isArray(value)) {
+    const items = value.map((item) => compileNode(item));
+    return items.every(isLiteral) ? { kind: 'literal', value } : { kind: 'array', items };
+  }
+  if (isPlainObject(value)) {
+    const entries = Object.entries(value).map(([key, item]) => [key, compileNode(item)] as const);
+    return entries.every(([, item]) => isLiteral(item))
+      ? { kind: 'literal', value }
+      : { kind: 'object', entries };
+  }
+  return { kind: 'literal', value };
+}
+
+/** The first expression of a template, in document order, that `test` accepts. */
+function findExpression(
+  node: TemplateNode,
+  test: (expression: CompiledExpression) => boolean,
+): CompiledExpression | undefined {
+  const found = (items: readonly (string | TemplateNode | CompiledExpression)[]) => {
+    for (const item of items) {
+      if (typeof item === 'string') continue;
+      const result = 'kind' in item ? findExpression(item, test) : test(item) ? item : undefined;
+      if (result) return result;
+    }
+    return undefined;
+  };
+  switch (node.kind) {
+    case 'literal':
+      return undefined;
+    case 'expression':
+      return test(node.expression) ? node.expression : undefined;
+    case 'interpolation':
+      return found(node.parts);
+    case 'array':
+      return found(node.items);
+    case 'object':
+      return found(node.entries.map(([, item]) => item));
+  }
+}
+
+function compileString(text: string): TemplateNode {
   const segments = splitTemplate(text);
   if (segments.every((segment) => segment.kind === 'text')) return { kind: 'literal', value: text };
   const [first] = segments;
@@ -117,7 +201,7 @@ function compileString(text: string): CompiledTemplate {
   return { kind: 'interpolation', parts };
 }
 
-function isLiteral(template: CompiledTemplate): boolean {
+function isLiteral(template: TemplateNode): boolean {
   return template.kind === 'literal';
 }
 
@@ -145,14 +229,22 @@ function compileExpression(source: string): CompiledExpression {
   }
   let expression: jsonata.Expression;
   try {
-    expression = jsonata(source, { sequence: MAX_SEQUENCE_LENGTH });
+    expression = jsonata(source, {
+      sequence: MAX_SEQUENCE_LENGTH,
+      // JSONata constructs its engine from the native RegExp its parser built; RE2 matches in
+      // linear time, so `/(a+)+$/` cannot backtrack for seconds.
+      RegexEngine: Re2RegExp as unknown as RegExpConstructor,
+    });
   } catch (error) {
     throw jsonataError(source, error, 'syntax');
   }
+  const facts = inspectAst(expression.ast());
+  refuseUnsupportedRegexes(source, facts);
   // JSONata 2.x looks the hook up by symbol, so `assign('__evaluate_entry', …)` would be
   // ignored; `assign` is typed for strings but binds any property key.
   expression.assign(EVALUATE_ENTRY as unknown as string, enforceBudget);
-  const compiled: CompiledExpression = { source, expression };
+  capStringBuiltins(expression, stringCap);
+  const compiled: CompiledExpression = { source, expression, inlineSafe: facts.inlineSafe };
   if (compiledExpressions.size >= CACHE_LIMIT) {
     const oldest = compiledExpressions.keys().next();
     if (!oldest.done) compiledExpressions.delete(oldest.value);
@@ -161,13 +253,27 @@ function compileExpression(source: string): CompiledExpression {
   return compiled;
 }
 
+/** A regex RE2 cannot run (backreferences, lookaround) is a syntax error, found at save time. */
+function refuseUnsupportedRegexes(source: string, facts: AstFacts): void {
+  for (const { regex, position } of facts.regexes) {
+    const refusal = re2Refusal(regex.source, regex.flags);
+    if (refusal === undefined) continue;
+    const at = position === undefined ? '' : ` (position ${position})`;
+    throw new ExpressionError(
+      `invalid expression ${quote(source)}: regular expression /${regex.source}/ is not ` +
+        `supported (backreferences and lookaround are not available): ${refusal}${at}`,
+      { code: 'syntax', expression: source, position },
+    );
+  }
+}
+
 // ---- evaluation under a budget ----
 
 /** Binding that carries the budget into the hook; the space makes it unnameable in JSONata. */
 const BUDGET_BINDING = 'weft budget';
 
 type BudgetState = {
-  readonly limits: ExpressionBudget;
+  readonly limits: EvaluationLimits;
   readonly deadline: number;
   bytesLeft: number;
   /** The expression being evaluated, for error messages. */
@@ -179,12 +285,7 @@ type BudgetState = {
 /** The parts of JSONata's evaluation environment that the budget hook reads (jsonata 2.x). */
 type EvaluationEnvironment = { lookup(name: string): unknown; base: { depth: number } };
 
-function startBudget(overrides: Partial<ExpressionBudget> = {}): BudgetState {
-  const limits: ExpressionBudget = {
-    timeMs: overrides.timeMs ?? DEFAULT_EXPRESSION_BUDGET.timeMs,
-    maxResultBytes: overrides.maxResultBytes ?? DEFAULT_EXPRESSION_BUDGET.maxResultBytes,
-    maxDepth: overrides.maxDepth ?? DEFAULT_EXPRESSION_BUDGET.maxDepth,
-  };
+function startBudget(limits: EvaluationLimits): BudgetState {
   return {
     limits,
     deadline: Date.now() + limits.timeMs,
@@ -198,13 +299,29 @@ function startBudget(overrides: Partial<ExpressionBudget> = {}): BudgetState {
 function enforceBudget(_node: unknown, _input: unknown, environment: EvaluationEnvironment): void {
   const state = environment.lookup(BUDGET_BINDING) as BudgetState | undefined;
   if (state === undefined) return;
-  if (environment.base.depth > state.limits.maxDepth) state.violation = depthExceeded(state);
-  else if (Date.now() > state.deadline) state.violation = timeExceeded(state);
+  if (environment.base.depth > state.limits.maxDepth) {
+    state.violation = depthExceeded(state.limits, state.source);
+  } else if (Date.now() > state.deadline) {
+    state.violation = timeExceeded(state.limits, state.source);
+  }
   if (state.violation) throw state.violation;
 }
 
+/** No built-in may build a string longer than the whole result may be. */
+const stringCap: CapLookup = (environment) => {
+  const state = environment.lookup(BUDGET_BINDING) as BudgetState | undefined;
+  if (state === undefined) return undefined;
+  return {
+    maxLength: state.limits.maxResultBytes,
+    refuse() {
+      state.violation = sizeExceeded(state.limits, state.source);
+      throw state.violation;
+    },
+  };
+};
+
 async function evaluateNode(
-  template: CompiledTemplate,
+  template: TemplateNode,
   context: ExpressionContext,
   state: BudgetState,
 ): Promise<unknown> {
@@ -250,8 +367,8 @@ async function evaluateExpression(
   } catch (error) {
     throw state.violation ?? jsonataError(compiled.source, error, 'runtime');
   }
-  // The hook runs between steps; a single long built-in call is only caught once it returns.
-  if (Date.now() > state.deadline) throw timeExceeded(state);
+  // The hook runs between steps; a long built-in call (in a worker) is caught once it returns.
+  if (Date.now() > state.deadline) throw timeExceeded(state.limits, state.source);
   return toJsonValue(result, state);
 }
 
@@ -294,12 +411,7 @@ function isFunction(value: unknown): boolean {
 
 function charge(state: BudgetState, bytes: number): void {
   state.bytesLeft -= bytes;
-  if (state.bytesLeft < 0) {
-    throw new ExpressionError(
-      `expression exceeded its size budget of ${state.limits.maxResultBytes} bytes: ${quote(state.source)}`,
-      { code: 'size-budget', expression: state.source },
-    );
-  }
+  if (state.bytesLeft < 0) throw sizeExceeded(state.limits, state.source);
 }
 
 function toText(value: unknown): string {
@@ -308,21 +420,6 @@ function toText(value: unknown): string {
 }
 
 // ---- errors ----
-
-function timeExceeded(state: BudgetState): ExpressionError {
-  return new ExpressionError(
-    `expression exceeded its time budget of ${state.limits.timeMs} ms: ${quote(state.source)}`,
-    { code: 'time-budget', expression: state.source },
-  );
-}
-
-function depthExceeded(state: BudgetState): ExpressionError {
-  return new ExpressionError(
-    `expression exceeded its depth budget of ${state.limits.maxDepth} nested evaluations ` +
-      `(runaway recursion?): ${quote(state.source)}`,
-    { code: 'depth-budget', expression: state.source },
-  );
-}
 
 /** JSONata throws plain objects `{ code, position, token, message }`, not `Error`s. */
 type JsonataFailure = { code?: unknown; position?: unknown; message?: unknown; error?: unknown };
@@ -358,11 +455,4 @@ function jsonataError(
     jsonataCode: code,
     cause: thrown,
   });
-}
-
-/** `{{ source }}`, shortened so that a huge expression does not flood an error message. */
-function quote(source: string): string {
-  const limit = 120;
-  const shown = source.length > limit ? `${source.slice(0, limit)}…` : source;
-  return `{{${shown}}}`;
 }

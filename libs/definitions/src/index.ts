@@ -47,16 +47,22 @@ export { findCycles, topologicalOrder, type StepNode } from './graph';
 export { ExpressionError, type ExpressionErrorCode } from './expression-error';
 export { isSingleExpression } from './template-syntax';
 export {
-  compileTemplate,
+  createExpressionMeter,
   DEFAULT_EXPRESSION_BUDGET,
+  type ExpressionBudget,
+  type ExpressionMeter,
+  type MeterReading,
+} from './expression-budget';
+export {
+  compileTemplate,
   evaluateCondition,
   evaluateTemplate,
   MAX_SEQUENCE_LENGTH,
   toBoolean,
   type CompiledExpression,
   type CompiledTemplate,
-  type ExpressionBudget,
   type ExpressionContext,
+  type TemplateNode,
 } from './expressions';
 export {
   nextSteps,

@@ -25,4 +25,29 @@ describe('inputSchema', () => {
     });
     expect(result.ok ? [] : result.problems.map((p) => p.path)).toEqual(['$.inputSchema']);
   });
+
+  it('checks a pattern in linear time, so a run input cannot make it backtrack for minutes', () => {
+    const validator = compileInputSchema({ type: 'string', pattern: '(a+)+$' });
+    const started = performance.now();
+    const problems = inputProblems(validator, 'a'.repeat(40) + '!', ['input']);
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(problems.map((p) => p.path)).toEqual(['$.input']);
+    expect(inputProblems(validator, 'aaa', ['input'])).toEqual([]);
+  });
+
+  it('refuses at save time a pattern the linear-time engine cannot run', () => {
+    const problems = (inputSchema: unknown) => {
+      const result = validateDefinition({
+        name: 'x',
+        inputSchema,
+        steps: [{ id: 'a', type: 'transform', with: { value: 1 } }],
+      });
+      return result.ok ? [] : result.problems;
+    };
+    const [backreference] = problems({ type: 'string', pattern: '(a)\\1' });
+    expect(backreference?.path).toBe('$.inputSchema');
+    expect(backreference?.message).toContain('pattern "(a)\\\\1" is not supported');
+    expect(problems({ type: 'object', patternProperties: { '^(?=x)': {} } })).toHaveLength(1);
+    expect(problems({ type: 'string', pattern: '^[a-z]+$' })).toEqual([]);
+  });
 });

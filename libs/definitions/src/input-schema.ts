@@ -1,12 +1,22 @@
+import v8 from 'node:v8';
 import { z } from 'zod';
 import { fieldProblemsOf, type PathSegment } from '@weft/contracts';
 import type { DefinitionProblem } from './problems';
+import { re2Refusal } from './re2-regexp';
+
+// The converter turns `pattern` into a native RegExp, which backtracks: `(a+)+$` against 40
+// a's and a '!' would block the event loop for minutes. With this flag V8 switches a regex
+// that backtracks excessively to its linear-time engine (for the whole process; flags are
+// read when a regex is compiled, so setting it once here, before any schema is, suffices).
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /**
  * A workflow's `inputSchema` (JSON Schema) as a validator of run inputs. Throws when the
- * schema uses what the converter does not support, which validation reports at save time.
+ * schema uses what the converter does not support, or a pattern the linear-time engine could
+ * not run (backreferences, lookaround), which validation reports at save time.
  */
 export function compileInputSchema(schema: Record<string, unknown>): z.ZodType {
+  refuseUnsupportedPatterns(schema);
   return z.fromJSONSchema(schema);
 }
 
@@ -35,4 +45,29 @@ export function inputSchemaProblems(schema: unknown): DefinitionProblem[] {
       },
     ];
   }
+}
+
+/** Every `pattern` and `patternProperties` key must be one RE2 can compile. */
+function refuseUnsupportedPatterns(schema: unknown): void {
+  if (Array.isArray(schema)) {
+    for (const item of schema) refuseUnsupportedPatterns(item);
+    return;
+  }
+  if (typeof schema !== 'object' || schema === null) return;
+  for (const [key, value] of Object.entries(schema) as [string, unknown][]) {
+    if (key === 'pattern' && typeof value === 'string') refusePattern(value);
+    if (key === 'patternProperties' && typeof value === 'object' && value !== null) {
+      for (const pattern of Object.keys(value)) refusePattern(pattern);
+    }
+    refuseUnsupportedPatterns(value);
+  }
+}
+
+function refusePattern(pattern: string): void {
+  const refusal = re2Refusal(pattern, 'u');
+  if (refusal === undefined) return;
+  throw new Error(
+    `pattern ${JSON.stringify(pattern)} is not supported (backreferences and lookaround ` +
+      `are not available): ${refusal}`,
+  );
 }
