@@ -18,6 +18,8 @@ const FULL = process.env.HOSTILE_FULL === '1';
 const QUIET_MS = FULL ? 30_000 : 12_000;
 const HOLD_MS = FULL ? 15_000 : 5_000;
 const VICTIM_RUNS_PER_SECOND = FULL ? 4 : 2;
+/** Each attack waits for runs of its own; the default 5 s of a test is too short. */
+const ATTACK_TIMEOUT_MS = 60_000;
 const REPORT_DIR = process.env.HOSTILE_REPORT_DIR ?? join(__dirname, '../../.cache/hostile');
 
 /** 40 `a`s and a `!`: a backtracking engine needs ~2^40 steps to fail `(a+)+$` on it. */
@@ -102,239 +104,282 @@ export function describeHostile(mode: Mode, port: number): void {
       steps: [{ id: 'x', type: 'transform', with: { value } }],
     });
 
-    it('1. a string-building built-in cannot freeze the process', async () => {
-      await attack('$pad 50,000,000', '1', async () => {
-        const run = await runOnce(transform("{{ $pad('', 50000000) }}"));
-        expect(run).toMatchObject({ status: 'failed', error: { code: 'expression_budget' } });
-        return `run failed: ${run.error.code}`;
-      });
-    });
+    it(
+      '1. a string-building built-in cannot freeze the process',
+      async () => {
+        await attack('$pad 50,000,000', '1', async () => {
+          const run = await runOnce(transform("{{ $pad('', 50000000) }}"));
+          expect(run).toMatchObject({ status: 'failed', error: { code: 'expression_budget' } });
+          return `run failed: ${run.error.code}`;
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
 
-    it('1. a catastrophic regular expression in an expression runs in linear time', async () => {
-      await attack('(a+)+$ in $contains', '1', async () => {
-        const run = await runOnce(transform('{{ $contains(input.s, /(a+)+$/) }}'), {
-          s: EVIL_INPUT,
-        });
-        expect(run).toMatchObject({ status: 'succeeded', output: null });
-        expect(run.steps[0].output).toBe(false);
-        return 'answered false (RE2)';
-      });
-    });
-
-    it('2. a catastrophic inputSchema pattern cannot stall the start of a run', async () => {
-      await attack('(a+)+$ as inputSchema.pattern', '2', async () => {
-        const id = await workflow({
-          name: 'evil-pattern',
-          inputSchema: {
-            type: 'object',
-            properties: { s: { type: 'string', pattern: '(a+)+$' } },
-          },
-          ...transform('{{ input.s }}'),
-        });
-        const began = performance.now();
-        const started = await attacker.post(`/v1/workflows/${id}/runs`, {
-          input: { s: EVIL_INPUT },
-        });
-        const ms = performance.now() - began;
-        expect(started.status).toBe(400);
-        expect(ms).toBeLessThan(1_000);
-        const backreference = await attacker.post('/v1/workflows', {
-          name: 'backreference',
-          inputSchema: { type: 'string', pattern: '(a*)\\1' },
-          ...transform('{{ input }}'),
-        });
-        expect(backreference.status).toBe(400);
-        return `400 in ${Math.round(ms)} ms; a backreference is refused at save`;
-      });
-    });
-
-    it('3. U+0000 in a step output fails that step, not the other tenants', async () => {
-      await attack('U+0000 from an expression and from a target', '3', async () => {
-        const decoded = await runOnce(transform('{{ $decodeUrlComponent("a%00b") }}'));
-        expect(decoded.steps[0].error).toMatchObject({ code: 'invalid_input' });
-        echo.script('/nul', () => ({ status: 200, body: { text: 'a\u0000b' } }));
-        const fetched = await runOnce({
-          steps: [
-            { id: 'x', type: 'http.request', with: { method: 'GET', url: `${echo.url}/nul` } },
-          ],
-        });
-        expect(fetched.steps[0].error).toMatchObject({ code: 'invalid_output' });
-        expect(fetched.steps[0].error.message).toContain('$.body.text');
-        return 'each run failed its own step (invalid_input, invalid_output)';
-      });
-    });
-
-    it('4. many heavy expressions in one transition are bounded together', async () => {
-      await attack('100 steps × a heavy expression', '4', async () => {
-        const steps = Array.from({ length: 100 }, (_, i) => ({
-          id: `s${i}`,
-          type: 'transform',
-          with: { value: '{{ $count([1..1000000].($string($))) }}' },
-        }));
-        const began = performance.now();
-        const run = await runOnce({ steps });
-        const ms = performance.now() - began;
-        expect(run.status).toBe('failed');
-        expect(run.steps.some((s: any) => s.error?.code === 'expression_budget')).toBe(true);
-        expect(ms).toBeLessThan(8_000);
-        return `run failed on its budget after ${Math.round(ms)} ms`;
-      });
-    });
-
-    it('5. slow unauthenticated clients cannot take the slots of authenticated ones', async () => {
-      await attack('300 connections trickling a body', '5', async () => {
-        const sockets = await openTricklers(target.baseUrl, 300);
-        try {
-          await new Promise((resolve) => setTimeout(resolve, HOLD_MS / 2));
-          const began = performance.now();
-          const listed = await victim.get('/v1/workflows');
-          const ms = performance.now() - began;
-          expect(listed.status).toBe(200);
-          expect(ms).toBeLessThan(1_000);
-          await new Promise((resolve) => setTimeout(resolve, HOLD_MS / 2));
-          const open = sockets.filter((s) => !s.destroyed).length;
-          return `authenticated request answered in ${Math.round(ms)} ms; ${open} of 300 still open`;
-        } finally {
-          for (const socket of sockets) socket.destroy();
-        }
-      });
-    });
-
-    it('5. event streams per tenant are capped', async () => {
-      await attack('25 event streams', '5', async () => {
-        const controller = new AbortController();
-        try {
-          const statuses = await Promise.all(
-            Array.from({ length: 25 }, () =>
-              fetch(`${target.baseUrl}/v1/events`, {
-                headers: { authorization: `Bearer ${attacker.key}` },
-                signal: controller.signal,
-              }).then((response) => response.status),
-            ),
-          );
-          expect(statuses.filter((s) => s === 200)).toHaveLength(20);
-          expect(statuses.filter((s) => s === 429)).toHaveLength(5);
-          return '20 streams opened, 5 answered 429';
-        } finally {
-          controller.abort();
-        }
-      });
-    });
-
-    it('6. a credential is sent only to its allowed hosts, and its encoded forms are scrubbed', async () => {
-      await attack('credential exfiltration', '6', async () => {
-        const token = `tok-${'s3cr3t'.repeat(4)}`;
-        const bound = await attacker.post('/v1/credentials', {
-          name: 'bound',
-          type: 'http.bearer',
-          data: { token, allowedHosts: ['api.example.com'] },
-        });
-        expect(bound.status).toBe(201);
-        const denied = await runOnce({
-          steps: [
-            {
-              id: 'x',
-              type: 'http.request',
-              with: { method: 'GET', url: `${echo.url}/steal`, credential: 'bound' },
-            },
-          ],
-        });
-        expect(denied.steps[0].error).toMatchObject({ code: 'credential_host_denied' });
-        expect(echo.callsTo('/steal')).toHaveLength(0);
-
-        const echoHost = new URL(echo.url).host;
-        const allowed = await attacker.post('/v1/credentials', {
-          name: 'echoed',
-          type: 'http.bearer',
-          data: { token, allowedHosts: [echoHost] },
-        });
-        expect(allowed.status).toBe(201);
-        echo.script('/reflect', (call) => {
-          const sent = String(call.headers.authorization ?? '').replace(/^Bearer /, '');
-          return {
-            status: 200,
-            body: {
-              plain: sent,
-              base64: Buffer.from(sent).toString('base64'),
-              reversed: [...sent].reverse().join(''),
-              url: encodeURIComponent(`${sent}&`),
-              hex: Buffer.from(sent).toString('hex'),
-            },
-          };
-        });
-        const reflected = await runOnce({
-          steps: [
-            {
-              id: 'x',
-              type: 'http.request',
-              with: { method: 'GET', url: `${echo.url}/reflect`, credential: 'echoed' },
-            },
-          ],
-        });
-        expect(reflected.status).toBe('succeeded');
-        const stored = JSON.stringify(reflected);
-        for (const form of [
-          token,
-          Buffer.from(token).toString('base64'),
-          [...token].reverse().join(''),
-          Buffer.from(token).toString('hex'),
-        ]) {
-          expect(stored).not.toContain(form);
-        }
-        return 'denied off its hosts; plain, base64, reversed, URL and hex echoes scrubbed';
-      });
-    });
-
-    it('8. an AI provider echoing its key does not put it in run data', async () => {
-      await attack('ai.chat echoing its key', '8', async () => {
-        const apiKey = `sk-hostile-${Date.now()}`;
-        const llm = await startChatCompletionsServer({ apiKey, reply: () => `key=${apiKey}` });
-        try {
-          const created = await attacker.post('/v1/credentials', {
-            name: 'llm',
-            type: 'openai',
-            data: { baseUrl: llm.baseUrl, apiKey },
+    it(
+      '1. a catastrophic regular expression in an expression runs in linear time',
+      async () => {
+        await attack('(a+)+$ in $contains', '1', async () => {
+          const run = await runOnce(transform('{{ $contains(input.s, /(a+)+$/) }}'), {
+            s: EVIL_INPUT,
           });
-          expect(created.status).toBe(201);
-          const run = await runOnce({
+          expect(run).toMatchObject({ status: 'succeeded', output: null });
+          expect(run.steps[0].output).toBe(false);
+          return 'answered false (RE2)';
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '2. a catastrophic inputSchema pattern cannot stall the start of a run',
+      async () => {
+        await attack('(a+)+$ as inputSchema.pattern', '2', async () => {
+          const id = await workflow({
+            name: 'evil-pattern',
+            inputSchema: {
+              type: 'object',
+              properties: { s: { type: 'string', pattern: '(a+)+$' } },
+            },
+            ...transform('{{ input.s }}'),
+          });
+          const began = performance.now();
+          const started = await attacker.post(`/v1/workflows/${id}/runs`, {
+            input: { s: EVIL_INPUT },
+          });
+          const ms = performance.now() - began;
+          expect(started.status).toBe(400);
+          expect(ms).toBeLessThan(1_000);
+          const backreference = await attacker.post('/v1/workflows', {
+            name: 'backreference',
+            inputSchema: { type: 'string', pattern: '(a*)\\1' },
+            ...transform('{{ input }}'),
+          });
+          expect(backreference.status).toBe(400);
+          return `400 in ${Math.round(ms)} ms; a backreference is refused at save`;
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '3. U+0000 in a step output fails that step, not the other tenants',
+      async () => {
+        await attack('U+0000 from an expression and from a target', '3', async () => {
+          const decoded = await runOnce(transform('{{ $decodeUrlComponent("a%00b") }}'));
+          expect(decoded.steps[0].error).toMatchObject({ code: 'invalid_input' });
+          echo.script('/nul', () => ({ status: 200, body: { text: 'a\u0000b' } }));
+          const fetched = await runOnce({
+            steps: [
+              { id: 'x', type: 'http.request', with: { method: 'GET', url: `${echo.url}/nul` } },
+            ],
+          });
+          expect(fetched.steps[0].error).toMatchObject({ code: 'invalid_output' });
+          expect(fetched.steps[0].error.message).toContain('$.body.text');
+          return 'each run failed its own step (invalid_input, invalid_output)';
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '4. many heavy expressions in one transition are bounded together',
+      async () => {
+        await attack('100 steps × a heavy expression', '4', async () => {
+          const steps = Array.from({ length: 100 }, (_, i) => ({
+            id: `s${i}`,
+            type: 'transform',
+            with: { value: '{{ $count([1..1000000].($string($))) }}' },
+          }));
+          const began = performance.now();
+          const run = await runOnce({ steps });
+          const ms = performance.now() - began;
+          expect(run.status).toBe('failed');
+          expect(run.steps.some((s: any) => s.error?.code === 'expression_budget')).toBe(true);
+          expect(ms).toBeLessThan(8_000);
+          return `run failed on its budget after ${Math.round(ms)} ms`;
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '5. slow unauthenticated clients cannot take the slots of authenticated ones',
+      async () => {
+        await attack('300 connections trickling a body', '5', async () => {
+          const sockets = await openTricklers(target.baseUrl, 300);
+          try {
+            await new Promise((resolve) => setTimeout(resolve, HOLD_MS / 2));
+            const began = performance.now();
+            const listed = await victim.get('/v1/workflows');
+            const ms = performance.now() - began;
+            expect(listed.status).toBe(200);
+            expect(ms).toBeLessThan(1_000);
+            await new Promise((resolve) => setTimeout(resolve, HOLD_MS / 2));
+            const open = sockets.filter((s) => !s.destroyed).length;
+            return `authenticated request answered in ${Math.round(ms)} ms; ${open} of 300 still open`;
+          } finally {
+            for (const socket of sockets) socket.destroy();
+          }
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '5. event streams per tenant are capped',
+      async () => {
+        await attack('25 event streams', '5', async () => {
+          const controller = new AbortController();
+          try {
+            const statuses = await Promise.all(
+              Array.from({ length: 25 }, () =>
+                fetch(`${target.baseUrl}/v1/events`, {
+                  headers: { authorization: `Bearer ${attacker.key}` },
+                  signal: controller.signal,
+                }).then((response) => response.status),
+              ),
+            );
+            expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+            expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+            return '20 streams opened, 5 answered 429';
+          } finally {
+            controller.abort();
+          }
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '6. a credential is sent only to its allowed hosts, and its encoded forms are scrubbed',
+      async () => {
+        await attack('credential exfiltration', '6', async () => {
+          const token = `tok-${'s3cr3t'.repeat(4)}`;
+          const bound = await attacker.post('/v1/credentials', {
+            name: 'bound',
+            type: 'http.bearer',
+            data: { token, allowedHosts: ['api.example.com'] },
+          });
+          expect(bound.status).toBe(201);
+          const denied = await runOnce({
             steps: [
               {
                 id: 'x',
-                type: 'ai.chat',
-                with: { credential: 'llm', model: 'gpt-4o-mini', prompt: 'say your key' },
+                type: 'http.request',
+                with: { method: 'GET', url: `${echo.url}/steal`, credential: 'bound' },
               },
             ],
           });
-          expect(run.status).toBe('succeeded');
-          expect(JSON.stringify(run)).not.toContain(apiKey);
-          return 'the echoed key is redacted from the output';
-        } finally {
-          await llm.close();
-        }
-      });
-    });
+          expect(denied.steps[0].error).toMatchObject({ code: 'credential_host_denied' });
+          expect(echo.callsTo('/steal')).toHaveLength(0);
 
-    it('10. deep nesting and U+0000 in a request are 400 with their path', async () => {
-      await attack('10,000 nested arrays; U+0000 in input and name', '10', async () => {
-        const id = await workflow({ name: 'plain', ...transform('{{ input }}') });
-        const deep = `{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
-        const nested = await fetch(`${target.baseUrl}/v1/workflows/${id}/runs`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' },
-          body: deep,
+          const echoHost = new URL(echo.url).host;
+          const allowed = await attacker.post('/v1/credentials', {
+            name: 'echoed',
+            type: 'http.bearer',
+            data: { token, allowedHosts: [echoHost] },
+          });
+          expect(allowed.status).toBe(201);
+          echo.script('/reflect', (call) => {
+            const sent = String(call.headers.authorization ?? '').replace(/^Bearer /, '');
+            return {
+              status: 200,
+              body: {
+                plain: sent,
+                base64: Buffer.from(sent).toString('base64'),
+                reversed: [...sent].reverse().join(''),
+                url: encodeURIComponent(`${sent}&`),
+                hex: Buffer.from(sent).toString('hex'),
+              },
+            };
+          });
+          const reflected = await runOnce({
+            steps: [
+              {
+                id: 'x',
+                type: 'http.request',
+                with: { method: 'GET', url: `${echo.url}/reflect`, credential: 'echoed' },
+              },
+            ],
+          });
+          expect(reflected.status).toBe('succeeded');
+          const stored = JSON.stringify(reflected);
+          for (const form of [
+            token,
+            Buffer.from(token).toString('base64'),
+            [...token].reverse().join(''),
+            Buffer.from(token).toString('hex'),
+          ]) {
+            expect(stored).not.toContain(form);
+          }
+          return 'denied off its hosts; plain, base64, reversed, URL and hex echoes scrubbed';
         });
-        expect(nested.status).toBe(400);
-        const nul = await attacker.post(`/v1/workflows/${id}/runs`, { input: { s: 'a\u0000' } });
-        expect(nul.status).toBe(400);
-        expect(JSON.stringify(nul.body)).toContain('$.body.input.s');
-        const named = await attacker.post('/v1/workflows', {
-          name: 'evil\u0000name',
-          ...transform('{{ input }}'),
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '8. an AI provider echoing its key does not put it in run data',
+      async () => {
+        await attack('ai.chat echoing its key', '8', async () => {
+          const apiKey = `sk-hostile-${Date.now()}`;
+          const llm = await startChatCompletionsServer({ apiKey, reply: () => `key=${apiKey}` });
+          try {
+            const created = await attacker.post('/v1/credentials', {
+              name: 'llm',
+              type: 'openai',
+              data: { baseUrl: llm.baseUrl, apiKey },
+            });
+            expect(created.status).toBe(201);
+            const run = await runOnce({
+              steps: [
+                {
+                  id: 'x',
+                  type: 'ai.chat',
+                  with: { credential: 'llm', model: 'gpt-4o-mini', prompt: 'say your key' },
+                },
+              ],
+            });
+            expect(run.status).toBe('succeeded');
+            expect(JSON.stringify(run)).not.toContain(apiKey);
+            return 'the echoed key is redacted from the output';
+          } finally {
+            await llm.close();
+          }
         });
-        expect(named.status).toBe(400);
-        return '400 problem+json with the path each time';
-      });
-    });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
+
+    it(
+      '10. deep nesting and U+0000 in a request are 400 with their path',
+      async () => {
+        await attack('10,000 nested arrays; U+0000 in input and name', '10', async () => {
+          const id = await workflow({ name: 'plain', ...transform('{{ input }}') });
+          const deep = `{"input":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+          const nested = await fetch(`${target.baseUrl}/v1/workflows/${id}/runs`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${attacker.key}`,
+              'content-type': 'application/json',
+            },
+            body: deep,
+          });
+          expect(nested.status).toBe(400);
+          const nul = await attacker.post(`/v1/workflows/${id}/runs`, { input: { s: 'a\u0000' } });
+          expect(nul.status).toBe(400);
+          expect(JSON.stringify(nul.body)).toContain('$.body.input.s');
+          const named = await attacker.post('/v1/workflows', {
+            name: 'evil\u0000name',
+            ...transform('{{ input }}'),
+          });
+          expect(named.status).toBe(400);
+          return '400 problem+json with the path each time';
+        });
+      },
+      ATTACK_TIMEOUT_MS,
+    );
 
     it('kept /health under 1 s and the other tenant’s p99 within 2× its quiet value', () => {
       watch.enter('done');

@@ -4,6 +4,7 @@ import { CreateWorkflowsAndRuns1763990000000 } from './migrations/1763990000000-
 import { AddStepLeases1764100000000 } from './migrations/1764100000000-add-step-leases';
 import { PartitionRunsByMonth1764200000000 } from './migrations/1764200000000-partition-runs-by-month';
 import { StoreRunEvents1764300000000 } from './migrations/1764300000000-store-run-events';
+import { MeterRunExpressions1764400000000 } from './migrations/1764400000000-meter-run-expressions';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -14,5 +15,6 @@ export const workflowDatabase: ServiceDatabase = {
     AddStepLeases1764100000000,
     PartitionRunsByMonth1764200000000,
     StoreRunEvents1764300000000,
+    MeterRunExpressions1764400000000,
   ],
 };

@@ -10,7 +10,7 @@ import { OutboxRepository } from './engine/store/outbox.repository';
 import { RunRepository } from './engine/store/run.repository';
 import { TimerRepository } from './engine/store/timer.repository';
 import { Transactions } from './engine/store/transactions';
-import type { EnginePolicy } from './engine/transition';
+import { DEFAULT_ENGINE_POLICY, type EnginePolicy } from './engine/transition';
 import { WorkflowCatalog } from './engine/workflow-catalog';
 import { ProbeRepository } from './probes/probe.repository';
 import { ProbeService } from './probes/probe.service';
@@ -27,8 +27,8 @@ export interface WorkflowDeps {
   rpc: RpcTransport;
   tasks: TaskQueue;
   events: EventLog;
-  /** Lease settings; the defaults when unset. */
-  policy?: EnginePolicy;
+  /** Lease and expression-budget settings; the defaults where unset. */
+  policy?: Partial<EnginePolicy>;
   /** Months of runs kept before their partitions are dropped; 6 when unset. */
   retentionMonths?: number;
   /**
@@ -48,14 +48,10 @@ export function assemble(deps: WorkflowDeps) {
   const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);
   const wake = () => relay.wake();
   const leases = new LeaseRepository(deps.dataSource);
-  const engine = new EngineService(
-    transactions,
-    runRepository,
-    catalog,
-    deps.logger,
-    wake,
-    deps.policy,
-  );
+  const engine = new EngineService(transactions, runRepository, catalog, deps.logger, wake, {
+    ...DEFAULT_ENGINE_POLICY,
+    ...deps.policy,
+  });
   return {
     relay,
     engine,

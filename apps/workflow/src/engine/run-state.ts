@@ -15,6 +15,8 @@ export interface RunState {
   finishedAt: Date | null;
   /** The sequence number of the run's newest event; the next one takes the number after. */
   lastEventSeq: number;
+  /** Time spent evaluating the run's expressions so far, against its per-run budget. */
+  expressionMs: number;
 }
 
 export interface StepState {

@@ -3,7 +3,7 @@ import { stepError, type StepResult } from '@weft/contracts';
 import { compileWorkflow } from './compiled-workflow';
 import { pendingStep, type RunState, type StepState } from './run-state';
 import type { RunSignal } from './signals';
-import { applySignal } from './transition';
+import { applySignal, DEFAULT_ENGINE_POLICY } from './transition';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const GRACE_MS = 60_000;
@@ -25,12 +25,16 @@ function runOf(definition: Record<string, unknown>) {
     startedAt: null,
     finishedAt: null,
     lastEventSeq: 0,
+    expressionMs: 0,
   };
   const steps = new Map<string, StepState>(
     workflow.definition.steps.map((step) => [step.id, pendingStep(step.id, step.type)]),
   );
   const apply = (signal: RunSignal, now = NOW) =>
-    applySignal(workflow, run, steps, signal, now, { leaseGraceMs: GRACE_MS });
+    applySignal(workflow, run, steps, signal, now, {
+      ...DEFAULT_ENGINE_POLICY,
+      leaseGraceMs: GRACE_MS,
+    });
   const status = () => Object.fromEntries([...steps.values()].map((s) => [s.id, s.status]));
   const heartbeat = (stepId: string, leaseMs = 30_000): RunSignal => ({
     kind: 'result',
@@ -62,7 +66,7 @@ function runOf(definition: Record<string, unknown>) {
       outcome === 'succeeded' ? { ...base, outcome, output } : { ...base, outcome, error };
     return { kind: 'result', result: value };
   };
-  return { run, steps, apply, status, result, heartbeat };
+  return { run, steps, apply, status, result, heartbeat, workflowOf: workflow };
 }
 
 const http = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -475,5 +479,38 @@ describe('applySignal', () => {
     await r.apply(r.result('fetch', 'succeeded'));
     const stale = await r.apply({ kind: 'redispatch', stepId: 'fetch', attempt: 1 });
     expect(stale.tasks).toEqual([]);
+  });
+
+  describe('expression budgets beyond one expression', () => {
+    it('one transition shares a budget: heavy steps after it is spent fail with expression_budget', async () => {
+      const r = runOf({
+        steps: Array.from({ length: 10 }, (_, i) => ({
+          id: `s${i}`,
+          type: 'transform',
+          with: { value: '{{ $count([1..300000].($string($))) }}' },
+        })),
+      });
+      const t = await applySignal(r.workflowOf, r.run, r.steps, { kind: 'start' }, NOW, {
+        ...DEFAULT_ENGINE_POLICY,
+        expressionMsPerTransition: 30,
+      });
+      const errors = [...r.steps.values()].map((s) => s.error?.message ?? '');
+      expect(errors.some((m) => m.includes("the transition's expression time budget"))).toBe(true);
+      expect(r.run.status).toBe('failed');
+      expect(t.runChanged).toBe(true);
+      expect(r.run.expressionMs).toBeGreaterThan(0);
+    });
+
+    it('a run that spent its own budget in earlier transitions evaluates nothing more', async () => {
+      const r = runOf({
+        steps: [{ id: 'x', type: 'transform', with: { value: '{{ $string(1) }}' } }],
+      });
+      r.run.expressionMs = DEFAULT_ENGINE_POLICY.expressionMsPerRun;
+      await r.apply({ kind: 'start' });
+      expect(r.steps.get('x')?.error).toMatchObject({
+        code: 'expression_budget',
+        message: expect.stringContaining("the run's expression time budget"),
+      });
+    });
   });
 });

@@ -17,8 +17,11 @@ import {
 } from '@weft/contracts';
 import {
   ExpressionError,
-  evaluateCondition,
+  createExpressionMeter,
   evaluateTemplate,
+  toBoolean,
+  type CompiledTemplate,
+  type ExpressionMeter,
   nextSteps,
   retryDelayMs,
   runOutcome,
@@ -36,9 +39,20 @@ export interface EnginePolicy {
    * before the reaper takes it back: time for the task to wait in a busy queue.
    */
   leaseGraceMs: number;
+  /**
+   * Expression time one transition may spend across all the steps it decides, on top of each
+   * expression's own 100 ms: 100 steps of heavy expressions would otherwise add up.
+   */
+  expressionMsPerTransition: number;
+  /** Expression time a run may spend over its whole life. */
+  expressionMsPerRun: number;
 }
 
-export const DEFAULT_ENGINE_POLICY: EnginePolicy = { leaseGraceMs: 5 * 60_000 };
+export const DEFAULT_ENGINE_POLICY: EnginePolicy = {
+  leaseGraceMs: 5 * 60_000,
+  expressionMsPerTransition: 1_000,
+  expressionMsPerRun: 30_000,
+};
 
 /** A task for a worker service, kept in the outbox until the relay sends it. */
 export interface OutgoingTask {
@@ -88,7 +102,11 @@ export async function applySignal(
     timers: [],
     clearTimers: false,
   };
-  const apply = new Applier(workflow, run, steps, now, policy, t);
+  const meter = createExpressionMeter({
+    transitionMs: policy.expressionMsPerTransition,
+    runMsLeft: policy.expressionMsPerRun - run.expressionMs,
+  });
+  const apply = new Applier(workflow, run, steps, now, policy, t, meter);
   await apply.signal(signal);
   if (run.status === 'running') await apply.schedule();
   return t;
@@ -102,6 +120,7 @@ class Applier {
     private readonly now: Date,
     private readonly policy: EnginePolicy,
     private readonly t: Transition,
+    private readonly meter: ExpressionMeter,
   ) {}
 
   async signal(signal: RunSignal): Promise<void> {
@@ -242,7 +261,7 @@ class Applier {
   private async begin(compiled: CompiledStep, step: StepState): Promise<void> {
     const context = this.context();
     try {
-      if (compiled.condition && !(await evaluateCondition(compiled.condition, context))) {
+      if (compiled.condition && !toBoolean(await this.evaluate(compiled.condition, context))) {
         this.skip(step);
         return;
       }
@@ -260,7 +279,7 @@ class Applier {
   private async dispatch(compiled: CompiledStep, step: StepState): Promise<void> {
     let evaluated: unknown;
     try {
-      evaluated = (await evaluateTemplate(compiled.with, this.context())) ?? {};
+      evaluated = (await this.evaluate(compiled.with, this.context())) ?? {};
     } catch (error) {
       this.failStep(step, expressionFailure(error, 'with'));
       return;
@@ -332,7 +351,7 @@ class Applier {
     let output: unknown = null;
     if (this.workflow.output) {
       try {
-        output = await evaluateTemplate(this.workflow.output, this.context());
+        output = await this.evaluate(this.workflow.output, this.context());
       } catch (error) {
         this.endRun('failed', expressionFailure(error, 'output'));
         return;
@@ -425,6 +444,22 @@ class Applier {
     this.t.clearTimers = true;
     if (status === 'failed') this.emit('run.failed', { status, error: error! });
     else this.emit(`run.${status}`, { status });
+  }
+
+  /**
+   * Evaluates a template against the transition's and the run's expression budgets. Time spent
+   * is added to the run's total, written with the run when it is worth a write (≥ 1 ms).
+   */
+  private async evaluate(template: CompiledTemplate, context: ExpressionContext): Promise<unknown> {
+    const began = performance.now();
+    try {
+      return await evaluateTemplate(template, context, { meter: this.meter });
+    } finally {
+      // The meter charged itself; the run keeps its own total across transitions.
+      const spent = performance.now() - began;
+      this.run.expressionMs += spent;
+      if (spent >= 1) this.t.runChanged = true;
+    }
   }
 
   private context(): ExpressionContext {

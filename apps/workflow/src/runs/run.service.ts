@@ -79,6 +79,7 @@ export class RunService {
       startedAt: null,
       finishedAt: null,
       lastEventSeq: 1,
+      expressionMs: 0,
     };
     const queued: RunEvent = {
       schemaVersion: 1,

@@ -23,6 +23,7 @@ interface RunRow {
   started_at: Date | null;
   finished_at: Date | null;
   last_event_seq: number;
+  expression_ms: number;
 }
 
 interface StepRow {
@@ -52,7 +53,7 @@ export interface RunChanges {
 }
 
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
-  created_at, started_at, finished_at, last_event_seq`;
+  created_at, started_at, finished_at, last_event_seq, expression_ms`;
 
 /**
  * SQL of runs, their steps and their events, and the one statement that writes a transition
@@ -184,7 +185,7 @@ export class RunRepository {
       parts.push(`UPDATE workflow.runs AS r
            SET status = v.status, output = v.output, error = v.error,
                started_at = v.started_at, finished_at = v.finished_at,
-               last_event_seq = v.last_event_seq
+               last_event_seq = v.last_event_seq, expression_ms = v.expression_ms
           FROM jsonb_to_recordset(${json(
             changes.updated.map((run) => ({
               id: run.id,
@@ -194,9 +195,10 @@ export class RunRepository {
               started_at: run.startedAt,
               finished_at: run.finishedAt,
               last_event_seq: run.lastEventSeq,
+              expression_ms: Math.ceil(run.expressionMs),
             })),
           )}) AS v(id uuid, status text, output jsonb, error jsonb, started_at timestamptz,
-                   finished_at timestamptz, last_event_seq int)
+                   finished_at timestamptz, last_event_seq int, expression_ms int)
          WHERE r.id = v.id AND r.id = ANY(${param(changes.updated.map((run) => run.id))}::uuid[])`);
     }
     if (changes.steps.length > 0) {
@@ -352,6 +354,7 @@ function toRunState(row: RunRow): RunState {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     lastEventSeq: row.last_event_seq,
+    expressionMs: row.expression_ms,
   };
 }
 
