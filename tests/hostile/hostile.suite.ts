@@ -93,11 +93,11 @@ export function describeHostile(mode: Mode, port: number): void {
     }
 
     /** Starts a run of a new one-step workflow and answers the run once it ended. */
-    async function runOnce(definition: Record<string, unknown>, input: unknown = {}) {
+    async function runOnce(definition: Record<string, unknown>, input: unknown = {}): Promise<any> {
       const id = await workflow({ name: `attack-${records.length}`, ...definition });
       const started = await attacker.post(`/v1/workflows/${id}/runs`, { input });
       expect(started.status).toBe(202);
-      return attacker.waitForRun(started.body.id, undefined, 15_000);
+      return (await attacker.waitForRun(started.body.id, undefined, 15_000)) as unknown;
     }
 
     const transform = (value: string) => ({

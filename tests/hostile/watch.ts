@@ -1,4 +1,4 @@
-import { Api, isEnded } from '../api/support/client';
+import { isEnded, type Api } from '../api/support/client';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -41,7 +41,8 @@ export interface EnginePolicy {
   leaseGraceMs: number;
   /**
    * Expression time one transition may spend across all the steps it decides, on top of each
-   * expression's own 100 ms: 100 steps of heavy expressions would otherwise add up.
+   * expression's own 100 ms: 100 steps of heavy expressions would otherwise add up. A transition
+   * holds its run's partition meanwhile, so this bounds how long other runs wait behind it.
    */
   expressionMsPerTransition: number;
   /** Expression time a run may spend over its whole life. */
@@ -50,7 +51,7 @@ export interface EnginePolicy {
 
 export const DEFAULT_ENGINE_POLICY: EnginePolicy = {
   leaseGraceMs: 5 * 60_000,
-  expressionMsPerTransition: 1_000,
+  expressionMsPerTransition: 250,
   expressionMsPerRun: 30_000,
 };
 

@@ -21,6 +21,9 @@ export class SseStream {
       // Proxies such as nginx would otherwise hold events back until a buffer fills.
       'x-accel-buffering': 'no',
     });
+    // Node sends the head with the first body write: without this, a quiet stream's client
+    // would wait a whole heartbeat to learn that it is open.
+    response.flushHeaders();
     this.heartbeat = setInterval(() => this.write(': ping\n\n'), heartbeatMs);
     this.heartbeat.unref();
     response.on('close', () => this.end());
