@@ -155,4 +155,39 @@ describe('engine batches (real PostgreSQL)', () => {
     // The retry of attempt 1 is attempt 2, due in a minute.
     expect(timers).toEqual([{ kind: 'retry', attempt: 2 }]);
   });
+
+  it('fails only the run whose new state the database refuses; the rest of its batch goes on', async () => {
+    const healthy = await startRun(10);
+    const poisoned = await startRun(11);
+    // PostgreSQL refusing one run's row as it would a U+0000 in jsonb (SQLSTATE 22P05).
+    await db.query(`
+      CREATE FUNCTION workflow.refuse_poisoned() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.run_id = '${poisoned}' AND NEW.status = 'succeeded' THEN
+          RAISE EXCEPTION 'unsupported Unicode escape sequence' USING ERRCODE = '22P05';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(`CREATE TRIGGER refuse_poisoned BEFORE INSERT OR UPDATE ON workflow.step_runs
+      FOR EACH ROW EXECUTE FUNCTION workflow.refuse_poisoned()`);
+    try {
+      const answered = await engine.applyAll([
+        { runId: healthy, signal: { kind: 'start' } },
+        { runId: poisoned, signal: { kind: 'start' } },
+      ]);
+      expect(answered.map((run) => run?.status)).toEqual(['running', 'failed']);
+      expect((await runService.get({ schemaVersion: 1, tenantId, runId: healthy })).status).toBe(
+        'running',
+      );
+      const failed = await runService.get({ schemaVersion: 1, tenantId, runId: poisoned });
+      expect(failed).toMatchObject({
+        status: 'failed',
+        error: { code: 'state_rejected', retryable: false },
+      });
+      expect(failed.error?.message).toContain('unsupported Unicode escape sequence');
+    } finally {
+      await db.query('DROP TRIGGER refuse_poisoned ON workflow.step_runs');
+      await db.query('DROP FUNCTION workflow.refuse_poisoned()');
+    }
+  });
 });
