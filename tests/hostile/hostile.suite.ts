@@ -17,6 +17,17 @@ import { Watch, type PhaseFigures } from './watch';
 const FULL = process.env.HOSTILE_FULL === '1';
 const QUIET_MS = FULL ? 30_000 : 12_000;
 const HOLD_MS = FULL ? 15_000 : 5_000;
+/**
+ * Each attack's phase lasts at least this long, so that the victim's p99 under attack is a
+ * percentile of a few hundred runs, not the slowest of a handful.
+ */
+const MIN_PHASE_MS = FULL ? 8_000 : 0;
+/**
+ * The short form in `npm test` sees ~15 victim runs per phase, where p99 is the slowest one:
+ * it allows 2× or +250 ms, whichever is larger, to catch a stall without flaking on one slow
+ * run. The full form holds the 2× of the issue.
+ */
+const P99_SLACK_MS = FULL ? 0 : 250;
 const VICTIM_RUNS_PER_SECOND = FULL ? 4 : 2;
 /** Each attack waits for runs of its own; the default 5 s of a test is too short. */
 const ATTACK_TIMEOUT_MS = 60_000;
@@ -83,6 +94,8 @@ export function describeHostile(mode: Mode, port: number): void {
       watch.enter(`attack:${name}`);
       const began = performance.now();
       const outcome = await work();
+      const left = began + MIN_PHASE_MS - performance.now();
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
       records.push({ attack: name, finding, outcome, ms: Math.round(performance.now() - began) });
     }
 
@@ -93,11 +106,15 @@ export function describeHostile(mode: Mode, port: number): void {
     }
 
     /** Starts a run of a new one-step workflow and answers the run once it ended. */
-    async function runOnce(definition: Record<string, unknown>, input: unknown = {}): Promise<any> {
+    async function runOnce(
+      definition: Record<string, unknown>,
+      input: unknown = {},
+      timeoutMs = 15_000,
+    ): Promise<any> {
       const id = await workflow({ name: `attack-${records.length}`, ...definition });
       const started = await attacker.post(`/v1/workflows/${id}/runs`, { input });
       expect(started.status).toBe(202);
-      return (await attacker.waitForRun(started.body.id, undefined, 15_000)) as unknown;
+      return (await attacker.waitForRun(started.body.id, undefined, timeoutMs)) as unknown;
     }
 
     const transform = (value: string) => ({
@@ -183,21 +200,25 @@ export function describeHostile(mode: Mode, port: number): void {
     );
 
     it(
-      '4. many heavy expressions in one transition are bounded together',
+      '4. many heavy expressions in one run take turns with other runs',
       async () => {
         await attack('100 steps × a heavy expression', '4', async () => {
+          // ~50 ms each here, under the 100 ms of one expression: 5 s in one transition before.
           const steps = Array.from({ length: 100 }, (_, i) => ({
             id: `s${i}`,
             type: 'transform',
-            with: { value: '{{ $count([1..1000000].($string($))) }}' },
+            with: { value: '{{ $count([1..20000].($string($))) }}' },
           }));
           const began = performance.now();
-          const run = await runOnce({ steps });
+          const run = await runOnce({ steps }, {}, 45_000);
           const ms = performance.now() - began;
-          expect(run.status).toBe('failed');
-          expect(run.steps.some((s: any) => s.error?.code === 'expression_budget')).toBe(true);
-          expect(ms).toBeLessThan(8_000);
-          return `run failed on its budget after ${Math.round(ms)} ms`;
+          if (run.status === 'failed') {
+            // A slow host may spend an expression's 100 ms or the run's 30 s first.
+            expect(run.steps.some((s: any) => s.error?.code === 'expression_budget')).toBe(true);
+          } else {
+            expect(run.status).toBe('succeeded');
+          }
+          return `run ${run.status} after ${Math.round(ms)} ms, in turns`;
         });
       },
       ATTACK_TIMEOUT_MS,
@@ -390,7 +411,7 @@ export function describeHostile(mode: Mode, port: number): void {
         quietFailed: quiet.failedRuns,
         attackedFailed: attacked.failedRuns,
         healthUnder1s: Math.max(quiet.maxHealthMs, attacked.maxHealthMs) < 1_000,
-        p99Within2x: attacked.p99Ms <= 2 * quiet.p99Ms,
+        p99Within2x: attacked.p99Ms <= Math.max(2 * quiet.p99Ms, quiet.p99Ms + P99_SLACK_MS),
         quiet,
         attacked,
       }).toEqual({
@@ -442,7 +463,7 @@ function writeReport(mode: Mode, records: AttackRecord[], watch: Watch): void {
     `${FULL ? 'Full' : 'Short'} run: a second tenant starts ${VICTIM_RUNS_PER_SECOND} runs/s of a`,
     'transform → http.request → transform workflow throughout; `/health` is asked every 100 ms.',
     '',
-    '| attack | finding | outcome | ms |',
+    '| attack | finding | outcome | phase ms |',
     '| --- | --- | --- | --- |',
     ...records.map((r) => `| ${r.attack} | ${r.finding} | ${r.outcome} | ${r.ms} |`),
     '',

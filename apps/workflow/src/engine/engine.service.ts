@@ -169,6 +169,11 @@ export class EngineService {
           payload,
         })),
       );
+      // A run request for a running run schedules what is ready: the run's next turn, queued
+      // behind the records other runs already have in its partition.
+      if (transition.resume) {
+        outbox.push({ destination: 'run-request', payload: { schemaVersion: 1, runId } });
+      }
       if (transition.events.length > 0) {
         this.logger.event('debug', 'run advanced', {
           runId,

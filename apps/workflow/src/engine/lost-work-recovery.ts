@@ -8,10 +8,12 @@ const BATCH = 100;
 /**
  * Puts back the work a transport that keeps nothing across a restart (standalone mode's
  * in-process bus) lost when the process stopped, kill -9 included. The database knows it all:
- * a run still `queued` had its start request in memory; an attempt a worker held (a lease is
- * set) had its task or its result in memory. Runs are started, attempts sent again as the same
- * attempt with the same idempotency key. Both signals are no-ops when the work was not lost
- * after all (a start request still in the outbox, a result that lands first).
+ * a run still `queued` had its start request in memory, a `running` one may have had its next
+ * turn (a transition that yielded) in memory; an attempt a worker held (a lease is set) had its
+ * task or its result in memory. Runs get a start request (for a running run: schedule what is
+ * ready), attempts are sent again as the same attempt with the same idempotency key. Each is a
+ * no-op when the work was not lost after all (a request still in the outbox, a result that
+ * lands first).
  */
 export class LostWorkRecovery {
   constructor(
@@ -21,7 +23,7 @@ export class LostWorkRecovery {
   ) {}
 
   async recover(): Promise<void> {
-    const runs = await this.leases.queuedRuns();
+    const runs = await this.leases.activeRuns();
     const attempts = await this.leases.heldAttempts();
     const signals: RunSignalFor[] = [
       ...runs.map((runId): RunSignalFor => ({ runId, signal: { kind: 'start' } })),
@@ -35,7 +37,7 @@ export class LostWorkRecovery {
     }
     if (signals.length > 0) {
       this.logger.event('info', 'recovered work lost with the last process', {
-        runsStarted: runs.length,
+        runsScheduled: runs.length,
         attemptsResent: attempts.length,
       });
     }

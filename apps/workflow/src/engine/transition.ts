@@ -40,18 +40,19 @@ export interface EnginePolicy {
    */
   leaseGraceMs: number;
   /**
-   * Expression time one transition may spend across all the steps it decides, on top of each
-   * expression's own 100 ms: 100 steps of heavy expressions would otherwise add up. A transition
-   * holds its run's partition meanwhile, so this bounds how long other runs wait behind it.
+   * Expression time after which a transition begins no further step and yields: the run asks to
+   * be scheduled again (a run request, queued behind the other runs of its partition). A
+   * transition holds its partition while it evaluates, so 100 steps of heavy expressions would
+   * otherwise keep every other run of the partition waiting; this way they take turns.
    */
-  expressionMsPerTransition: number;
-  /** Expression time a run may spend over its whole life. */
+  expressionSliceMs: number;
+  /** Expression time a run may spend over its whole life; past it, steps fail. */
   expressionMsPerRun: number;
 }
 
 export const DEFAULT_ENGINE_POLICY: EnginePolicy = {
   leaseGraceMs: 5 * 60_000,
-  expressionMsPerTransition: 250,
+  expressionSliceMs: 50,
   expressionMsPerRun: 30_000,
 };
 
@@ -79,6 +80,8 @@ export interface Transition {
   timers: NewTimer[];
   /** The run ended or was reset: its pending timers are void. */
   clearTimers: boolean;
+  /** The transition yielded with steps still to begin: schedule the run again, after others. */
+  resume: boolean;
 }
 
 /**
@@ -102,9 +105,11 @@ export async function applySignal(
     events: [],
     timers: [],
     clearTimers: false,
+    resume: false,
   };
+  // Each evaluation keeps its own 100 ms; the meter caps them by what the run has left.
   const meter = createExpressionMeter({
-    transitionMs: policy.expressionMsPerTransition,
+    transitionMs: Number.POSITIVE_INFINITY,
     runMsLeft: policy.expressionMsPerRun - run.expressionMs,
   });
   const apply = new Applier(workflow, run, steps, now, policy, t, meter);
@@ -123,6 +128,10 @@ class Applier {
     private readonly t: Transition,
     private readonly meter: ExpressionMeter,
   ) {}
+
+  /** Expression time spent in this transition so far, and steps it began. */
+  private spentMs = 0;
+  private begun = 0;
 
   async signal(signal: RunSignal): Promise<void> {
     switch (signal.kind) {
@@ -252,7 +261,15 @@ class Applier {
       const { ready, skip } = nextSteps(this.workflow.definition, this.statuses());
       if (ready.length === 0 && skip.length === 0) break;
       for (const id of skip) this.skip(this.steps.get(id)!);
-      for (const id of ready) await this.begin(this.compiled(id), this.steps.get(id)!);
+      for (const id of ready) {
+        // At least one step per transition, so a run always makes progress.
+        if (this.begun > 0 && this.spentMs >= this.policy.expressionSliceMs) {
+          this.t.resume = true;
+          return;
+        }
+        this.begun++;
+        await this.begin(this.compiled(id), this.steps.get(id)!);
+      }
     }
     if (runOutcome(this.workflow.definition, this.statuses()) === 'succeeded') {
       await this.complete();
@@ -458,6 +475,7 @@ class Applier {
     } finally {
       // The meter charged itself; the run keeps its own total across transitions.
       const spent = performance.now() - began;
+      this.spentMs += spent;
       this.run.expressionMs += spent;
       if (spent >= 1) this.t.runChanged = true;
     }
