@@ -5,6 +5,7 @@ import { AddStepLeases1764100000000 } from './migrations/1764100000000-add-step-
 import { PartitionRunsByMonth1764200000000 } from './migrations/1764200000000-partition-runs-by-month';
 import { StoreRunEvents1764300000000 } from './migrations/1764300000000-store-run-events';
 import { MeterRunExpressions1764400000000 } from './migrations/1764400000000-meter-run-expressions';
+import { WebhooksAndRunTriggers1764500000000 } from './migrations/1764500000000-webhooks-and-run-triggers';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -16,5 +17,6 @@ export const workflowDatabase: ServiceDatabase = {
     PartitionRunsByMonth1764200000000,
     StoreRunEvents1764300000000,
     MeterRunExpressions1764400000000,
+    WebhooksAndRunTriggers1764500000000,
   ],
 };

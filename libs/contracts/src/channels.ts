@@ -22,6 +22,8 @@ import {
 } from './messages/run';
 import {
   ArchiveWorkflow,
+  ResolveWebhook,
+  ResolvedWebhook,
   CreateWorkflow,
   Done,
   GetWorkflow,
@@ -78,6 +80,7 @@ export const WorkflowRpc = Object.freeze({
     'workflows.get': { request: GetWorkflow, response: WorkflowView },
     'workflows.list': { request: ListWorkflows, response: WorkflowPage },
     'workflows.archive': { request: ArchiveWorkflow, response: Done },
+    'webhooks.resolve': { request: ResolveWebhook, response: ResolvedWebhook },
     'runs.start': { request: StartRun, response: RunStarted },
     'runs.get': { request: GetRun, response: RunView },
     'runs.list': { request: ListRuns, response: RunPage },

@@ -54,15 +54,32 @@ export const StepDefinition = z.strictObject({
   onError: OnError.default('fail'),
 });
 
-export const WebhookTrigger = z.strictObject({
-  type: z.literal('webhook'),
-  /** One URL segment: `POST /v1/hooks/{tenantId}/{path}`. */
-  path: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/, {
-    message: 'webhook path must be one URL segment of letters, digits, ".", "_", "~" or "-"',
-  }),
-  /** Name of an `hmac` credential; deliveries must then be signed. */
-  secret: z.string().min(1).optional(),
-});
+export const WebhookTrigger = z
+  .strictObject({
+    type: z.literal('webhook'),
+    /** One URL segment: `POST /v1/hooks/{tenantId}/{path}`. */
+    path: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/, {
+      message: 'webhook path must be one URL segment of letters, digits, ".", "_", "~" or "-"',
+    }),
+    /** Name of an `hmac` credential; deliveries must then be signed. */
+    secret: z.string().min(1).optional(),
+    /** An unsigned hook must say so: anyone who knows its URL can start runs. */
+    auth: z.literal('none').optional(),
+  })
+  .check((ctx) => {
+    const { secret, auth } = ctx.value;
+    if ((secret === undefined) === (auth === undefined)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        path: ['secret'],
+        message:
+          secret === undefined
+            ? 'a webhook needs a secret (an hmac credential) or, to accept unsigned calls, auth: "none"'
+            : 'a webhook has either a secret or auth: "none", not both',
+      });
+    }
+  });
 export type WebhookTrigger = z.infer<typeof WebhookTrigger>;
 
 export const ScheduleTrigger = z.strictObject({

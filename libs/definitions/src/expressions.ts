@@ -19,7 +19,14 @@ import { splitTemplate } from './template-syntax';
 export type ExpressionContext = {
   input: unknown;
   steps: Record<string, { output?: unknown; status: string }>;
-  run: { id: string; workflowId: string; workflowVersion: number; startedAt: string };
+  run: {
+    id: string;
+    workflowId: string;
+    workflowVersion: number;
+    startedAt: string;
+    /** What started the run: `{ type: 'api' }`, `{ type: 'webhook', path }`… */
+    trigger?: unknown;
+  };
   event?: unknown;
   item?: unknown;
   index?: number;

@@ -46,6 +46,7 @@ export function stepView(overrides: Partial<StepView> = {}): StepView {
 export function runView(overrides: Partial<RunView> = {}): RunView {
   return {
     ...runSummary(),
+    trigger: { type: 'api' },
     input: {},
     output: null,
     error: null,

@@ -1,4 +1,4 @@
-import type { RunError, RunStatus, StepStatus } from '@weft/contracts';
+import type { RunError, RunStatus, RunTrigger, StepStatus } from '@weft/contracts';
 
 /** A run as the engine holds it while applying one signal. */
 export interface RunState {
@@ -7,6 +7,9 @@ export interface RunState {
   workflowId: string;
   workflowVersion: number;
   status: RunStatus;
+  /** What started the run, and what it carried (`event` in expressions). */
+  trigger: RunTrigger;
+  event: unknown;
   input: unknown;
   output: unknown;
   error: RunError | null;

@@ -18,6 +18,8 @@ function runOf(definition: Record<string, unknown>) {
     workflowId: randomUUID(),
     workflowVersion: 1,
     status: 'queued',
+    trigger: { type: 'api' },
+    event: undefined,
     input: { n: 2 },
     output: null,
     error: null,

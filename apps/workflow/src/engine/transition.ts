@@ -488,12 +488,14 @@ class Applier {
     }
     return {
       input: this.run.input,
+      event: this.run.event,
       steps,
       run: {
         id: this.run.id,
         workflowId: this.run.workflowId,
         workflowVersion: this.run.workflowVersion,
         startedAt: (this.run.startedAt ?? this.now).toISOString(),
+        trigger: this.run.trigger,
       },
     };
   }

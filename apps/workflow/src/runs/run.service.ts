@@ -40,7 +40,14 @@ export class RunService {
    * key's claim, when there is one), so the id it answers is readable at once and the run
    * starts even if this process dies now.
    */
-  async start({ tenantId, workflowId, input, idempotencyKey }: StartRun): Promise<RunStarted> {
+  async start({
+    tenantId,
+    workflowId,
+    input,
+    idempotencyKey,
+    trigger,
+    event,
+  }: StartRun): Promise<RunStarted> {
     const workflow = await this.workflows.find(tenantId, workflowId);
     if (!workflow) {
       throw new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
@@ -52,7 +59,7 @@ export class RunService {
       );
     }
     const compiled = await this.catalog.version(workflowId, workflow.version);
-    const unstorable = jsonStorageProblem({ input });
+    const unstorable = jsonStorageProblem({ input, event });
     const problems = unstorable
       ? [unstorable]
       : compiled.input
@@ -72,6 +79,8 @@ export class RunService {
       workflowId,
       workflowVersion: workflow.version,
       status: 'queued',
+      trigger: trigger ?? { type: 'api' },
+      event,
       input: input ?? {},
       output: null,
       error: null,
@@ -135,6 +144,7 @@ export class RunService {
     const compiled = await this.catalog.version(run.workflowId, run.workflowVersion);
     return {
       ...toSummary(run),
+      trigger: run.trigger,
       input: run.input,
       output: run.output ?? null,
       error: run.error,

@@ -1,4 +1,4 @@
-import type { WorkflowView } from '@weft/contracts';
+import { DomainError, type WorkflowView } from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 
 interface WorkflowRow {
@@ -26,6 +26,7 @@ export class WorkflowRepository {
     id: string,
     name: string,
     definition: unknown,
+    webhookPaths: readonly string[],
   ): Promise<WorkflowView> {
     return this.db.transaction(async (tx) => {
       await tx.query(
@@ -36,8 +37,51 @@ export class WorkflowRepository {
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, 1, $2)',
         [id, JSON.stringify(definition)],
       );
+      await this.claimWebhookPaths(tx, tenantId, id, webhookPaths);
       return (await this.find(tenantId, id, undefined, tx))!;
     });
+  }
+
+  /**
+   * Makes `paths` the workflow's webhook paths, in the save's transaction. Another active
+   * workflow of the tenant holding one is a conflict, and the save is rolled back.
+   */
+  private async claimWebhookPaths(
+    tx: EntityManager,
+    tenantId: string,
+    workflowId: string,
+    paths: readonly string[],
+  ): Promise<void> {
+    await tx.query('DELETE FROM workflow.webhooks WHERE workflow_id = $1', [workflowId]);
+    if (paths.length === 0) return;
+    const taken: { path: string }[] = await tx.query(
+      `SELECT path FROM workflow.webhooks WHERE tenant_id = $1 AND path = ANY($2::text[])
+        ORDER BY path LIMIT 1`,
+      [tenantId, paths],
+    );
+    if (taken[0]) throw pathTaken(taken[0].path);
+    try {
+      await tx.query(
+        `INSERT INTO workflow.webhooks (tenant_id, path, workflow_id)
+         SELECT $1, unnest($2::text[]), $3`,
+        [tenantId, paths, workflowId],
+      );
+    } catch (error) {
+      // Two saves racing for one path: the primary key decides.
+      if ((error as { code?: string }).code === '23505') throw pathTaken(paths.join(', '));
+      throw error;
+    }
+  }
+
+  /** The active workflow whose webhook has `path`. */
+  async findByWebhookPath(tenantId: string, path: string): Promise<string | undefined> {
+    const rows: { workflow_id: string }[] = await this.db.query(
+      `SELECT h.workflow_id FROM workflow.webhooks h
+         JOIN workflow.workflows w ON w.id = h.workflow_id AND w.archived_at IS NULL
+        WHERE h.tenant_id = $1 AND h.path = $2`,
+      [tenantId, path],
+    );
+    return rows[0]?.workflow_id;
   }
 
   /** Adds version n+1; undefined when the workflow is not the tenant's or is archived. */
@@ -46,6 +90,7 @@ export class WorkflowRepository {
     id: string,
     name: string,
     definition: unknown,
+    webhookPaths: readonly string[],
   ): Promise<WorkflowView | undefined> {
     return this.db.transaction(async (tx) => {
       const [rows] = await tx.query<[{ latest_version: number }[], number]>(
@@ -61,6 +106,7 @@ export class WorkflowRepository {
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, $2, $3)',
         [id, version, JSON.stringify(definition)],
       );
+      await this.claimWebhookPaths(tx, tenantId, id, webhookPaths);
       return this.find(tenantId, id, version, tx);
     });
   }
@@ -91,13 +137,17 @@ export class WorkflowRepository {
     return rows.map(toView);
   }
 
+  /** Archives the workflow and frees its webhook paths. */
   async archive(tenantId: string, id: string): Promise<boolean> {
-    const [, count] = await this.db.query<[unknown[], number]>(
-      `UPDATE workflow.workflows SET archived_at = COALESCE(archived_at, now())
-        WHERE id = $1 AND tenant_id = $2`,
-      [id, tenantId],
-    );
-    return count > 0;
+    return this.db.transaction(async (tx) => {
+      const [, count] = await tx.query<[unknown[], number]>(
+        `UPDATE workflow.workflows SET archived_at = COALESCE(archived_at, now())
+          WHERE id = $1 AND tenant_id = $2`,
+        [id, tenantId],
+      );
+      if (count > 0) await tx.query('DELETE FROM workflow.webhooks WHERE workflow_id = $1', [id]);
+      return count > 0;
+    });
   }
 
   /** The definition of one version, for the engine; versions never change once written. */
@@ -121,3 +171,9 @@ function toView(row: WorkflowRow): WorkflowView {
     archivedAt: row.archived_at?.toISOString() ?? null,
   };
 }
+
+const pathTaken = (path: string) =>
+  new DomainError(
+    'webhook_path_taken',
+    `webhook path ${path} belongs to another active workflow of this tenant`,
+  );

@@ -5,6 +5,8 @@ import {
   type Done,
   type GetWorkflow,
   type ListWorkflows,
+  type ResolvedWebhook,
+  type ResolveWebhook,
   type UpdateWorkflow,
   type WorkflowPage,
   type WorkflowView,
@@ -21,12 +23,18 @@ export class WorkflowService {
   async create({ tenantId, definition }: CreateWorkflow): Promise<WorkflowView> {
     const valid = validOrThrow(definition);
     // The definition is kept as the user wrote it; defaults apply when the engine reads it.
-    return this.workflows.create(tenantId, uuidv7(), valid.name, definition);
+    return this.workflows.create(tenantId, uuidv7(), valid.name, definition, webhookPaths(valid));
   }
 
   async update({ tenantId, workflowId, definition }: UpdateWorkflow): Promise<WorkflowView> {
     const valid = validOrThrow(definition);
-    const updated = await this.workflows.addVersion(tenantId, workflowId, valid.name, definition);
+    const updated = await this.workflows.addVersion(
+      tenantId,
+      workflowId,
+      valid.name,
+      definition,
+      webhookPaths(valid),
+    );
     if (updated) return updated;
     const current = await this.workflows.find(tenantId, workflowId);
     if (current?.archivedAt) {
@@ -53,6 +61,24 @@ export class WorkflowService {
     return page(rows, limit);
   }
 
+  /** The active workflow a webhook delivery to `path` starts, and the secret it is signed with. */
+  async resolveWebhook({ tenantId, path }: ResolveWebhook): Promise<ResolvedWebhook> {
+    const workflowId = await this.workflows.findByWebhookPath(tenantId, path);
+    const workflow = workflowId && (await this.workflows.find(tenantId, workflowId));
+    const valid = workflow ? validateDefinition(workflow.definition) : undefined;
+    const trigger = valid?.ok
+      ? valid.definition.triggers.find((t) => t.type === 'webhook' && t.path === path)
+      : undefined;
+    if (!workflowId || trigger?.type !== 'webhook') {
+      throw new DomainError('webhook_not_found', `no active workflow has the webhook ${path}`);
+    }
+    return {
+      schemaVersion: 1,
+      workflowId,
+      ...(trigger.secret === undefined ? {} : { secret: trigger.secret }),
+    };
+  }
+
   async archive({ tenantId, workflowId }: ArchiveWorkflow): Promise<Done> {
     if (!(await this.workflows.archive(tenantId, workflowId))) throw notFound(workflowId);
     return { schemaVersion: 1 };
@@ -75,3 +101,6 @@ function validOrThrow(definition: unknown): WorkflowDefinition {
 
 const notFound = (workflowId: string) =>
   new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
+
+const webhookPaths = (definition: WorkflowDefinition): string[] =>
+  definition.triggers.flatMap((trigger) => (trigger.type === 'webhook' ? [trigger.path] : []));

@@ -3,6 +3,7 @@ import { CredentialErrors } from './credential.errors';
 import { ProbeErrors } from './probe.errors';
 import { RequestErrors } from './request.errors';
 import { RunErrors } from './run.errors';
+import { WebhookErrors } from './webhook.errors';
 import { WorkflowErrors } from './workflow.errors';
 
 export type { ErrorEntry, ErrorKind } from './error-entry';
@@ -17,6 +18,7 @@ export const ErrorCatalogue = {
   ...RunErrors,
   ...CredentialErrors,
   ...ProbeErrors,
+  ...WebhookErrors,
 } as const;
 export type DomainErrorCode = keyof typeof ErrorCatalogue;
 export const DomainErrorCodes = Object.keys(ErrorCatalogue) as DomainErrorCode[];

@@ -63,7 +63,15 @@ export const StepView = z.object({
 });
 export type StepView = z.infer<typeof StepView>;
 
+/** What started a run (SPEC §2 Triggers); a run started by `POST …/runs` has `api`. */
+export const RunTrigger = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('api') }),
+  z.object({ type: z.literal('webhook'), path: z.string(), eventId: z.string().optional() }),
+]);
+export type RunTrigger = z.infer<typeof RunTrigger>;
+
 export const RunView = RunSummary.extend({
+  trigger: RunTrigger,
   input: z.unknown(),
   output: z.unknown(),
   error: RunError.nullable(),
@@ -79,6 +87,10 @@ export const StartRun = TenantScoped.extend({
   workflowId: z.uuid(),
   input: z.unknown(),
   idempotencyKey: z.string().min(1).max(200).optional(),
+  /** `api` when absent. */
+  trigger: RunTrigger.optional(),
+  /** What the trigger carried, `event` in expressions (a webhook's headers and query). */
+  event: z.unknown().optional(),
 });
 export type StartRun = z.infer<typeof StartRun>;
 

@@ -43,3 +43,15 @@ export type ArchiveWorkflow = z.infer<typeof ArchiveWorkflow>;
 
 export const Done = z.object({ schemaVersion: z.literal(1) });
 export type Done = z.infer<typeof Done>;
+
+/** The active workflow whose webhook trigger has `path`, for the gateway's hook endpoint. */
+export const ResolveWebhook = TenantScoped.extend({ path: z.string().min(1).max(200) });
+export type ResolveWebhook = z.infer<typeof ResolveWebhook>;
+
+export const ResolvedWebhook = z.object({
+  schemaVersion: z.literal(1),
+  workflowId: z.uuid(),
+  /** The `hmac` credential deliveries are signed with; absent for `auth: "none"`. */
+  secret: z.string().optional(),
+});
+export type ResolvedWebhook = z.infer<typeof ResolvedWebhook>;

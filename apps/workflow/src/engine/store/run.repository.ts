@@ -2,6 +2,7 @@ import {
   isTerminalRunStatus,
   type RunEventPage,
   type RunStatus,
+  type RunTrigger,
   type RunSummary,
 } from '@weft/contracts';
 import type { DataSource } from 'typeorm';
@@ -24,6 +25,8 @@ interface RunRow {
   finished_at: Date | null;
   last_event_seq: number;
   expression_ms: number;
+  trigger: RunTrigger | null;
+  event: unknown;
 }
 
 interface StepRow {
@@ -53,7 +56,7 @@ export interface RunChanges {
 }
 
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
-  created_at, started_at, finished_at, last_event_seq, expression_ms`;
+  created_at, started_at, finished_at, last_event_seq, expression_ms, trigger, event`;
 
 /**
  * SQL of runs, their steps and their events, and the one statement that writes a transition
@@ -163,9 +166,10 @@ export class RunRepository {
     const parts: string[] = [];
     if (changes.inserted.length > 0) {
       parts.push(`INSERT INTO workflow.runs
-          (id, tenant_id, workflow_id, workflow_version, status, input, created_at, last_event_seq)
+          (id, tenant_id, workflow_id, workflow_version, status, input, created_at, last_event_seq,
+           trigger, event)
         SELECT r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.status,
-               coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq
+               coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq, r.trigger, r.event
           FROM jsonb_to_recordset(${json(
             changes.inserted.map((run) => ({
               id: run.id,
@@ -176,9 +180,13 @@ export class RunRepository {
               input: run.input ?? null,
               created_at: run.createdAt,
               last_event_seq: run.lastEventSeq,
+              // An API run stores nothing: null reads back as `api`.
+              trigger: run.trigger.type === 'api' ? null : run.trigger,
+              event: run.event ?? null,
             })),
           )}) AS r(id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, status text,
-                   input jsonb, created_at timestamptz, last_event_seq int)`);
+                   input jsonb, created_at timestamptz, last_event_seq int, trigger jsonb,
+                   event jsonb)`);
     }
     if (changes.updated.length > 0) {
       // The id list lets the planner prune to the runs' partitions.
@@ -347,6 +355,8 @@ function toRunState(row: RunRow): RunState {
     workflowId: row.workflow_id,
     workflowVersion: row.workflow_version,
     status: row.status,
+    trigger: row.trigger ?? { type: 'api' },
+    event: row.event ?? undefined,
     input: row.input,
     output: row.output,
     error: row.error,

@@ -1,0 +1,49 @@
+import { Readable } from 'node:stream';
+import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BODY_LIMIT_BYTES } from '../http/body-limit';
+
+const HOOK_PREFIX = '/v1/hooks/';
+const isHook = (url: string) => url.startsWith(HOOK_PREFIX);
+
+type WithRawBody = FastifyRequest & { weftRawBody?: Buffer };
+
+/** The bytes a webhook delivery's signature covers, exactly as they arrived. */
+export const rawBodyOf = (request: FastifyRequest): Buffer =>
+  (request as WithRawBody).weftRawBody ?? Buffer.alloc(0);
+
+/**
+ * Webhook bodies for `POST /v1/hooks/…`: every body is kept raw before any parser reads it (a
+ * signature covers the exact bytes, not a re-serialised JSON), and any media type is accepted
+ * there (form posts, plain text, XML become `input.raw`). Other routes keep answering 415 for
+ * a media type they do not read.
+ */
+@Injectable()
+export class HookBodies {
+  constructor(adapterHost: HttpAdapterHost) {
+    const fastify = adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('preParsing', async (request, _reply, payload) => {
+      if (!isHook(request.url)) return payload;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of payload as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > BODY_LIMIT_BYTES) throw withStatus(new Error('the body is too large'), 413);
+        chunks.push(chunk);
+      }
+      const raw = Buffer.concat(chunks);
+      (request as WithRawBody).weftRawBody = raw;
+      return Readable.from(raw.length > 0 ? [raw] : []);
+    });
+    fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+      if (isHook(request.url)) return done(null, body);
+      const type = request.headers['content-type'] ?? '';
+      done(withStatus(new Error(`Unsupported Media Type: ${type}`), 415), undefined);
+    });
+  }
+}
+
+function withStatus(error: Error, statusCode: number): Error {
+  return Object.assign(error, { statusCode });
+}
