@@ -6,16 +6,19 @@ import {
   open,
   parseKeyRing,
   seal,
+  signWebhook,
   type KeyRing,
 } from '@weft/secrets';
 import type { DataSource } from 'typeorm';
 import { CredentialUnavailable } from '../src/credentials/credential.errors';
 import { CredentialRepository } from '../src/credentials/credential.repository';
 import { CredentialService } from '../src/credentials/credential.service';
+import { verifyWebhookDelivery } from '../src/credentials/webhook.verify';
 import { freshIntegrationDatabase, memoryLogger } from './fixtures';
 
 const TOKEN = 'tok-7a6b5c4d3e2f1a0b';
 const HOSTS = ['crm.example.com'];
+const HMAC_SECRET = 'whsec-9f8e7d6c5b4a3210';
 
 async function rejection(work: Promise<unknown>): Promise<DomainError> {
   try {
@@ -262,10 +265,42 @@ describe('credential vault (real PostgreSQL)', () => {
     expect(items[0]?.sealed).toMatch(/^v1\.k2\./);
   });
 
+  it('keeps an hmac secret of at least 16 characters and verifies webhooks with it', async () => {
+    const short = await rejection(
+      create(tenantA, { name: 'hook', type: 'hmac', data: { secret: 'too-short' } }),
+    );
+    expect(short.problems).toEqual([{ path: '$.data.secret', message: expect.any(String) }]);
+    await create(tenantA, { name: 'hook', type: 'hmac', data: { secret: HMAC_SECRET } });
+
+    const body = Buffer.from('{"email":"ada@example.com"}');
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const delivery = (tenantId: string, credential: string) => ({
+      schemaVersion: 1 as const,
+      tenantId,
+      credential,
+      timestamp,
+      signature: signWebhook(HMAC_SECRET, timestamp, body),
+      body: body.toString('base64'),
+    });
+    await expect(verifyWebhookDelivery(vault, delivery(tenantA, 'hook'))).resolves.toEqual({
+      ok: true,
+    });
+    await expect(verifyWebhookDelivery(vault, delivery(tenantB, 'hook'))).resolves.toEqual({
+      ok: false,
+      reason: 'credential_not_found',
+    });
+    await expect(verifyWebhookDelivery(vault, delivery(tenantA, 'crm-api'))).resolves.toEqual({
+      ok: false,
+      reason: 'credential_invalid',
+    });
+    await vault.delete({ schemaVersion: 1, tenantId: tenantA, name: 'hook' });
+  });
+
   it('never logs credential data', () => {
     expect(logLines.length).toBeGreaterThan(0);
     for (const line of logLines) {
       expect(line).not.toContain(TOKEN);
+      expect(line).not.toContain(HMAC_SECRET);
       expect(line).not.toContain('v1.k');
     }
   });

@@ -13,7 +13,7 @@ import {
 import { parseEgressAllow } from '@weft/egress';
 import { InProcessBus } from '@weft/messaging';
 import { createHttpApp, ReadinessRegistry } from '@weft/runtime';
-import { generateSecretKey, parseKeyRing } from '@weft/secrets';
+import { generateSecretKey, parseKeyRing, signWebhook } from '@weft/secrets';
 import type { DataSource } from 'typeorm';
 import { IntegrationModule } from '../src/integration.module';
 import { eventually, freshIntegrationDatabase, memoryLogger } from './fixtures';
@@ -122,6 +122,38 @@ describe('integration service wiring (in-process bus, real PostgreSQL)', () => {
       names: ['crm'],
     });
     expect(items[0]?.sealed).toMatch(/^v1\.k1\./);
+  });
+
+  it('verifies signed webhooks over IntegrationRpc, answering a verdict only', async () => {
+    const secret = 'whsec-1a2b3c4d5e6f7a8b';
+    await bus.call(IntegrationRpc, 'credentials.create', {
+      schemaVersion: 1,
+      tenantId,
+      name: 'hook',
+      type: 'hmac',
+      data: { secret },
+    });
+    const body = Buffer.from([0x7b, 0x7d, 0xff]); // raw bytes, not all UTF-8
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const request = {
+      schemaVersion: 1 as const,
+      tenantId,
+      credential: 'hook',
+      timestamp,
+      signature: signWebhook(secret, timestamp, body),
+      body: body.toString('base64'),
+    };
+    await expect(bus.call(IntegrationRpc, 'webhooks.verify', request)).resolves.toEqual({
+      ok: true,
+    });
+    await expect(
+      bus.call(IntegrationRpc, 'webhooks.verify', { ...request, body: 'e30=' }),
+    ).resolves.toEqual({ ok: false, reason: 'mismatch' });
+    await bus.call(IntegrationRpc, 'credentials.delete', {
+      schemaVersion: 1,
+      tenantId,
+      name: 'hook',
+    });
   });
 
   it('runs http.request steps with the vault credential and reports the result', async () => {

@@ -7,6 +7,8 @@ import {
   ListCredentials,
   ResolveCredentials,
   ResolvedCredentials,
+  VerifyWebhook,
+  WebhookVerification,
 } from './messages/credential';
 import { GetProbe, ProbeStarted, ProbeView, StartProbe } from './messages/probe';
 import {
@@ -90,7 +92,11 @@ export const WorkflowRpc = Object.freeze({
   },
 } satisfies RpcService);
 
-/** What the gateway and the AI workers may ask the integration service's credential vault. */
+/**
+ * What the gateway and the AI workers may ask the integration service's credential vault.
+ * `webhooks.verify` checks a signed webhook delivery where the secret is, so that the gateway
+ * never holds it.
+ */
 export const IntegrationRpc = Object.freeze({
   queue: Queues.integrationRpc,
   methods: {
@@ -98,5 +104,6 @@ export const IntegrationRpc = Object.freeze({
     'credentials.list': { request: ListCredentials, response: CredentialList },
     'credentials.delete': { request: DeleteCredential, response: Done },
     'credentials.resolve': { request: ResolveCredentials, response: ResolvedCredentials },
+    'webhooks.verify': { request: VerifyWebhook, response: WebhookVerification },
   },
 } satisfies RpcService);

@@ -21,6 +21,7 @@ describe('answerOutagesAsUnavailable', () => {
             throw new Error('a bug');
           },
           'credentials.resolve': async () => ({ items: [] }),
+          'webhooks.verify': async () => ({ ok: true }),
         },
         (error) => error === outage,
       ),

@@ -28,6 +28,10 @@ describe('secretsOf', () => {
       ['key-123'],
     ],
     [
+      { name: 'w', type: 'hmac', data: { secret: 'whsec-0123456789abcdef' } },
+      ['whsec-0123456789abcdef'],
+    ],
+    [
       { name: 'o', type: 'openai', data: { baseUrl: 'https://api.openai.com/v1', apiKey: 'sk-1' } },
       ['sk-1'],
     ],

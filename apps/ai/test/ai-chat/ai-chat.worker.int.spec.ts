@@ -56,6 +56,7 @@ describe('ai service running ai.chat tasks (real PostgreSQL, loopback LLM)', () 
       'credentials.create': elsewhere,
       'credentials.list': elsewhere,
       'credentials.delete': elsewhere,
+      'webhooks.verify': elsewhere,
       'credentials.resolve': async (request) => ({
         items: request.names
           .filter((name) => name === 'llm')

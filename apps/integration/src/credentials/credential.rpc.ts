@@ -1,6 +1,7 @@
 import type { IntegrationRpc } from '@weft/contracts';
 import type { RpcHandlers } from '@weft/messaging';
 import type { CredentialService } from './credential.service';
+import { verifyWebhookDelivery } from './webhook.verify';
 
 /** The vault's RPC surface: each method hands its validated request to the service. */
 export function credentialRpcHandlers(
@@ -11,5 +12,6 @@ export function credentialRpcHandlers(
     'credentials.list': (request) => credentials.list(request),
     'credentials.delete': (request) => credentials.delete(request),
     'credentials.resolve': (request) => credentials.resolve(request),
+    'webhooks.verify': (request) => verifyWebhookDelivery(credentials, request),
   };
 }

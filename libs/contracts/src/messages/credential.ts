@@ -117,3 +117,36 @@ export const SealedCredential = z.object({
 export type SealedCredential = z.infer<typeof SealedCredential>;
 export const ResolvedCredentials = z.object({ items: z.array(SealedCredential) });
 export type ResolvedCredentials = z.infer<typeof ResolvedCredentials>;
+
+/**
+ * The gateway's request to check a signed webhook delivery against the tenant's `hmac`
+ * credential: the vault verifies, so the secret never leaves it. Headers are passed as
+ * received (absent when not sent); the body is the raw bytes in base64, since the signature
+ * covers bytes that need not be UTF-8.
+ */
+export const VerifyWebhook = TenantScoped.extend({
+  credential: CredentialName,
+  timestamp: z.string().max(100).optional(),
+  signature: z.string().max(200).optional(),
+  body: z.base64(),
+});
+export type VerifyWebhook = z.infer<typeof VerifyWebhook>;
+/**
+ * Why a delivery was refused, for logs and metrics; the gateway answers 401 to each alike.
+ * `credential_not_found` / `credential_invalid`: the trigger names a credential the tenant
+ * lacks, one that is not `hmac`, or one that does not open.
+ */
+export const WebhookVerification = z.object({
+  ok: z.boolean(),
+  reason: z
+    .enum([
+      'missing',
+      'malformed',
+      'stale',
+      'mismatch',
+      'credential_not_found',
+      'credential_invalid',
+    ])
+    .optional(),
+});
+export type WebhookVerification = z.infer<typeof WebhookVerification>;

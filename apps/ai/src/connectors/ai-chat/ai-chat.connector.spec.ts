@@ -50,6 +50,7 @@ async function vault(
     'credentials.create': elsewhere,
     'credentials.list': elsewhere,
     'credentials.delete': elsewhere,
+    'webhooks.verify': elsewhere,
     'credentials.resolve': async ({ tenantId, names }) => {
       asked.push(names);
       return {
