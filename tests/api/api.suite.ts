@@ -1,3 +1,4 @@
+import { signWebhook } from '@weft/secrets';
 import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
 import { Api, until } from './support/client';
 import { EchoServer } from './support/echo-server';
@@ -360,6 +361,136 @@ export function describeApi(mode: Mode, port: number): void {
           accept: 'application/json',
         });
         expect(resumedJson.body.items).toEqual(live.slice(3));
+      });
+    });
+
+    describe('webhooks', () => {
+      const secret = 'whsec-0123456789abcdef';
+      let hookUrl: string;
+      let workflowId: string;
+
+      /** A delivery signed now (or `ageS` ago), with `tamper` applied to the body after. */
+      function deliver(
+        body: string,
+        options: {
+          url?: string;
+          ageS?: number;
+          tamper?: (body: string) => string;
+          sign?: boolean;
+          headers?: Record<string, string>;
+        } = {},
+      ) {
+        const timestamp = String(Math.floor(Date.now() / 1000) - (options.ageS ?? 0));
+        const signed =
+          options.sign === false
+            ? {}
+            : {
+                'x-weft-timestamp': timestamp,
+                'x-weft-signature': signWebhook(secret, timestamp, body),
+              };
+        return fetch(options.url ?? hookUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...signed, ...options.headers },
+          body: options.tamper ? options.tamper(body) : body,
+        });
+      }
+
+      const runsOf = async (id: string) =>
+        (await api.get(`/v1/runs?workflowId=${id}`)).body.items as { id: string }[];
+
+      beforeAll(async () => {
+        const created = await api.post('/v1/credentials', {
+          name: 'hook-secret',
+          type: 'hmac',
+          data: { secret },
+        });
+        expect(created.status).toBe(201);
+        workflowId = await createWorkflow({
+          name: 'signed-hook',
+          triggers: [{ type: 'webhook', path: 'orders', secret: 'hook-secret' }],
+          steps: [
+            {
+              id: 'total',
+              type: 'transform',
+              with: { value: '{{ { "total": input.qty * 2, "via": run.trigger.type } }}' },
+            },
+          ],
+          output: '{{ steps.total.output }}',
+        });
+        hookUrl = `${target.baseUrl}/v1/hooks/${api.tenantId}/orders`;
+      });
+
+      it('starts one run for a signed delivery, and records the trigger and event', async () => {
+        const answer = await deliver(JSON.stringify({ qty: 3 }), {
+          headers: { 'x-custom': 'yes' },
+        });
+        expect(answer.status).toBe(202);
+        const { runId } = (await answer.json()) as { runId: string };
+        const run = await api.waitForRun(runId);
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          trigger: { type: 'webhook', path: 'orders' },
+          output: { total: 6, via: 'webhook' },
+        });
+      });
+
+      it('answers 401 and starts nothing when unsigned, stale or tampered', async () => {
+        const before = (await runsOf(workflowId)).length;
+        const body = JSON.stringify({ qty: 1 });
+        const unsigned = await deliver(body, { sign: false });
+        const stale = await deliver(body, { ageS: 301 });
+        const tampered = await deliver(body, { tamper: (b) => b.replace('1', '9') });
+        for (const answer of [unsigned, stale, tampered]) {
+          expect(answer.status).toBe(401);
+          expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        }
+        expect((await runsOf(workflowId)).length).toBe(before);
+      });
+
+      it('starts one run per X-Weft-Event-Id', async () => {
+        const body = JSON.stringify({ qty: 4 });
+        const headers = { 'x-weft-event-id': `evt-${Date.now()}` };
+        const first = (await (await deliver(body, { headers })).json()) as { runId: string };
+        const again = (await (await deliver(body, { headers })).json()) as { runId: string };
+        expect(again.runId).toBe(first.runId);
+      });
+
+      it('answers with the output when the run ends within ?wait', async () => {
+        const answer = await deliver(JSON.stringify({ qty: 5 }), { url: `${hookUrl}?wait=10s` });
+        expect(answer.status).toBe(200);
+        expect(await answer.json()).toMatchObject({
+          status: 'succeeded',
+          output: { total: 10, via: 'webhook' },
+        });
+      });
+
+      it('takes form posts on an unsigned hook, keeps paths unique, and forgets archived hooks', async () => {
+        const openId = await createWorkflow({
+          name: 'open-hook',
+          triggers: [{ type: 'webhook', path: 'form', auth: 'none' }],
+          steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input }}' } }],
+          output: '{{ steps.echo.output }}',
+        });
+        const url = `${target.baseUrl}/v1/hooks/${api.tenantId}/form?wait=10s`;
+        const answer = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'name=ada&plan=pro',
+        });
+        expect(answer.status).toBe(200);
+        expect(await answer.json()).toMatchObject({ output: { name: 'ada', plan: 'pro' } });
+
+        const clash = await api.post('/v1/workflows', {
+          name: 'clash',
+          triggers: [{ type: 'webhook', path: 'form', auth: 'none' }],
+          steps: [{ id: 'a', type: 'transform', with: { value: 1 } }],
+        });
+        expect(clash.status).toBe(409);
+        expect(clash.body.type).toBe('urn:weft:problem:webhook-path-taken');
+
+        expect((await api.delete(`/v1/workflows/${openId}`)).status).toBe(204);
+        const gone = await fetch(url, { method: 'POST', body: 'x=1' });
+        expect(gone.status).toBe(404);
       });
     });
 

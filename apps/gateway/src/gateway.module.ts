@@ -5,6 +5,8 @@ import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime'
 import type { DataSource } from 'typeorm';
 import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
 import { CredentialsController } from './credentials/credentials.controller';
+import { HookBodies } from './hooks/hook-bodies';
+import { HooksController } from './hooks/hooks.controller';
 import { BodyLimit } from './http/body-limit';
 import { HttpServerLimits } from './http/http-server';
 import { JsonBodyCheck } from './http/json-body';
@@ -59,6 +61,7 @@ export class GatewayModule {
         TenantsController,
         WorkflowsController,
         RunsController,
+        HooksController,
         CredentialsController,
         ProbesController,
         OpenApiController,
@@ -82,6 +85,7 @@ export class GatewayModule {
         HttpServerLimits,
         BodyLimit,
         JsonBodyCheck,
+        HookBodies,
         AdminKeyGuard,
         ApiKeyGuard,
         TenantService,

@@ -299,9 +299,9 @@ describe('validateDefinition', () => {
     const problems = problemsOf(
       workflow([step('a')], {
         triggers: [
-          { type: 'webhook', path: 'in' },
-          { type: 'webhook', path: 'in' },
-          { type: 'webhook', path: 'a/b' },
+          { type: 'webhook', path: 'in', auth: 'none' },
+          { type: 'webhook', path: 'in', secret: 'hmac' },
+          { type: 'webhook', path: 'a/b', auth: 'none' },
           { type: 'schedule', cron: 'every minute', timezone: 'Mars/Olympus' },
           { type: 'event', topic: 'crm', filter: 'kind = 1' },
           { type: 'email' },
@@ -315,6 +315,23 @@ describe('validateDefinition', () => {
       { path: '$.triggers[4].filter', message: 'filter must be a single {{ … }} expression' },
       { path: '$.triggers[5].type', message: 'trigger type must be webhook, schedule or event' },
       { path: '$.triggers[1].path', message: 'duplicate webhook path "in"' },
+    ]);
+  });
+
+  it('makes a webhook say how it is authenticated: a secret, or auth "none"', () => {
+    const problems = problemsOf(
+      workflow([step('a')], {
+        triggers: [
+          { type: 'webhook', path: 'open' },
+          { type: 'webhook', path: 'both', secret: 'hmac', auth: 'none' },
+          { type: 'webhook', path: 'signed', secret: 'hmac' },
+          { type: 'webhook', path: 'public', auth: 'none' },
+        ],
+      }),
+    );
+    expect(problems).toEqual([
+      { path: '$.triggers[0].secret', message: expect.stringContaining('auth: "none"') },
+      { path: '$.triggers[1].secret', message: expect.stringContaining('not both') },
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { credentialOperations } from '../credentials/credential.api';
+import { hookOperations } from '../hooks/hook.api';
 import { Problem } from '../problem/problem';
 import { probeOperations } from '../probes/probe.api';
 import { runOperations } from '../runs/run.api';
@@ -28,6 +29,7 @@ export const apiOperations: readonly ApiOperation[] = [
   ...tenantOperations,
   ...workflowOperations,
   ...runOperations,
+  ...hookOperations,
   ...credentialOperations,
   ...probeOperations,
   ...healthOperations,
