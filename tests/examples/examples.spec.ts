@@ -6,9 +6,10 @@ const dir = join(__dirname, '../../examples');
 const examples = readdirSync(dir).filter((file) => file.endsWith('.json'));
 
 describe('examples/', () => {
-  it('has the three examples the README names', () => {
+  it('has the examples the README names', () => {
     expect(examples.sort()).toEqual([
       'order-routing.json',
+      'signed-webhook.json',
       'summarise-page.json',
       'uptime-check.json',
     ]);
