@@ -4,21 +4,23 @@
 // bench/results/<timestamp>.md and .json. docs/performance.md has the method and the figures.
 //
 //   npm run bench                                   every scenario
-//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, history)
+//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, history)
 //   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
+//   npm run bench -- --scenarios webhook --webhook-rates 100,200 --webhook-duration 20
 //
 // Exit code 0 when every scenario ran (targets met or not: the report says which), 1 when one
 // broke, and 2 when another Weft stack uses this machine's brokers.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
 const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
 const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
 const { call, sleep, waitForDrain } = require('./lib/api.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
 const { machineInfo, monitor, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
-const { oneTransform, startTarget, threeSteps } = require('./lib/workloads.cjs');
+const { oneTransform, startTarget, threeSteps, webhookSteps } = require('./lib/workloads.cjs');
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -27,7 +29,7 @@ function option(name, fallback) {
 const list = (value) => String(value).split(',').filter(Boolean);
 
 const SETTINGS = {
-  scenarios: list(option('scenarios', 'api-mixed,e2e,history')),
+  scenarios: list(option('scenarios', 'api-mixed,e2e,webhook,history')),
   /** api-mixed: the connection counts, and seconds of load at each. */
   connections: list(option('connections', '1000,10000')).map(Number),
   durationS: Number(option('duration', 30)),
@@ -36,6 +38,13 @@ const SETTINGS = {
   e2eProbeS: Number(option('e2e-probe', 20)),
   /** e2e: the highest flat rate then runs this long. */
   e2eDurationS: Number(option('e2e-duration', 60)),
+  /**
+   * webhook: signed deliveries answered at once (`async`) and with `?wait=10s` (`wait`), each
+   * mode at these arrival rates in turn, for `webhookDurationS` each, until the backlog grows.
+   */
+  webhookModes: list(option('webhook-modes', 'async,wait')),
+  webhookRates: list(option('webhook-rates', '100,200,300')).map(Number),
+  webhookDurationS: Number(option('webhook-duration', 20)),
   /** history: stored-run counts measured in turn (each a database of its own). */
   historyRuns: list(option('history-runs', '10000,10000000')).map(Number),
   historyDurationS: Number(option('history-duration', 20)),
@@ -181,6 +190,72 @@ function backlogSlope(samples, warmS) {
   return sxx === 0 ? 0 : sxy / sxx;
 }
 
+/**
+ * After a load that started runs of `workflowId` ended at `loadEndedAt`: lets those runs finish
+ * (bounded), so every one is counted, then reads their outcome from the engine's database and
+ * judges the backlog followed while the load ran.
+ */
+async function outcomeOfLoad(db, workflowId, stopBacklog, { rate, durationS, load, loadEndedAt }) {
+  let backlog;
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM workflow.runs
+        WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
+      [workflowId],
+    );
+    backlog = rows[0].n;
+    if (backlog === 0 || Date.now() - loadEndedAt > 60_000) break;
+    await sleep(500);
+  }
+  const samples = await stopBacklog();
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS runs,
+            count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+            count(*) FILTER (WHERE status = 'succeeded' AND finished_at <= $2)::int AS in_window,
+            min(created_at) AS first_created,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY finished_at - created_at) AS p50,
+            percentile_disc(0.99) WITHIN GROUP (ORDER BY finished_at - created_at) AS p99,
+            max(finished_at - created_at) AS max
+       FROM workflow.runs WHERE workflow_id = $1`,
+    [workflowId, new Date(loadEndedAt)],
+  );
+  const outcome = rows[0];
+  const ms = (interval) =>
+    interval === null
+      ? null
+      : Math.round(
+          ((interval.hours ?? 0) * 3600 + (interval.minutes ?? 0) * 60 + (interval.seconds ?? 0)) *
+            1000 +
+            (interval.milliseconds ?? 0),
+        );
+  const windowS = (loadEndedAt - new Date(outcome.first_created).getTime()) / 1000;
+  // The backlog while the load ran, not while it drained afterwards.
+  const during = samples.filter((p) => p.s <= durationS);
+  const warmS = Math.min(10, durationS / 3);
+  const slope = backlogSlope(during, warmS);
+  return {
+    runs: outcome.runs,
+    succeeded: outcome.succeeded,
+    notFinishedAfterDrain: backlog,
+    completedPerSecond: outcome.runs === 0 ? 0 : Math.round(outcome.in_window / windowS),
+    triggerToSucceededMs: { p50: ms(outcome.p50), p99: ms(outcome.p99), max: ms(outcome.max) },
+    backlog: {
+      max: Math.max(0, ...during.map((p) => p.backlog)),
+      slopePerS: Math.round(slope * 10) / 10,
+      samples: during.map((p) => p.backlog),
+    },
+    // Flat: the backlog's trend adds less than one second of arrivals over the load — by
+    // Little's law, trigger-to-succeeded latency drifts by less than a second — every run was
+    // accepted, and all of them finished. (The backlog swings by a second's worth of runs
+    // from one sample to the next, so a tighter bound reads noise as growth.)
+    flat:
+      slope * (durationS - warmS) < rate &&
+      load.status['2xx'] === load.requests.answered &&
+      backlog === 0 &&
+      outcome.succeeded === outcome.runs,
+  };
+}
+
 /** One load at a fixed arrival rate; the runs' outcome read from the engine's database. */
 async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
   const base = stack.gatewayUrl;
@@ -206,68 +281,12 @@ async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
     following(stack),
   );
   const loadEndedAt = Date.now();
-  // The runs triggered by the end of the load finish (bounded), so every one is counted.
-  let backlog;
-  for (;;) {
-    const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM workflow.runs
-        WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
-      [workflow.id],
-    );
-    backlog = rows[0].n;
-    if (backlog === 0 || Date.now() - loadEndedAt > 60_000) break;
-    await sleep(500);
-  }
-  const samples = await stopBacklog();
-  const { rows } = await db.query(
-    `SELECT count(*)::int AS runs,
-            count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
-            count(*) FILTER (WHERE status = 'succeeded' AND finished_at <= $2)::int AS in_window,
-            min(created_at) AS first_created,
-            percentile_disc(0.5) WITHIN GROUP (ORDER BY finished_at - created_at) AS p50,
-            percentile_disc(0.99) WITHIN GROUP (ORDER BY finished_at - created_at) AS p99,
-            max(finished_at - created_at) AS max
-       FROM workflow.runs WHERE workflow_id = $1`,
-    [workflow.id, new Date(loadEndedAt)],
-  );
-  const outcome = rows[0];
-  const ms = (interval) =>
-    interval === null
-      ? null
-      : Math.round(
-          ((interval.hours ?? 0) * 3600 + (interval.minutes ?? 0) * 60 + (interval.seconds ?? 0)) *
-            1000 +
-            (interval.milliseconds ?? 0),
-        );
-  const windowS = (loadEndedAt - new Date(outcome.first_created).getTime()) / 1000;
-  // The backlog while the load ran, not while it drained afterwards.
-  const during = samples.filter((p) => p.s <= durationS);
-  const warmS = Math.min(10, durationS / 3);
-  const slope = backlogSlope(during, warmS);
   const result = {
     rate,
     durationS,
     triggersAnswered: load.requests.answered,
     triggersAccepted: load.status.byCode[202] ?? 0,
-    runs: outcome.runs,
-    succeeded: outcome.succeeded,
-    notFinishedAfterDrain: backlog,
-    completedPerSecond: Math.round(outcome.in_window / windowS),
-    triggerToSucceededMs: { p50: ms(outcome.p50), p99: ms(outcome.p99), max: ms(outcome.max) },
-    backlog: {
-      max: Math.max(0, ...during.map((p) => p.backlog)),
-      slopePerS: Math.round(slope * 10) / 10,
-      samples: during.map((p) => p.backlog),
-    },
-    // Flat: the backlog's trend adds less than one second of arrivals over the load — by
-    // Little's law, trigger-to-succeeded latency drifts by less than a second — every run was
-    // accepted, and all of them finished. (The backlog swings by a second's worth of runs
-    // from one sample to the next, so a tighter bound reads noise as growth.)
-    flat:
-      slope * (durationS - warmS) < rate &&
-      load.status['2xx'] === load.requests.answered &&
-      backlog === 0 &&
-      outcome.succeeded === outcome.runs,
+    ...(await outcomeOfLoad(db, workflow.id, stopBacklog, { rate, durationS, load, loadEndedAt })),
     load,
   };
   log(
@@ -312,6 +331,143 @@ async function e2e(stack, apiKey, db) {
   } finally {
     target.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// webhook
+// ---------------------------------------------------------------------------------------------
+
+/** How long a `wait` delivery asks the gateway to hold its answer for the run's result. */
+const WEBHOOK_WAIT = '10s';
+
+/** CPU % of the services and servers (not the load client) during a load; 100 = one core. */
+const stackCpuPercent = (load) =>
+  Object.entries(load.processes ?? {})
+    .filter(([name]) => name !== 'client')
+    .reduce((sum, [, p]) => sum + p.cpuPercentMean, 0) +
+  Object.values(load.serversCpuPercent ?? {}).reduce((sum, v) => sum + v, 0);
+
+/**
+ * Signed deliveries to a new hook at a fixed arrival rate; `mode` is `async` (answered 202 once
+ * the run is durable) or `wait` (`?wait=10s`: 200 with the output when the run ended in time,
+ * else 202). The runs' outcome is read from the engine's database, as for e2e.
+ */
+async function webhookAtRate(stack, tenant, db, hook, mode, rate, durationS) {
+  const base = stack.gatewayUrl;
+  const hookPath = `bench-${mode}-${rate}`;
+  const workflow = await call(
+    base,
+    tenant.apiKey,
+    'POST',
+    '/v1/workflows',
+    webhookSteps(`bench-webhook-${mode}-${rate}`, hookPath, hook.name),
+  );
+  const wait = mode === 'wait' ? WEBHOOK_WAIT : undefined;
+  const stopBacklog = followBacklog(db, workflow.id);
+  const load = await runLoad(
+    {
+      baseUrl: base,
+      mix: 'webhook',
+      // A connection holds one request until it is answered, so the connections bound the rate
+      // at connections / answer time. A delivery is answered after two service calls (resolve
+      // the hook, check the signature) besides the start — ~300 ms at 200/s on the 2-core
+      // machine, where 50 connections held only 168/s — and a `wait` answer only once the run
+      // ended: async gets half a second of arrivals in flight, wait two seconds' worth.
+      connections: mode === 'wait' ? Math.max(100, rate * 2) : Math.max(100, Math.ceil(rate / 2)),
+      durationS,
+      // Past the wait, so a run that outlasts it is counted as a 202, not as a timeout.
+      timeoutS: mode === 'wait' ? 15 : 10,
+      overallRate: rate,
+      tenantId: tenant.id,
+      hookPath,
+      secret: hook.secret,
+      wait,
+    },
+    following(stack),
+  );
+  const loadEndedAt = Date.now();
+  const outcome = await outcomeOfLoad(db, workflow.id, stopBacklog, {
+    rate,
+    durationS,
+    load,
+    loadEndedAt,
+  });
+  const perSecond = (n) => Math.round((n ?? 0) / durationS);
+  const cpuPercent = stackCpuPercent(load);
+  // Open loop only while the client kept the rate: when every connection waits for an answer,
+  // the round trip paces the load, the backlog cannot grow, and "flat" would flatter it.
+  const rateHeld = load.requests.answered >= 0.95 * rate * durationS;
+  const result = {
+    mode,
+    rate,
+    durationS,
+    deliveriesAnswered: load.requests.answered,
+    answeredPerSecond: perSecond(load.requests.answered),
+    rateHeld,
+    // Only 2xx count as throughput: a 401 (a stale or wrong signature) or a 429/503 started
+    // nothing.
+    acceptedPerSecond: perSecond(load.status.byCode[202]),
+    answeredWithOutputPerSecond: perSecond(load.status.byCode[200]),
+    /** `wait` deliveries whose run had not ended within the wait (answered 202 after it). */
+    waitedOut: mode === 'wait' ? (load.status.byCode[202] ?? 0) : undefined,
+    /** Client-observed time to the synchronous answer (200), and to the 202s apart. */
+    answerMs: load.latencyMs.byCode?.[200],
+    acceptedMs: load.latencyMs.byCode?.[202],
+    ...outcome,
+    /** Stack CPU (services and servers, not the client) per completed run, in ms. */
+    stackCpuMsPerRun:
+      outcome.completedPerSecond > 0
+        ? Math.round(((cpuPercent * 10) / outcome.completedPerSecond) * 100) / 100
+        : null,
+    load,
+  };
+  log(
+    `  webhook ${mode} at ${rate}/s for ${durationS} s: ${result.acceptedPerSecond} 202/s, ` +
+      `${result.answeredWithOutputPerSecond} 200/s` +
+      (mode === 'wait'
+        ? ` (answer p50/p99 ${result.answerMs?.p50}/${result.answerMs?.p99} ms, ${result.waitedOut} waited out)`
+        : '') +
+      `, ${result.completedPerSecond} completed/s, ` +
+      `trigger-to-succeeded p50/p99 ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms, ` +
+      `backlog max ${result.backlog.max} slope ${result.backlog.slopePerS}/s, ` +
+      `${result.flat ? 'flat' : 'GREW'}${rateHeld ? '' : ` (RATE NOT HELD: ${result.answeredPerSecond}/s answered)`}, ` +
+      `${result.stackCpuMsPerRun} CPU ms/run; ` +
+      `answers ${JSON.stringify(load.status.byCode)}`,
+  );
+  return result;
+}
+
+async function webhook(stack, tenant, db) {
+  // The hooks' secret: an hmac credential of the tenant, which only the integration service
+  // reads; the load client signs with the same value.
+  const hook = { name: 'bench-hook', secret: randomBytes(24).toString('base64url') };
+  await call(stack.gatewayUrl, tenant.apiKey, 'POST', '/v1/credentials', {
+    name: hook.name,
+    type: 'hmac',
+    data: { secret: hook.secret },
+  });
+  const probes = [];
+  for (const mode of SETTINGS.webhookModes) {
+    for (const rate of SETTINGS.webhookRates) {
+      await waitForDrain(stack.gatewayUrl, tenant.apiKey);
+      log(`webhook: ${mode} at ${rate}/s for ${SETTINGS.webhookDurationS} s`);
+      const probe = await webhookAtRate(
+        stack,
+        tenant,
+        db,
+        hook,
+        mode,
+        rate,
+        SETTINGS.webhookDurationS,
+      );
+      probes.push(probe);
+      if (!probe.flat || !probe.rateHeld) break;
+    }
+  }
+  return {
+    workflow: 'signed webhook → transform → IF (two transforms with `if`) → transform',
+    probes,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,6 +635,7 @@ function verdicts(report) {
   for (const load of [
     ...loads,
     ...(report.e2e ? [...report.e2e.probes, ...report.e2e.sustainedRuns].map((p) => p.load) : []),
+    ...(report.webhook?.probes ?? []).map((p) => p.load),
     ...history.flatMap((h) => Object.values(h.loads)),
   ]) {
     for (const [name, p] of Object.entries(load.processes ?? {})) {
@@ -535,14 +692,8 @@ function markdown(report) {
     const names = [...new Set(loads.flatMap(([, l]) => Object.keys(l.processes ?? {})))];
     const servers = Object.keys(loads[0]?.[1].serversCpuPercent ?? {});
     /** CPU of the services and servers (not the load client) per answered request, in ms. */
-    const cpuPerRequest = (l) => {
-      const percent =
-        Object.entries(l.processes ?? {})
-          .filter(([name]) => name !== 'client')
-          .reduce((sum, [, p]) => sum + p.cpuPercentMean, 0) +
-        Object.values(l.serversCpuPercent ?? {}).reduce((sum, v) => sum + v, 0);
-      return l.requests.perSecond > 0 ? ((percent * 10) / l.requests.perSecond).toFixed(2) : '';
-    };
+    const cpuPerRequest = (l) =>
+      l.requests.perSecond > 0 ? ((stackCpuPercent(l) * 10) / l.requests.perSecond).toFixed(2) : '';
     return [
       `| load | ${names.map((n) => `${n} CPU % mean/max · peak RSS MiB`).join(' | ')} | ${servers.map((s) => `${s} CPU %`).join(' | ')} | machine busy % | stack CPU ms per answer |`,
       `| --- | ${names.map(() => '---').join(' | ')} | ${servers.map(() => '---').join(' | ')} | --- | --- |`,
@@ -603,6 +754,26 @@ function markdown(report) {
       ]),
     );
   }
+  if (report.webhook) {
+    const w = report.webhook;
+    const row = (p) =>
+      `| ${p.mode} | ${p.rate} | ${p.durationS} | ${p.answeredPerSecond}${p.rateHeld ? '' : ' (not held)'} | ${p.acceptedPerSecond} | ${p.answeredWithOutputPerSecond} | ${p.mode === 'wait' ? `${p.answerMs?.p50 ?? ''}/${p.answerMs?.p99 ?? ''}` : ''} | ${p.waitedOut ?? ''} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${p.stackCpuMsPerRun ?? ''} | ${Object.entries(
+        p.load.status.byCode,
+      )
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(', ')} |`;
+    lines.push(
+      '## webhook',
+      '',
+      `${w.workflow}, each delivery signed (HMAC-SHA256, X-Weft-Timestamp/X-Weft-Signature) and sent at a fixed arrival rate without an API key. async: answered 202 once the run is durable. wait: \`?wait=${WEBHOOK_WAIT}\`, answered 200 with the output when the run ended in time (its client-observed answer time in ms), else 202 (waited out). Only 2xx count as throughput; "not held": the client answered under 95 % of the rate (every connection waiting), so the load was not open-loop and the ladder stops. Completed/s and trigger-to-succeeded (ms) come from the engine's database, as for e2e; CPU ms per run is the stack's CPU (services and servers) over the completed runs per second.`,
+      '',
+      '| mode | rate /s | s | answered /s | 202 /s | 200 /s | answer p50/p99 | waited out | completed /s | p50 | p99 | backlog max | backlog slope /s | backlog | CPU ms per run | answers |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...w.probes.map(row),
+      '',
+      ...processTable(w.probes.map((p) => [`${p.mode} ${p.rate}/s`, p.load])),
+    );
+  }
   if (report.history) {
     const loads = report.history.flatMap((h) =>
       Object.entries(h.loads).map(([mix, l]) => [`${mix}, ${h.runs} runs`, l]),
@@ -646,16 +817,25 @@ async function main() {
   const report = { at, machine: machineInfo(), settings: SETTINGS };
   const output = [];
   const wanted = (name) => SETTINGS.scenarios.includes(name);
-  if (wanted('api-mixed') || wanted('e2e')) {
+  if (wanted('api-mixed') || wanted('e2e') || wanted('webhook')) {
     // A fresh database: the engine would resume a previous benchmark's unfinished runs.
     await dropDatabase(DATABASE);
     const stack = await bootStack(DATABASE, output);
     try {
-      const { apiKey } = await call(stack.gatewayUrl, stack.adminKey, 'POST', '/v1/tenants', {
-        name: 'bench',
-      });
+      const { tenant, apiKey } = await call(
+        stack.gatewayUrl,
+        stack.adminKey,
+        'POST',
+        '/v1/tenants',
+        { name: 'bench' },
+      );
       if (wanted('api-mixed')) report.apiMixed = await apiMixed(stack, apiKey);
       if (wanted('e2e')) report.e2e = await withDatabase(DATABASE, (db) => e2e(stack, apiKey, db));
+      if (wanted('webhook')) {
+        report.webhook = await withDatabase(DATABASE, (db) =>
+          webhook(stack, { id: tenant.id, apiKey }, db),
+        );
+      }
     } finally {
       await stack.stop();
     }

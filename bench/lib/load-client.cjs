@@ -5,6 +5,7 @@
 // answers apart.
 'use strict';
 const { fork } = require('node:child_process');
+const { createHmac } = require('node:crypto');
 const { percentiles } = require('./measure.cjs');
 
 /**
@@ -52,6 +53,11 @@ const MIXES = {
   ],
   /** Triggers only, at the load's fixed rate: the end-to-end benchmark. */
   trigger: (config, record) => [triggerRequest(config, record)],
+  /**
+   * Signed webhook deliveries only, at the load's fixed rate (without an API key): the
+   * webhook benchmark. With `config.wait`, each asks for the run's result (`?wait=`).
+   */
+  webhook: (config, record) => [webhookDelivery(config, record)],
   /** Reads of stored runs spread over the whole history: the history benchmark. */
   'get-stored': (config, record) => [
     {
@@ -90,6 +96,40 @@ function triggerRequest(config, record) {
   };
 }
 
+/**
+ * A delivery to `config.hookPath`, signed as docs/triggers.md says. The body never changes,
+ * so the signature is computed once a second rather than per request: it stays well inside
+ * the 5-minute window, and the load client's CPU goes to sending, not to hashing.
+ */
+function webhookDelivery(config, record) {
+  const body = JSON.stringify({ items: [{ price: 40, quantity: 3 }], n: 1 });
+  let signedAt;
+  let signature;
+  const query = config.wait ? `?wait=${config.wait}` : '';
+  return {
+    method: 'POST',
+    path: `/v1/hooks/${config.tenantId}/${config.hookPath}${query}`,
+    body,
+    setupRequest: (request) => {
+      const now = Math.floor(Date.now() / 1000);
+      if (now !== signedAt) {
+        signedAt = now;
+        signature = createHmac('sha256', config.secret).update(`${now}.${body}`).digest('hex');
+      }
+      return {
+        ...request,
+        headers: {
+          ...request.headers,
+          'content-type': 'application/json',
+          'x-weft-timestamp': String(now),
+          'x-weft-signature': `sha256=${signature}`,
+        },
+      };
+    },
+    onResponse: (status, _body, _context, headers) => record(status, headers),
+  };
+}
+
 /** Reads the run the connection's last trigger started (the seed run when it was shed). */
 function getTriggeredRun(config, record) {
   return {
@@ -117,8 +157,11 @@ async function client(config) {
     /** Longest wait from opening a connection to its first answer. */
     firstAnswerMaxMs: 0,
   };
-  /** Response times (ms) of all answers, and of successes and of 429/503 apart. */
-  const latencies = { all: [], success: [], shed: [] };
+  /**
+   * Response times (ms) of all answers, of successes and of 429/503 apart, and of each 2xx
+   * code apart (a webhook's `?wait` answers 200 with the result or 202 after the wait).
+   */
+  const latencies = { all: [], success: [], shed: [], byCode: {} };
   /** Connections open and not answered yet: when the load stops, those never answered. */
   const awaitingFirstAnswer = new Set();
   const count = (map, key) => (map[key] = (map[key] ?? 0) + 1);
@@ -140,7 +183,8 @@ async function client(config) {
     duration: config.durationS,
     timeout: config.timeoutS,
     ...(config.overallRate && { overallRate: config.overallRate }),
-    headers: { authorization: `Bearer ${config.apiKey}` },
+    // Webhook deliveries carry no key: the hook's signature is their authentication.
+    headers: config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {},
     requests: MIXES[config.mix](config, record),
     // Socket-level accounting: autocannon reconnects silently when the server closes a
     // connection, so closes are counted here, with every connection error by its code.
@@ -162,8 +206,10 @@ async function client(config) {
       };
       httpClient.on('response', (status, _bytes, durationMs) => {
         latencies.all.push(durationMs);
-        if (status >= 200 && status < 300) latencies.success.push(durationMs);
-        else if (status === 429 || status === 503) latencies.shed.push(durationMs);
+        if (status >= 200 && status < 300) {
+          latencies.success.push(durationMs);
+          (latencies.byCode[status] ??= []).push(durationMs);
+        } else if (status === 429 || status === 503) latencies.shed.push(durationMs);
         if (openedAt === undefined) return;
         awaitingFirstAnswer.delete(httpClient);
         sockets.firstAnswerMaxMs = Math.max(sockets.firstAnswerMaxMs, performance.now() - openedAt);
@@ -186,6 +232,9 @@ async function client(config) {
       all: percentiles(latencies.all),
       success: percentiles(latencies.success),
       shed: percentiles(latencies.shed),
+      byCode: Object.fromEntries(
+        Object.entries(latencies.byCode).map(([code, values]) => [code, percentiles(values)]),
+      ),
     },
   };
 }
@@ -193,9 +242,10 @@ async function client(config) {
 /**
  * Runs one load from a child process and resolves with its summary. `monitor` is started as
  * the load starts and stopped as it ends; its readings join the summary.
- * @param {{ baseUrl: string, apiKey: string, mix: keyof MIXES, connections: number,
+ * @param {{ baseUrl: string, apiKey?: string, mix: keyof MIXES, connections: number,
  *           durationS: number, timeoutS?: number, overallRate?: number, workflowId?: string,
- *           seedRunId?: string, runIds?: string[] }} config
+ *           seedRunId?: string, runIds?: string[], tenantId?: string, hookPath?: string,
+ *           secret?: string, wait?: string }} config
  * @param {(clientPid: number) => () => object} startMonitor
  */
 function runLoad(config, startMonitor = () => () => ({})) {

@@ -28,6 +28,51 @@ const threeSteps = (name, targetUrl) => ({
   ],
 });
 
+/**
+ * n8n's "webhook → Set → IF → Set", started by a signed webhook at `hookPath` whose secret is
+ * the hmac credential `secretName`: total the order, tag it big or small (two steps with `if`,
+ * as in examples/signed-webhook.json), then a join that shapes the answer. The join says
+ * `anySucceeded`: one branch is always skipped, and the default policy would skip it too.
+ */
+const webhookSteps = (name, hookPath, secretName) => ({
+  name,
+  triggers: [{ type: 'webhook', path: hookPath, secret: secretName }],
+  steps: [
+    {
+      id: 'total',
+      type: 'transform',
+      with: { value: '{{ $sum(input.items.(price * quantity)) }}' },
+    },
+    {
+      id: 'big',
+      type: 'transform',
+      needs: ['total'],
+      if: '{{ steps.total.output >= 100 }}',
+      with: { value: 'big' },
+    },
+    {
+      id: 'small',
+      type: 'transform',
+      needs: ['total'],
+      if: '{{ steps.total.output < 100 }}',
+      with: { value: 'small' },
+    },
+    {
+      id: 'finish',
+      type: 'transform',
+      needs: ['big', 'small'],
+      needsPolicy: 'anySucceeded',
+      with: {
+        value: {
+          total: '{{ steps.total.output }}',
+          size: '{{ steps.big.output ? steps.big.output : steps.small.output }}',
+        },
+      },
+    },
+  ],
+  output: '{{ steps.finish.output }}',
+});
+
 /** The target of the `http.request` steps, on 127.0.0.1: answers `{"ok":true}` at once. */
 async function startTarget() {
   const target = http.createServer((req, res) => {
@@ -41,4 +86,4 @@ async function startTarget() {
   return { url: `http://127.0.0.1:${target.address().port}/hook`, close: () => target.close() };
 }
 
-module.exports = { oneTransform, startTarget, threeSteps };
+module.exports = { oneTransform, startTarget, threeSteps, webhookSteps };
