@@ -6,6 +6,7 @@ import { PartitionRunsByMonth1764200000000 } from './migrations/1764200000000-pa
 import { StoreRunEvents1764300000000 } from './migrations/1764300000000-store-run-events';
 import { MeterRunExpressions1764400000000 } from './migrations/1764400000000-meter-run-expressions';
 import { WebhooksAndRunTriggers1764500000000 } from './migrations/1764500000000-webhooks-and-run-triggers';
+import { WebhookSecrets1764600000000 } from './migrations/1764600000000-webhook-secrets';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -18,5 +19,6 @@ export const workflowDatabase: ServiceDatabase = {
     StoreRunEvents1764300000000,
     MeterRunExpressions1764400000000,
     WebhooksAndRunTriggers1764500000000,
+    WebhookSecrets1764600000000,
   ],
 };

@@ -1,6 +1,12 @@
 import { DomainError, type WorkflowView } from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 
+/** A webhook trigger as stored: its path and the hmac credential it is signed with. */
+export interface Webhook {
+  path: string;
+  secret?: string;
+}
+
 interface WorkflowRow {
   id: string;
   name: string;
@@ -26,7 +32,7 @@ export class WorkflowRepository {
     id: string,
     name: string,
     definition: unknown,
-    webhookPaths: readonly string[],
+    webhooks: readonly Webhook[],
   ): Promise<WorkflowView> {
     return this.db.transaction(async (tx) => {
       await tx.query(
@@ -37,23 +43,25 @@ export class WorkflowRepository {
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, 1, $2)',
         [id, JSON.stringify(definition)],
       );
-      await this.claimWebhookPaths(tx, tenantId, id, webhookPaths);
+      await this.claimWebhookPaths(tx, tenantId, id, webhooks);
       return (await this.find(tenantId, id, undefined, tx))!;
     });
   }
 
   /**
-   * Makes `paths` the workflow's webhook paths, in the save's transaction. Another active
-   * workflow of the tenant holding one is a conflict, and the save is rolled back.
+   * Makes `webhooks` the workflow's webhooks, in the save's transaction. Another active
+   * workflow of the tenant holding one of their paths is a conflict, and the save is rolled
+   * back.
    */
   private async claimWebhookPaths(
     tx: EntityManager,
     tenantId: string,
     workflowId: string,
-    paths: readonly string[],
+    webhooks: readonly Webhook[],
   ): Promise<void> {
     await tx.query('DELETE FROM workflow.webhooks WHERE workflow_id = $1', [workflowId]);
-    if (paths.length === 0) return;
+    if (webhooks.length === 0) return;
+    const paths = webhooks.map((hook) => hook.path);
     const taken: { path: string }[] = await tx.query(
       `SELECT path FROM workflow.webhooks WHERE tenant_id = $1 AND path = ANY($2::text[])
         ORDER BY path LIMIT 1`,
@@ -62,9 +70,9 @@ export class WorkflowRepository {
     if (taken[0]) throw pathTaken(taken[0].path);
     try {
       await tx.query(
-        `INSERT INTO workflow.webhooks (tenant_id, path, workflow_id)
-         SELECT $1, unnest($2::text[]), $3`,
-        [tenantId, paths, workflowId],
+        `INSERT INTO workflow.webhooks (tenant_id, path, workflow_id, secret)
+         SELECT $1, path, $3, secret FROM unnest($2::text[], $4::text[]) AS h(path, secret)`,
+        [tenantId, paths, workflowId, webhooks.map((hook) => hook.secret ?? null)],
       );
     } catch (error) {
       // Two saves racing for one path: the primary key decides.
@@ -73,15 +81,19 @@ export class WorkflowRepository {
     }
   }
 
-  /** The active workflow whose webhook has `path`. */
-  async findByWebhookPath(tenantId: string, path: string): Promise<string | undefined> {
-    const rows: { workflow_id: string }[] = await this.db.query(
-      `SELECT h.workflow_id FROM workflow.webhooks h
+  /** The active workflow whose webhook has `path`, with that webhook's secret. */
+  async findWebhook(
+    tenantId: string,
+    path: string,
+  ): Promise<{ workflowId: string; secret: string | undefined } | undefined> {
+    const rows: { workflow_id: string; secret: string | null }[] = await this.db.query(
+      `SELECT h.workflow_id, h.secret FROM workflow.webhooks h
          JOIN workflow.workflows w ON w.id = h.workflow_id AND w.archived_at IS NULL
         WHERE h.tenant_id = $1 AND h.path = $2`,
       [tenantId, path],
     );
-    return rows[0]?.workflow_id;
+    const row = rows[0];
+    return row && { workflowId: row.workflow_id, secret: row.secret ?? undefined };
   }
 
   /** Adds version n+1; undefined when the workflow is not the tenant's or is archived. */
@@ -90,7 +102,7 @@ export class WorkflowRepository {
     id: string,
     name: string,
     definition: unknown,
-    webhookPaths: readonly string[],
+    webhooks: readonly Webhook[],
   ): Promise<WorkflowView | undefined> {
     return this.db.transaction(async (tx) => {
       const [rows] = await tx.query<[{ latest_version: number }[], number]>(
@@ -106,7 +118,7 @@ export class WorkflowRepository {
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, $2, $3)',
         [id, version, JSON.stringify(definition)],
       );
-      await this.claimWebhookPaths(tx, tenantId, id, webhookPaths);
+      await this.claimWebhookPaths(tx, tenantId, id, webhooks);
       return this.find(tenantId, id, version, tx);
     });
   }

@@ -14,7 +14,7 @@ import {
 import { validateDefinition, type WorkflowDefinition } from '@weft/definitions';
 import { uuidv7 } from '@weft/runtime';
 import { decodeCursor, page } from '../pagination';
-import type { WorkflowRepository } from './workflow.repository';
+import type { Webhook, WorkflowRepository } from './workflow.repository';
 
 /** Workflows and their versions: a save validates the whole definition first. */
 export class WorkflowService {
@@ -23,7 +23,7 @@ export class WorkflowService {
   async create({ tenantId, definition }: CreateWorkflow): Promise<WorkflowView> {
     const valid = validOrThrow(definition);
     // The definition is kept as the user wrote it; defaults apply when the engine reads it.
-    return this.workflows.create(tenantId, uuidv7(), valid.name, definition, webhookPaths(valid));
+    return this.workflows.create(tenantId, uuidv7(), valid.name, definition, webhooksOf(valid));
   }
 
   async update({ tenantId, workflowId, definition }: UpdateWorkflow): Promise<WorkflowView> {
@@ -33,7 +33,7 @@ export class WorkflowService {
       workflowId,
       valid.name,
       definition,
-      webhookPaths(valid),
+      webhooksOf(valid),
     );
     if (updated) return updated;
     const current = await this.workflows.find(tenantId, workflowId);
@@ -63,19 +63,14 @@ export class WorkflowService {
 
   /** The active workflow a webhook delivery to `path` starts, and the secret it is signed with. */
   async resolveWebhook({ tenantId, path }: ResolveWebhook): Promise<ResolvedWebhook> {
-    const workflowId = await this.workflows.findByWebhookPath(tenantId, path);
-    const workflow = workflowId && (await this.workflows.find(tenantId, workflowId));
-    const valid = workflow ? validateDefinition(workflow.definition) : undefined;
-    const trigger = valid?.ok
-      ? valid.definition.triggers.find((t) => t.type === 'webhook' && t.path === path)
-      : undefined;
-    if (!workflowId || trigger?.type !== 'webhook') {
+    const hook = await this.workflows.findWebhook(tenantId, path);
+    if (!hook) {
       throw new DomainError('webhook_not_found', `no active workflow has the webhook ${path}`);
     }
     return {
       schemaVersion: 1,
-      workflowId,
-      ...(trigger.secret === undefined ? {} : { secret: trigger.secret }),
+      workflowId: hook.workflowId,
+      ...(hook.secret === undefined ? {} : { secret: hook.secret }),
     };
   }
 
@@ -102,5 +97,7 @@ function validOrThrow(definition: unknown): WorkflowDefinition {
 const notFound = (workflowId: string) =>
   new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
 
-const webhookPaths = (definition: WorkflowDefinition): string[] =>
-  definition.triggers.flatMap((trigger) => (trigger.type === 'webhook' ? [trigger.path] : []));
+const webhooksOf = (definition: WorkflowDefinition): Webhook[] =>
+  definition.triggers.flatMap((trigger) =>
+    trigger.type === 'webhook' ? [{ path: trigger.path, secret: trigger.secret }] : [],
+  );
