@@ -673,18 +673,17 @@ function markdown(report) {
     ...report.verdicts.map((v) => `| ${v.target} | ${v.met ? 'yes' : '**no**'} | ${v.measured} |`),
     '',
   );
+  /** `202: 4000, 503: 12`: a load's answers by status code. */
+  const statusCounts = (load) =>
+    Object.entries(load.status.byCode)
+      .map(([code, count]) => `${code}: ${count}`)
+      .join(', ');
   const loadTable = (loads, label) => [
     `| ${label} | req/s | 2xx/s | p50 | p95 | p99 | max | status | socket errors | timeouts | Retry-After on 429/503 |`,
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...loads.map(
       ([name, l]) =>
-        `| ${name} | ${l.requests.perSecond} | ${l.requests.successPerSecond} | ${l.latencyMs.all.p50} | ${l.latencyMs.all.p95} | ${l.latencyMs.all.p99} | ${l.latencyMs.all.max} | ${Object.entries(
-          l.status.byCode,
-        )
-          .map(([c, n]) => `${c}: ${n}`)
-          .join(
-            ', ',
-          )} | ${l.sockets.errors} | ${l.sockets.timeouts} | ${l.retryAfter.shed - l.retryAfter.withoutRetryAfter}/${l.retryAfter.shed} |`,
+        `| ${name} | ${l.requests.perSecond} | ${l.requests.successPerSecond} | ${l.latencyMs.all.p50} | ${l.latencyMs.all.p95} | ${l.latencyMs.all.p99} | ${l.latencyMs.all.max} | ${statusCounts(l)} | ${l.sockets.errors} | ${l.sockets.timeouts} | ${l.retryAfter.shed - l.retryAfter.withoutRetryAfter}/${l.retryAfter.shed} |`,
     ),
     '',
   ];
@@ -733,11 +732,7 @@ function markdown(report) {
   if (report.e2e) {
     const e = report.e2e;
     const row = (p, label) =>
-      `| ${label} | ${p.rate} | ${p.durationS} | ${p.runs} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.triggerToSucceededMs.max} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${Object.entries(
-        p.load.status.byCode,
-      )
-        .map(([c, n]) => `${c}: ${n}`)
-        .join(', ')} |`;
+      `| ${label} | ${p.rate} | ${p.durationS} | ${p.runs} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.triggerToSucceededMs.max} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${statusCounts(p.load)} |`;
     lines.push(
       '## e2e',
       '',
@@ -757,11 +752,7 @@ function markdown(report) {
   if (report.webhook) {
     const w = report.webhook;
     const row = (p) =>
-      `| ${p.mode} | ${p.rate} | ${p.durationS} | ${p.answeredPerSecond}${p.rateHeld ? '' : ' (not held)'} | ${p.acceptedPerSecond} | ${p.answeredWithOutputPerSecond} | ${p.mode === 'wait' ? `${p.answerMs?.p50 ?? ''}/${p.answerMs?.p99 ?? ''}` : ''} | ${p.waitedOut ?? ''} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${p.stackCpuMsPerRun ?? ''} | ${Object.entries(
-        p.load.status.byCode,
-      )
-        .map(([c, n]) => `${c}: ${n}`)
-        .join(', ')} |`;
+      `| ${p.mode} | ${p.rate} | ${p.durationS} | ${p.answeredPerSecond}${p.rateHeld ? '' : ' (not held)'} | ${p.acceptedPerSecond} | ${p.answeredWithOutputPerSecond} | ${p.mode === 'wait' ? `${p.answerMs?.p50 ?? ''}/${p.answerMs?.p99 ?? ''}` : ''} | ${p.waitedOut ?? ''} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${p.stackCpuMsPerRun ?? ''} | ${statusCounts(p.load)} |`;
     lines.push(
       '## webhook',
       '',

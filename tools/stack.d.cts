@@ -28,41 +28,27 @@ export interface Stack<S extends string = Service> {
   stop(): Promise<Record<S, number | string>>;
 }
 
-export declare function startStack(options?: {
+/** How the processes are launched and watched, for the stack and for standalone mode alike. */
+export interface LaunchOptions<S extends string> {
   basePort?: number;
-  database?: string;
   adminKey?: string;
-  secretKey?: string;
   env?: Record<string, string>;
-  onOutput?: (service: Service, line: string) => void;
+  onOutput?: (service: S, line: string) => void;
   /** Every exit of a service's process; `asked` when kill/restart/stop caused it. */
-  onExit?: (
-    service: Service,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-    asked: boolean,
-  ) => void;
+  onExit?: (service: S, code: number | null, signal: NodeJS.Signals | null, asked: boolean) => void;
   /** Start a service again, after a back-off, when its process exits unasked. */
   restartOnExit?: boolean;
   timeoutMs?: number;
-}): Promise<Stack>;
+}
+
+export declare function startStack(
+  options?: LaunchOptions<Service> & { database?: string; secretKey?: string },
+): Promise<Stack>;
 
 /** Standalone mode as a one-service stack (`standalone`), its data kept in `dataDir`. */
-export declare function startStandalone(options: {
-  dataDir: string;
-  basePort?: number;
-  adminKey?: string;
-  env?: Record<string, string>;
-  onOutput?: (service: 'standalone', line: string) => void;
-  onExit?: (
-    service: 'standalone',
-    code: number | null,
-    signal: NodeJS.Signals | null,
-    asked: boolean,
-  ) => void;
-  restartOnExit?: boolean;
-  timeoutMs?: number;
-}): Promise<Stack<'standalone'>>;
+export declare function startStandalone(
+  options: LaunchOptions<'standalone'> & { dataDir: string },
+): Promise<Stack<'standalone'>>;
 
 /** Drops a stack's database on the machine's PostgreSQL (`WEFT_PG_SERVER_URL`). */
 export declare function dropDatabase(name: string): Promise<unknown>;

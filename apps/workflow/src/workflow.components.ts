@@ -64,7 +64,7 @@ export function assemble(deps: WorkflowDeps) {
       deps.logger,
       wake,
     ),
-    recovery: new LostWorkRecovery(leases, engine, deps.logger),
+    recovery: new LostWorkRecovery(runRepository, leases, engine, deps.logger),
     partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
     workflows: new WorkflowService(workflowRepository),
     runs: new RunService(transactions, runRepository, workflowRepository, catalog, engine, wake),

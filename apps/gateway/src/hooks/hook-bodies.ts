@@ -44,6 +44,35 @@ export class HookBodies {
   }
 }
 
+/** Headers that never reach `event`: they carry credentials or the signature. */
+const WITHHELD_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-weft-signature',
+]);
+
+/** A delivery as `input`: JSON parsed, form-urlencoded as an object, else `{ raw: text }`. */
+export function deliveryInput(request: FastifyRequest, raw: Buffer): unknown {
+  if (raw.length === 0) return {};
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || type.endsWith('+json')) return request.body;
+  if (type === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+  }
+  return { raw: raw.toString('utf8') };
+}
+
+/** A delivery's headers for `event`, without credentials or the signature. */
+export function deliveryHeaders(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || WITHHELD_HEADERS.has(name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
 function withStatus(error: Error, statusCode: number): Error {
   return Object.assign(error, { statusCode });
 }

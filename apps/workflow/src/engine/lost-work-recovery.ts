@@ -1,6 +1,7 @@
 import type { JsonLogger } from '@weft/runtime';
 import type { EngineService, RunSignalFor } from './engine.service';
 import type { LeaseRepository } from './store/lease.repository';
+import type { RunRepository } from './store/run.repository';
 
 /** Signals applied per transaction while recovering. */
 const BATCH = 100;
@@ -17,13 +18,14 @@ const BATCH = 100;
  */
 export class LostWorkRecovery {
   constructor(
+    private readonly runs: RunRepository,
     private readonly leases: LeaseRepository,
     private readonly engine: EngineService,
     private readonly logger: JsonLogger,
   ) {}
 
   async recover(): Promise<void> {
-    const runs = await this.leases.activeRuns();
+    const runs = await this.runs.activeRuns();
     const attempts = await this.leases.heldAttempts();
     const signals: RunSignalFor[] = [
       ...runs.map((runId): RunSignalFor => ({ runId, signal: { kind: 'start' } })),

@@ -18,8 +18,8 @@ import {
 import {
   ExpressionError,
   createExpressionMeter,
+  evaluateCondition,
   evaluateTemplate,
-  toBoolean,
   type CompiledTemplate,
   type ExpressionMeter,
   nextSteps,
@@ -279,7 +279,12 @@ class Applier {
   private async begin(compiled: CompiledStep, step: StepState): Promise<void> {
     const context = this.context();
     try {
-      if (compiled.condition && !toBoolean(await this.evaluate(compiled.condition, context))) {
+      if (
+        compiled.condition &&
+        !(await this.timed(() =>
+          evaluateCondition(compiled.condition!, context, { meter: this.meter }),
+        ))
+      ) {
         this.skip(step);
         return;
       }
@@ -468,10 +473,14 @@ class Applier {
    * Evaluates a template against the transition's and the run's expression budgets. Time spent
    * is added to the run's total, written with the run when it is worth a write (≥ 1 ms).
    */
-  private async evaluate(template: CompiledTemplate, context: ExpressionContext): Promise<unknown> {
+  private evaluate(template: CompiledTemplate, context: ExpressionContext): Promise<unknown> {
+    return this.timed(() => evaluateTemplate(template, context, { meter: this.meter }));
+  }
+
+  private async timed<T>(evaluation: () => Promise<T>): Promise<T> {
     const began = performance.now();
     try {
-      return await evaluateTemplate(template, context, { meter: this.meter });
+      return await evaluation();
     } finally {
       // The meter charged itself; the run keeps its own total across transitions.
       const spent = performance.now() - began;

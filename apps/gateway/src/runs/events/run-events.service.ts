@@ -1,11 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   isTerminalRunEvent,
+  isTerminalRunStatus,
   RUN_EVENTS_PAGE_MAX,
   viewOfRunEvent,
   WorkflowRpc,
   type RunEventPage,
   type RunEventView,
+  type RunView,
 } from '@weft/contracts';
 import type { FastifyReply } from 'fastify';
 import type { GatewayLimits } from '../../limits';
@@ -52,6 +55,37 @@ export class RunEventsService {
       if (left > 0) this.open.set(tenantId, left);
       else this.open.delete(tenantId);
     };
+  }
+
+  /**
+   * The run once it ended, or undefined after `seconds` (a webhook's `?wait`). Follows the
+   * run's events rather than polling: one read when the wait starts (the run may have ended
+   * already) and one when its terminal event arrives.
+   */
+  async untilEnded(tenantId: string, runId: string, seconds: number): Promise<RunView | undefined> {
+    const feed = this.fanout.open(runId);
+    const timeout = new AbortController();
+    try {
+      const ended = new Promise<void>((resolve) => {
+        const heard = (event: Parameters<typeof isTerminalRunEvent>[0]) => {
+          if (isTerminalRunEvent(event)) resolve();
+        };
+        for (const event of feed.follow(heard, resolve)) heard(event);
+      });
+      const read = () => this.rpc.call(WorkflowRpc, 'runs.get', tenantId, { runId });
+      const now = await read();
+      if (isTerminalRunStatus(now.status)) return now;
+      const heard = await Promise.race([
+        ended.then(() => true),
+        sleep(seconds * 1000, false, { signal: timeout.signal }).catch(() => false),
+      ]);
+      if (!heard) return undefined;
+      const later = await read();
+      return isTerminalRunStatus(later.status) ? later : undefined;
+    } finally {
+      timeout.abort();
+      feed.close();
+    }
   }
 
   /** One page of the run's stored events after `afterSeq`; throws when not the tenant's. */

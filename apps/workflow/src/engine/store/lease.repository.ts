@@ -24,12 +24,4 @@ export class LeaseRepository {
     );
     return rows.map((row) => ({ runId: row.run_id, stepId: row.step_id, attempt: row.attempt }));
   }
-
-  /** Runs not ended: queued (not started yet) or running, oldest first. */
-  async activeRuns(): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM workflow.runs WHERE status IN ('queued', 'running') ORDER BY id`,
-    );
-    return rows.map((row) => row.id);
-  }
 }

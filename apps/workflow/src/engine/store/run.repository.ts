@@ -85,6 +85,14 @@ export class RunRepository {
     return held[0]!.run_id;
   }
 
+  /** Runs not ended: queued (not started yet) or running, oldest first. */
+  async activeRuns(): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM workflow.runs WHERE status IN ('queued', 'running') ORDER BY id`,
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** The tenant's run (unlocked: writers lock with lockRuns). */
   async findRun(
     tenantId: string,
