@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stepError, type StepResult } from '@weft/contracts';
+import { compileTemplate, evaluateTemplate } from '@weft/definitions';
 import { compileWorkflow } from './compiled-workflow';
 import { pendingStep, type RunState, type StepState } from './run-state';
 import type { RunSignal } from './signals';
@@ -36,6 +37,8 @@ function runOf(definition: Record<string, unknown>) {
     applySignal(workflow, run, steps, signal, now, {
       ...DEFAULT_ENGINE_POLICY,
       leaseGraceMs: GRACE_MS,
+      // Slicing has its own tests below; elsewhere a slow host must not move steps to a next turn.
+      expressionSliceMs: Number.POSITIVE_INFINITY,
     });
   const status = () => Object.fromEntries([...steps.values()].map((s) => [s.id, s.status]));
   const heartbeat = (stepId: string, leaseMs = 30_000): RunSignal => ({
@@ -79,6 +82,14 @@ const http = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe('applySignal', () => {
+  // The expression workers' first start compiles TypeScript under jest: seconds on a loaded host.
+  beforeAll(async () => {
+    const warm = compileTemplate("{{ $uppercase('warm') }}");
+    const run = { id: 'r', workflowId: 'w', workflowVersion: 1, startedAt: NOW.toISOString() };
+    const both = [1, 2].map(() => evaluateTemplate(warm, { input: {}, steps: {}, run }));
+    await Promise.all(both);
+  }, 60_000);
+
   it('starts a run: engine steps run inline, worker steps become tasks with the step’s key', async () => {
     const r = runOf({
       steps: [
