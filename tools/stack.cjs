@@ -104,7 +104,9 @@ async function waitReady(url, deadline, child) {
  *           onOutput?: (service: string, line: string) => void,
  *           onExit?: (service: string, code: number | null, signal: string | null,
  *                     asked: boolean) => void,
- *           restartOnExit?: boolean, timeoutMs?: number }} options
+ *           restartOnExit?: boolean, timeoutMs?: number, workflowReplicas?: number }} options
+ * `workflowReplicas` (default 1) runs more engine processes, named `workflow#2`…, on ports after
+ * the AI service's; they share the Kafka consumer group and the database like any replicas.
  */
 async function startStack(options = {}) {
   const basePort = options.basePort ?? 3000;
@@ -117,6 +119,11 @@ async function startStack(options = {}) {
     integration: basePort + 2,
     ai: basePort + 3,
   };
+  const services = [...SERVICES];
+  for (let n = 2; n <= (options.workflowReplicas ?? 1); n++) {
+    services.splice(n - 1, 0, `workflow#${n}`);
+    ports[`workflow#${n}`] = basePort + 2 + n;
+  }
   const env = {
     ...process.env,
     DATABASE_URL: process.env.DATABASE_URL ?? serverUrl().replace(/\/[^/]*$/, `/${database}`),
@@ -128,7 +135,7 @@ async function startStack(options = {}) {
     WEFT_SECRET_KEY: options.secretKey ?? process.env.WEFT_SECRET_KEY ?? newSecretKey(),
     ...options.env,
   };
-  return supervise(SERVICES, ports, adminKey, env, options);
+  return supervise(services, ports, adminKey, env, options);
 }
 
 /**
@@ -194,8 +201,10 @@ async function supervise(services, ports, adminKey, env, options) {
     );
   };
   const spawnService = (service) => {
-    const main = path.join(root, 'apps', service, 'dist', 'main.js');
-    const child = spawn(process.execPath, [...(SERVICE_NODE_FLAGS[service] ?? []), main], {
+    // A replica (`workflow#2`) runs its service's app.
+    const app = service.split('#')[0];
+    const main = path.join(root, 'apps', app, 'dist', 'main.js');
+    const child = spawn(process.execPath, [...(SERVICE_NODE_FLAGS[app] ?? []), main], {
       env: { ...env, PORT: String(ports[service]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 
 export declare const SERVICES: readonly ['workflow', 'integration', 'ai', 'gateway'];
-export type Service = (typeof SERVICES)[number];
+export type Service = (typeof SERVICES)[number] | `workflow#${number}`;
 /** Node flags of each service process, as its image's CMD runs them. */
 export declare const SERVICE_NODE_FLAGS: Readonly<Record<Service, readonly string[]>>;
 
@@ -42,7 +42,12 @@ export interface LaunchOptions<S extends string> {
 }
 
 export declare function startStack(
-  options?: LaunchOptions<Service> & { database?: string; secretKey?: string },
+  options?: LaunchOptions<Service> & {
+    database?: string;
+    secretKey?: string;
+    /** Engine processes to run (default 1); the extra ones are `workflow#2`, `workflow#3`… */
+    workflowReplicas?: number;
+  },
 ): Promise<Stack>;
 
 /** Standalone mode as a one-service stack (`standalone`), its data kept in `dataDir`. */

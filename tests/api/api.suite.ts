@@ -494,6 +494,158 @@ export function describeApi(mode: Mode, port: number): void {
       });
     });
 
+    describe('schedules and run triggers', () => {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      /** Every run of a workflow, oldest first, each read in full. */
+      async function runsInFull(workflowId: string): Promise<any[]> {
+        const page = await api.get(`/v1/runs?workflowId=${workflowId}&limit=100`);
+        expect(page.status).toBe(200);
+        const ids = (page.body.items as { id: string }[]).map((r) => r.id).reverse();
+        return Promise.all(ids.map((id) => api.waitForRun(id)));
+      }
+
+      it('a */2 * * * * * schedule fires once per slot, also across an update: the old version never fires again', async () => {
+        const definition = (version: string) => ({
+          name: `every-2s-${mode}`,
+          triggers: [{ type: 'schedule', cron: '*/2 * * * * *', input: { version } }],
+          steps: [{ id: 'slot', type: 'transform', with: { value: '{{ event.scheduledFor }}' } }],
+          output: "{{ { 'slot': steps.slot.output, 'from': input.version } }}",
+        });
+        // Beside it, a schedule every second whose runs take 2.5 s: overlap skip counts slots.
+        const slow = await createWorkflow({
+          name: `slow-${mode}`,
+          triggers: [{ type: 'schedule', cron: '* * * * * *' }],
+          steps: [{ id: 'pause', type: 'wait', with: { durationMs: 2_500 } }],
+        });
+        const workflowId = await createWorkflow(definition('v1'));
+        await sleep(10_000);
+        const updated = await api.put(`/v1/workflows/${workflowId}`, definition('v2'));
+        expect(updated.status).toBe(200);
+        const movedAt = Date.now();
+        await sleep(10_000);
+
+        const schedules = await api.get(`/v1/workflows/${workflowId}/schedules`);
+        expect(schedules.status).toBe(200);
+        expect((await api.delete(`/v1/workflows/${workflowId}`)).status).toBe(204);
+        expect((await api.delete(`/v1/workflows/${slow}`)).status).toBe(204);
+        const archivedAt = Date.now();
+
+        const runs = await runsInFull(workflowId);
+        const slots = runs.map((run) => Date.parse(run.output.slot as string));
+        // Once per slot: no slot twice, none left out, each an even second.
+        expect(new Set(slots).size).toBe(slots.length);
+        expect(slots.length).toBeGreaterThanOrEqual(9);
+        slots.forEach((slot, i) => {
+          expect(slot % 2000).toBe(0);
+          if (i > 0) expect(slot - slots[i - 1]!).toBe(2000);
+        });
+        for (const run of runs) {
+          expect(run.status).toBe('succeeded');
+          expect(run.trigger).toEqual({ type: 'schedule', index: 0, cron: '*/2 * * * * *' });
+          const slot = Date.parse(run.output.slot as string);
+          // A slot after the update committed fires the new version only.
+          if (slot > movedAt)
+            expect(run).toMatchObject({ workflowVersion: 2, output: { from: 'v2' } });
+          if (run.workflowVersion === 1) expect(slot).toBeLessThan(movedAt);
+        }
+        expect(runs.filter((run) => run.workflowVersion === 2).length).toBeGreaterThanOrEqual(4);
+
+        const [view] = schedules.body.items;
+        expect(view).toMatchObject({ index: 0, version: 2, cron: '*/2 * * * * *', skipped: 0 });
+        expect(view.nextSlots).toHaveLength(5);
+        expect(view.fired).toBeGreaterThanOrEqual(slots.length - 1);
+
+        const slowRuns = await runsInFull(slow);
+        expect(slowRuns.length).toBeGreaterThanOrEqual(3);
+        const slowView = await api.get(`/v1/workflows/${slow}/schedules`);
+        expect(slowView.body.items).toEqual([]); // archived: no schedules left
+        // Archived: nothing fires any more.
+        await sleep(2_500);
+        const after = await api.get(`/v1/runs?workflowId=${workflowId}&limit=100`);
+        expect(after.body.items).toHaveLength(runs.length);
+        expect(Date.now()).toBeGreaterThan(archivedAt);
+      }, 60_000);
+
+      it('counts the slots an overlapping schedule skipped', async () => {
+        const slow = await createWorkflow({
+          name: `overlap-${mode}`,
+          triggers: [{ type: 'schedule', cron: '* * * * * *', overlap: 'skip' }],
+          steps: [{ id: 'pause', type: 'wait', with: { durationMs: 2_500 } }],
+        });
+        await sleep(6_000);
+        const view = (await api.get(`/v1/workflows/${slow}/schedules`)).body.items[0];
+        expect((await api.delete(`/v1/workflows/${slow}`)).status).toBe(204);
+        expect(view.skipped).toBeGreaterThanOrEqual(2);
+        expect(view.fired).toBeGreaterThanOrEqual(1);
+        const runs = await runsInFull(slow);
+        expect(runs.length).toBe(view.fired);
+      }, 30_000);
+
+      it('refuses a bad cron and an unknown zone at their paths', async () => {
+        const refused = await api.post('/v1/workflows', {
+          name: 'bad-schedules',
+          triggers: [
+            { type: 'schedule', cron: '61 * * * *' },
+            { type: 'schedule', cron: '0 9 * * *', timezone: 'Mars/Olympus' },
+            { type: 'schedule', cron: '0 0 30 2 *' },
+          ],
+          steps: [{ id: 'a', type: 'transform', with: { value: 1 } }],
+        });
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors.map((e: { path: string }) => e.path)).toEqual([
+          '$.body.triggers[0].cron',
+          '$.body.triggers[1].timezone',
+          '$.body.triggers[2].cron',
+        ]);
+      });
+
+      it('a run trigger chains two workflows: the second starts with the first one’s output', async () => {
+        const source = await createWorkflow({
+          name: `chain-source-${mode}`,
+          steps: [{ id: 'double', type: 'transform', with: { value: '{{ input.n * 2 }}' } }],
+          output: "{{ { 'n': steps.double.output } }}",
+        });
+        const chained = await createWorkflow({
+          name: `chain-target-${mode}`,
+          triggers: [{ type: 'run', workflow: `chain-source-${mode}` }],
+          steps: [{ id: 'inc', type: 'transform', with: { value: '{{ input.n + 1 }}' } }],
+          output: '{{ steps.inc.output }}',
+        });
+        const started = await api.post(`/v1/workflows/${source}/runs`, { input: { n: 20 } });
+        expect(started.status).toBe(202);
+        const sourceRun = await api.waitForRun(started.body.id);
+        expect(sourceRun).toMatchObject({ status: 'succeeded', output: { n: 40 } });
+
+        let runs: any[] = [];
+        const deadline = Date.now() + 15_000;
+        while (runs.length === 0 && Date.now() < deadline) {
+          await sleep(100);
+          runs = await runsInFull(chained);
+        }
+        expect(runs).toHaveLength(1);
+        expect(runs[0]).toMatchObject({
+          status: 'succeeded',
+          input: { n: 40 },
+          output: 41,
+          trigger: { type: 'run', workflowId: source, runId: sourceRun.id, depth: 1 },
+        });
+
+        // A failed source run does not match the default statuses (succeeded).
+        const failed = await api.post(`/v1/workflows/${source}/runs`, { input: { n: 'x' } });
+        expect((await api.waitForRun(failed.body.id)).status).toBe('failed');
+        await sleep(1_000);
+        expect(await runsInFull(chained)).toHaveLength(1);
+
+        const orphan = await api.post('/v1/workflows', {
+          name: 'orphan',
+          triggers: [{ type: 'run', workflow: 'no-such-workflow' }],
+          steps: [{ id: 'a', type: 'transform', with: { value: 1 } }],
+        });
+        expect(orphan.status).toBe(400);
+        expect(orphan.body.errors[0].path).toBe('$.body.triggers[0].workflow');
+      }, 40_000);
+    });
+
     describe('credentials and isolation', () => {
       it('uses a credential without ever showing its secret', async () => {
         const secret = `s3cr3t-${Date.now()}`;

@@ -7,6 +7,7 @@ import { StoreRunEvents1764300000000 } from './migrations/1764300000000-store-ru
 import { MeterRunExpressions1764400000000 } from './migrations/1764400000000-meter-run-expressions';
 import { WebhooksAndRunTriggers1764500000000 } from './migrations/1764500000000-webhooks-and-run-triggers';
 import { WebhookSecrets1764600000000 } from './migrations/1764600000000-webhook-secrets';
+import { SchedulesAndRunTriggers1764700000000 } from './migrations/1764700000000-schedules-and-run-triggers';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -20,5 +21,6 @@ export const workflowDatabase: ServiceDatabase = {
     MeterRunExpressions1764400000000,
     WebhooksAndRunTriggers1764500000000,
     WebhookSecrets1764600000000,
+    SchedulesAndRunTriggers1764700000000,
   ],
 };

@@ -18,6 +18,9 @@ import { RunPartitions } from './runs/run-partitions';
 import { RunService } from './runs/run.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
 import { WorkflowService } from './workflows/workflow.service';
+import { RunChains } from './triggers/run-chains';
+import { ScheduleFirer } from './triggers/schedule-firer';
+import { TriggerRepository } from './triggers/trigger.repository';
 
 /** What the workflow service is built from; main.ts and the standalone launcher supply it. */
 export interface WorkflowDeps {
@@ -40,7 +43,8 @@ export interface WorkflowDeps {
 
 /** The services and workers of the workflow service, built once from the deps. */
 export function assemble(deps: WorkflowDeps) {
-  const workflowRepository = new WorkflowRepository(deps.dataSource);
+  const triggers = new TriggerRepository(deps.dataSource);
+  const workflowRepository = new WorkflowRepository(deps.dataSource, triggers);
   const transactions = new Transactions(deps.dataSource);
   const runRepository = new RunRepository(deps.dataSource);
   const catalog = new WorkflowCatalog(workflowRepository);
@@ -48,10 +52,19 @@ export function assemble(deps: WorkflowDeps) {
   const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);
   const wake = () => relay.wake();
   const leases = new LeaseRepository(deps.dataSource);
-  const engine = new EngineService(transactions, runRepository, catalog, deps.logger, wake, {
-    ...DEFAULT_ENGINE_POLICY,
-    ...deps.policy,
-  });
+  const chains = new RunChains(triggers, runRepository, catalog, deps.logger);
+  const engine = new EngineService(
+    transactions,
+    runRepository,
+    catalog,
+    deps.logger,
+    wake,
+    chains,
+    {
+      ...DEFAULT_ENGINE_POLICY,
+      ...deps.policy,
+    },
+  );
   return {
     relay,
     engine,
@@ -61,12 +74,13 @@ export function assemble(deps: WorkflowDeps) {
       new TimerRepository(deps.dataSource),
       leases,
       engine,
+      new ScheduleFirer(transactions, triggers, runRepository, catalog, deps.logger),
       deps.logger,
       wake,
     ),
     recovery: new LostWorkRecovery(runRepository, leases, engine, deps.logger),
     partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
-    workflows: new WorkflowService(workflowRepository),
+    workflows: new WorkflowService(workflowRepository, triggers),
     runs: new RunService(transactions, runRepository, workflowRepository, catalog, engine, wake),
     probes: new ProbeService(new ProbeRepository(deps.dataSource), deps.tasks, deps.logger),
   };

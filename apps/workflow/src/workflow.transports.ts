@@ -46,6 +46,7 @@ export async function serveTransports(
     'workflows.get': (request) => workflows.get(request),
     'workflows.list': (request) => workflows.list(request),
     'workflows.archive': (request) => workflows.archive(request),
+    'workflows.schedules': (request) => workflows.schedules(request),
     'webhooks.resolve': (request) => workflows.resolveWebhook(request),
     'runs.start': (request) => runs.start(request),
     'runs.get': (request) => runs.get(request),

@@ -11,6 +11,8 @@ import { Transactions } from '../src/engine/store/transactions';
 import { RunService } from '../src/runs/run.service';
 import { WorkflowRepository } from '../src/workflows/workflow.repository';
 import { WorkflowService } from '../src/workflows/workflow.service';
+import { RunChains } from '../src/triggers/run-chains';
+import { TriggerRepository } from '../src/triggers/trigger.repository';
 
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -33,13 +35,15 @@ describe('engine batches (real PostgreSQL)', () => {
     await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
     await migrate(db, workflowDatabase.schema);
     const logger = new JsonLogger('workflow', 'error', () => undefined);
-    const workflows = new WorkflowRepository(db);
+    const triggers = new TriggerRepository(db);
+    const workflows = new WorkflowRepository(db, triggers);
     const catalog = new WorkflowCatalog(workflows);
     runs = new RunRepository(db);
     const transactions = new Transactions(db);
-    engine = new EngineService(transactions, runs, catalog, logger, () => undefined);
+    const chains = new RunChains(triggers, runs, catalog, logger);
+    engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
     runService = new RunService(transactions, runs, workflows, catalog, engine, () => undefined);
-    const workflow = await new WorkflowService(workflows).create({
+    const workflow = await new WorkflowService(workflows, triggers).create({
       schemaVersion: 1,
       tenantId,
       definition: {

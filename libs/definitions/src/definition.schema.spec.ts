@@ -15,7 +15,15 @@ describe('WorkflowDefinition', () => {
     });
     expect(definition).toEqual({
       name: 'w',
-      triggers: [{ type: 'schedule', cron: '0 * * * *', timezone: 'UTC' }],
+      triggers: [
+        {
+          type: 'schedule',
+          cron: '0 * * * *',
+          timezone: 'UTC',
+          overlap: 'skip',
+          catchUp: 'latest',
+        },
+      ],
       steps: [
         {
           id: 'a',

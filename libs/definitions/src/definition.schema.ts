@@ -1,4 +1,6 @@
+import { TERMINAL_RUN_STATUSES } from '@weft/contracts';
 import { z } from 'zod';
+import { cronProblem } from './schedule-slots';
 import { STEP_TYPE_NAMES, type StepTypeName, stepTypeProblem } from './steps';
 import { isSingleExpression } from './template-syntax';
 
@@ -82,30 +84,59 @@ export const WebhookTrigger = z
   });
 export type WebhookTrigger = z.infer<typeof WebhookTrigger>;
 
-export const ScheduleTrigger = z.strictObject({
-  type: z.literal('schedule'),
-  cron: z.string().refine(isFiveFieldCron, {
-    message: 'cron must have 5 fields: minute hour day-of-month month day-of-week',
-  }),
-  timezone: z.string().refine(isTimeZone, { message: 'unknown IANA time zone' }).default('UTC'),
-  input: z.unknown().optional(),
-});
+export const ScheduleTrigger = z
+  .strictObject({
+    type: z.literal('schedule'),
+    /** 5 fields, or 6 with seconds first; computed by croner (schedule-slots.ts). */
+    cron: z.string().max(200),
+    timezone: z
+      .string()
+      .refine(isTimeZone, { message: 'unknown IANA time zone (e.g. Europe/Paris)' })
+      .default('UTC'),
+    /** The runs' input: the definition's own, so the inputSchema (for callers) is not applied. */
+    input: z.unknown().optional(),
+    /** `skip`: no new run while this schedule's previous run is active (the slot is counted). */
+    overlap: z.enum(['skip', 'allow']).default('skip'),
+    /** After downtime, `latest` fires the most recent missed slot within an hour; `none` none. */
+    catchUp: z.enum(['latest', 'none']).default('latest'),
+  })
+  .check((ctx) => {
+    const { cron, timezone } = ctx.value;
+    // The zone has its own message; the pattern is checked whatever the zone.
+    const problem = cronProblem({ cron, timezone: isTimeZone(timezone) ? timezone : 'UTC' });
+    if (problem) ctx.issues.push({ code: 'custom', input: cron, path: ['cron'], message: problem });
+  });
 export type ScheduleTrigger = z.infer<typeof ScheduleTrigger>;
 
 export const EventTrigger = z.strictObject({
   type: z.literal('event'),
+  /** Name of a `kafka` credential: the cluster the topic is on. */
+  credential: z.string().min(1),
   topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'invalid Kafka topic name' }),
   filter: singleExpression('filter').optional(),
+  /** Start at the topic's earliest record instead of the newest when the trigger is saved. */
+  fromBeginning: z.boolean().default(false),
 });
 export type EventTrigger = z.infer<typeof EventTrigger>;
 
+/** A run of another workflow of the tenant (by id or name) ending in one of `statuses`. */
+export const RunCompletionTrigger = z.strictObject({
+  type: z.literal('run'),
+  workflow: z.string().min(1).max(200),
+  statuses: z
+    .array(z.enum(TERMINAL_RUN_STATUSES as ['succeeded', 'failed', 'cancelled']))
+    .min(1)
+    .default(['succeeded']),
+});
+export type RunCompletionTrigger = z.infer<typeof RunCompletionTrigger>;
+
 export const Trigger = z.discriminatedUnion(
   'type',
-  [WebhookTrigger, ScheduleTrigger, EventTrigger],
+  [WebhookTrigger, ScheduleTrigger, EventTrigger, RunCompletionTrigger],
   {
     error: (issue) =>
       issue.code === 'invalid_union'
-        ? 'trigger type must be webhook, schedule or event'
+        ? 'trigger type must be webhook, schedule, event or run'
         : undefined,
   },
 );
@@ -131,11 +162,6 @@ export type WorkflowDefinition = z.infer<typeof WorkflowDefinition>;
 export type StepDefinition = z.infer<typeof StepDefinition>;
 /** A definition as a user may write it, before defaults. */
 export type WorkflowDefinitionInput = z.input<typeof WorkflowDefinition>;
-
-function isFiveFieldCron(cron: string): boolean {
-  const fields = cron.trim().split(/\s+/);
-  return fields.length === 5 && fields.every((field) => /^[0-9A-Za-z*,/?#LW-]+$/.test(field));
-}
 
 function isTimeZone(timeZone: string): boolean {
   try {

@@ -6,6 +6,7 @@ export {
   MAX_STEP_TIMEOUT_MS,
   MAX_STEPS,
   NeedsPolicy,
+  RunCompletionTrigger,
   OnError,
   RetryPolicy,
   ScheduleTrigger,
@@ -74,3 +75,15 @@ export {
   type StepStatuses,
 } from './scheduler';
 export { retryDelayMs, type RetryDelayOptions } from './retry';
+export {
+  CATCH_UP_WINDOW_MS,
+  cronProblem,
+  decideSlot,
+  LATE_AFTER_MS,
+  MISSED_AFTER_MS,
+  nextSlot,
+  nextSlots,
+  type CatchUp,
+  type ScheduleSpec,
+  type SlotDecision,
+} from './schedule-slots';

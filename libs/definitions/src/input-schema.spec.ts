@@ -17,6 +17,12 @@ describe('inputSchema', () => {
     ]);
   });
 
+  it('enforces required names that properties does not declare (SPEC’s own example)', () => {
+    const validator = compileInputSchema({ type: 'object', required: ['email'] });
+    expect(inputProblems(validator, {}, ['input']).map((p) => p.path)).toEqual(['$.input.email']);
+    expect(inputProblems(validator, { email: 'a@b.c' }, ['input'])).toEqual([]);
+  });
+
   it('refuses at save time a schema runs could not be checked against', () => {
     const result = validateDefinition({
       name: 'x',

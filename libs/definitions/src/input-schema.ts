@@ -17,7 +17,25 @@ v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtrac
  */
 export function compileInputSchema(schema: Record<string, unknown>): z.ZodType {
   refuseUnsupportedPatterns(schema);
-  return z.fromJSONSchema(schema);
+  return z.fromJSONSchema(declareRequired(schema) as Record<string, unknown>);
+}
+
+/**
+ * A copy of `schema` in which every name in a `required` list is also under `properties`.
+ * zod's converter only enforces `required` for declared properties, so SPEC's own example,
+ * `{ "type": "object", "required": ["email"] }`, would accept `{}`; JSON Schema says it must not.
+ */
+function declareRequired(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(declareRequired);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) copy[key] = declareRequired(value);
+  if (Array.isArray(copy.required)) {
+    const properties = { ...(copy.properties as Record<string, unknown> | undefined) };
+    for (const name of copy.required) if (typeof name === 'string') properties[name] ??= {};
+    copy.properties = properties;
+  }
+  return copy;
 }
 
 /** Problems of an input against its workflow's schema, at `$.input.…`-style paths under `root`. */

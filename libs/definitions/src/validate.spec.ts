@@ -10,7 +10,12 @@ function specExample(): Record<string, unknown> {
     triggers: [
       { type: 'webhook', path: 'signup', secret: 'hmac-credential-name' },
       { type: 'schedule', cron: '*/5 * * * *', timezone: 'UTC', input: {} },
-      { type: 'event', topic: 'crm.contacts', filter: "{{ event.value.kind = 'signup' }}" },
+      {
+        type: 'event',
+        credential: 'crm-kafka',
+        topic: 'crm.contacts',
+        filter: "{{ event.value.kind = 'signup' }}",
+      },
     ],
     steps: [
       {
@@ -303,17 +308,23 @@ describe('validateDefinition', () => {
           { type: 'webhook', path: 'in', secret: 'hmac' },
           { type: 'webhook', path: 'a/b', auth: 'none' },
           { type: 'schedule', cron: 'every minute', timezone: 'Mars/Olympus' },
-          { type: 'event', topic: 'crm', filter: 'kind = 1' },
+          { type: 'event', credential: 'crm-kafka', topic: 'crm', filter: 'kind = 1' },
           { type: 'email' },
         ],
       }),
     );
     expect(problems).toEqual([
       { path: '$.triggers[2].path', message: expect.stringContaining('one URL segment') },
+      {
+        path: '$.triggers[3].timezone',
+        message: expect.stringContaining('unknown IANA time zone'),
+      },
       { path: '$.triggers[3].cron', message: expect.stringContaining('5 fields') },
-      { path: '$.triggers[3].timezone', message: 'unknown IANA time zone' },
       { path: '$.triggers[4].filter', message: 'filter must be a single {{ … }} expression' },
-      { path: '$.triggers[5].type', message: 'trigger type must be webhook, schedule or event' },
+      {
+        path: '$.triggers[5].type',
+        message: 'trigger type must be webhook, schedule, event or run',
+      },
       { path: '$.triggers[1].path', message: 'duplicate webhook path "in"' },
     ]);
   });

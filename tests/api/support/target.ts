@@ -25,6 +25,8 @@ async function startDistributed(port: number): Promise<Target> {
   const stack = await startStack({
     basePort: port,
     database: 'weft_test_api',
+    // Two engines, as a deployment runs them: schedules must fire once across both.
+    workflowReplicas: 2,
     env: testEnv,
     onOutput: (service, line) => output.push(`${service}: ${line}`),
   }).catch((error: Error) => {

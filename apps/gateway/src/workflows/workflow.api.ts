@@ -1,4 +1,4 @@
-import { Cursor, WorkflowPage, WorkflowView } from '@weft/contracts';
+import { Cursor, ScheduleList, WorkflowPage, WorkflowView } from '@weft/contracts';
 import { z } from 'zod';
 import { PageLimit } from '../http/query';
 import { named, type ApiOperation } from '../openapi/api-operation';
@@ -70,6 +70,22 @@ export const workflowOperations: ApiOperation[] = [
     security: 'apiKey',
     params: WorkflowVersionParams,
     responses: { 200: { description: 'That version', body: workflow } },
+    problems: [400, 404, 503],
+  },
+  {
+    method: 'GET',
+    path: '/v1/workflows/{id}/schedules',
+    operationId: 'listWorkflowSchedules',
+    summary: 'The schedule triggers of a workflow: next slots, last fired, skipped and missed',
+    tag,
+    security: 'apiKey',
+    params: WorkflowParams,
+    responses: {
+      200: {
+        description: 'One entry per schedule trigger',
+        body: named('ScheduleList', ScheduleList),
+      },
+    },
     problems: [400, 404, 503],
   },
   {

@@ -11,7 +11,12 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { WorkflowRpc, type WorkflowPage, type WorkflowView } from '@weft/contracts';
+import {
+  WorkflowRpc,
+  type ScheduleList,
+  type WorkflowPage,
+  type WorkflowView,
+} from '@weft/contracts';
 import type { FastifyReply } from 'fastify';
 import { ZodPipe } from '../http/request-validation';
 import { TenantRpc } from '../rpc/tenant-rpc';
@@ -71,6 +76,14 @@ export class WorkflowsController {
     @Param(new ZodPipe(WorkflowVersionParams, 'params')) { id, v }: WorkflowVersionParams,
   ): Promise<WorkflowView> {
     return this.rpc.call(WorkflowRpc, 'workflows.get', tenantId, { workflowId: id, version: v });
+  }
+
+  @Get(':id/schedules')
+  schedules(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(WorkflowParams, 'params')) { id }: WorkflowParams,
+  ): Promise<ScheduleList> {
+    return this.rpc.call(WorkflowRpc, 'workflows.schedules', tenantId, { workflowId: id });
   }
 
   @Put(':id')

@@ -6,13 +6,14 @@ import type { TimerRepository } from './store/timer.repository';
 import type { Transactions } from './store/transactions';
 import type { EngineService } from './engine.service';
 import type { RunSignal } from './signals';
+import type { ScheduleFirer } from '../triggers/schedule-firer';
 
 const POLL_MS = 200;
 const BATCH = 100;
 
 /**
- * Applies what falls due with time: timers (retry back-offs, waits) and expired step leases
- * (the reaper). Each item is one transaction that takes the run's lock with SKIP LOCKED and,
+ * Applies what falls due with time: schedule slots (ScheduleFirer), timers (retry back-offs,
+ * waits) and expired step leases (the reaper). Each item is one transaction that takes the run's lock with SKIP LOCKED and,
  * for a timer, deletes its row, so it fires once across engine replicas and is not lost if the
  * process dies; a run locked elsewhere is simply retried on the next poll.
  */
@@ -26,6 +27,7 @@ export class DueWorkPoller {
     private readonly timers: TimerRepository,
     private readonly leases: LeaseRepository,
     private readonly engine: EngineService,
+    private readonly schedules: ScheduleFirer,
     private readonly logger: JsonLogger,
     private readonly onOutbox: () => void,
   ) {}
@@ -46,7 +48,7 @@ export class DueWorkPoller {
   }
 
   private async poll(): Promise<void> {
-    let applied = 0;
+    let applied = await this.schedules.fireDue();
     for (const { id, runId } of await this.timers.dueTimers(BATCH)) {
       applied += await this.applyLocked(runId, async (tx) => {
         const timer = await this.timers.claimTimer(tx, id);

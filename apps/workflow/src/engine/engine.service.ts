@@ -1,4 +1,4 @@
-import { stepError, storableText, type StepTask } from '@weft/contracts';
+import { isTerminalRunStatus, stepError, storableText, type StepTask } from '@weft/contracts';
 import { isTransientDatabaseError } from '@weft/persistence';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
@@ -8,6 +8,8 @@ import type { Transactions } from './store/transactions';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
+import { insertion } from '../runs/new-run';
+import type { RunChains } from '../triggers/run-chains';
 import { applySignal, DEFAULT_ENGINE_POLICY, type EnginePolicy } from './transition';
 
 /** A signal for one run. */
@@ -29,6 +31,7 @@ export class EngineService {
     private readonly catalog: WorkflowCatalog,
     private readonly logger: JsonLogger,
     private readonly onOutbox: () => void,
+    private readonly chains: RunChains,
     private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
   ) {}
 
@@ -134,9 +137,11 @@ export class EngineService {
     const timersCleared = new Set<string>();
     const timers: RunChanges['timers'] = [];
     const outbox: OutboxMessage[] = [];
+    const ended: RunState[] = [];
     for (const { runId, signal } of signals) {
       const run = runs.get(runId);
       if (!run) continue;
+      const wasActive = !isTerminalRunStatus(run.status);
       const runSteps = steps.get(runId)!;
       const workflow = await this.catalog.version(run.workflowId, run.workflowVersion);
       const transition = await applySignal(
@@ -148,6 +153,7 @@ export class EngineService {
         this.policy,
       );
       if (transition.runChanged) changedRuns.add(runId);
+      if (wasActive && isTerminalRunStatus(run.status)) ended.push(run);
       const changed = changedSteps.get(runId) ?? new Set<string>();
       transition.changedSteps.forEach((id) => changed.add(id));
       changedSteps.set(runId, changed);
@@ -183,16 +189,22 @@ export class EngineService {
         });
       }
     }
+    // Run triggers: the runs these ends start are written with them.
+    const chained = ended.length > 0 ? await this.chains.startedBy(tx, ended) : [];
+    const started = insertion(chained);
     await this.runs.write(
       {
-        inserted: [],
+        inserted: started.inserted,
         updated: [...changedRuns].map((id) => runs.get(id)!),
-        steps: [...changedSteps].flatMap(([runId, ids]) =>
-          [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
-        ),
+        steps: [
+          ...[...changedSteps].flatMap(([runId, ids]) =>
+            [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
+          ),
+          ...started.steps,
+        ],
         timersCleared: [...timersCleared],
         timers,
-        outbox,
+        outbox: [...outbox, ...started.outbox],
       },
       tx,
     );

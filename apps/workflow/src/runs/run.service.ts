@@ -1,12 +1,10 @@
 import {
   DomainError,
   isTerminalRunStatus,
-  jsonStorageProblem,
   type GetRun,
   type ListRunEvents,
   type ListRuns,
   type RunCommand,
-  type RunEvent,
   type RunEventPage,
   type RunPage,
   type RunStarted,
@@ -14,15 +12,13 @@ import {
   type RunView,
   type StartRun,
 } from '@weft/contracts';
-import { inputProblems } from '@weft/definitions';
-import { uuidv7 } from '@weft/runtime';
 import type { EngineService } from '../engine/engine.service';
-import { pendingStep, type RunState } from '../engine/run-state';
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
 import { toSummary, type RunRepository } from '../engine/store/run.repository';
 import type { Sql, Transactions } from '../engine/store/transactions';
+import { inputInvalid, insertion, newRun, startProblems } from './new-run';
 
 /** The run API of the engine: what the gateway asks over RPC. */
 export class RunService {
@@ -59,71 +55,25 @@ export class RunService {
       );
     }
     const compiled = await this.catalog.version(workflowId, workflow.version);
-    const unstorable = jsonStorageProblem({ input, event });
-    const problems = unstorable
-      ? [unstorable]
-      : compiled.input
-        ? inputProblems(compiled.input, input ?? {}, ['input'])
-        : [];
-    if (problems.length > 0) {
-      throw new DomainError(
-        'run_input_invalid',
-        'the input does not match the workflow’s inputSchema',
-        problems,
-      );
-    }
-    const now = new Date();
-    const run: RunState = {
-      id: uuidv7(now.getTime()),
+    const problems = startProblems(compiled, input, event);
+    if (problems.length > 0) throw inputInvalid(problems);
+    const created = newRun({
       tenantId,
       workflowId,
-      workflowVersion: workflow.version,
-      status: 'queued',
+      version: workflow.version,
+      workflow: compiled,
+      input,
       trigger: trigger ?? { type: 'api' },
       event,
-      input: input ?? {},
-      output: null,
-      error: null,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      lastEventSeq: 1,
-      expressionMs: 0,
-    };
-    const queued: RunEvent = {
-      schemaVersion: 1,
-      tenantId,
-      runId: run.id,
-      workflowId,
-      seq: 1,
-      type: 'run.queued',
-      at: now.toISOString(),
-      data: { status: 'queued' },
-    };
-    const steps = [...compiled.steps.values()].map(({ definition }) =>
-      pendingStep(definition.id, definition.type),
-    );
+    });
+    const run = created.run;
     // The run, its steps and its two outbox rows are one statement: without an idempotency
     // key, one round trip to PostgreSQL and no transaction to open.
-    const insert = (sql?: Sql) =>
-      this.runs.write(
-        {
-          inserted: [run],
-          updated: [],
-          steps: steps.map((step) => ({ runId: run.id, step })),
-          timersCleared: [],
-          timers: [],
-          outbox: [
-            { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
-            { destination: 'run-event', payload: queued },
-          ],
-        },
-        sql,
-      );
-    const created: RunStarted = { run: toSummary(run), created: true };
+    const insert = (sql?: Sql) => this.runs.write(insertion([created]), sql);
+    const started: RunStarted = { run: toSummary(run), created: true };
     const result =
       idempotencyKey === undefined
-        ? await insert().then(() => created)
+        ? await insert().then(() => started)
         : await this.transactions.run(async (tx): Promise<RunStarted> => {
             const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, run.id);
             if (holder !== run.id) {
@@ -131,7 +81,7 @@ export class RunService {
               if (existing) return { run: toSummary(existing), created: false };
             }
             await insert(tx);
-            return created;
+            return started;
           });
     if (result.created) this.onOutbox();
     return result;

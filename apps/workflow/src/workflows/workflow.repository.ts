@@ -1,10 +1,22 @@
-import { DomainError, type WorkflowView } from '@weft/contracts';
+import { DomainError, type FieldProblem, type RunStatus, type WorkflowView } from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
+import type {
+  SavedRunTrigger,
+  SavedSchedule,
+  TriggerRepository,
+} from '../triggers/trigger.repository';
 
 /** A webhook trigger as stored: its path and the hmac credential it is signed with. */
 export interface Webhook {
   path: string;
   secret?: string;
+}
+
+/** The triggers a save writes beside the version; run triggers name their source as written. */
+export interface TriggersToSave {
+  webhooks: Webhook[];
+  schedules: SavedSchedule[];
+  runTriggers: { index: number; workflow: string; statuses: RunStatus[] }[];
 }
 
 interface WorkflowRow {
@@ -25,14 +37,17 @@ const SELECT_VIEW = `
 
 /** SQL of workflows and their immutable versions; every method is scoped by tenant. */
 export class WorkflowRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly triggers: TriggerRepository,
+  ) {}
 
   async create(
     tenantId: string,
     id: string,
     name: string,
     definition: unknown,
-    webhooks: readonly Webhook[],
+    triggers: TriggersToSave,
   ): Promise<WorkflowView> {
     return this.db.transaction(async (tx) => {
       await tx.query(
@@ -43,9 +58,57 @@ export class WorkflowRepository {
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, 1, $2)',
         [id, JSON.stringify(definition)],
       );
-      await this.claimWebhookPaths(tx, tenantId, id, webhooks);
+      await this.saveTriggers(tx, tenantId, id, 1, triggers);
       return (await this.find(tenantId, id, undefined, tx))!;
     });
+  }
+
+  /**
+   * Makes `triggers` the workflow's, at `version`, in the save's transaction: from its commit
+   * on, only this version fires.
+   */
+  private async saveTriggers(
+    tx: EntityManager,
+    tenantId: string,
+    workflowId: string,
+    version: number,
+    triggers: TriggersToSave,
+  ): Promise<void> {
+    await this.claimWebhookPaths(tx, tenantId, workflowId, triggers.webhooks);
+    await this.triggers.replaceSchedules(
+      tx,
+      tenantId,
+      workflowId,
+      version,
+      triggers.schedules,
+      new Date(),
+    );
+    const runTriggers: SavedRunTrigger[] = [];
+    const problems: FieldProblem[] = [];
+    for (const { index, workflow, statuses } of triggers.runTriggers) {
+      const found = await this.triggers.resolveWorkflow(tx, tenantId, workflow);
+      const path = `$.definition.triggers[${index}].workflow`;
+      if (found.length === 0) {
+        problems.push({ path, message: `no active workflow of this tenant is ${workflow}` });
+      } else if (found.length > 1) {
+        problems.push({
+          path,
+          message: `several active workflows are named ${workflow}; use its id`,
+        });
+      } else if (found[0] === workflowId) {
+        problems.push({ path, message: 'a workflow cannot be started by its own runs' });
+      } else {
+        runTriggers.push({ index, sourceWorkflowId: found[0]!, statuses });
+      }
+    }
+    if (problems.length > 0) {
+      throw new DomainError(
+        'workflow_definition_invalid',
+        'a run trigger names no workflow',
+        problems,
+      );
+    }
+    await this.triggers.replaceRunTriggers(tx, tenantId, workflowId, version, runTriggers);
   }
 
   /**
@@ -102,7 +165,7 @@ export class WorkflowRepository {
     id: string,
     name: string,
     definition: unknown,
-    webhooks: readonly Webhook[],
+    triggers: TriggersToSave,
   ): Promise<WorkflowView | undefined> {
     return this.db.transaction(async (tx) => {
       const [rows] = await tx.query<[{ latest_version: number }[], number]>(
@@ -118,7 +181,7 @@ export class WorkflowRepository {
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, $2, $3)',
         [id, version, JSON.stringify(definition)],
       );
-      await this.claimWebhookPaths(tx, tenantId, id, webhooks);
+      await this.saveTriggers(tx, tenantId, id, version, triggers);
       return this.find(tenantId, id, version, tx);
     });
   }
@@ -149,7 +212,7 @@ export class WorkflowRepository {
     return rows.map(toView);
   }
 
-  /** Archives the workflow and frees its webhook paths. */
+  /** Archives the workflow: its webhook paths are freed and its triggers fire no more. */
   async archive(tenantId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [, count] = await tx.query<[unknown[], number]>(
@@ -157,7 +220,10 @@ export class WorkflowRepository {
           WHERE id = $1 AND tenant_id = $2`,
         [id, tenantId],
       );
-      if (count > 0) await tx.query('DELETE FROM workflow.webhooks WHERE workflow_id = $1', [id]);
+      if (count > 0) {
+        await tx.query('DELETE FROM workflow.webhooks WHERE workflow_id = $1', [id]);
+        await this.triggers.removeAll(tx, id);
+      }
       return count > 0;
     });
   }

@@ -4,7 +4,9 @@ import {
   type CreateWorkflow,
   type Done,
   type GetWorkflow,
+  type ListSchedules,
   type ListWorkflows,
+  type ScheduleList,
   type ResolvedWebhook,
   type ResolveWebhook,
   type UpdateWorkflow,
@@ -14,16 +16,20 @@ import {
 import { validateDefinition, type WorkflowDefinition } from '@weft/definitions';
 import { uuidv7 } from '@weft/runtime';
 import { decodeCursor, page } from '../pagination';
-import type { Webhook, WorkflowRepository } from './workflow.repository';
+import type { TriggerRepository } from '../triggers/trigger.repository';
+import type { TriggersToSave, WorkflowRepository } from './workflow.repository';
 
 /** Workflows and their versions: a save validates the whole definition first. */
 export class WorkflowService {
-  constructor(private readonly workflows: WorkflowRepository) {}
+  constructor(
+    private readonly workflows: WorkflowRepository,
+    private readonly triggers: TriggerRepository,
+  ) {}
 
   async create({ tenantId, definition }: CreateWorkflow): Promise<WorkflowView> {
     const valid = validOrThrow(definition);
     // The definition is kept as the user wrote it; defaults apply when the engine reads it.
-    return this.workflows.create(tenantId, uuidv7(), valid.name, definition, webhooksOf(valid));
+    return this.workflows.create(tenantId, uuidv7(), valid.name, definition, triggersOf(valid));
   }
 
   async update({ tenantId, workflowId, definition }: UpdateWorkflow): Promise<WorkflowView> {
@@ -33,7 +39,7 @@ export class WorkflowService {
       workflowId,
       valid.name,
       definition,
-      webhooksOf(valid),
+      triggersOf(valid),
     );
     if (updated) return updated;
     const current = await this.workflows.find(tenantId, workflowId);
@@ -74,6 +80,12 @@ export class WorkflowService {
     };
   }
 
+  /** The schedules of the workflow's latest version: when they fire next, what they did. */
+  async schedules({ tenantId, workflowId }: ListSchedules): Promise<ScheduleList> {
+    if (!(await this.workflows.find(tenantId, workflowId))) throw notFound(workflowId);
+    return { items: await this.triggers.schedulesOf(tenantId, workflowId) };
+  }
+
   async archive({ tenantId, workflowId }: ArchiveWorkflow): Promise<Done> {
     if (!(await this.workflows.archive(tenantId, workflowId))) throw notFound(workflowId);
     return { schemaVersion: 1 };
@@ -97,7 +109,17 @@ function validOrThrow(definition: unknown): WorkflowDefinition {
 const notFound = (workflowId: string) =>
   new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
 
-const webhooksOf = (definition: WorkflowDefinition): Webhook[] =>
-  definition.triggers.flatMap((trigger) =>
-    trigger.type === 'webhook' ? [{ path: trigger.path, secret: trigger.secret }] : [],
-  );
+function triggersOf({ triggers }: WorkflowDefinition): TriggersToSave {
+  const saved: TriggersToSave = { webhooks: [], schedules: [], runTriggers: [] };
+  triggers.forEach((trigger, index) => {
+    if (trigger.type === 'webhook') {
+      saved.webhooks.push({ path: trigger.path, secret: trigger.secret });
+    } else if (trigger.type === 'schedule') {
+      const { cron, timezone, overlap, catchUp, input } = trigger;
+      saved.schedules.push({ index, cron, timezone, overlap, catchUp, input: input ?? {} });
+    } else if (trigger.type === 'run') {
+      saved.runTriggers.push({ index, workflow: trigger.workflow, statuses: trigger.statuses });
+    }
+  });
+  return saved;
+}

@@ -64,9 +64,20 @@ export const StepView = z.object({
 export type StepView = z.infer<typeof StepView>;
 
 /** What started a run (SPEC §2 Triggers); a run started by `POST …/runs` has `api`. */
+/** What started a run (`run.trigger` in expressions); `index` is the trigger's position. */
 export const RunTrigger = z.discriminatedUnion('type', [
   z.object({ type: z.literal('api') }),
   z.object({ type: z.literal('webhook'), path: z.string(), eventId: z.string().optional() }),
+  z.object({ type: z.literal('schedule'), index: z.int().min(0), cron: z.string() }),
+  z.object({ type: z.literal('event'), index: z.int().min(0), topic: z.string() }),
+  z.object({
+    type: z.literal('run'),
+    index: z.int().min(0),
+    workflowId: z.uuid(),
+    runId: z.uuid(),
+    /** How many run triggers led here: a chain that loops back stops at MAX_RUN_CHAIN. */
+    depth: z.int().min(1),
+  }),
 ]);
 export type RunTrigger = z.infer<typeof RunTrigger>;
 

@@ -55,3 +55,33 @@ export const ResolvedWebhook = z.object({
   secret: z.string().optional(),
 });
 export type ResolvedWebhook = z.infer<typeof ResolvedWebhook>;
+
+/** The schedule triggers of a workflow's latest version, with when they fire and fired. */
+export const ListSchedules = TenantScoped.extend({ workflowId: z.uuid() });
+export type ListSchedules = z.infer<typeof ListSchedules>;
+
+export const ScheduleView = z.object({
+  /** The trigger's position in the definition's `triggers`. */
+  index: z.int().min(0),
+  version: z.int().min(1),
+  cron: z.string(),
+  timezone: z.string(),
+  overlap: z.enum(['skip', 'allow']),
+  catchUp: z.enum(['latest', 'none']),
+  nextSlots: z.array(z.iso.datetime()),
+  lastFiredAt: z.iso.datetime().nullable(),
+  lastSlot: z.iso.datetime().nullable(),
+  lastRunId: z.uuid().nullable(),
+  /** Slots that started a run. */
+  fired: z.int().min(0),
+  /** Slots passed over because the previous run was still active (`overlap: skip`). */
+  skipped: z.int().min(0),
+  /** Slots the engine reached too late (it was down); `catchUp` decided them. */
+  missed: z.int().min(0),
+  /** Fired slots that fired more than a second after their time. */
+  late: z.int().min(0),
+});
+export type ScheduleView = z.infer<typeof ScheduleView>;
+
+export const ScheduleList = z.object({ items: z.array(ScheduleView) });
+export type ScheduleList = z.infer<typeof ScheduleList>;

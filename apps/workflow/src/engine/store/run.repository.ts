@@ -93,6 +93,15 @@ export class RunRepository {
     return rows.map((row) => row.id);
   }
 
+  /** Those of `runIds` that are queued or running. */
+  async activeAmong(sql: Sql, runIds: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await sql.query(
+      `SELECT id FROM workflow.runs WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'running')`,
+      [runIds],
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** The tenant's run (unlocked: writers lock with lockRuns). */
   async findRun(
     tenantId: string,

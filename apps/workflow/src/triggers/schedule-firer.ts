@@ -1,0 +1,101 @@
+import { decideSlot } from '@weft/definitions';
+import type { JsonLogger } from '@weft/runtime';
+import type { RunRepository } from '../engine/store/run.repository';
+import type { Transactions } from '../engine/store/transactions';
+import type { WorkflowCatalog } from '../engine/workflow-catalog';
+import { insertion, newRun, withFreeKeys, type NewRun } from '../runs/new-run';
+import type { ScheduleOutcome, TriggerRepository } from './trigger.repository';
+
+const BATCH = 100;
+
+/** The idempotency key of a schedule's slot (SPEC §2): one run per slot, whatever happens. */
+export const scheduleSlotKey = (workflowId: string, index: number, slot: Date) =>
+  `schedule:${workflowId}:${index}:${slot.toISOString()}`;
+
+/**
+ * Fires schedule triggers. One transaction locks the due schedule rows (SKIP LOCKED: another
+ * engine replica takes the others), decides each slot (slot-decisions live in
+ * `@weft/definitions`), inserts the runs with their slot keys claimed, and moves each row to
+ * its next slot. A slot therefore starts one run across every replica, and a crash before the
+ * commit leaves the slot due for the next poll.
+ */
+export class ScheduleFirer {
+  constructor(
+    private readonly transactions: Transactions,
+    private readonly triggers: TriggerRepository,
+    private readonly runs: RunRepository,
+    private readonly catalog: WorkflowCatalog,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  /** Answers how many runs it started. */
+  async fireDue(now = new Date()): Promise<number> {
+    return this.transactions.run(async (tx) => {
+      const due = await this.triggers.lockDueSchedules(tx, now, BATCH);
+      if (due.length === 0) return 0;
+      const previous = due.flatMap((s) =>
+        s.overlap === 'skip' && s.lastRunId ? [s.lastRunId] : [],
+      );
+      const active = new Set(previous.length > 0 ? await this.runs.activeAmong(tx, previous) : []);
+      const outcomes: ScheduleOutcome[] = [];
+      const keyed: { key: string; run: NewRun }[] = [];
+      for (const schedule of due) {
+        const { workflowId, index } = schedule;
+        const decision = decideSlot(schedule, schedule.nextAt, now, schedule.catchUp);
+        const outcome: ScheduleOutcome = {
+          workflowId,
+          index,
+          nextAt: decision.next,
+          skipped: 0,
+          missed: decision.missed,
+        };
+        outcomes.push(outcome);
+        if (decision.missed > 0) {
+          this.logger.event('warn', 'schedule slots missed', {
+            workflowId,
+            index,
+            missed: decision.missed,
+          });
+        }
+        const slot = decision.fire;
+        if (!slot) continue;
+        if (schedule.lastRunId && active.has(schedule.lastRunId)) {
+          outcome.skipped = 1;
+          continue;
+        }
+        let run: NewRun;
+        try {
+          run = newRun({
+            tenantId: schedule.tenantId,
+            workflowId,
+            version: schedule.version,
+            workflow: await this.catalog.version(workflowId, schedule.version),
+            input: schedule.input,
+            trigger: { type: 'schedule', index, cron: schedule.cron },
+            event: { scheduledFor: slot.toISOString(), firedAt: now.toISOString() },
+            now,
+          });
+        } catch (error) {
+          // A version the engine cannot load fails this slot, not the other schedules.
+          this.logger.event('error', 'schedule could not start its run', {
+            workflowId,
+            index,
+            err: error,
+          });
+          continue;
+        }
+        keyed.push({ key: scheduleSlotKey(workflowId, index, slot), run });
+        outcome.fired = { slot, runId: run.run.id, late: decision.late };
+      }
+      const started = await withFreeKeys(tx, this.runs, keyed);
+      const startedIds = new Set(started.map((r) => r.run.id));
+      // A slot whose key was taken already started its run: nothing more to count.
+      for (const outcome of outcomes) {
+        if (outcome.fired && !startedIds.has(outcome.fired.runId)) delete outcome.fired;
+      }
+      if (started.length > 0) await this.runs.write(insertion(started), tx);
+      await this.triggers.recordOutcomes(tx, outcomes);
+      return started.length;
+    });
+  }
+}
