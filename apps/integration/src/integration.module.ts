@@ -1,4 +1,10 @@
-import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { IntegrationRpc, TaskQueues } from '@weft/contracts';
 import { EgressGuard, type EgressAllowList } from '@weft/egress';
 import {
@@ -17,6 +23,7 @@ import { CredentialRepository } from './credentials/credential.repository';
 import { credentialRpcHandlers } from './credentials/credential.rpc';
 import { vaultCredentialSource } from './credentials/credential.source';
 import { CredentialService } from './credentials/credential.service';
+import { EventTriggerConsumers } from './triggers/event-triggers';
 
 /** What the integration service is built from; main.ts and the standalone launcher supply it. */
 export interface IntegrationDeps {
@@ -40,7 +47,9 @@ export interface IntegrationDeps {
 const DEPS = Symbol('IntegrationDeps');
 
 @Module({})
-export class IntegrationModule implements OnApplicationBootstrap {
+export class IntegrationModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private eventTriggers?: EventTriggerConsumers;
+
   constructor(
     @Inject(DEPS) private readonly deps: IntegrationDeps,
     private readonly credentials: CredentialService,
@@ -69,12 +78,20 @@ export class IntegrationModule implements OnApplicationBootstrap {
       IntegrationRpc,
       answerOutagesAsUnavailable(credentialRpcHandlers(credentials), isDatabaseUnavailable),
     );
+    const egress = new EgressGuard(deps.egressAllow);
+    this.eventTriggers = new EventTriggerConsumers({
+      rpc: deps.rpc,
+      openCredential: async (tenantId, name) => (await credentials.unseal(tenantId, [name]))[0]!,
+      egress,
+      logger: deps.logger,
+    });
+    this.eventTriggers.start();
     await startStepWorker({
       worker: 'integration',
       channel: TaskQueues.integration,
       connectors: [probeConnector('integration'), httpRequestConnector()],
       services: {
-        egress: new EgressGuard(deps.egressAllow),
+        egress,
         credentials: vaultCredentialSource(credentials),
       },
       prefetch: deps.prefetch,
@@ -83,5 +100,9 @@ export class IntegrationModule implements OnApplicationBootstrap {
       events: deps.events,
       logger: deps.logger,
     });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.eventTriggers?.stop();
   }
 }

@@ -8,6 +8,7 @@ import { MeterRunExpressions1764400000000 } from './migrations/1764400000000-met
 import { WebhooksAndRunTriggers1764500000000 } from './migrations/1764500000000-webhooks-and-run-triggers';
 import { WebhookSecrets1764600000000 } from './migrations/1764600000000-webhook-secrets';
 import { SchedulesAndRunTriggers1764700000000 } from './migrations/1764700000000-schedules-and-run-triggers';
+import { EventTriggers1764800000000 } from './migrations/1764800000000-event-triggers';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -22,5 +23,6 @@ export const workflowDatabase: ServiceDatabase = {
     WebhooksAndRunTriggers1764500000000,
     WebhookSecrets1764600000000,
     SchedulesAndRunTriggers1764700000000,
+    EventTriggers1764800000000,
   ],
 };

@@ -47,6 +47,7 @@ export async function serveTransports(
     'workflows.list': (request) => workflows.list(request),
     'workflows.archive': (request) => workflows.archive(request),
     'workflows.schedules': (request) => workflows.schedules(request),
+    'triggers.events': () => workflows.eventTriggers(),
     'webhooks.resolve': (request) => workflows.resolveWebhook(request),
     'runs.start': (request) => runs.start(request),
     'runs.get': (request) => runs.get(request),

@@ -1,11 +1,11 @@
 import {
   Cursor,
+  IdempotencyKey,
   ListRuns,
   RunEventView,
   RunPage,
   RunSummary,
   RunView,
-  StartRun,
 } from '@weft/contracts';
 import { z } from 'zod';
 import { PageLimit } from '../http/query';
@@ -16,7 +16,7 @@ export const StartRunBody = z.strictObject({ input: z.unknown().default({}) }).p
 export type StartRunBody = z.infer<typeof StartRunBody>;
 
 export const StartRunHeaders = z.object({
-  'idempotency-key': StartRun.shape.idempotencyKey.describe(
+  'idempotency-key': IdempotencyKey.optional().describe(
     'Starts at most one run per key and tenant; the same key answers the same run (200).',
   ),
 });

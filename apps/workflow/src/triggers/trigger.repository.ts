@@ -1,4 +1,4 @@
-import type { RunStatus, ScheduleView } from '@weft/contracts';
+import type { EventTriggerView, RunStatus, ScheduleView } from '@weft/contracts';
 import { nextSlot, nextSlots, type CatchUp } from '@weft/definitions';
 import type { Sql } from '../engine/store/transactions';
 
@@ -17,6 +17,15 @@ export interface SavedRunTrigger {
   index: number;
   sourceWorkflowId: string;
   statuses: RunStatus[];
+}
+
+/** A Kafka event trigger as saved. */
+export interface SavedEventTrigger {
+  index: number;
+  credential: string;
+  topic: string;
+  filter: string | undefined;
+  fromBeginning: boolean;
 }
 
 /** A schedule whose slot has come, locked by the transaction that fires it. */
@@ -148,10 +157,77 @@ export class TriggerRepository {
     );
   }
 
+  /**
+   * Makes `triggers` the workflow's event triggers at `version`. One that keeps its credential
+   * and topic keeps its `saved_at`, hence its consumer group and committed offsets.
+   */
+  async replaceEventTriggers(
+    tx: Sql,
+    tenantId: string,
+    workflowId: string,
+    version: number,
+    triggers: readonly SavedEventTrigger[],
+  ): Promise<void> {
+    await tx.query(
+      'DELETE FROM workflow.event_triggers WHERE workflow_id = $1 AND idx <> ALL($2)',
+      [workflowId, triggers.map((t) => t.index)],
+    );
+    for (const trigger of triggers) {
+      await tx.query(
+        `INSERT INTO workflow.event_triggers AS e
+           (workflow_id, idx, tenant_id, version, credential, topic, filter, from_beginning)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (workflow_id, idx) DO UPDATE SET
+           version = EXCLUDED.version, filter = EXCLUDED.filter,
+           from_beginning = EXCLUDED.from_beginning,
+           saved_at = CASE WHEN e.credential = EXCLUDED.credential AND e.topic = EXCLUDED.topic
+                           THEN e.saved_at ELSE now() END,
+           credential = EXCLUDED.credential, topic = EXCLUDED.topic`,
+        [
+          workflowId,
+          trigger.index,
+          tenantId,
+          version,
+          trigger.credential,
+          trigger.topic,
+          trigger.filter ?? null,
+          trigger.fromBeginning,
+        ],
+      );
+    }
+  }
+
+  /** Every active workflow's event triggers (archiving deletes a workflow's rows). */
+  async eventTriggers(): Promise<EventTriggerView[]> {
+    const rows: {
+      workflow_id: string;
+      idx: number;
+      tenant_id: string;
+      version: number;
+      credential: string;
+      topic: string;
+      filter: string | null;
+      from_beginning: boolean;
+      saved_at: Date;
+    }[] = await this.db.query('SELECT * FROM workflow.event_triggers ORDER BY workflow_id, idx');
+    return rows.map((row) => ({
+      tenantId: row.tenant_id,
+      workflowId: row.workflow_id,
+      index: row.idx,
+      version: row.version,
+      credential: row.credential,
+      topic: row.topic,
+      filter: row.filter,
+      fromBeginning: row.from_beginning,
+      savedAt: row.saved_at.toISOString(),
+    }));
+  }
+
   /** An archived workflow fires nothing more. */
   async removeAll(tx: Sql, workflowId: string): Promise<void> {
     await tx.query('DELETE FROM workflow.schedules WHERE workflow_id = $1', [workflowId]);
     await tx.query('DELETE FROM workflow.run_triggers WHERE workflow_id = $1', [workflowId]);
+    await tx.query('DELETE FROM workflow.event_triggers WHERE workflow_id = $1', [workflowId]);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { DomainError, type FieldProblem, type RunStatus, type WorkflowView } from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type {
+  SavedEventTrigger,
   SavedRunTrigger,
   SavedSchedule,
   TriggerRepository,
@@ -16,6 +17,7 @@ export interface Webhook {
 export interface TriggersToSave {
   webhooks: Webhook[];
   schedules: SavedSchedule[];
+  events: SavedEventTrigger[];
   runTriggers: { index: number; workflow: string; statuses: RunStatus[] }[];
 }
 
@@ -83,6 +85,7 @@ export class WorkflowRepository {
       triggers.schedules,
       new Date(),
     );
+    await this.triggers.replaceEventTriggers(tx, tenantId, workflowId, version, triggers.events);
     const runTriggers: SavedRunTrigger[] = [];
     const problems: FieldProblem[] = [];
     for (const { index, workflow, statuses } of triggers.runTriggers) {

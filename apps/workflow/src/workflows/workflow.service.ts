@@ -4,6 +4,7 @@ import {
   type CreateWorkflow,
   type Done,
   type GetWorkflow,
+  type EventTriggerList,
   type ListSchedules,
   type ListWorkflows,
   type ScheduleList,
@@ -86,6 +87,11 @@ export class WorkflowService {
     return { items: await this.triggers.schedulesOf(tenantId, workflowId) };
   }
 
+  /** Every active event trigger, for the integration service's consumers. */
+  async eventTriggers(): Promise<EventTriggerList> {
+    return { items: await this.triggers.eventTriggers() };
+  }
+
   async archive({ tenantId, workflowId }: ArchiveWorkflow): Promise<Done> {
     if (!(await this.workflows.archive(tenantId, workflowId))) throw notFound(workflowId);
     return { schemaVersion: 1 };
@@ -110,13 +116,16 @@ const notFound = (workflowId: string) =>
   new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
 
 function triggersOf({ triggers }: WorkflowDefinition): TriggersToSave {
-  const saved: TriggersToSave = { webhooks: [], schedules: [], runTriggers: [] };
+  const saved: TriggersToSave = { webhooks: [], schedules: [], events: [], runTriggers: [] };
   triggers.forEach((trigger, index) => {
     if (trigger.type === 'webhook') {
       saved.webhooks.push({ path: trigger.path, secret: trigger.secret });
     } else if (trigger.type === 'schedule') {
       const { cron, timezone, overlap, catchUp, input } = trigger;
       saved.schedules.push({ index, cron, timezone, overlap, catchUp, input: input ?? {} });
+    } else if (trigger.type === 'event') {
+      const { credential, topic, filter, fromBeginning } = trigger;
+      saved.events.push({ index, credential, topic, filter, fromBeginning });
     } else if (trigger.type === 'run') {
       saved.runTriggers.push({ index, workflow: trigger.workflow, statuses: trigger.statuses });
     }

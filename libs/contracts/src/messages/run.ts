@@ -93,11 +93,15 @@ export type RunView = z.infer<typeof RunView>;
 export const RunPage = z.object({ items: z.array(RunSummary), nextCursor: Cursor.nullable() });
 export type RunPage = z.infer<typeof RunPage>;
 
+/** A caller's `Idempotency-Key` header. */
+export const IdempotencyKey = z.string().min(1).max(200);
+
 /** Starts a run of the workflow's latest version; one idempotency key starts at most one run. */
 export const StartRun = TenantScoped.extend({
   workflowId: z.uuid(),
   input: z.unknown(),
-  idempotencyKey: z.string().min(1).max(200).optional(),
+  /** A caller's key, or a trigger's (an event's topic and offset run up to ~320 characters). */
+  idempotencyKey: z.string().min(1).max(400).optional(),
   /** `api` when absent. */
   trigger: RunTrigger.optional(),
   /** What the trigger carried, `event` in expressions (a webhook's headers and query). */

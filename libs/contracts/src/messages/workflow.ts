@@ -85,3 +85,25 @@ export type ScheduleView = z.infer<typeof ScheduleView>;
 
 export const ScheduleList = z.object({ items: z.array(ScheduleView) });
 export type ScheduleList = z.infer<typeof ScheduleList>;
+
+/** Every active Kafka event trigger, for the consumers that follow them (internal). */
+export const ListEventTriggers = z.object({ schemaVersion: z.literal(1) });
+export type ListEventTriggers = z.infer<typeof ListEventTriggers>;
+
+export const EventTriggerView = z.object({
+  tenantId: z.uuid(),
+  workflowId: z.uuid(),
+  index: z.int().min(0),
+  version: z.int().min(1),
+  /** The tenant's `kafka` credential naming the cluster. */
+  credential: z.string(),
+  topic: z.string(),
+  filter: z.string().nullable(),
+  fromBeginning: z.boolean(),
+  /** When this credential and topic were first saved here: the consumer starts from then. */
+  savedAt: z.iso.datetime(),
+});
+export type EventTriggerView = z.infer<typeof EventTriggerView>;
+
+export const EventTriggerList = z.object({ items: z.array(EventTriggerView) });
+export type EventTriggerList = z.infer<typeof EventTriggerList>;

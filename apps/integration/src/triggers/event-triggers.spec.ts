@@ -1,0 +1,38 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { EgressDenied, EgressGuard, parseEgressAllow } from '@weft/egress';
+import { guardedSockets } from './event-triggers';
+
+/** Broker connections of event triggers pass the egress guard, advertised brokers included. */
+describe('guardedSockets', () => {
+  let server: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    server = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  const connect = (allow: string) =>
+    new Promise<'connected' | Error>((resolve) => {
+      const factory = guardedSockets(new EgressGuard(parseEgressAllow(allow)));
+      const socket = factory({
+        host: '127.0.0.1',
+        port,
+        ssl: false as never,
+        onConnect: () => {
+          socket.destroy();
+          resolve('connected');
+        },
+      });
+      socket.once('error', resolve);
+    });
+
+  it('refuses a broker on a private address unless WEFT_EGRESS_ALLOW admits it', async () => {
+    const refused = await connect('');
+    expect(refused).toBeInstanceOf(EgressDenied);
+    expect((refused as Error).message).toContain(`kafka broker 127.0.0.1:${port}`);
+    expect(await connect('127.0.0.1/32')).toBe('connected');
+  });
+});
