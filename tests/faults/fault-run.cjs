@@ -1,10 +1,13 @@
 // The fault-injection suite (`npm run test:faults`, docs/reliability.md § Fault injection).
-// It submits N runs of a multi-step workflow whose HTTP steps call a loopback counting server,
+// It submits N runs of a multi-step workflow whose HTTP steps call a loopback counting server
+// (three in four through the API, one in four as signed webhook deliveries), while a schedule
+// of the same steps fires every second,
 // and while they run kills each service with SIGKILL at random moments (several times) and
 // restarts RabbitMQ, the Kafka broker and PostgreSQL. Then it waits for quiescence and counts
 // the way Jepsen's queue checker does: what was submitted, acknowledged, succeeded, failed,
 // lost, stuck or duplicated, and the side effects per idempotency key at the target.
 'use strict';
+const { createHmac } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
@@ -113,15 +116,19 @@ async function expectOk(promise, what) {
   return json;
 }
 
-/** The workflow under test: transform → http (honoured key) → transform → http (plain) → transform. */
-function faultWorkflow(name, targetUrl) {
+/**
+ * The workflow under test: transform → http (honoured key) → transform → http (plain) →
+ * transform. `n` is the submitted number, or the slot of a scheduled run.
+ */
+function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}' }) {
   const retry = { maxAttempts: 10, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 5_000 };
   const body = (step) => ({ run: '{{ run.id }}', step, n: '{{ steps.prepare.output.n }}' });
   return {
     name,
     description: 'fault-injection suite (tests/faults)',
+    triggers,
     steps: [
-      { id: 'prepare', type: 'transform', with: { value: { n: '{{ input.n }}' } } },
+      { id: 'prepare', type: 'transform', with: { value: { n } } },
       {
         id: 'charge',
         type: 'http.request',
@@ -270,6 +277,101 @@ async function listRuns(base, key, workflowId, status, signal) {
   return runs;
 }
 
+const HOOK_PATH = 'faults';
+const HOOK_SECRET = 'faults-hook-secret-0123456789';
+
+/**
+ * Starts the run of a submission: through the API with its key as `Idempotency-Key`, or as a
+ * webhook delivery signed with the hook's secret, its key as `X-Weft-Event-Id`. The same key
+ * sent again answers the same run either way.
+ */
+function startRun(base, apiKey, workflowId, hookUrl, record) {
+  const body = JSON.stringify(
+    record.via === 'webhook' ? { n: record.n } : { input: { n: record.n } },
+  );
+  if (record.via === 'webhook') {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac('sha256', HOOK_SECRET)
+      .update(`${timestamp}.${body}`)
+      .digest('hex');
+    return fetch(hookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-weft-event-id': record.key,
+        'x-weft-timestamp': timestamp,
+        'x-weft-signature': `sha256=${signature}`,
+      },
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+  }
+  return fetch(`${base}/v1/workflows/${workflowId}/runs`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': record.key,
+    },
+    body,
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/**
+ * The schedule's runs: each slot once (no slot twice, none left out between the first and the
+ * last), none stuck, each succeeded one with exactly one `charge` effect.
+ */
+async function accountSchedule({ base, apiKey, workflowId, view, counting, signal }) {
+  const listed = await listRuns(base, apiKey, workflowId, undefined, signal);
+  const views = await mapLimit(listed, 16, async (run) => {
+    const { json } = await apiCall(base, apiKey, 'GET', `/v1/runs/${run.id}`, { signal });
+    return json;
+  });
+  const bySlot = new Map();
+  const stuck = [];
+  let succeeded = 0;
+  let failed = 0;
+  let succeededWithoutEffect = 0;
+  for (const run of views) {
+    const slot = run.steps.find((step) => step.id === 'prepare')?.output?.n;
+    if (slot) bySlot.set(slot, [...(bySlot.get(slot) ?? []), run.id]);
+    if (!TERMINAL.has(run.status)) stuck.push({ runId: run.id, status: run.status, slot });
+    if (run.status === 'succeeded') {
+      succeeded += 1;
+      if (counting.effectsOf('honoured', `${run.id}:charge`) !== 1) succeededWithoutEffect += 1;
+    }
+    if (run.status === 'failed') failed += 1;
+  }
+  const slots = [...bySlot.keys()].map((slot) => Date.parse(slot)).sort((a, b) => a - b);
+  const missing = [];
+  for (let i = 1; i < slots.length; i++) {
+    for (let t = slots[i - 1] + 1000; t < slots[i]; t += 1000)
+      missing.push(new Date(t).toISOString());
+  }
+  const duplicated = [...bySlot.entries()].filter(([, ids]) => ids.length > 1);
+  return {
+    counts: {
+      runs: views.length,
+      slots: bySlot.size,
+      succeeded,
+      failed,
+      stuck: stuck.length,
+      duplicatedSlots: duplicated.length,
+      missingSlots: missing.length,
+      succeededWithoutEffect,
+      firstSlot: slots.length ? new Date(slots[0]).toISOString() : null,
+      lastSlot: slots.length ? new Date(slots.at(-1)).toISOString() : null,
+    },
+    view,
+    details: {
+      stuck: stuck.slice(0, 20),
+      duplicated: duplicated.slice(0, 20),
+      missing: missing.slice(0, 20),
+    },
+  };
+}
+
 /**
  * Runs the suite against a fresh distributed stack and returns the report; `report.passed`
  * is false when a run was lost, stuck or duplicated or a key had more than one effect.
@@ -386,15 +488,34 @@ async function runFaults(options = {}) {
     supervisor.attach(stack);
     note('stack ready', { gateway: stack.gatewayUrl, counting: counting.url, seed });
     const base = stack.gatewayUrl;
-    const { apiKey } = await expectOk(
+    const { apiKey, tenant } = await expectOk(
       apiCall(base, stack.adminKey, 'POST', '/v1/tenants', { body: { name: `faults-${stamp}` } }),
       'create tenant',
     );
+    await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/credentials', {
+        body: { name: 'faults-hook', type: 'hmac', data: { secret: HOOK_SECRET } },
+      }),
+      'create hmac credential',
+    );
     const workflow = await expectOk(
       apiCall(base, apiKey, 'POST', '/v1/workflows', {
-        body: faultWorkflow(`faults-${stamp}`, counting.url),
+        body: faultWorkflow(`faults-${stamp}`, counting.url, {
+          triggers: [{ type: 'webhook', path: HOOK_PATH, secret: 'faults-hook' }],
+        }),
       }),
       'create workflow',
+    );
+    const hookUrl = `${base}/v1/hooks/${tenant.id}/${HOOK_PATH}`;
+    // Every second, the same steps; `allow`: a slow run under faults must not skip slots.
+    const scheduled = await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/workflows', {
+        body: faultWorkflow(`faults-${stamp}-scheduled`, counting.url, {
+          triggers: [{ type: 'schedule', cron: '* * * * * *', overlap: 'allow' }],
+          n: '{{ event.scheduledFor }}',
+        }),
+      }),
+      'create scheduled workflow',
     );
 
     const stackReadyAtMs = since();
@@ -402,6 +523,7 @@ async function runFaults(options = {}) {
     const triggers = Array.from({ length: runs }, (_, n) => ({
       n,
       key: `faults-${stamp}-${n}`,
+      via: /** @type {'api' | 'webhook'} */ (n % 4 === 1 ? 'webhook' : 'api'),
       attempts: 0,
       failures: /** @type {Record<string, number>} */ ({}),
       ack: /** @type {{ status: number, runId: string, atMs: number } | undefined} */ (undefined),
@@ -415,19 +537,15 @@ async function runFaults(options = {}) {
         record.attempts += 1;
         let failure;
         try {
-          const response = await fetch(`${base}/v1/workflows/${workflow.id}/runs`, {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${apiKey}`,
-              'content-type': 'application/json',
-              'idempotency-key': record.key,
-            },
-            body: JSON.stringify({ input: { n: record.n } }),
-            signal: AbortSignal.timeout(15_000),
-          });
+          const response = await startRun(base, apiKey, workflow.id, hookUrl, record);
           const text = await response.text();
           if (response.status === 202 || response.status === 200) {
-            record.ack = { status: response.status, runId: JSON.parse(text).id, atMs: since() };
+            const answer = JSON.parse(text);
+            record.ack = {
+              status: response.status,
+              runId: answer.id ?? answer.runId,
+              atMs: since(),
+            };
             return;
           }
           if (!retryable(response.status)) {
@@ -517,6 +635,16 @@ async function runFaults(options = {}) {
       throw error;
     }
     await supervisor.settle('the last fault');
+    // The schedule stops with the faults: archived, it fires no more.
+    const scheduleView = await expectOk(
+      apiCall(base, apiKey, 'GET', `/v1/workflows/${scheduled.id}/schedules`, { signal }),
+      'read the schedule',
+    );
+    await expectOk(
+      apiCall(base, apiKey, 'DELETE', `/v1/workflows/${scheduled.id}`, { signal }),
+      'archive the scheduled workflow',
+    );
+    note('schedule archived', { schedule: scheduleView.items[0] });
     const calmAtMs = since();
     const acked = triggers.filter((t) => t.ack);
     note('faults done; waiting for quiescence', { acknowledged: acked.length });
@@ -528,9 +656,12 @@ async function runFaults(options = {}) {
     for (;;) {
       let active;
       try {
-        const queued = await listRuns(base, apiKey, workflow.id, 'queued', signal);
-        const running = await listRuns(base, apiKey, workflow.id, 'running', signal);
-        active = queued.length + running.length;
+        let count = 0;
+        for (const id of [workflow.id, scheduled.id]) {
+          for (const status of ['queued', 'running'])
+            count += (await listRuns(base, apiKey, id, status, signal)).length;
+        }
+        active = count;
       } catch (error) {
         note('listing failed while waiting for quiescence', { error: error.message });
       }
@@ -555,13 +686,27 @@ async function runFaults(options = {}) {
       base,
       apiKey,
       workflowId: workflow.id,
+      hookUrl,
       triggers,
       counting,
       signal,
       note,
     });
+    report.schedule = await accountSchedule({
+      base,
+      apiKey,
+      workflowId: scheduled.id,
+      view: scheduleView.items[0],
+      counting,
+      signal,
+    });
+    const sc = report.schedule.counts;
     Object.assign(report, {
       passed:
+        sc.stuck === 0 &&
+        sc.duplicatedSlots === 0 &&
+        sc.missingSlots === 0 &&
+        sc.succeededWithoutEffect === 0 &&
         report.counts.lost === 0 &&
         report.counts.stuck === 0 &&
         report.counts.duplicated === 0 &&
@@ -652,7 +797,7 @@ async function stopStack(stack, note) {
 }
 
 /** The checker: reads every run back and classifies it, then the effects at the target. */
-async function account({ base, apiKey, workflowId, triggers, counting, signal, note }) {
+async function account({ base, apiKey, workflowId, hookUrl, triggers, counting, signal, note }) {
   const listed = await listRuns(base, apiKey, workflowId, undefined, signal);
   const listedIds = new Set(listed.map((run) => run.id));
   const acked = triggers.filter((t) => t.ack);
@@ -670,18 +815,14 @@ async function account({ base, apiKey, workflowId, triggers, counting, signal, n
   const extraViews = await mapLimit(extra, 16, (run) => read(run.id));
   // The same key again must answer the run it started (200), never a new one.
   const replays = await mapLimit(acked, 16, async (t) => {
-    const { status, json } = await apiCall(
-      base,
-      apiKey,
-      'POST',
-      `/v1/workflows/${workflowId}/runs`,
-      {
-        body: { input: { n: t.n } },
-        headers: { 'idempotency-key': t.key },
-        signal,
-      },
-    );
-    return { status, runId: json?.id };
+    for (let attempt = 1; ; attempt++) {
+      const response = await startRun(base, apiKey, workflowId, hookUrl, t);
+      const json = await response.json().catch(() => null);
+      if (!retryable(response.status) || attempt === 10) {
+        return { status: response.status, runId: json?.id ?? json?.runId };
+      }
+      await sleep(500, signal);
+    }
   });
 
   const runsOfTrigger = new Map(triggers.map((t) => [t.n, new Set(t.ack ? [t.ack.runId] : [])]));
@@ -775,9 +916,11 @@ async function account({ base, apiKey, workflowId, triggers, counting, signal, n
       stuck: stuck.length,
       duplicated: duplicated.length,
       listed: listed.length,
+      // A replayed webhook delivery answers 202 with the run it started; the API answers 200.
       replayedKeysAnsweredSameRun: replays.filter(
-        (r, i) => r.status === 200 && r.runId === acked[i].ack.runId,
+        (r, i) => (r.status === 200 || r.status === 202) && r.runId === acked[i].ack.runId,
       ).length,
+      viaWebhook: triggers.filter((t) => t.via === 'webhook').length,
     },
     triggerAttempts: {
       total: triggers.reduce((sum, t) => sum + t.attempts, 0),
@@ -809,12 +952,13 @@ const seconds = (ms) => (ms === null || ms === undefined ? '—' : `${(ms / 1000
 /** The report as Markdown, for bench/results and the docs. */
 function markdownOf(report) {
   const c = report.counts;
+  const sch = report.schedule.counts;
   const h = report.effects.honoured;
   const p = report.effects.plain;
   const lines = [
     `# Fault injection — ${report.passed ? 'PASSED' : 'FAILED'}`,
     '',
-    `${c.submitted} runs of transform → http.request (honoured key) → transform → http.request (plain) → transform, ` +
+    `${c.submitted} runs (${c.viaWebhook} of them signed webhook deliveries) of transform → http.request (honoured key) → transform → http.request (plain) → transform, ` +
       `seed ${report.seed}, faults: ${report.options.faults.join(', ')} ` +
       `(${report.options.killsPerService} × kill -9 per service).`,
     '',
@@ -832,6 +976,12 @@ function markdownOf(report) {
     `| plain (\`notify\`) | ${p.keys} | ${p.calls} | ${p.effects} | ${p.maxEffectsPerKey} | ${p.keysWithSeveralCalls} | ${p.keysWithSeveralEffects.length} | — | ${p.missingKey} |`,
     '',
     `Succeeded runs without exactly one \`charge\` effect: ${report.effects.succeededWithoutEffect.length}.`,
+    '',
+    `Schedule (\`* * * * * *\`, same steps, fired while the faults ran): ${sch.runs} runs for ${sch.slots} slots ` +
+      `(${sch.firstSlot} … ${sch.lastSlot}); succeeded ${sch.succeeded}, failed ${sch.failed}, stuck ${sch.stuck}, ` +
+      `slots fired twice ${sch.duplicatedSlots}, slots left out ${sch.missingSlots}, succeeded without one effect ` +
+      `${sch.succeededWithoutEffect}; the schedule's own count: ${JSON.stringify(report.schedule.view && { fired: report.schedule.view.fired, late: report.schedule.view.late, missed: report.schedule.view.missed, skipped: report.schedule.view.skipped })}.`,
+    '',
     `Keys that were not the \`{runId}:{stepId}\` of their call: ${h.keysNotMatchingSubject.length} (honoured), ${p.keysNotMatchingSubject.length} (plain).`,
     `Trigger attempts: ${report.triggerAttempts.total} for ${c.submitted} runs (${report.triggerAttempts.retried} retried, ` +
       `max ${report.triggerAttempts.max}); failures seen: ${JSON.stringify(report.triggerAttempts.failures)}.`,
@@ -869,7 +1019,13 @@ function markdownOf(report) {
       ? ['## Warnings', '', ...report.warnings.map((w) => `- ${w}`), '']
       : []),
   ];
-  for (const [name, items] of Object.entries(report.details)) {
+  const details = {
+    ...report.details,
+    ...Object.fromEntries(
+      Object.entries(report.schedule.details).map(([name, items]) => [`schedule ${name}`, items]),
+    ),
+  };
+  for (const [name, items] of Object.entries(details)) {
     if (items.length > 0)
       lines.push(
         `## ${name} (first ${items.length})`,
@@ -896,6 +1052,8 @@ function summaryOf(report) {
       `succeeded ${c.succeeded}, failed ${c.failed}, lost ${c.lost}, stuck ${c.stuck}, duplicated ${c.duplicated}`,
     `  honoured key: ${h.keys} keys, ${h.calls} calls, ${h.effects} effects, max ${h.maxEffectsPerKey} effect per key, ` +
       `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
+    `  schedule: ${report.schedule.counts.runs} runs for ${report.schedule.counts.slots} slots, ` +
+      `${report.schedule.counts.duplicatedSlots} fired twice, ${report.schedule.counts.missingSlots} left out, ${report.schedule.counts.stuck} stuck`,
     `  faults: ${report.faults.length} applied; quiescent ${seconds(report.timings.quiescenceMs)} after the last fault and acknowledgement; total ${seconds(report.timings.totalMs)}`,
     ...Object.entries(report.serviceLogTally)
       .filter(([message]) => NOTABLE_LOG.test(message))

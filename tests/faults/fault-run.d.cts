@@ -70,6 +70,25 @@ export interface FaultReport {
     duplicated: number;
     listed: number;
     replayedKeysAnsweredSameRun: number;
+    /** Submissions sent as signed webhook deliveries (one in four). */
+    viaWebhook: number;
+  };
+  /** The `* * * * * *` schedule that fires the same steps while the faults run. */
+  schedule: {
+    counts: {
+      runs: number;
+      slots: number;
+      succeeded: number;
+      failed: number;
+      stuck: number;
+      duplicatedSlots: number;
+      missingSlots: number;
+      succeededWithoutEffect: number;
+      firstSlot: string | null;
+      lastSlot: string | null;
+    };
+    view: unknown;
+    details: Record<string, unknown[]>;
   };
   effects: {
     honoured: TargetStats;

@@ -38,4 +38,18 @@ describe('fault injection, standalone (kill -9 of the one process)', () => {
     expect(report.faults).toHaveLength(2);
     expect(summaryOf(report)).toContain('PASSED');
   });
+
+  it('fires the schedule once per slot through the faults, none stuck or left out', () => {
+    const { runs, slots, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect } =
+      report.schedule.counts;
+    expect(runs).toBeGreaterThanOrEqual(15);
+    expect({ runs, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect }).toEqual({
+      runs: slots,
+      stuck: 0,
+      duplicatedSlots: 0,
+      missingSlots: 0,
+      succeededWithoutEffect: 0,
+    });
+    expect(report.counts.viaWebhook).toBeGreaterThan(0);
+  });
 });

@@ -45,6 +45,20 @@ describe('fault injection, short (kill -9 of each service once)', () => {
     });
   });
 
+  it('fires the schedule once per slot through the faults, none stuck or left out', () => {
+    const { runs, slots, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect } =
+      report.schedule.counts;
+    expect(runs).toBeGreaterThanOrEqual(15);
+    expect({ runs, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect }).toEqual({
+      runs: slots,
+      stuck: 0,
+      duplicatedSlots: 0,
+      missingSlots: 0,
+      succeededWithoutEffect: 0,
+    });
+    expect(report.counts.viaWebhook).toBeGreaterThan(0);
+  });
+
   it('applies at most one effect per idempotency key at the target that honours it', () => {
     const { honoured, succeededWithoutEffect } = report.effects;
     expect({
