@@ -8,10 +8,12 @@ const examples = readdirSync(dir).filter((file) => file.endsWith('.json'));
 describe('examples/', () => {
   it('has the examples the README names', () => {
     expect(examples.sort()).toEqual([
+      'kafka-orders.json',
       'order-routing.json',
       'signed-webhook.json',
       'summarise-page.json',
       'uptime-check.json',
+      'weekday-report.json',
     ]);
   });
 
