@@ -48,7 +48,11 @@ export class DueWorkPoller {
   }
 
   private async poll(): Promise<void> {
-    let applied = await this.schedules.fireDue();
+    // Schedules never hold up timers and the reaper: their failure is logged on its own.
+    let applied = await this.schedules.fireDue().catch((error: unknown) => {
+      this.logger.event('warn', 'schedule poll failed', { err: error });
+      return 0;
+    });
     for (const { id, runId } of await this.timers.dueTimers(BATCH)) {
       applied += await this.applyLocked(runId, async (tx) => {
         const timer = await this.timers.claimTimer(tx, id);

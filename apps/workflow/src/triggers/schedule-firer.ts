@@ -1,4 +1,4 @@
-import { decideSlot } from '@weft/definitions';
+import { decideSlot, type SlotDecision } from '@weft/definitions';
 import type { JsonLogger } from '@weft/runtime';
 import type { RunRepository } from '../engine/store/run.repository';
 import type { Transactions } from '../engine/store/transactions';
@@ -41,7 +41,26 @@ export class ScheduleFirer {
       const keyed: { key: string; run: NewRun }[] = [];
       for (const schedule of due) {
         const { workflowId, index } = schedule;
-        const decision = decideSlot(schedule, schedule.nextAt, now, schedule.catchUp);
+        let decision: SlotDecision;
+        try {
+          decision = decideSlot(schedule, schedule.nextAt, now, schedule.catchUp);
+        } catch (error) {
+          // Saved patterns were checked, so this is a bug: this schedule waits a minute, the
+          // others fire.
+          this.logger.event('error', 'schedule slot undecidable', {
+            workflowId,
+            index,
+            err: error,
+          });
+          outcomes.push({
+            workflowId,
+            index,
+            nextAt: new Date(now.getTime() + 60_000),
+            skipped: 0,
+            missed: 0,
+          });
+          continue;
+        }
         const outcome: ScheduleOutcome = {
           workflowId,
           index,
