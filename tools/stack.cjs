@@ -131,6 +131,8 @@ async function startStack(options = {}) {
     RABBITMQ_URL: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
     WEFT_ADMIN_KEY: adminKey,
+    // Approval links point at this stack's gateway.
+    WEFT_PUBLIC_URL: `http://127.0.0.1:${basePort}`,
     // Integration seals credentials with it and both workers open them, so they share one.
     WEFT_SECRET_KEY: options.secretKey ?? process.env.WEFT_SECRET_KEY ?? newSecretKey(),
     ...options.env,

@@ -494,6 +494,126 @@ export function describeApi(mode: Mode, port: number): void {
       });
     });
 
+    describe('approvals', () => {
+      const refund = (timeoutMs = 60_000) => ({
+        name: `refund-${mode}-${timeoutMs}`,
+        steps: [
+          {
+            id: 'approve',
+            type: 'approval',
+            with: { timeoutMs, message: 'Refund {{ input.amount }} EUR?' },
+          },
+          // Runs while the approval waits: it can send the links (here, echoes them).
+          {
+            id: 'notify',
+            type: 'transform',
+            with: { value: '{{ steps.approve.waiting.approveUrl }}' },
+          },
+          {
+            id: 'refund',
+            type: 'transform',
+            needs: ['approve'],
+            with: {
+              value:
+                "{{ { 'by': steps.approve.output.comment, 'decision': steps.approve.output.decision } }}",
+            },
+          },
+        ],
+        output: "{{ { 'refund': steps.refund.output, 'link': steps.notify.output } }}",
+      });
+      const waitingApproval = async (workflowId: string) => {
+        const started = await api.post(`/v1/workflows/${workflowId}/runs`, {
+          input: { amount: 40 },
+        });
+        expect(started.status).toBe(202);
+        const run = await api.waitForRun(
+          started.body.id,
+          (r) => r.steps.find((s: { id: string }) => s.id === 'approve')?.status === 'waiting',
+        );
+        return { run, step: run.steps.find((s: { id: string }) => s.id === 'approve') };
+      };
+
+      it('waits for a decision by API: approve once, the same again is fine, the other a conflict', async () => {
+        const workflowId = await createWorkflow(refund());
+        const { run, step } = await waitingApproval(workflowId);
+        expect(step.waiting).toMatchObject({
+          kind: 'approval',
+          message: 'Refund 40 EUR?',
+          approveUrl: expect.stringContaining('/v1/approvals/'),
+          rejectUrl: expect.stringContaining('/v1/approvals/'),
+        });
+        expect(Date.parse(step.waiting.expiresAt)).toBeGreaterThan(Date.now());
+        const complete = (body: unknown) =>
+          api.post(`/v1/runs/${run.id}/steps/approve/complete`, body);
+        const done = await complete({ comment: 'ada' });
+        expect(done.status).toBe(200);
+        const ended = await api.waitForRun(run.id);
+        expect(ended).toMatchObject({
+          status: 'succeeded',
+          output: { refund: { by: 'ada', decision: 'approve' }, link: step.waiting.approveUrl },
+        });
+        expect((await complete({ comment: 'ada' })).status).toBe(200);
+        const conflict = await complete({ decision: 'reject' });
+        expect(conflict.status).toBe(409);
+        expect(conflict.body.type).toBe('urn:weft:problem:run-step-not-waiting');
+        expect((await api.post(`/v1/runs/${run.id}/steps/refund/complete`, {})).status).toBe(409);
+        expect((await api.post(`/v1/runs/${run.id}/steps/nope/complete`, {})).status).toBe(404);
+      });
+
+      it('decides by its signed link, without a key: GET shows a page, POST decides once', async () => {
+        const workflowId = await createWorkflow(refund());
+        const { run, step } = await waitingApproval(workflowId);
+        const page = await fetch(step.waiting.approveUrl);
+        expect(page.status).toBe(200);
+        expect(page.headers.get('content-type')).toContain('text/html');
+        expect(await page.text()).toContain('Refund 40 EUR?');
+        // Opening the link decided nothing.
+        expect((await api.get(`/v1/runs/${run.id}`)).body.status).toBe('running');
+
+        const used = await fetch(step.waiting.approveUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'comment=from+the+link',
+        });
+        expect(used.status).toBe(200);
+        expect(await used.text()).toContain('Approved');
+        expect(await api.waitForRun(run.id)).toMatchObject({
+          status: 'succeeded',
+          output: { refund: { by: 'from the link', decision: 'approve' } },
+        });
+        const again = await fetch(step.waiting.approveUrl, { method: 'POST' });
+        expect(again.status).toBe(409);
+        const rejectLater = await fetch(step.waiting.rejectUrl, { method: 'POST' });
+        expect(rejectLater.status).toBe(409);
+
+        const forged = step.waiting.approveUrl.replace(/.$/, (c: string) =>
+          c === 'A' ? 'B' : 'A',
+        );
+        expect((await fetch(forged, { method: 'POST' })).status).toBe(404);
+      });
+
+      it('fails the run with approval_rejected on a rejection, approval_timeout when nobody decides', async () => {
+        const workflowId = await createWorkflow(refund());
+        const { run, step } = await waitingApproval(workflowId);
+        expect((await fetch(step.waiting.rejectUrl, { method: 'POST' })).status).toBe(200);
+        expect(await api.waitForRun(run.id)).toMatchObject({
+          status: 'failed',
+          error: { code: 'approval_rejected', stepId: 'approve' },
+        });
+
+        const short = await createWorkflow(refund(1_500));
+        const timedOut = await waitingApproval(short);
+        const ended = await api.waitForRun(timedOut.run.id);
+        expect(ended).toMatchObject({
+          status: 'failed',
+          error: { code: 'approval_timeout', stepId: 'approve' },
+        });
+        expect((await fetch(timedOut.step.waiting.approveUrl, { method: 'POST' })).status).toBe(
+          409,
+        );
+      });
+    });
+
     describe('schedules and run triggers', () => {
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       /** Every run of a workflow, oldest first, each read in full. */

@@ -10,6 +10,7 @@ describe('examples/', () => {
     expect(examples.sort()).toEqual([
       'kafka-orders.json',
       'order-routing.json',
+      'refund-approval.json',
       'signed-webhook.json',
       'summarise-page.json',
       'uptime-check.json',

@@ -4,6 +4,7 @@ import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcTransport } from '@wef
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
+import { ApprovalsController } from './approvals/approvals.controller';
 import { CredentialsController } from './credentials/credentials.controller';
 import { HookBodies } from './hooks/hook-bodies';
 import { HooksController } from './hooks/hooks.controller';
@@ -58,6 +59,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [HealthModule.forRoot(deps.readiness)],
       controllers: [
+        ApprovalsController,
         TenantsController,
         WorkflowsController,
         RunsController,

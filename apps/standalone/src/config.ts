@@ -15,6 +15,8 @@ export const configSchema = z.object({
    * integration and ai services' one list.
    */
   WEFT_EGRESS_ALLOW: egressAllowSchema,
+  /** Where people reach this Weft (approval links point here); `http://127.0.0.1:{PORT}` if unset. */
+  WEFT_PUBLIC_URL: z.url().optional(),
   /** Port of the embedded PostgreSQL; 0 picks a free one at each start. */
   WEFT_EMBEDDED_PG_PORT: env.port(0),
 });

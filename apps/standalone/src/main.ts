@@ -60,6 +60,7 @@ async function main(logger: JsonLogger): Promise<void> {
       rpc: bus,
       tasks: bus,
       events: bus,
+      publicUrl: config.WEFT_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`,
       // The in-process bus loses its messages with the process: put them back from the database.
       recoverLostWork: true,
     }),

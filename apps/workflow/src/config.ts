@@ -14,6 +14,8 @@ export const configSchema = z.object({
   RABBITMQ_URL: env.rabbitmqUrl(),
   /** How long past its timeout a dispatched step attempt may stay silent before it is reaped. */
   WEFT_LEASE_GRACE_MS: env.positiveInt(DEFAULT_ENGINE_POLICY.leaseGraceMs),
+  /** The gateway's public URL, which approval links point to. */
+  WEFT_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
   /** Months of runs kept; older month partitions of runs and step runs are dropped. */
   WEFT_RUN_RETENTION_MONTHS: env.positiveInt(DEFAULT_RETENTION_MONTHS),
 });

@@ -9,6 +9,7 @@ import { WebhooksAndRunTriggers1764500000000 } from './migrations/1764500000000-
 import { WebhookSecrets1764600000000 } from './migrations/1764600000000-webhook-secrets';
 import { SchedulesAndRunTriggers1764700000000 } from './migrations/1764700000000-schedules-and-run-triggers';
 import { EventTriggers1764800000000 } from './migrations/1764800000000-event-triggers';
+import { StepWaiting1764900000000 } from './migrations/1764900000000-step-waiting';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -24,5 +25,6 @@ export const workflowDatabase: ServiceDatabase = {
     WebhookSecrets1764600000000,
     SchedulesAndRunTriggers1764700000000,
     EventTriggers1764800000000,
+    StepWaiting1764900000000,
   ],
 };

@@ -19,6 +19,8 @@ import { RunService } from './runs/run.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
 import { WorkflowService } from './workflows/workflow.service';
 import { RunChains } from './triggers/run-chains';
+import { ApprovalLinks } from './approvals/approval-links';
+import { ApprovalService } from './approvals/approval.service';
 import { ScheduleFirer } from './triggers/schedule-firer';
 import { TriggerRepository } from './triggers/trigger.repository';
 
@@ -32,6 +34,8 @@ export interface WorkflowDeps {
   events: EventLog;
   /** Lease and expression-budget settings; the defaults where unset. */
   policy?: Partial<EnginePolicy>;
+  /** The gateway's public URL, which approval links point to (`WEFT_PUBLIC_URL`). */
+  publicUrl: string;
   /** Months of runs kept before their partitions are dropped; 6 when unset. */
   retentionMonths?: number;
   /**
@@ -53,6 +57,7 @@ export function assemble(deps: WorkflowDeps) {
   const wake = () => relay.wake();
   const leases = new LeaseRepository(deps.dataSource);
   const chains = new RunChains(triggers, runRepository, catalog, deps.logger);
+  const links = new ApprovalLinks(deps.dataSource, deps.publicUrl);
   const engine = new EngineService(
     transactions,
     runRepository,
@@ -60,12 +65,19 @@ export function assemble(deps: WorkflowDeps) {
     deps.logger,
     wake,
     chains,
-    {
-      ...DEFAULT_ENGINE_POLICY,
-      ...deps.policy,
-    },
+    { ...DEFAULT_ENGINE_POLICY, ...deps.policy },
+    links.sign,
+  );
+  const runs = new RunService(
+    transactions,
+    runRepository,
+    workflowRepository,
+    catalog,
+    engine,
+    wake,
   );
   return {
+    links,
     relay,
     engine,
     dueWork: new DueWorkPoller(
@@ -81,7 +93,8 @@ export function assemble(deps: WorkflowDeps) {
     recovery: new LostWorkRecovery(runRepository, leases, engine, deps.logger),
     partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),
     workflows: new WorkflowService(workflowRepository, triggers),
-    runs: new RunService(transactions, runRepository, workflowRepository, catalog, engine, wake),
+    runs,
+    approvals: new ApprovalService(links, runRepository, runs),
     probes: new ProbeService(new ProbeRepository(deps.dataSource), deps.tasks, deps.logger),
   };
 }

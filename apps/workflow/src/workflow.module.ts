@@ -33,6 +33,7 @@ export class WorkflowModule implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.components.links.load();
     await serveTransports(this.components, this.deps);
     const { relay, dueWork, partitions, recovery } = this.components;
     if (this.deps.recoverLostWork) await recovery.recover();

@@ -11,7 +11,7 @@ export async function serveTransports(
   components: WorkflowComponents,
   deps: Pick<WorkflowDeps, 'events' | 'tasks' | 'rpc'>,
 ): Promise<void> {
-  const { engine, runs, workflows, probes } = components;
+  const { engine, runs, workflows, probes, approvals } = components;
   const { events } = deps;
   // A partition's records in one transaction each batch: the engine's main lever on
   // throughput (docs/performance.md).
@@ -55,6 +55,9 @@ export async function serveTransports(
     'runs.events': (request) => runs.events(request),
     'runs.cancel': (request) => runs.cancel(request),
     'runs.retry': (request) => runs.retry(request),
+    'runs.complete': (request) => runs.complete(request),
+    'approvals.open': (request) => approvals.open(request),
+    'approvals.use': (request) => approvals.use(request),
   };
   await deps.rpc.serve(WorkflowRpc, answerOutagesAsUnavailable(handlers, isDatabaseUnavailable));
 }

@@ -50,6 +50,7 @@ describe('step leases (engine on real PostgreSQL)', () => {
         rpc: bus,
         tasks: bus,
         events: bus,
+        publicUrl: 'http://127.0.0.1:3000',
         policy: { leaseGraceMs: LEASE_GRACE_MS },
       }),
       logger,

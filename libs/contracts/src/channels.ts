@@ -17,6 +17,9 @@ import {
   RunCommand,
   RunPage,
   RunRequested,
+  ApprovalLinkRequest,
+  ApprovalLinkView,
+  CompleteStep,
   RunStarted,
   RunSummary,
   RunView,
@@ -95,6 +98,9 @@ export const WorkflowRpc = Object.freeze({
     'runs.events': { request: ListRunEvents, response: RunEventPage },
     'runs.cancel': { request: RunCommand, response: RunSummary },
     'runs.retry': { request: RunCommand, response: RunSummary },
+    'runs.complete': { request: CompleteStep, response: RunView },
+    'approvals.open': { request: ApprovalLinkRequest, response: ApprovalLinkView },
+    'approvals.use': { request: ApprovalLinkRequest, response: ApprovalLinkView },
   },
 } satisfies RpcService);
 

@@ -18,7 +18,8 @@ import { splitTemplate } from './template-syntax';
 /** What `{{ … }}` expressions can read. Secrets are never part of it. */
 export type ExpressionContext = {
   input: unknown;
-  steps: Record<string, { output?: unknown; status: string }>;
+  /** `waiting`: what a waiting step waits for (an approval's links). */
+  steps: Record<string, { output?: unknown; status: string; waiting?: unknown }>;
   run: {
     id: string;
     workflowId: string;

@@ -39,6 +39,7 @@ export { credentialNames, CredentialRef } from './steps/credential-ref';
 export { transformStep } from './steps/transform.step';
 export { waitStep } from './steps/wait.step';
 export { failStep } from './steps/fail.step';
+export { approvalStep } from './steps/approval.step';
 export { HttpMethod, httpRequestStep } from './steps/http-request.step';
 export { aiChatStep, ChatMessage } from './steps/ai-chat.step';
 export { savedWithSchemas, validateDefinition, type DefinitionValidation } from './validate';

@@ -13,7 +13,9 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     root,
-    new FastifyAdapter({ bodyLimit: 2 * 1024 * 1024 }),
+    // An approval link's token is one path segment of about 250 characters (Fastify's default
+    // limit is 100).
+    new FastifyAdapter({ bodyLimit: 2 * 1024 * 1024, maxParamLength: 512 }),
     { logger, abortOnError: false },
   );
   return app;

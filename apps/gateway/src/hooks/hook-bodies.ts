@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { APPROVALS_PREFIX } from '../approvals/approvals.controller';
 import { BODY_LIMIT_BYTES } from '../http/body-limit';
 
 const HOOK_PREFIX = '/v1/hooks/';
@@ -16,8 +17,8 @@ export const rawBodyOf = (request: FastifyRequest): Buffer =>
 /**
  * Webhook bodies for `POST /v1/hooks/…`: every body is kept raw before any parser reads it (a
  * signature covers the exact bytes, not a re-serialised JSON), and any media type is accepted
- * there (form posts, plain text, XML become `input.raw`). Other routes keep answering 415 for
- * a media type they do not read.
+ * there (form posts, plain text, XML become `input.raw`); approval links take form posts too.
+ * Other routes keep answering 415 for a media type they do not read.
  */
 @Injectable()
 export class HookBodies {
@@ -37,7 +38,8 @@ export class HookBodies {
       return Readable.from(raw.length > 0 ? [raw] : []);
     });
     fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-      if (isHook(request.url)) return done(null, body);
+      // Approval links take a form post from their page.
+      if (isHook(request.url) || request.url.startsWith(APPROVALS_PREFIX)) return done(null, body);
       const type = request.headers['content-type'] ?? '';
       done(withStatus(new Error(`Unsupported Media Type: ${type}`), 415), undefined);
     });

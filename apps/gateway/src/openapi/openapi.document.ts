@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalOperations } from '../approvals/approval.api';
 import { credentialOperations } from '../credentials/credential.api';
 import { hookOperations } from '../hooks/hook.api';
 import { Problem } from '../problem/problem';
@@ -30,6 +31,7 @@ export const apiOperations: readonly ApiOperation[] = [
   ...workflowOperations,
   ...runOperations,
   ...hookOperations,
+  ...approvalOperations,
   ...credentialOperations,
   ...probeOperations,
   ...healthOperations,

@@ -1,4 +1,5 @@
 import {
+  ApprovalDecision,
   Cursor,
   IdempotencyKey,
   ListRuns,
@@ -27,6 +28,16 @@ export type WorkflowRunsParams = z.infer<typeof WorkflowRunsParams>;
 
 export const RunParams = z.strictObject({ id: z.uuid() });
 export type RunParams = z.infer<typeof RunParams>;
+
+export const RunStepParams = z.strictObject({ id: z.uuid(), stepId: z.string().min(1).max(64) });
+export type RunStepParams = z.infer<typeof RunStepParams>;
+
+/** The step's output: any JSON object; `decision` is `approve` (the default) or `reject`. */
+export const CompleteStepBody = z
+  .looseObject({ decision: ApprovalDecision.default('approve') })
+  .prefault({})
+  .describe('Becomes the approval step’s output, with `decision` set.');
+export type CompleteStepBody = z.infer<typeof CompleteStepBody>;
 
 export const RunEventsHeaders = z.object({
   'last-event-id': z.coerce
@@ -145,6 +156,23 @@ export const runOperations: ApiOperation[] = [
     params: RunParams,
     responses: { 202: { description: 'Cancelling', body: summary } },
     problems: [400, 404, 409, 503],
+  },
+  {
+    method: 'POST',
+    path: '/v1/runs/{id}/steps/{stepId}/complete',
+    operationId: 'completeStep',
+    summary: 'Decide a waiting approval step: approve (its output is the body) or reject',
+    tag,
+    security: 'apiKey',
+    params: RunStepParams,
+    body: named('CompleteStepRequest', CompleteStepBody),
+    responses: {
+      200: {
+        description: 'Decided (or already decided the same way): the run',
+        body: named('Run', RunView),
+      },
+    },
+    problems: [400, 404, 409, 415, 503],
   },
   {
     method: 'POST',

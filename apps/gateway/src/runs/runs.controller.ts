@@ -21,6 +21,8 @@ import {
   ListRunsQuery,
   RunEventsHeaders,
   RunParams,
+  RunStepParams,
+  CompleteStepBody,
   StartRunBody,
   StartRunHeaders,
   TenantEventsQuery,
@@ -103,6 +105,23 @@ export class RunsController {
     @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
   ): Promise<RunSummary> {
     return this.rpc.call(WorkflowRpc, 'runs.cancel', tenantId, { runId: id });
+  }
+
+  @Post('runs/:id/steps/:stepId/complete')
+  @HttpCode(200)
+  complete(
+    @TenantId() tenantId: string,
+    @Param(new ZodPipe(RunStepParams, 'params')) { id, stepId }: RunStepParams,
+    @Body(new ZodPipe(CompleteStepBody, 'body')) body: CompleteStepBody,
+  ): Promise<RunView> {
+    const { decision, ...output } = body;
+    return this.rpc.call(
+      WorkflowRpc,
+      'runs.complete',
+      tenantId,
+      { runId: id, stepId, decision, output, once: false },
+      { output: '$.body' },
+    );
   }
 
   @Post('runs/:id/retry')

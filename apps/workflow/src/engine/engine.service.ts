@@ -10,6 +10,7 @@ import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
 import { insertion } from '../runs/new-run';
 import type { RunChains } from '../triggers/run-chains';
+import type { ApprovalLinkSigner } from '../approvals/approval-links';
 import { applySignal, DEFAULT_ENGINE_POLICY, type EnginePolicy } from './transition';
 
 /** A signal for one run. */
@@ -33,6 +34,7 @@ export class EngineService {
     private readonly onOutbox: () => void,
     private readonly chains: RunChains,
     private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
+    private readonly signLink?: ApprovalLinkSigner,
   ) {}
 
   /** Undefined when the run does not exist (or is not `tenantId`'s, when given). */
@@ -151,6 +153,7 @@ export class EngineService {
         signal,
         new Date(),
         this.policy,
+        this.signLink,
       );
       if (transition.runChanged) changedRuns.add(runId);
       if (wasActive && isTerminalRunStatus(run.status)) ended.push(run);

@@ -1,4 +1,4 @@
-import type { RunError, RunStatus, RunTrigger, StepStatus } from '@weft/contracts';
+import type { RunError, RunStatus, RunTrigger, StepStatus, StepWaiting } from '@weft/contracts';
 
 /** A run as the engine holds it while applying one signal. */
 export interface RunState {
@@ -37,6 +37,8 @@ export interface StepState {
    * its result or next heartbeat and the reaper takes the attempt back.
    */
   leaseExpiresAt: Date | null;
+  /** While `waiting`: what for (a wait's instant, an approval); null otherwise. */
+  waiting: StepWaiting | null;
 }
 
 /** A step of a run that has just started: nothing dispatched yet. */
@@ -50,4 +52,5 @@ export const pendingStep = (id: string, type: string): StepState => ({
   startedAt: null,
   finishedAt: null,
   leaseExpiresAt: null,
+  waiting: null,
 });

@@ -1,4 +1,4 @@
-import type { RunError, StepResult } from '@weft/contracts';
+import type { ApprovalDecision, RunError, StepResult } from '@weft/contracts';
 
 /** Everything that can move a run: the engine applies one at a time under the run's lock. */
 export type RunSignal =
@@ -11,8 +11,18 @@ export type RunSignal =
   | { kind: 'lease-expired'; stepId: string; attempt: number }
   /** Standalone recovery: the attempt's task died with the process; send it again. */
   | { kind: 'redispatch'; stepId: string; attempt: number }
+  /** A person decided a waiting approval step; `output` becomes its output. */
+  | {
+      kind: 'complete';
+      stepId: string;
+      decision: ApprovalDecision;
+      output: Record<string, unknown>;
+    }
   /** The run's state could not be stored: it fails, so it holds up no one else. */
   | { kind: 'fail'; error: RunError };
 
-/** `retry`: the back-off before the next attempt ran out; `wait`: a wait step is due. */
-export type TimerKind = 'retry' | 'wait';
+/**
+ * `retry`: the back-off before the next attempt ran out; `wait`: a wait step is due;
+ * `approval`: an approval step's timeout.
+ */
+export type TimerKind = 'retry' | 'wait' | 'approval';

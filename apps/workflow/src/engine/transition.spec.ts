@@ -494,6 +494,69 @@ describe('applySignal', () => {
     expect(stale.tasks).toEqual([]);
   });
 
+  describe('approval', () => {
+    const approval = (timeoutMs = 60_000) => ({
+      id: 'approve',
+      type: 'approval',
+      with: { timeoutMs, message: 'ok?' },
+    });
+
+    it('waits with its timeout as a timer; approve succeeds it with the body and decision', async () => {
+      const r = runOf({ steps: [approval()], output: '{{ steps.approve.output }}' });
+      await r.apply({ kind: 'start' });
+      expect(r.steps.get('approve')).toMatchObject({
+        status: 'waiting',
+        waiting: { kind: 'approval', message: 'ok?', expiresAt: later(60_000).toISOString() },
+      });
+      const done = await r.apply({
+        kind: 'complete',
+        stepId: 'approve',
+        decision: 'approve',
+        output: { comment: 'fine' },
+      });
+      expect(r.steps.get('approve')).toMatchObject({ status: 'succeeded', waiting: null });
+      expect(r.run).toMatchObject({
+        status: 'succeeded',
+        output: { comment: 'fine', decision: 'approve' },
+      });
+      expect(done.clearTimers).toBe(true);
+    });
+
+    it('reject fails it with approval_rejected, its body kept as output', async () => {
+      const r = runOf({ steps: [approval()] });
+      await r.apply({ kind: 'start' });
+      await r.apply({ kind: 'complete', stepId: 'approve', decision: 'reject', output: {} });
+      expect(r.steps.get('approve')).toMatchObject({
+        status: 'failed',
+        output: { decision: 'reject' },
+        error: { code: 'approval_rejected' },
+      });
+      expect(r.run.status).toBe('failed');
+    });
+
+    it('times out with approval_timeout; a late decision changes nothing', async () => {
+      const r = runOf({ steps: [approval(5_000)] });
+      const started = await r.apply({ kind: 'start' });
+      expect(started.timers).toEqual([
+        { stepId: 'approve', kind: 'approval', attempt: 1, fireAt: later(5_000) },
+      ]);
+      await r.apply(
+        { kind: 'timer', stepId: 'approve', timer: 'approval', attempt: 1 },
+        later(5_000),
+      );
+      expect(r.steps.get('approve')?.error).toMatchObject({ code: 'approval_timeout' });
+      await r.apply({ kind: 'complete', stepId: 'approve', decision: 'approve', output: {} });
+      expect(r.steps.get('approve')?.status).toBe('failed');
+    });
+
+    it('a complete signal for a step that is not a waiting approval is ignored', async () => {
+      const r = runOf({ steps: [http('fetch')] });
+      await r.apply({ kind: 'start' });
+      await r.apply({ kind: 'complete', stepId: 'fetch', decision: 'approve', output: {} });
+      expect(r.steps.get('fetch')?.status).toBe('queued');
+    });
+  });
+
   describe('expression budgets beyond one expression', () => {
     it('a transition that spent its slice yields: the rest of the ready steps wait for the run’s next turn', async () => {
       const r = runOf({

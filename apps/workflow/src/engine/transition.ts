@@ -13,6 +13,7 @@ import {
   type StepError,
   type StepStatus,
   type StepTask,
+  type StepWaiting,
   type TaskQueues,
 } from '@weft/contracts';
 import {
@@ -31,6 +32,7 @@ import type { CompiledStep, CompiledWorkflow } from './compiled-workflow';
 import type { RunState, StepState } from './run-state';
 import type { RunSignal, TimerKind } from './signals';
 import { engineStepOf } from './steps/engine-steps';
+import type { ApprovalLinkSigner } from '../approvals/approval-links';
 
 /** Settings of the engine that shape transitions. */
 export interface EnginePolicy {
@@ -96,6 +98,8 @@ export async function applySignal(
   signal: RunSignal,
   now: Date,
   policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
+  /** Signs an approval step's links; without it (unit tests) the links are left out. */
+  signLink?: ApprovalLinkSigner,
 ): Promise<Transition> {
   const t: Transition = {
     runChanged: false,
@@ -112,7 +116,7 @@ export async function applySignal(
     transitionMs: Number.POSITIVE_INFINITY,
     runMsLeft: policy.expressionMsPerRun - run.expressionMs,
   });
-  const apply = new Applier(workflow, run, steps, now, policy, t, meter);
+  const apply = new Applier(workflow, run, steps, now, policy, t, meter, signLink);
   await apply.signal(signal);
   if (run.status === 'running') await apply.schedule();
   return t;
@@ -127,6 +131,7 @@ class Applier {
     private readonly policy: EnginePolicy,
     private readonly t: Transition,
     private readonly meter: ExpressionMeter,
+    private readonly signLink: ApprovalLinkSigner | undefined,
   ) {}
 
   /** Expression time spent in this transition so far, and steps it began. */
@@ -158,7 +163,27 @@ class Applier {
         if (isTerminalRunStatus(this.run.status)) return;
         this.endRun('failed', signal.error);
         return;
+      case 'complete':
+        return this.decide(signal.stepId, signal.decision, signal.output);
     }
+  }
+
+  /** A person decided an approval: approve succeeds the step, reject fails it. */
+  private decide(
+    stepId: string,
+    decision: 'approve' | 'reject',
+    body: Record<string, unknown>,
+  ): void {
+    const step = this.steps.get(stepId);
+    if (!step || this.run.status !== 'running' || step.waiting?.kind !== 'approval') return;
+    const output = { ...body, decision };
+    if (decision === 'approve') {
+      this.succeed(step, output);
+      return;
+    }
+    // The rejection's body stays readable as the step's output beside its error.
+    this.setStep(step, { output });
+    this.failStep(step, stepError('approval_rejected', 'the approval was rejected'));
   }
 
   private async result(result: Extract<RunSignal, { kind: 'result' }>['result']): Promise<void> {
@@ -228,6 +253,14 @@ class Applier {
     if (!step || this.run.status !== 'running') return;
     if (kind === 'wait' && step.status === 'waiting') {
       this.succeed(step, { resumedAt: this.now.toISOString() });
+    } else if (kind === 'approval' && step.status === 'waiting' && step.attempt === attempt) {
+      this.failStep(
+        step,
+        stepError(
+          'approval_timeout',
+          `no decision before ${step.waiting?.kind === 'approval' ? step.waiting.expiresAt : 'the timeout'}`,
+        ),
+      );
     } else if (kind === 'retry' && step.status === 'queued' && step.attempt === attempt - 1) {
       await this.dispatch(this.compiled(stepId), step);
     }
@@ -359,15 +392,30 @@ class Applier {
       case 'failed':
         return this.failAttempt(step, result.error);
       case 'waiting':
-        this.setStep(step, { status: 'waiting' });
+        this.setStep(step, { status: 'waiting', waiting: this.withLinks(step, result.waiting) });
         this.t.timers.push({
           stepId: step.id,
-          kind: 'wait',
+          kind: result.timer,
           attempt: step.attempt,
           fireAt: result.until,
         });
         this.emitStep('step.waiting', step, { until: result.until.toISOString() });
     }
+  }
+
+  /** An approval's signed links, one per decision, for this attempt. */
+  private withLinks(step: StepState, waiting: StepWaiting): StepWaiting {
+    if (waiting.kind !== 'approval' || !this.signLink) return waiting;
+    const link = (decision: 'approve' | 'reject') =>
+      this.signLink!({
+        tenantId: this.run.tenantId,
+        runId: this.run.id,
+        stepId: step.id,
+        attempt: step.attempt,
+        decision,
+        expiresAt: new Date(waiting.expiresAt),
+      });
+    return { ...waiting, approveUrl: link('approve'), rejectUrl: link('reject') };
   }
 
   private async complete(): Promise<void> {
@@ -493,7 +541,12 @@ class Applier {
   private context(): ExpressionContext {
     const steps: ExpressionContext['steps'] = {};
     for (const step of this.steps.values()) {
-      steps[step.id] = { status: step.status, output: step.output ?? undefined };
+      steps[step.id] = {
+        status: step.status,
+        output: step.output ?? undefined,
+        // A waiting approval's links, for a step that sends them while it waits.
+        ...(step.waiting ? { waiting: step.waiting } : {}),
+      };
     }
     return {
       input: this.run.input,
@@ -523,10 +576,12 @@ class Applier {
   }
 
   private setStep(step: StepState, patch: Partial<StepState>): void {
-    // A worker holds an attempt only in the states that set a lease explicitly.
+    // A worker holds an attempt only in the states that set a lease explicitly, and a step
+    // waits only while `waiting`.
     Object.assign(
       step,
       patch.status && !('leaseExpiresAt' in patch) ? { leaseExpiresAt: null } : {},
+      patch.status && patch.status !== 'waiting' ? { waiting: null } : {},
       patch,
     );
     this.t.changedSteps.add(step.id);

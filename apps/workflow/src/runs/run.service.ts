@@ -1,6 +1,7 @@
 import {
   DomainError,
   isTerminalRunStatus,
+  type CompleteStep,
   type GetRun,
   type ListRunEvents,
   type ListRuns,
@@ -112,6 +113,7 @@ export class RunService {
                 error: step.error,
                 startedAt: step.startedAt?.toISOString() ?? null,
                 finishedAt: step.finishedAt?.toISOString() ?? null,
+                ...(step.waiting ? { waiting: step.waiting } : {}),
               },
             ]
           : [];
@@ -144,6 +146,57 @@ export class RunService {
     }
     const run = await this.engine.apply(runId, { kind: 'cancel' }, { tenantId });
     return toSummary(run!);
+  }
+
+  /**
+   * Decides a waiting approval step. The same decision again is answered as done (a client
+   * may retry) unless `once` (a signed link, single use); a step that is not an approval, or
+   * that was decided otherwise or timed out, is a conflict.
+   */
+  async complete({
+    tenantId,
+    runId,
+    stepId,
+    decision,
+    output,
+    once,
+    attempt,
+  }: CompleteStep): Promise<RunView> {
+    const stepOf = async () => {
+      if (!(await this.runs.findRun(tenantId, runId))) throw notFound(runId);
+      const step = (await this.runs.stepsOf([runId])).get(runId)!.get(stepId);
+      if (!step) {
+        throw new DomainError('run_step_not_found', `run ${runId} has no step ${stepId}`);
+      }
+      return step;
+    };
+    const before = await stepOf();
+    if (attempt !== undefined && before.attempt !== attempt) {
+      throw new DomainError(
+        'run_step_not_waiting',
+        `the link was made for an earlier attempt of ${stepId}`,
+      );
+    }
+    if (before.waiting?.kind === 'approval') {
+      await this.engine.apply(runId, { kind: 'complete', stepId, decision, output }, { tenantId });
+    }
+    const after = await stepOf();
+    const decided = (after.output as { decision?: unknown } | null)?.decision;
+    const ours = before.waiting?.kind === 'approval' && after.waiting === null;
+    if (
+      after.type !== 'approval' ||
+      decided !== decision ||
+      (once && !ours) ||
+      !['succeeded', 'failed'].includes(after.status)
+    ) {
+      throw new DomainError(
+        'run_step_not_waiting',
+        after.type !== 'approval'
+          ? `step ${stepId} is a ${after.type} step, not an approval`
+          : `step ${stepId} is ${after.status}${typeof decided === 'string' ? ` (decided: ${decided})` : ''}; it takes no ${decision} now`,
+      );
+    }
+    return this.get({ schemaVersion: 1, tenantId, runId });
   }
 
   async retry({ tenantId, runId }: RunCommand): Promise<RunSummary> {

@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../messages/common';
+import { ApprovalErrors } from './approval.errors';
 import { CredentialErrors } from './credential.errors';
 import { ProbeErrors } from './probe.errors';
 import { RequestErrors } from './request.errors';
@@ -19,6 +20,7 @@ export const ErrorCatalogue = {
   ...CredentialErrors,
   ...ProbeErrors,
   ...WebhookErrors,
+  ...ApprovalErrors,
 } as const;
 export type DomainErrorCode = keyof typeof ErrorCatalogue;
 export const DomainErrorCodes = Object.keys(ErrorCatalogue) as DomainErrorCode[];

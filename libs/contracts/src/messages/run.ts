@@ -51,6 +51,22 @@ export const RunSummary = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
+/**
+ * What a `waiting` step waits for: a `wait` step's instant, or an approval's decision. The
+ * approval's links are added by the gateway, which signs them.
+ */
+export const StepWaiting = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('wait'), until: z.iso.datetime() }),
+  z.object({
+    kind: z.literal('approval'),
+    expiresAt: z.iso.datetime(),
+    message: z.string().nullable(),
+    approveUrl: z.url().optional(),
+    rejectUrl: z.url().optional(),
+  }),
+]);
+export type StepWaiting = z.infer<typeof StepWaiting>;
+
 export const StepView = z.object({
   id: z.string(),
   type: z.string(),
@@ -60,10 +76,10 @@ export const StepView = z.object({
   error: RunError.nullable(),
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
+  waiting: StepWaiting.optional(),
 });
 export type StepView = z.infer<typeof StepView>;
 
-/** What started a run (SPEC §2 Triggers); a run started by `POST …/runs` has `api`. */
 /** What started a run (`run.trigger` in expressions); `index` is the trigger's position. */
 export const RunTrigger = z.discriminatedUnion('type', [
   z.object({ type: z.literal('api') }),
@@ -127,6 +143,44 @@ export type ListRuns = z.infer<typeof ListRuns>;
 /** Cancel and retry answer the run as it is after the command. */
 export const RunCommand = TenantScoped.extend({ runId: z.uuid() });
 export type RunCommand = z.infer<typeof RunCommand>;
+
+export const ApprovalDecision = z.enum(['approve', 'reject']);
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+/**
+ * Decides a waiting approval step: `output` (a JSON object) becomes its output, with `decision`
+ * set. The same decision again answers the run (idempotent) unless `once` (a signed link,
+ * single use): then anything but a waiting step is a conflict.
+ */
+export const CompleteStep = RunCommand.extend({
+  stepId: z.string().min(1).max(64),
+  decision: ApprovalDecision,
+  output: z.record(z.string(), z.unknown()),
+  once: z.boolean().default(false),
+  /** A link's attempt: a link made for an earlier attempt of the step decides nothing. */
+  attempt: z.int().min(1).optional(),
+});
+export type CompleteStep = z.infer<typeof CompleteStep>;
+
+/** A signed approval link, opened (`approvals.open`) or used (`approvals.use`) without a key. */
+export const ApprovalLinkRequest = z.object({
+  schemaVersion: z.literal(1),
+  token: z.string().min(1).max(2000),
+  /** `approvals.use`: what the person sent (a form's fields), the step's output. */
+  output: z.record(z.string(), z.unknown()).default({}),
+});
+export type ApprovalLinkRequest = z.infer<typeof ApprovalLinkRequest>;
+
+export const ApprovalLinkView = z.object({
+  runId: z.uuid(),
+  stepId: z.string(),
+  decision: ApprovalDecision,
+  message: z.string().nullable(),
+  expiresAt: z.iso.datetime(),
+  /** `waiting`: the link can decide; `decided`: it (or another) did; `closed`: too late. */
+  state: z.enum(['waiting', 'decided', 'closed']),
+});
+export type ApprovalLinkView = z.infer<typeof ApprovalLinkView>;
 
 /**
  * On `weft.run.requests`, keyed by run id: the engine replica that owns the run's partition

@@ -66,6 +66,11 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
       'the database refused the run’s new state; the run failed rather than hold up other runs',
   },
   fail_step: { retryable: false, meaning: 'a `fail` step ended the step on purpose' },
+  approval_timeout: {
+    retryable: false,
+    meaning: 'an approval step was not decided within its timeoutMs',
+  },
+  approval_rejected: { retryable: false, meaning: 'an approval step was rejected' },
   cancelled: { retryable: false, meaning: 'the run was cancelled while the attempt ran' },
   dead_lettered: {
     retryable: false,

@@ -1,4 +1,5 @@
 import { aiChatStep } from './ai-chat.step';
+import { approvalStep } from './approval.step';
 import type { StepType } from './define-step';
 import { failStep } from './fail.step';
 import { httpRequestStep } from './http-request.step';
@@ -10,6 +11,7 @@ export const STEP_TYPES = Object.freeze({
   [transformStep.type]: transformStep,
   [waitStep.type]: waitStep,
   [failStep.type]: failStep,
+  [approvalStep.type]: approvalStep,
   [httpRequestStep.type]: httpRequestStep,
   [aiChatStep.type]: aiChatStep,
 } as const satisfies Record<string, StepType>);
@@ -21,7 +23,6 @@ export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonl
 
 /** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
 export const UPCOMING_STEP_TYPES = Object.freeze([
-  'approval',
   'foreach',
   'workflow.run',
   'email.send',

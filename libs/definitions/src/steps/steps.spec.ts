@@ -8,6 +8,7 @@ describe('STEP_TYPES', () => {
       'transform@engine',
       'wait@engine',
       'fail@engine',
+      'approval@engine',
       'http.request@integration',
       'ai.chat@ai',
     ]);
@@ -35,7 +36,7 @@ describe('STEP_TYPES', () => {
   });
 
   it('names available types in its problems', () => {
-    const available = 'available: transform, wait, fail, http.request, ai.chat';
+    const available = 'available: transform, wait, fail, approval, http.request, ai.chat';
     expect(stepTypeProblem('foreach')).toBe(
       `step type "foreach" is not available yet; ${available}`,
     );

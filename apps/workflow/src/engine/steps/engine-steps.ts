@@ -1,5 +1,6 @@
-import { stepError, type StepError } from '@weft/contracts';
+import { stepError, type StepError, type StepWaiting } from '@weft/contracts';
 import {
+  approvalStep,
   failStep,
   transformStep,
   waitStep,
@@ -7,12 +8,16 @@ import {
   type StepType,
   type WithOf,
 } from '@weft/definitions';
+import type { TimerKind } from '../signals';
 
-/** What running an engine step did: it ends at once, or waits for a durable timer. */
+/**
+ * What running an engine step did: it ends at once, or waits — for a durable timer of `timer`
+ * kind due `until` (a wait ends then; an approval times out then), shown as `waiting`.
+ */
 export type EngineStepOutcome =
   | { outcome: 'succeeded'; output: unknown }
   | { outcome: 'failed'; error: StepError }
-  | { outcome: 'waiting'; until: Date };
+  | { outcome: 'waiting'; until: Date; timer: TimerKind; waiting: StepWaiting };
 
 /** An engine step's behaviour: a pure function of its parsed `with` and the clock. */
 export interface EngineStep<S extends StepType = StepType> {
@@ -39,13 +44,27 @@ export const ENGINE_STEPS: { readonly [K in EngineStepName]: EngineStep } = Obje
     outcome: 'failed',
     error: stepError('fail_step', input.message),
   })),
-  wait: defineEngineStep(waitStep, (input, now) => ({
-    outcome: 'waiting',
-    until:
+  wait: defineEngineStep(waitStep, (input, now) => {
+    const until =
       input.durationMs === undefined
         ? new Date(input.until!)
-        : new Date(now.getTime() + input.durationMs),
-  })),
+        : new Date(now.getTime() + input.durationMs);
+    return {
+      outcome: 'waiting',
+      until,
+      timer: 'wait',
+      waiting: { kind: 'wait', until: until.toISOString() },
+    };
+  }),
+  approval: defineEngineStep(approvalStep, (input, now) => {
+    const until = new Date(now.getTime() + input.timeoutMs);
+    return {
+      outcome: 'waiting',
+      until,
+      timer: 'approval',
+      waiting: { kind: 'approval', expiresAt: until.toISOString(), message: input.message ?? null },
+    };
+  }),
 });
 
 export const engineStepOf = (type: string): EngineStep | undefined =>

@@ -39,6 +39,7 @@ interface StepRow {
   started_at: Date | null;
   finished_at: Date | null;
   lease_expires_at: Date | null;
+  waiting: StepState['waiting'];
 }
 
 /**
@@ -161,7 +162,7 @@ export class RunRepository {
   ): Promise<Map<string, Map<string, StepState>>> {
     const rows: (StepRow & { run_id: string })[] = await sql.query(
       `SELECT run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
-              lease_expires_at
+              lease_expires_at, waiting
          FROM workflow.step_runs WHERE run_id = ANY($1::uuid[])`,
       [runIds],
     );
@@ -229,9 +230,9 @@ export class RunRepository {
     if (changes.steps.length > 0) {
       parts.push(`INSERT INTO workflow.step_runs
           (run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
-           lease_expires_at)
+           lease_expires_at, waiting)
         SELECT s.run_id, s.id, s.type, s.status, s.attempt, s.output, s.error, s.started_at,
-               s.finished_at, s.lease_expires_at
+               s.finished_at, s.lease_expires_at, s.waiting
           FROM jsonb_to_recordset(${json(
             changes.steps.map(({ runId, step }) => ({
               run_id: runId,
@@ -244,14 +245,16 @@ export class RunRepository {
               started_at: step.startedAt,
               finished_at: step.finishedAt,
               lease_expires_at: step.leaseExpiresAt,
+              waiting: step.waiting,
             })),
           )}) AS s(run_id uuid, id text, type text, status text, attempt int, output jsonb,
                    error jsonb, started_at timestamptz, finished_at timestamptz,
-                   lease_expires_at timestamptz)
+                   lease_expires_at timestamptz, waiting jsonb)
         ON CONFLICT (run_id, step_id) DO UPDATE SET
           status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
           error = EXCLUDED.error, started_at = EXCLUDED.started_at,
-          finished_at = EXCLUDED.finished_at, lease_expires_at = EXCLUDED.lease_expires_at`);
+          finished_at = EXCLUDED.finished_at, lease_expires_at = EXCLUDED.lease_expires_at,
+          waiting = EXCLUDED.waiting`);
     }
     if (changes.timersCleared.length > 0) {
       parts.push(
@@ -362,6 +365,7 @@ function toStepState(row: StepRow): StepState {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     leaseExpiresAt: row.lease_expires_at,
+    waiting: row.waiting,
   };
 }
 
