@@ -614,6 +614,122 @@ export function describeApi(mode: Mode, port: number): void {
       });
     });
 
+    describe('sub-workflows', () => {
+      const doubler = (name: string) => ({
+        name,
+        steps: [{ id: 'double', type: 'transform', with: { value: '{{ input.n * 2 }}' } }],
+        output: '{{ steps.double.output }}',
+      });
+      const caller = (name: string, child: string, extra: Record<string, unknown> = {}) => ({
+        name,
+        steps: [
+          {
+            id: 'call',
+            type: 'workflow.run',
+            with: { workflow: child, input: { n: '{{ input.n }}' }, ...extra },
+          },
+        ],
+        output: '{{ steps.call.output }}',
+      });
+
+      it('a parent waits for its child and gets its output; the child names its parent', async () => {
+        await createWorkflow(doubler(`doubler-${mode}`));
+        const parentId = await createWorkflow(caller(`caller-${mode}`, `doubler-${mode}`));
+        const started = await api.post(`/v1/workflows/${parentId}/runs`, { input: { n: 21 } });
+        const parent = await api.waitForRun(started.body.id);
+        expect(parent).toMatchObject({ status: 'succeeded', output: 42, parentRunId: null });
+        const children = await api.get(`/v1/runs?parentRunId=${parent.id}`);
+        expect(children.body.items).toHaveLength(1);
+        expect(children.body.items[0]).toMatchObject({
+          status: 'succeeded',
+          parentRunId: parent.id,
+        });
+        const child = await api.get(`/v1/runs/${children.body.items[0].id}`);
+        expect(child.body.trigger).toEqual({
+          type: 'workflow',
+          parentRunId: parent.id,
+          stepId: 'call',
+          depth: 1,
+          wait: true,
+        });
+
+        const detached = await createWorkflow(
+          caller(`detached-${mode}`, `doubler-${mode}`, { wait: false }),
+        );
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${detached}/runs`, { input: { n: 1 } })).body.id,
+        );
+        expect(run.status).toBe('succeeded');
+        expect(await api.waitForRun(run.output.runId as string)).toMatchObject({
+          status: 'succeeded',
+          output: 2,
+          parentRunId: run.id,
+        });
+      });
+
+      it('a failed child fails the waiting step with child_failed', async () => {
+        await createWorkflow({
+          name: `failing-child-${mode}`,
+          steps: [{ id: 'boom', type: 'fail', with: { message: 'no stock' } }],
+        });
+        const parentId = await createWorkflow(
+          caller(`caller-of-failing-${mode}`, `failing-child-${mode}`),
+        );
+        const parent = await api.waitForRun(
+          (await api.post(`/v1/workflows/${parentId}/runs`, { input: { n: 1 } })).body.id,
+        );
+        expect(parent).toMatchObject({
+          status: 'failed',
+          error: { code: 'child_failed', stepId: 'call' },
+        });
+        expect(parent.error.message).toContain('no stock');
+      });
+
+      it('cancelling a grandparent cancels the grandchild’s in-flight HTTP call', async () => {
+        echo.script('/slow-grandchild', () => ({ status: 200, delayMs: 60_000 }));
+        await createWorkflow({
+          name: `grandchild-${mode}`,
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              timeoutMs: 120_000,
+              with: { method: 'GET', url: `${echo.url}/slow-grandchild` },
+            },
+          ],
+        });
+        await createWorkflow(caller(`child-${mode}`, `grandchild-${mode}`));
+        const top = await createWorkflow(caller(`grandparent-${mode}`, `child-${mode}`));
+        const started = await api.post(`/v1/workflows/${top}/runs`, { input: { n: 1 } });
+        await until(() => echo.callsTo('/slow-grandchild').length === 1, 20_000);
+        const cancelledAt = Date.now();
+        expect((await api.post(`/v1/runs/${started.body.id}/cancel`)).status).toBe(202);
+        expect((await api.waitForRun(started.body.id)).status).toBe('cancelled');
+        await until(() => echo.closed.includes('/slow-grandchild'), 5_000);
+        expect(Date.now() - cancelledAt).toBeLessThan(5_000);
+        const child = (await api.get(`/v1/runs?parentRunId=${started.body.id}`)).body.items[0];
+        const grandchild = (await api.get(`/v1/runs?parentRunId=${child.id}`)).body.items[0];
+        expect((await api.waitForRun(child.id)).status).toBe('cancelled');
+        expect((await api.waitForRun(grandchild.id)).status).toBe('cancelled');
+      });
+
+      it('stops a workflow that calls itself at depth 10 with depth_exceeded', async () => {
+        const id = await createWorkflow(caller(`recursive-${mode}`, `recursive-${mode}`));
+        const top = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 1 } })).body.id,
+          undefined,
+          30_000,
+        );
+        expect(top).toMatchObject({ status: 'failed', error: { code: 'child_failed' } });
+        const runs = (await api.get(`/v1/runs?workflowId=${id}`)).body.items as { id: string }[];
+        expect(runs).toHaveLength(11);
+        const views = await Promise.all(runs.map((run) => api.waitForRun(run.id)));
+        const deepest = views.filter((view) => view.error?.code === 'depth_exceeded');
+        expect(deepest).toHaveLength(1);
+        expect(deepest[0].trigger.depth).toBe(10);
+      }, 40_000);
+    });
+
     describe('schedules and run triggers', () => {
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       /** Every run of a workflow, oldest first, each read in full. */

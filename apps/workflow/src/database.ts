@@ -10,6 +10,7 @@ import { WebhookSecrets1764600000000 } from './migrations/1764600000000-webhook-
 import { SchedulesAndRunTriggers1764700000000 } from './migrations/1764700000000-schedules-and-run-triggers';
 import { EventTriggers1764800000000 } from './migrations/1764800000000-event-triggers';
 import { StepWaiting1764900000000 } from './migrations/1764900000000-step-waiting';
+import { ChildRuns1765000000000 } from './migrations/1765000000000-child-runs';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -26,5 +27,6 @@ export const workflowDatabase: ServiceDatabase = {
     SchedulesAndRunTriggers1764700000000,
     EventTriggers1764800000000,
     StepWaiting1764900000000,
+    ChildRuns1765000000000,
   ],
 };

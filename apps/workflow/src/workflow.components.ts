@@ -20,6 +20,7 @@ import { WorkflowRepository } from './workflows/workflow.repository';
 import { WorkflowService } from './workflows/workflow.service';
 import { RunChains } from './triggers/run-chains';
 import { ApprovalLinks } from './approvals/approval-links';
+import { childRunPort } from './engine/child-runs';
 import { ApprovalService } from './approvals/approval.service';
 import { ScheduleFirer } from './triggers/schedule-firer';
 import { TriggerRepository } from './triggers/trigger.repository';
@@ -66,7 +67,10 @@ export function assemble(deps: WorkflowDeps) {
     wake,
     chains,
     { ...DEFAULT_ENGINE_POLICY, ...deps.policy },
-    links.sign,
+    {
+      signLink: links.sign,
+      children: childRunPort(workflowRepository, catalog, runRepository),
+    },
   );
   const runs = new RunService(
     transactions,

@@ -19,7 +19,12 @@ export async function serveTransports(
     EventTopics.runRequests,
     ConsumerGroups.workflowEngine,
     async (requests) => {
-      await engine.applyAll(requests.map(({ runId }) => ({ runId, signal: { kind: 'start' } })));
+      await engine.applyAll(
+        requests.map(({ runId, cancel }) => ({
+          runId,
+          signal: cancel ? { kind: 'cancel' } : { kind: 'start' },
+        })),
+      );
     },
   );
   events.subscribeBatch(EventTopics.stepResults, ConsumerGroups.workflowEngine, async (results) => {

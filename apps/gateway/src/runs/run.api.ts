@@ -55,6 +55,7 @@ export type TenantEventsQuery = z.infer<typeof TenantEventsQuery>;
 
 export const ListRunsQuery = z.strictObject({
   workflowId: ListRuns.shape.workflowId,
+  parentRunId: ListRuns.shape.parentRunId,
   status: ListRuns.shape.status,
   limit: PageLimit,
   cursor: Cursor.optional(),

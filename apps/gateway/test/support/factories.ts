@@ -22,6 +22,7 @@ export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
     workflowId: randomUUID(),
     workflowVersion: 1,
     status: 'queued',
+    parentRunId: null,
     createdAt: at,
     startedAt: null,
     finishedAt: null,

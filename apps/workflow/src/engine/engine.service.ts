@@ -8,10 +8,16 @@ import type { Transactions } from './store/transactions';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
-import { insertion } from '../runs/new-run';
+import { insertion, withFreeKeys } from '../runs/new-run';
 import type { RunChains } from '../triggers/run-chains';
-import type { ApprovalLinkSigner } from '../approvals/approval-links';
-import { applySignal, DEFAULT_ENGINE_POLICY, type EnginePolicy } from './transition';
+import {
+  applySignal,
+  childEndResult,
+  DEFAULT_ENGINE_POLICY,
+  type EnginePolicy,
+  type EngineServices,
+  type Transition,
+} from './transition';
 
 /** A signal for one run. */
 export interface RunSignalFor {
@@ -34,7 +40,7 @@ export class EngineService {
     private readonly onOutbox: () => void,
     private readonly chains: RunChains,
     private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
-    private readonly signLink?: ApprovalLinkSigner,
+    private readonly services: EngineServices = {},
   ) {}
 
   /** Undefined when the run does not exist (or is not `tenantId`'s, when given). */
@@ -107,6 +113,29 @@ export class EngineService {
     }
   }
 
+  /**
+   * What ended runs tell their family: a child its waiting parent step (a result `fromRun`,
+   * on the parent's partition), and a cancelled parent its active children (cancel requests,
+   * so cancelling reaches every descendant, each in its own transaction).
+   */
+  private async family(tx: EntityManager, ended: readonly RunState[]): Promise<OutboxMessage[]> {
+    const messages: OutboxMessage[] = [];
+    for (const run of ended) {
+      const result = childEndResult(run);
+      if (result) messages.push({ destination: 'step-result', payload: result });
+    }
+    const cancelled = ended.filter((run) => run.status === 'cancelled').map((run) => run.id);
+    if (cancelled.length > 0) {
+      for (const child of await this.runs.activeChildren(tx, cancelled)) {
+        messages.push({
+          destination: 'run-request',
+          payload: { schemaVersion: 1, runId: child, cancel: true },
+        });
+      }
+    }
+    return messages;
+  }
+
   /** A task its worker's queue gave up on: the attempt failed with `dead_lettered`. */
   async applyDeadTask(task: StepTask, worker: string, reason: string): Promise<void> {
     await this.apply(task.runId, {
@@ -140,6 +169,7 @@ export class EngineService {
     const timers: RunChanges['timers'] = [];
     const outbox: OutboxMessage[] = [];
     const ended: RunState[] = [];
+    const children: Transition['children'] = [];
     for (const { runId, signal } of signals) {
       const run = runs.get(runId);
       if (!run) continue;
@@ -153,9 +183,10 @@ export class EngineService {
         signal,
         new Date(),
         this.policy,
-        this.signLink,
+        this.services,
       );
       if (transition.runChanged) changedRuns.add(runId);
+      children.push(...transition.children);
       if (wasActive && isTerminalRunStatus(run.status)) ended.push(run);
       const changed = changedSteps.get(runId) ?? new Set<string>();
       transition.changedSteps.forEach((id) => changed.add(id));
@@ -192,9 +223,10 @@ export class EngineService {
         });
       }
     }
-    // Run triggers: the runs these ends start are written with them.
+    // Run triggers: the runs these ends start are written with them, as are child runs.
     const chained = ended.length > 0 ? await this.chains.startedBy(tx, ended) : [];
-    const started = insertion(chained);
+    const started = insertion([...chained, ...(await withFreeKeys(tx, this.runs, children))]);
+    outbox.push(...(await this.family(tx, ended)));
     await this.runs.write(
       {
         inserted: started.inserted,

@@ -2,6 +2,7 @@ import type { JsonLogger } from '@weft/runtime';
 import type { EngineService, RunSignalFor } from './engine.service';
 import type { LeaseRepository } from './store/lease.repository';
 import type { RunRepository } from './store/run.repository';
+import { childEndResult } from './transition';
 
 /** Signals applied per transaction while recovering. */
 const BATCH = 100;
@@ -12,9 +13,10 @@ const BATCH = 100;
  * a run still `queued` had its start request in memory, a `running` one may have had its next
  * turn (a transition that yielded) in memory; an attempt a worker held (a lease is set) had its
  * task or its result in memory. Runs get a start request (for a running run: schedule what is
- * ready), attempts are sent again as the same attempt with the same idempotency key. Each is a
- * no-op when the work was not lost after all (a request still in the outbox, a result that
- * lands first).
+ * ready), attempts are sent again as the same attempt with the same idempotency key, a child
+ * run's end is told again to the parent step still waiting for it, and the children of a
+ * cancelled parent are cancelled. Each is a no-op when the work was not lost after all (a
+ * request still in the outbox, a result that lands first).
  */
 export class LostWorkRecovery {
   constructor(
@@ -27,7 +29,13 @@ export class LostWorkRecovery {
   async recover(): Promise<void> {
     const runs = await this.runs.activeRuns();
     const attempts = await this.leases.heldAttempts();
+    const family = await this.runs.unfinishedFamilyWork();
     const signals: RunSignalFor[] = [
+      ...family.orphans.map((runId): RunSignalFor => ({ runId, signal: { kind: 'cancel' } })),
+      ...family.endedChildren.flatMap((child): RunSignalFor[] => {
+        const result = childEndResult(child);
+        return result ? [{ runId: result.runId, signal: { kind: 'result', result } }] : [];
+      }),
       ...runs.map((runId): RunSignalFor => ({ runId, signal: { kind: 'start' } })),
       ...attempts.map(({ runId, stepId, attempt }): RunSignalFor => ({
         runId,
@@ -41,6 +49,8 @@ export class LostWorkRecovery {
       this.logger.event('info', 'recovered work lost with the last process', {
         runsScheduled: runs.length,
         attemptsResent: attempts.length,
+        childEndsResent: family.endedChildren.length,
+        orphansCancelled: family.orphans.length,
       });
     }
   }

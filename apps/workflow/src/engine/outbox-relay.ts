@@ -77,6 +77,8 @@ export class OutboxRelay {
             return this.events.produce(EventTopics.runRequests, message.payload);
           case 'step-cancel':
             return this.events.produce(EventTopics.stepCancels, message.payload);
+          case 'step-result':
+            return this.events.produce(EventTopics.stepResults, message.payload);
         }
       }),
     );

@@ -12,12 +12,14 @@ import {
   type StepCancel,
   type StepError,
   type StepStatus,
+  type StepResult,
   type StepTask,
   type StepWaiting,
   type TaskQueues,
 } from '@weft/contracts';
 import {
   ExpressionError,
+  MAX_RUN_DEPTH,
   createExpressionMeter,
   evaluateCondition,
   evaluateTemplate,
@@ -32,6 +34,7 @@ import type { CompiledStep, CompiledWorkflow } from './compiled-workflow';
 import type { RunState, StepState } from './run-state';
 import type { RunSignal, TimerKind } from './signals';
 import { engineStepOf } from './steps/engine-steps';
+import { newRun, startProblems, type NewRun } from '../runs/new-run';
 import type { ApprovalLinkSigner } from '../approvals/approval-links';
 
 /** Settings of the engine that shape transitions. */
@@ -84,7 +87,35 @@ export interface Transition {
   clearTimers: boolean;
   /** The transition yielded with steps still to begin: schedule the run again, after others. */
   resume: boolean;
+  /** Child runs its `workflow.run` steps start, each with its key (the step's). */
+  children: { key: string; run: NewRun }[];
 }
+
+/**
+ * What a transition may ask of the engine around it, beyond the run: both optional, so unit
+ * tests of the rest need neither.
+ */
+export interface EngineServices {
+  /** Signs an approval step's links; without it the links are left out. */
+  signLink?: ApprovalLinkSigner;
+  /** Finds the workflow a `workflow.run` step names, and the child a retried step started. */
+  children?: ChildRunPort;
+}
+
+export interface ChildRunPort {
+  /** The tenant's active workflow `ref` (id or name) at `version` (or its latest), compiled. */
+  resolve(
+    tenantId: string,
+    ref: string,
+    version: number | undefined,
+  ): Promise<{ workflowId: string; version: number; workflow: CompiledWorkflow } | undefined>;
+  /** The run that holds `key` (the child an earlier attempt of the step started), if any. */
+  existing(tenantId: string, key: string): Promise<RunState | undefined>;
+}
+
+/** A `workflow.run` step's child: its key is the step's, so a retried step finds it again. */
+export const childRunKey = (parentRunId: string, stepId: string) =>
+  `child:${parentRunId}:${stepId}`;
 
 /**
  * Applies one signal to a run and schedules whatever became ready: engine steps (transform,
@@ -98,8 +129,7 @@ export async function applySignal(
   signal: RunSignal,
   now: Date,
   policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
-  /** Signs an approval step's links; without it (unit tests) the links are left out. */
-  signLink?: ApprovalLinkSigner,
+  services: EngineServices = {},
 ): Promise<Transition> {
   const t: Transition = {
     runChanged: false,
@@ -110,13 +140,14 @@ export async function applySignal(
     timers: [],
     clearTimers: false,
     resume: false,
+    children: [],
   };
   // Each evaluation keeps its own 100 ms; the meter caps them by what the run has left.
   const meter = createExpressionMeter({
     transitionMs: Number.POSITIVE_INFINITY,
     runMsLeft: policy.expressionMsPerRun - run.expressionMs,
   });
-  const apply = new Applier(workflow, run, steps, now, policy, t, meter, signLink);
+  const apply = new Applier(workflow, run, steps, now, policy, t, meter, services);
   await apply.signal(signal);
   if (run.status === 'running') await apply.schedule();
   return t;
@@ -131,7 +162,7 @@ class Applier {
     private readonly policy: EnginePolicy,
     private readonly t: Transition,
     private readonly meter: ExpressionMeter,
-    private readonly signLink: ApprovalLinkSigner | undefined,
+    private readonly services: EngineServices,
   ) {}
 
   /** Expression time spent in this transition so far, and steps it began. */
@@ -188,6 +219,19 @@ class Applier {
 
   private async result(result: Extract<RunSignal, { kind: 'result' }>['result']): Promise<void> {
     const step = this.steps.get(result.stepId);
+    if (result.fromRun !== undefined) {
+      // A child run ended: the step waiting for that child takes it, whatever its attempt.
+      if (
+        step &&
+        this.run.status === 'running' &&
+        step.waiting?.kind === 'run' &&
+        step.waiting.runId === result.fromRun
+      ) {
+        if (result.outcome === 'succeeded') this.succeed(step, result.output);
+        else if (result.outcome === 'failed') this.failStep(step, result.error);
+      }
+      return;
+    }
     // A redelivered or late result (an older attempt, a cancelled run) changes nothing.
     if (!step || !this.isHeldByWorker(step, result.attempt)) return;
     switch (result.outcome) {
@@ -383,10 +427,12 @@ class Applier {
     this.emitStep('step.queued', step, {});
   }
 
-  private runEngineStep(step: StepState, input: unknown): void {
+  private async runEngineStep(step: StepState, input: unknown): Promise<void> {
     const engineStep = engineStepOf(step.type)!;
     const result = engineStep.run(input, this.now);
     switch (result.outcome) {
+      case 'child':
+        return this.startChild(step, result.child);
       case 'succeeded':
         return this.succeed(step, result.output);
       case 'failed':
@@ -403,11 +449,95 @@ class Applier {
     }
   }
 
+  /**
+   * A `workflow.run` step: its child run is the one its key holds (a retried step), or a new
+   * run of the named workflow, written with this transition. With `wait`, the step waits for
+   * the child's end (the child's transaction sends it as a result `fromRun`).
+   */
+  private async startChild(
+    step: StepState,
+    spec: { workflow: string; version?: number; input?: unknown; wait: boolean },
+  ): Promise<void> {
+    const depth = (this.run.trigger.type === 'workflow' ? this.run.trigger.depth : 0) + 1;
+    if (depth > MAX_RUN_DEPTH) {
+      this.failStep(
+        step,
+        stepError(
+          'depth_exceeded',
+          `a child here would be ${depth} runs deep; at most ${MAX_RUN_DEPTH}`,
+        ),
+      );
+      return;
+    }
+    const { children } = this.services;
+    if (!children) {
+      this.failStep(step, stepError('internal', 'this engine cannot start child runs'));
+      return;
+    }
+    const key = childRunKey(this.run.id, step.id);
+    const existing = await children.existing(this.run.tenantId, key);
+    if (existing) return this.followChild(step, existing, spec.wait);
+    const target = await children.resolve(this.run.tenantId, spec.workflow, spec.version);
+    if (!target) {
+      this.failStep(
+        step,
+        stepError(
+          'workflow_unavailable',
+          `no active workflow ${spec.workflow}${spec.version ? ` with version ${spec.version}` : ''}`,
+        ),
+      );
+      return;
+    }
+    const input = spec.input ?? {};
+    const problems = startProblems(target.workflow, input, undefined);
+    if (problems.length > 0) {
+      this.failStep(
+        step,
+        stepError(
+          'invalid_input',
+          `the child's input: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+        ),
+      );
+      return;
+    }
+    const child = newRun({
+      tenantId: this.run.tenantId,
+      workflowId: target.workflowId,
+      version: target.version,
+      workflow: target.workflow,
+      input,
+      trigger: {
+        type: 'workflow',
+        parentRunId: this.run.id,
+        stepId: step.id,
+        depth,
+        wait: spec.wait,
+      },
+      now: this.now,
+    });
+    this.t.children.push({ key, run: child });
+    this.followChild(step, child.run, spec.wait);
+  }
+
+  private followChild(step: StepState, child: RunState, wait: boolean): void {
+    if (!wait) {
+      this.succeed(step, { runId: child.id });
+    } else if (child.status === 'succeeded') {
+      this.succeed(step, child.output ?? null);
+    } else if (child.status === 'failed' || child.status === 'cancelled') {
+      this.failStep(step, childFailure(child));
+    } else {
+      this.setStep(step, { status: 'waiting', waiting: { kind: 'run', runId: child.id } });
+      this.emitStep('step.waiting', step, { runId: child.id });
+    }
+  }
+
   /** An approval's signed links, one per decision, for this attempt. */
   private withLinks(step: StepState, waiting: StepWaiting): StepWaiting {
-    if (waiting.kind !== 'approval' || !this.signLink) return waiting;
+    const { signLink } = this.services;
+    if (waiting.kind !== 'approval' || !signLink) return waiting;
     const link = (decision: 'approve' | 'reject') =>
-      this.signLink!({
+      signLink({
         tenantId: this.run.tenantId,
         runId: this.run.id,
         stepId: step.id,
@@ -627,4 +757,33 @@ function expressionFailure(error: unknown, where: string): RunError {
   const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
   const overBudget = error instanceof ExpressionError && error.code.endsWith('-budget');
   return stepError(overBudget ? 'expression_budget' : 'expression_failed', message);
+}
+
+/** Why a `workflow.run` step failed with its child: the child's own error, named. */
+export function childFailure(child: Pick<RunState, 'id' | 'status' | 'error'>): StepError {
+  const why = child.error ? `: ${child.error.code}: ${child.error.message}` : '';
+  return stepError('child_failed', `child run ${child.id} ${child.status}${why}`.slice(0, 1000));
+}
+
+/**
+ * A child run's end as the result its waiting parent step takes (`fromRun`): its output, or
+ * `child_failed`. Undefined for a run no step waits for.
+ */
+export function childEndResult(child: RunState): StepResult | undefined {
+  const { trigger } = child;
+  if (trigger.type !== 'workflow' || !trigger.wait || !isTerminalRunStatus(child.status)) {
+    return undefined;
+  }
+  const base = {
+    schemaVersion: 1 as const,
+    runId: trigger.parentRunId,
+    stepId: trigger.stepId,
+    attempt: 1,
+    worker: 'engine',
+    fromRun: child.id,
+    finishedAt: (child.finishedAt ?? new Date()).toISOString(),
+  };
+  return child.status === 'succeeded'
+    ? { ...base, outcome: 'succeeded', output: child.output ?? null }
+    : { ...base, outcome: 'failed', error: childFailure(child) };
 }

@@ -127,10 +127,18 @@ export class RunService {
     return page;
   }
 
-  async list({ tenantId, workflowId, status, limit, cursor }: ListRuns): Promise<RunPage> {
+  async list({
+    tenantId,
+    workflowId,
+    parentRunId,
+    status,
+    limit,
+    cursor,
+  }: ListRuns): Promise<RunPage> {
     const rows = await this.runs.list({
       tenantId,
       workflowId,
+      parentRunId,
       status,
       after: decodeCursor(cursor),
       limit: limit + 1,

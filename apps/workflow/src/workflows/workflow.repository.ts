@@ -203,6 +203,23 @@ export class WorkflowRepository {
     return rows[0] && toView(rows[0]);
   }
 
+  /**
+   * The tenant's active workflow that `ref` names, by id or by name (the newest of that name,
+   * until names are unique), with its latest version.
+   */
+  async findActive(
+    tenantId: string,
+    ref: string,
+  ): Promise<{ id: string; version: number } | undefined> {
+    const rows: { id: string; latest_version: number }[] = await this.db.query(
+      `SELECT id, latest_version FROM workflow.workflows
+        WHERE tenant_id = $1 AND archived_at IS NULL AND (id::text = $2 OR name = $2)
+        ORDER BY (id::text = $2) DESC, id DESC LIMIT 1`,
+      [tenantId, ref],
+    );
+    return rows[0] && { id: rows[0].id, version: rows[0].latest_version };
+  }
+
   /** Newest first; `after` is the last id of the previous page. */
   async list(tenantId: string, limit: number, after?: string): Promise<WorkflowView[]> {
     const rows: WorkflowRow[] = await this.db.query(

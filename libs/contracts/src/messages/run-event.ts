@@ -19,7 +19,13 @@ const RUN_EVENT_DATA = {
     error: RunError,
     nextAttemptAt: z.iso.datetime(),
   }),
-  'step.waiting': z.object({ ...StepRef, status: z.literal('waiting'), until: z.iso.datetime() }),
+  /** `until`: when a wait ends or an approval times out; `runId`: the child run waited for. */
+  'step.waiting': z.object({
+    ...StepRef,
+    status: z.literal('waiting'),
+    until: z.iso.datetime().optional(),
+    runId: z.uuid().optional(),
+  }),
   'step.succeeded': z.object({ ...StepRef, status: z.literal('succeeded') }),
   'step.failed': z.object({ ...StepRef, status: z.literal('failed'), error: RunError }),
   'step.skipped': z.object({ ...StepRef, status: z.literal('skipped') }),

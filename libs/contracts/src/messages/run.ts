@@ -45,6 +45,8 @@ export const RunSummary = z.object({
   workflowId: z.uuid(),
   workflowVersion: z.int().min(1),
   status: RunStatus,
+  /** The run whose `workflow.run` step started this one; null for a top-level run. */
+  parentRunId: z.uuid().nullable(),
   createdAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
@@ -57,6 +59,8 @@ export type RunSummary = z.infer<typeof RunSummary>;
  */
 export const StepWaiting = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('wait'), until: z.iso.datetime() }),
+  /** A `workflow.run` step waiting for its child run. */
+  z.object({ kind: z.literal('run'), runId: z.uuid() }),
   z.object({
     kind: z.literal('approval'),
     expiresAt: z.iso.datetime(),
@@ -93,6 +97,16 @@ export const RunTrigger = z.discriminatedUnion('type', [
     runId: z.uuid(),
     /** How many run triggers led here: a chain that loops back stops at MAX_RUN_CHAIN. */
     depth: z.int().min(1),
+  }),
+  z.object({
+    /** A `workflow.run` step of another run (the parent) started this one. */
+    type: z.literal('workflow'),
+    parentRunId: z.uuid(),
+    stepId: z.string(),
+    /** 1 for a child, 2 for a grandchild…; past 10 the step fails with `depth_exceeded`. */
+    depth: z.int().min(1),
+    /** Whether the parent step waits for this run's end (then it is told). */
+    wait: z.boolean(),
   }),
 ]);
 export type RunTrigger = z.infer<typeof RunTrigger>;
@@ -134,6 +148,7 @@ export type GetRun = z.infer<typeof GetRun>;
 
 export const ListRuns = TenantScoped.extend({
   workflowId: z.uuid().optional(),
+  parentRunId: z.uuid().optional(),
   status: RunStatus.optional(),
   limit: Limit,
   cursor: Cursor.optional(),
@@ -190,5 +205,7 @@ export type ApprovalLinkView = z.infer<typeof ApprovalLinkView>;
 export const RunRequested = z.object({
   schemaVersion: z.literal(1),
   runId: z.uuid(),
+  /** Cancel the run instead (its parent run was cancelled). */
+  cancel: z.literal(true).optional(),
 });
 export type RunRequested = z.infer<typeof RunRequested>;

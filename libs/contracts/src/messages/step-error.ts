@@ -71,6 +71,19 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     meaning: 'an approval step was not decided within its timeoutMs',
   },
   approval_rejected: { retryable: false, meaning: 'an approval step was rejected' },
+  depth_exceeded: {
+    retryable: false,
+    meaning: 'a `workflow.run` step would nest runs deeper than 10',
+  },
+  workflow_unavailable: {
+    retryable: false,
+    meaning:
+      'the workflow a `workflow.run` step names does not exist, is archived, or has no such version',
+  },
+  child_failed: {
+    retryable: false,
+    meaning: 'the child run of a `workflow.run` step failed or was cancelled',
+  },
   cancelled: { retryable: false, meaning: 'the run was cancelled while the attempt ran' },
   dead_lettered: {
     retryable: false,

@@ -7,6 +7,11 @@ const Attempt = {
   stepId: z.string().min(1).max(64),
   attempt: z.int().min(1),
   worker: z.string().min(1),
+  /**
+   * Set when the result is a child run's end, for the parent's `workflow.run` step that waits
+   * for it: the step takes it whatever its attempt (a retried step waits for the same child).
+   */
+  fromRun: z.uuid().optional(),
 };
 
 /**

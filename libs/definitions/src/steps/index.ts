@@ -5,6 +5,7 @@ import { failStep } from './fail.step';
 import { httpRequestStep } from './http-request.step';
 import { transformStep } from './transform.step';
 import { waitStep } from './wait.step';
+import { workflowRunStep } from './workflow-run.step';
 
 /** The step types this version runs, by name. Adding a type is adding a line here. */
 export const STEP_TYPES = Object.freeze({
@@ -12,6 +13,7 @@ export const STEP_TYPES = Object.freeze({
   [waitStep.type]: waitStep,
   [failStep.type]: failStep,
   [approvalStep.type]: approvalStep,
+  [workflowRunStep.type]: workflowRunStep,
   [httpRequestStep.type]: httpRequestStep,
   [aiChatStep.type]: aiChatStep,
 } as const satisfies Record<string, StepType>);
@@ -24,7 +26,6 @@ export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonl
 /** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
 export const UPCOMING_STEP_TYPES = Object.freeze([
   'foreach',
-  'workflow.run',
   'email.send',
   'kafka.publish',
   'rabbitmq.publish',

@@ -9,6 +9,7 @@ describe('STEP_TYPES', () => {
       'wait@engine',
       'fail@engine',
       'approval@engine',
+      'workflow.run@engine',
       'http.request@integration',
       'ai.chat@ai',
     ]);
@@ -36,7 +37,8 @@ describe('STEP_TYPES', () => {
   });
 
   it('names available types in its problems', () => {
-    const available = 'available: transform, wait, fail, approval, http.request, ai.chat';
+    const available =
+      'available: transform, wait, fail, approval, workflow.run, http.request, ai.chat';
     expect(stepTypeProblem('foreach')).toBe(
       `step type "foreach" is not available yet; ${available}`,
     );

@@ -4,6 +4,7 @@ import {
   failStep,
   transformStep,
   waitStep,
+  workflowRunStep,
   type STEP_TYPES,
   type StepType,
   type WithOf,
@@ -17,7 +18,9 @@ import type { TimerKind } from '../signals';
 export type EngineStepOutcome =
   | { outcome: 'succeeded'; output: unknown }
   | { outcome: 'failed'; error: StepError }
-  | { outcome: 'waiting'; until: Date; timer: TimerKind; waiting: StepWaiting };
+  | { outcome: 'waiting'; until: Date; timer: TimerKind; waiting: StepWaiting }
+  /** Start a child run (`workflow.run`); the engine resolves the workflow and writes the run. */
+  | { outcome: 'child'; child: WithOf<typeof workflowRunStep> };
 
 /** An engine step's behaviour: a pure function of its parsed `with` and the clock. */
 export interface EngineStep<S extends StepType = StepType> {
@@ -56,6 +59,10 @@ export const ENGINE_STEPS: { readonly [K in EngineStepName]: EngineStep } = Obje
       waiting: { kind: 'wait', until: until.toISOString() },
     };
   }),
+  'workflow.run': defineEngineStep(workflowRunStep, (input) => ({
+    outcome: 'child',
+    child: input,
+  })),
   approval: defineEngineStep(approvalStep, (input, now) => {
     const until = new Date(now.getTime() + input.timeoutMs);
     return {

@@ -1,4 +1,4 @@
-import type { RunEvent, RunRequested, StepCancel } from '@weft/contracts';
+import type { RunEvent, RunRequested, StepCancel, StepResult } from '@weft/contracts';
 import type { OutgoingTask } from '../transition';
 import type { Transactions } from './transactions';
 
@@ -7,7 +7,9 @@ export type OutboxMessage =
   | { destination: 'task'; payload: OutgoingTask }
   | { destination: 'run-event'; payload: RunEvent }
   | { destination: 'run-request'; payload: RunRequested }
-  | { destination: 'step-cancel'; payload: StepCancel };
+  | { destination: 'step-cancel'; payload: StepCancel }
+  /** A child run's end, for its parent's waiting `workflow.run` step. */
+  | { destination: 'step-result'; payload: StepResult };
 
 /**
  * SQL of the outbox's way out; rows come in with the transition that made them

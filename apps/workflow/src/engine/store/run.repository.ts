@@ -94,6 +94,45 @@ export class RunRepository {
     return rows.map((row) => row.id);
   }
 
+  /** The queued or running children of `parentRunIds` (to cancel with their parent). */
+  async activeChildren(sql: Sql, parentRunIds: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await sql.query(
+      `SELECT id FROM workflow.runs
+        WHERE parent_run_id = ANY($1::uuid[]) AND status IN ('queued', 'running')`,
+      [parentRunIds],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Family work a restart may have lost (standalone's in-process bus): children that ended
+   * while their parent step still waits, and active children of cancelled parents.
+   */
+  async unfinishedFamilyWork(): Promise<{ endedChildren: RunState[]; orphans: string[] }> {
+    const ended: RunRow[] = await this.db.query(
+      `SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM workflow.step_runs s
+         JOIN workflow.runs c ON c.id = (s.waiting ->> 'runId')::uuid
+        WHERE s.status = 'waiting' AND s.waiting ->> 'kind' = 'run'
+          AND c.status IN ('succeeded', 'failed', 'cancelled')`,
+    );
+    const orphans: { id: string }[] = await this.db.query(
+      `SELECT c.id FROM workflow.runs c JOIN workflow.runs p ON p.id = c.parent_run_id
+        WHERE c.status IN ('queued', 'running') AND p.status = 'cancelled'`,
+    );
+    return { endedChildren: ended.map(toRunState), orphans: orphans.map((row) => row.id) };
+  }
+
+  /** The run that holds an idempotency key, with how it stands (a child a retried step reuses). */
+  async runOfKey(tenantId: string, key: string): Promise<RunState | undefined> {
+    const rows: RunRow[] = await this.db.query(
+      `SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'r.$1')} FROM workflow.run_keys k
+         JOIN workflow.runs r ON r.id = k.run_id
+        WHERE k.tenant_id = $1 AND k.idempotency_key = $2`,
+      [tenantId, key],
+    );
+    return rows[0] && toRunState(rows[0]);
+  }
+
   /** Those of `runIds` that are queued or running. */
   async activeAmong(sql: Sql, runIds: string[]): Promise<string[]> {
     const rows: { id: string }[] = await sql.query(
@@ -185,9 +224,10 @@ export class RunRepository {
     if (changes.inserted.length > 0) {
       parts.push(`INSERT INTO workflow.runs
           (id, tenant_id, workflow_id, workflow_version, status, input, created_at, last_event_seq,
-           trigger, event)
+           trigger, event, parent_run_id)
         SELECT r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.status,
-               coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq, r.trigger, r.event
+               coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq, r.trigger, r.event,
+               r.parent_run_id
           FROM jsonb_to_recordset(${json(
             changes.inserted.map((run) => ({
               id: run.id,
@@ -201,10 +241,11 @@ export class RunRepository {
               // An API run stores nothing: null reads back as `api`.
               trigger: run.trigger.type === 'api' ? null : run.trigger,
               event: run.event ?? null,
+              parent_run_id: parentOf(run),
             })),
           )}) AS r(id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, status text,
                    input jsonb, created_at timestamptz, last_event_seq int, trigger jsonb,
-                   event jsonb)`);
+                   event jsonb, parent_run_id uuid)`);
     }
     if (changes.updated.length > 0) {
       // The id list lets the planner prune to the runs' partitions.
@@ -330,6 +371,7 @@ export class RunRepository {
   async list(filter: {
     tenantId: string;
     workflowId?: string;
+    parentRunId?: string;
     status?: RunStatus;
     after?: string;
     limit: number;
@@ -340,6 +382,7 @@ export class RunRepository {
           AND ($2::uuid IS NULL OR workflow_id = $2)
           AND ($3::text IS NULL OR status = $3)
           AND ($4::uuid IS NULL OR id < $4)
+          AND ($6::uuid IS NULL OR parent_run_id = $6)
         ORDER BY id DESC
         LIMIT $5`,
       [
@@ -348,6 +391,7 @@ export class RunRepository {
         filter.status ?? null,
         filter.after ?? null,
         filter.limit,
+        filter.parentRunId ?? null,
       ],
     );
     return rows.map((row) => toSummary(toRunState(row)));
@@ -389,12 +433,17 @@ function toRunState(row: RunRow): RunState {
   };
 }
 
+/** The parent of a child run (`workflow.run`), from its trigger. */
+export const parentOf = (run: RunState): string | null =>
+  run.trigger.type === 'workflow' ? run.trigger.parentRunId : null;
+
 export function toSummary(run: RunState): RunSummary {
   return {
     id: run.id,
     workflowId: run.workflowId,
     workflowVersion: run.workflowVersion,
     status: run.status,
+    parentRunId: parentOf(run),
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
