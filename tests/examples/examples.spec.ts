@@ -9,6 +9,8 @@ describe('examples/', () => {
   it('has the examples the README names', () => {
     expect(examples.sort()).toEqual([
       'kafka-orders.json',
+      'notify-child.json',
+      'notify-parent.json',
       'order-routing.json',
       'refund-approval.json',
       'signed-webhook.json',
