@@ -118,9 +118,10 @@ async function expectOk(promise, what) {
 
 /**
  * The workflow under test: transform → http (honoured key) → transform → http (plain) →
- * transform. `n` is the submitted number, or the slot of a scheduled run.
+ * transform, with a `workflow.run` child (waited for) when `child` is given. `n` is the
+ * submitted number, or the slot of a scheduled run.
  */
-function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}' }) {
+function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}', child }) {
   const retry = { maxAttempts: 10, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 5_000 };
   const body = (step) => ({ run: '{{ run.id }}', step, n: '{{ steps.prepare.output.n }}' });
   return {
@@ -156,14 +157,47 @@ function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}' }) {
         retry,
         timeoutMs: 10_000,
       },
+      // A child run (workflow.run, waited for) with its own keyed call.
+      ...(child
+        ? [
+            {
+              id: 'sub',
+              type: 'workflow.run',
+              needs: ['record'],
+              with: { workflow: child, input: { n: '{{ steps.prepare.output.n }}' } },
+            },
+          ]
+        : []),
       {
         id: 'finish',
         type: 'transform',
-        needs: ['notify'],
+        needs: child ? ['notify', 'sub'] : ['notify'],
         with: { value: '{{ steps.record.output }}' },
       },
     ],
     output: '{{ steps.finish.output }}',
+  };
+}
+
+/** The child the fault workflow calls: one call to the honoured target, keyed by its own run. */
+function childWorkflow(name, targetUrl) {
+  return {
+    name,
+    description: 'fault-injection suite (tests/faults): the child run',
+    steps: [
+      {
+        id: 'charge',
+        type: 'http.request',
+        with: {
+          method: 'POST',
+          url: `${targetUrl}/honoured/child`,
+          body: { run: '{{ run.id }}', step: 'charge', n: '{{ input.n }}' },
+        },
+        retry: { maxAttempts: 10, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 5_000 },
+        timeoutMs: 10_000,
+      },
+    ],
+    output: "{{ { 'run': run.id, 'effect': steps.charge.output.body.effect } }}",
   };
 }
 
@@ -498,10 +532,17 @@ async function runFaults(options = {}) {
       }),
       'create hmac credential',
     );
+    const child = await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/workflows', {
+        body: childWorkflow(`faults-${stamp}-child`, counting.url),
+      }),
+      'create child workflow',
+    );
     const workflow = await expectOk(
       apiCall(base, apiKey, 'POST', '/v1/workflows', {
         body: faultWorkflow(`faults-${stamp}`, counting.url, {
           triggers: [{ type: 'webhook', path: HOOK_PATH, secret: 'faults-hook' }],
+          child: child.id,
         }),
       }),
       'create workflow',
@@ -657,7 +698,7 @@ async function runFaults(options = {}) {
       let active;
       try {
         let count = 0;
-        for (const id of [workflow.id, scheduled.id]) {
+        for (const id of [workflow.id, scheduled.id, child.id]) {
           for (const status of ['queued', 'running'])
             count += (await listRuns(base, apiKey, id, status, signal)).length;
         }
@@ -686,6 +727,7 @@ async function runFaults(options = {}) {
       base,
       apiKey,
       workflowId: workflow.id,
+      childWorkflowId: child.id,
       hookUrl,
       triggers,
       counting,
@@ -703,6 +745,9 @@ async function runFaults(options = {}) {
     const sc = report.schedule.counts;
     Object.assign(report, {
       passed:
+        report.children.stuck === 0 &&
+        report.children.duplicated === 0 &&
+        report.children.missing === 0 &&
         sc.stuck === 0 &&
         sc.duplicatedSlots === 0 &&
         sc.missingSlots === 0 &&
@@ -797,7 +842,17 @@ async function stopStack(stack, note) {
 }
 
 /** The checker: reads every run back and classifies it, then the effects at the target. */
-async function account({ base, apiKey, workflowId, hookUrl, triggers, counting, signal, note }) {
+async function account({
+  base,
+  apiKey,
+  workflowId,
+  childWorkflowId,
+  hookUrl,
+  triggers,
+  counting,
+  signal,
+  note,
+}) {
   const listed = await listRuns(base, apiKey, workflowId, undefined, signal);
   const listedIds = new Set(listed.map((run) => run.id));
   const acked = triggers.filter((t) => t.ack);
@@ -889,6 +944,28 @@ async function account({ base, apiKey, workflowId, hookUrl, triggers, counting, 
       });
     }
   });
+  // Child runs: exactly one per parent that reached its `sub` step, none stuck, one effect each.
+  const childRuns = await listRuns(base, apiKey, childWorkflowId, undefined, signal);
+  const childrenOf = new Map();
+  for (const run of childRuns) {
+    childrenOf.set(run.parentRunId, [...(childrenOf.get(run.parentRunId) ?? []), run]);
+  }
+  const children = {
+    runs: childRuns.length,
+    stuck: childRuns.filter((run) => !TERMINAL.has(run.status)).length,
+    duplicated: [...childrenOf.values()].filter((runs) => runs.length > 1).length,
+    // A succeeded parent whose child did not succeed once with one effect.
+    missing: views.filter((view) => {
+      if (view?.status !== 'succeeded') return false;
+      const [only, ...more] = childrenOf.get(view.id) ?? [];
+      return (
+        !only ||
+        more.length > 0 ||
+        only.status !== 'succeeded' ||
+        counting.effectsOf('honoured', `${only.id}:charge`) !== 1
+      );
+    }).length,
+  };
   const duplicated = [...runsOfTrigger.entries()]
     .filter(([, ids]) => ids.size > 1)
     .map(([n, ids]) => ({ n, runIds: [...ids] }));
@@ -930,6 +1007,7 @@ async function account({ base, apiKey, workflowId, hookUrl, triggers, counting, 
     },
     failedCodes,
     stepAttempts,
+    children,
     effects: { ...stats, succeededWithoutEffect },
     details: {
       lost: lost.slice(0, 50),
@@ -976,6 +1054,8 @@ function markdownOf(report) {
     `| plain (\`notify\`) | ${p.keys} | ${p.calls} | ${p.effects} | ${p.maxEffectsPerKey} | ${p.keysWithSeveralCalls} | ${p.keysWithSeveralEffects.length} | — | ${p.missingKey} |`,
     '',
     `Succeeded runs without exactly one \`charge\` effect: ${report.effects.succeededWithoutEffect.length}.`,
+    `Child runs (\`workflow.run\`, one per run): ${report.children.runs}; stuck ${report.children.stuck}, ` +
+      `parents with two children ${report.children.duplicated}, succeeded parents without one succeeded child with one effect ${report.children.missing}.`,
     '',
     `Schedule (\`* * * * * *\`, same steps, fired while the faults ran): ${sch.runs} runs for ${sch.slots} slots ` +
       `(${sch.firstSlot} … ${sch.lastSlot}); succeeded ${sch.succeeded}, failed ${sch.failed}, stuck ${sch.stuck}, ` +
@@ -1052,6 +1132,7 @@ function summaryOf(report) {
       `succeeded ${c.succeeded}, failed ${c.failed}, lost ${c.lost}, stuck ${c.stuck}, duplicated ${c.duplicated}`,
     `  honoured key: ${h.keys} keys, ${h.calls} calls, ${h.effects} effects, max ${h.maxEffectsPerKey} effect per key, ` +
       `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
+    `  children: ${report.children.runs} runs, ${report.children.stuck} stuck, ${report.children.duplicated} duplicated, ${report.children.missing} missing`,
     `  schedule: ${report.schedule.counts.runs} runs for ${report.schedule.counts.slots} slots, ` +
       `${report.schedule.counts.duplicatedSlots} fired twice, ${report.schedule.counts.missingSlots} left out, ${report.schedule.counts.stuck} stuck`,
     `  faults: ${report.faults.length} applied; quiescent ${seconds(report.timings.quiescenceMs)} after the last fault and acknowledgement; total ${seconds(report.timings.totalMs)}`,

@@ -73,6 +73,8 @@ export interface FaultReport {
     /** Submissions sent as signed webhook deliveries (one in four). */
     viaWebhook: number;
   };
+  /** The `workflow.run` children of the submitted runs. */
+  children: { runs: number; stuck: number; duplicated: number; missing: number };
   /** The `* * * * * *` schedule that fires the same steps while the faults run. */
   schedule: {
     counts: {

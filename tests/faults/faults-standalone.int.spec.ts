@@ -52,4 +52,13 @@ describe('fault injection, standalone (kill -9 of the one process)', () => {
     });
     expect(report.counts.viaWebhook).toBeGreaterThan(0);
   });
+
+  it('gives every run exactly one child run (workflow.run), none stuck', () => {
+    expect(report.children).toEqual({
+      runs: report.counts.succeeded,
+      stuck: 0,
+      duplicated: 0,
+      missing: 0,
+    });
+  });
 });

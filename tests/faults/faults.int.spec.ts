@@ -59,6 +59,15 @@ describe('fault injection, short (kill -9 of each service once)', () => {
     expect(report.counts.viaWebhook).toBeGreaterThan(0);
   });
 
+  it('gives every run exactly one child run (workflow.run), none stuck', () => {
+    expect(report.children).toEqual({
+      runs: report.counts.succeeded,
+      stuck: 0,
+      duplicated: 0,
+      missing: 0,
+    });
+  });
+
   it('applies at most one effect per idempotency key at the target that honours it', () => {
     const { honoured, succeededWithoutEffect } = report.effects;
     expect({
