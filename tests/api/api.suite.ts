@@ -730,6 +730,53 @@ export function describeApi(mode: Mode, port: number): void {
       }, 40_000);
     });
 
+    describe('large outputs', () => {
+      it('stores a 1 MiB output out of line and reads it back intact, in the view and in expressions', async () => {
+        const text = 'weft'.repeat(256 * 1024);
+        echo.script('/large', () => ({ status: 200, body: { text } }));
+        const id = await createWorkflow({
+          name: `large-${mode}`,
+          steps: [
+            { id: 'big', type: 'http.request', with: { method: 'GET', url: `${echo.url}/large` } },
+            {
+              id: 'measure',
+              type: 'transform',
+              needs: ['big'],
+              with: { value: '{{ $length(steps.big.output.body.text) }}' },
+            },
+          ],
+          output: '{{ steps.measure.output }}',
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(run).toMatchObject({ status: 'succeeded', output: text.length });
+        expect(run.steps[0].output.body.text === text).toBe(true);
+      }, 40_000);
+
+      it('fails a step whose output is over 10 MiB with output_too_large', async () => {
+        // 2 MiB of control characters: a 2 MiB body whose output is 12 MiB as JSON.
+        echo.script('/huge', () => ({ status: 200, raw: '\u0001'.repeat(2 * 1024 * 1024) }));
+        const id = await createWorkflow({
+          name: `huge-${mode}`,
+          steps: [
+            { id: 'big', type: 'http.request', with: { method: 'GET', url: `${echo.url}/huge` } },
+          ],
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(run).toMatchObject({
+          status: 'failed',
+          error: { code: 'output_too_large', stepId: 'big' },
+        });
+      }, 40_000);
+    });
+
     describe('schedules and run triggers', () => {
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       /** Every run of a workflow, oldest first, each read in full. */

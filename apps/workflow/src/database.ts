@@ -11,6 +11,7 @@ import { SchedulesAndRunTriggers1764700000000 } from './migrations/1764700000000
 import { EventTriggers1764800000000 } from './migrations/1764800000000-event-triggers';
 import { StepWaiting1764900000000 } from './migrations/1764900000000-step-waiting';
 import { ChildRuns1765000000000 } from './migrations/1765000000000-child-runs';
+import { StepOutputsOutOfLine1765100000000 } from './migrations/1765100000000-step-outputs-out-of-line';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -28,5 +29,6 @@ export const workflowDatabase: ServiceDatabase = {
     EventTriggers1764800000000,
     StepWaiting1764900000000,
     ChildRuns1765000000000,
+    StepOutputsOutOfLine1765100000000,
   ],
 };

@@ -8,6 +8,23 @@ import type { FieldProblem } from './messages/common';
  */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * A step output larger than this (as JSON) fails its step with `output_too_large`: a worker
+ * checks before it sends the result, so no broker or row is asked to carry more.
+ */
+export const MAX_STEP_OUTPUT_BYTES = 10 * 1024 * 1024;
+/**
+ * A step output larger than this is stored once out of the step's row (`workflow.step_outputs`)
+ * and read back transparently, so run and step rows stay small.
+ */
+export const OUT_OF_LINE_OUTPUT_BYTES = 256 * 1024;
+
+/** The size of `value` as JSON in UTF-8, and the JSON. */
+export function jsonSize(value: unknown): { json: string; bytes: number } {
+  const json = JSON.stringify(value) ?? 'null';
+  return { json, bytes: Buffer.byteLength(json) };
+}
+
 /** PostgreSQL's jsonb and text cannot store U+0000; such a value would fail deep in a service. */
 const NUL = '\u0000';
 

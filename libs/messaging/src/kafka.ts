@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Kafka,
   logLevel,
+  ConfigResourceTypes,
   type Admin,
   type Consumer,
   type KafkaMessage,
@@ -67,6 +68,15 @@ interface DecodedRecord {
  * crash redelivers instead of losing. A record that cannot be handled goes to
  * `weft.dead-letters` with its reason and the partition moves on.
  */
+/** Records of the step results topic may be as large as a step output (10 MiB) and its envelope. */
+export const MAX_STEP_RESULT_RECORD_BYTES = 16 * 1024 * 1024;
+
+const TOPIC_CONFIG: Record<string, { name: string; value: string }[]> = {
+  [Topics.stepResults]: [
+    { name: 'max.message.bytes', value: String(MAX_STEP_RESULT_RECORD_BYTES) },
+  ],
+};
+
 export class KafkaEventLog implements EventLog, Drainable {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
@@ -113,19 +123,40 @@ export class KafkaEventLog implements EventLog, Drainable {
     return log;
   }
 
-  /** Creates the platform's topics when missing; every Kafka client does it, idempotently. */
+  /**
+   * Creates the platform's topics when missing; every Kafka client does it, idempotently. Step
+   * results carry step outputs of up to 10 MiB, past the broker's 1 MiB default: their topic
+   * takes larger records (set on a topic made before too).
+   */
   private async ensureTopics(): Promise<void> {
     const existing = new Set(await this.admin.listTopics());
     const missing = Object.values(Topics).filter((topic) => !existing.has(topic));
-    if (missing.length === 0) return;
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: this.options.partitions,
-        replicationFactor: this.options.replicationFactor,
-      })),
-    });
+    if (missing.length > 0) {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: this.options.partitions,
+          replicationFactor: this.options.replicationFactor,
+          configEntries: TOPIC_CONFIG[topic] ?? [],
+        })),
+      });
+    }
+    for (const [topic, entries] of Object.entries(TOPIC_CONFIG)) {
+      if (missing.includes(topic as never)) continue;
+      const [described] = (
+        await this.admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+        })
+      ).resources;
+      const current = new Map(described?.configEntries.map((e) => [e.configName, e.configValue]));
+      if (entries.every(({ name, value }) => current.get(name) === value)) continue;
+      await this.admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: entries }],
+      });
+    }
   }
 
   /**

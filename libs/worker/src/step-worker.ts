@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
+  jsonSize,
+  MAX_STEP_OUTPUT_BYTES,
   describeIssues,
   EventTopics,
   workerCancelGroup,
@@ -144,6 +146,14 @@ async function runConnector(
       heartbeat,
       services: options.services,
     });
+    // Checked here, before the result is produced: no broker or row carries more than this.
+    const { bytes } = jsonSize(output);
+    if (bytes > MAX_STEP_OUTPUT_BYTES) {
+      throw new StepFailed(
+        'output_too_large',
+        `the output is ${bytes} bytes as JSON; at most ${MAX_STEP_OUTPUT_BYTES} (10 MiB)`,
+      );
+    }
     return { ...base, outcome: 'succeeded', output, finishedAt: new Date().toISOString() };
   } catch (error) {
     const failure = failureOf(error, { timeout, cancelled }, task.timeoutMs);

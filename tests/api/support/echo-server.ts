@@ -14,6 +14,8 @@ export interface Call {
 export interface ScriptedAnswer {
   status: number;
   body?: unknown;
+  /** Sent as it is (text/plain) instead of `body` as JSON. */
+  raw?: string;
   headers?: Record<string, string>;
   delayMs?: number;
 }
@@ -45,6 +47,11 @@ export class EchoServer {
         const n = this.calls.filter((c) => c.path.split('?')[0] === path).length;
         const answer = this.scripts.get(path)?.(call, n) ?? { status: 200 };
         const send = () => {
+          if (answer.raw !== undefined) {
+            res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
+            res.end(answer.raw);
+            return;
+          }
           res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
           res.end(
             JSON.stringify(

@@ -19,6 +19,12 @@ import {
   type Transition,
 } from './transition';
 
+/** The engine's ports, those that read the database bound to each transaction. */
+export interface EngineWiring {
+  signLink?: EngineServices['signLink'];
+  children?: (sql: EntityManager) => NonNullable<EngineServices['children']>;
+}
+
 /** A signal for one run. */
 export interface RunSignalFor {
   runId: string;
@@ -40,7 +46,7 @@ export class EngineService {
     private readonly onOutbox: () => void,
     private readonly chains: RunChains,
     private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
-    private readonly services: EngineServices = {},
+    private readonly services: EngineWiring = {},
   ) {}
 
   /** Undefined when the run does not exist (or is not `tenantId`'s, when given). */
@@ -170,12 +176,17 @@ export class EngineService {
     const outbox: OutboxMessage[] = [];
     const ended: RunState[] = [];
     const children: Transition['children'] = [];
+    // Ports that read the database do it in this transaction, on its connection.
+    const services: EngineServices = {
+      signLink: this.services.signLink,
+      children: this.services.children?.(tx),
+    };
     for (const { runId, signal } of signals) {
       const run = runs.get(runId);
       if (!run) continue;
       const wasActive = !isTerminalRunStatus(run.status);
       const runSteps = steps.get(runId)!;
-      const workflow = await this.catalog.version(run.workflowId, run.workflowVersion);
+      const workflow = await this.catalog.version(run.workflowId, run.workflowVersion, tx);
       const transition = await applySignal(
         workflow,
         run,
@@ -183,7 +194,7 @@ export class EngineService {
         signal,
         new Date(),
         this.policy,
-        this.services,
+        services,
       );
       if (transition.runChanged) changedRuns.add(runId);
       children.push(...transition.children);

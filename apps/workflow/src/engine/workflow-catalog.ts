@@ -1,5 +1,6 @@
 import type { WorkflowRepository } from '../workflows/workflow.repository';
 import { compileWorkflow, type CompiledWorkflow } from './compiled-workflow';
+import type { Sql } from './store/transactions';
 
 const CAPACITY = 1_000;
 
@@ -12,7 +13,11 @@ export class WorkflowCatalog {
 
   constructor(private readonly workflows: WorkflowRepository) {}
 
-  version(workflowId: string, version: number): Promise<CompiledWorkflow> {
+  /**
+   * A caller inside a transaction passes its manager as `sql`, so a miss is read on that
+   * connection instead of waiting for a second one from the pool.
+   */
+  version(workflowId: string, version: number, sql?: Sql): Promise<CompiledWorkflow> {
     const key = `${workflowId}:${version}`;
     const hit = this.cache.get(key);
     if (hit) {
@@ -20,15 +25,15 @@ export class WorkflowCatalog {
       this.cache.set(key, hit);
       return hit;
     }
-    const loading = this.load(workflowId, version);
+    const loading = this.load(workflowId, version, sql);
     this.cache.set(key, loading);
     loading.catch(() => this.cache.delete(key));
     if (this.cache.size > CAPACITY) this.cache.delete(this.cache.keys().next().value!);
     return loading;
   }
 
-  private async load(workflowId: string, version: number): Promise<CompiledWorkflow> {
-    const stored = await this.workflows.definitionOf(workflowId, version);
+  private async load(workflowId: string, version: number, sql?: Sql): Promise<CompiledWorkflow> {
+    const stored = await this.workflows.definitionOf(workflowId, version, sql);
     if (stored === undefined) throw new Error(`workflow ${workflowId} has no version ${version}`);
     return compileWorkflow(stored);
   }

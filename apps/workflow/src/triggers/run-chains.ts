@@ -52,7 +52,7 @@ export class RunChains {
           continue;
         }
         try {
-          const workflow = await this.catalog.version(target.workflowId, target.version);
+          const workflow = await this.catalog.version(target.workflowId, target.version, tx);
           const input = source.output ?? {};
           const event = { runId: source.id, workflowId: source.workflowId, status: source.status };
           const problems = startProblems(workflow, input, event);

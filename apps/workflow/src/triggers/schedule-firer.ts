@@ -88,7 +88,7 @@ export class ScheduleFirer {
             tenantId: schedule.tenantId,
             workflowId,
             version: schedule.version,
-            workflow: await this.catalog.version(workflowId, schedule.version),
+            workflow: await this.catalog.version(workflowId, schedule.version, tx),
             input: schedule.input,
             trigger: { type: 'schedule', index, cron: schedule.cron },
             event: { scheduledFor: slot.toISOString(), firedAt: now.toISOString() },

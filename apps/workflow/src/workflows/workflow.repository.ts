@@ -210,8 +210,9 @@ export class WorkflowRepository {
   async findActive(
     tenantId: string,
     ref: string,
+    sql: DataSource | EntityManager = this.db,
   ): Promise<{ id: string; version: number } | undefined> {
-    const rows: { id: string; latest_version: number }[] = await this.db.query(
+    const rows: { id: string; latest_version: number }[] = await sql.query(
       `SELECT id, latest_version FROM workflow.workflows
         WHERE tenant_id = $1 AND archived_at IS NULL AND (id::text = $2 OR name = $2)
         ORDER BY (id::text = $2) DESC, id DESC LIMIT 1`,
@@ -249,8 +250,12 @@ export class WorkflowRepository {
   }
 
   /** The definition of one version, for the engine; versions never change once written. */
-  async definitionOf(workflowId: string, version: number): Promise<unknown> {
-    const rows: { definition: unknown }[] = await this.db.query(
+  async definitionOf(
+    workflowId: string,
+    version: number,
+    sql: DataSource | EntityManager = this.db,
+  ): Promise<unknown> {
+    const rows: { definition: unknown }[] = await sql.query(
       'SELECT definition FROM workflow.workflow_versions WHERE workflow_id = $1 AND version = $2',
       [workflowId, version],
     );

@@ -60,6 +60,10 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     retryable: false,
     meaning: 'a step’s output (or the run’s) cannot be stored: it holds U+0000 or nests too deep',
   },
+  output_too_large: {
+    retryable: false,
+    meaning: 'a step’s output is over 10 MiB as JSON',
+  },
   state_rejected: {
     retryable: false,
     meaning:

@@ -13,6 +13,7 @@ export const COMMON_STEP_ERRORS = Object.freeze([
   'lease_expired',
   'cancelled',
   'dead_lettered',
+  'output_too_large',
   'internal',
 ] as const satisfies readonly StepErrorCode[]);
 

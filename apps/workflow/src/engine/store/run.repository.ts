@@ -1,5 +1,7 @@
 import {
   isTerminalRunStatus,
+  jsonSize,
+  OUT_OF_LINE_OUTPUT_BYTES,
   type RunEventPage,
   type RunStatus,
   type RunTrigger,
@@ -40,6 +42,7 @@ interface StepRow {
   finished_at: Date | null;
   lease_expires_at: Date | null;
   waiting: StepState['waiting'];
+  output_bytes: number | null;
 }
 
 /**
@@ -123,8 +126,8 @@ export class RunRepository {
   }
 
   /** The run that holds an idempotency key, with how it stands (a child a retried step reuses). */
-  async runOfKey(tenantId: string, key: string): Promise<RunState | undefined> {
-    const rows: RunRow[] = await this.db.query(
+  async runOfKey(tenantId: string, key: string, sql: Sql = this.db): Promise<RunState | undefined> {
+    const rows: RunRow[] = await sql.query(
       `SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'r.$1')} FROM workflow.run_keys k
          JOIN workflow.runs r ON r.id = k.run_id
         WHERE k.tenant_id = $1 AND k.idempotency_key = $2`,
@@ -200,11 +203,24 @@ export class RunRepository {
     sql: Sql = this.db,
   ): Promise<Map<string, Map<string, StepState>>> {
     const rows: (StepRow & { run_id: string })[] = await sql.query(
-      `SELECT run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
-              lease_expires_at, waiting
+      `SELECT run_id, step_id, type, status, attempt, output, output_bytes, error, started_at,
+              finished_at, lease_expires_at, waiting
          FROM workflow.step_runs WHERE run_id = ANY($1::uuid[])`,
       [runIds],
     );
+    // Outputs stored out of line are read back in one query, transparently.
+    const outOfLine = rows.filter((row) => row.output_bytes !== null);
+    if (outOfLine.length > 0) {
+      const stored: { run_id: string; step_id: string; output: unknown }[] = await sql.query(
+        `SELECT o.run_id, o.step_id, o.output FROM workflow.step_outputs o
+           JOIN unnest($1::uuid[], $2::text[]) AS k(run_id, step_id)
+             ON o.run_id = k.run_id AND o.step_id = k.step_id
+          WHERE o.run_id = ANY($1::uuid[])`,
+        [outOfLine.map((row) => row.run_id), outOfLine.map((row) => row.step_id)],
+      );
+      const byKey = new Map(stored.map((row) => [`${row.run_id}:${row.step_id}`, row.output]));
+      for (const row of outOfLine) row.output = byKey.get(`${row.run_id}:${row.step_id}`) ?? null;
+    }
     const byRun = new Map<string, Map<string, StepState>>(runIds.map((id) => [id, new Map()]));
     for (const row of rows) byRun.get(row.run_id)?.set(row.step_id, toStepState(row));
     return byRun;
@@ -269,33 +285,58 @@ export class RunRepository {
          WHERE r.id = v.id AND r.id = ANY(${param(changes.updated.map((run) => run.id))}::uuid[])`);
     }
     if (changes.steps.length > 0) {
+      // An output over OUT_OF_LINE_OUTPUT_BYTES goes to step_outputs once; the row says so.
+      const outOfLine: { run_id: string; step_id: string; output: unknown }[] = [];
+      const rows = changes.steps.map(({ runId, step }) => {
+        let output: unknown = step.output ?? null;
+        let outputBytes: number | null = null;
+        // Only objects and long strings can be that large; a short value is not measured.
+        const mayBeLarge =
+          (typeof output === 'object' && output !== null) ||
+          (typeof output === 'string' && output.length > OUT_OF_LINE_OUTPUT_BYTES / 6);
+        if (mayBeLarge) {
+          const { bytes } = jsonSize(output);
+          if (bytes > OUT_OF_LINE_OUTPUT_BYTES) {
+            outOfLine.push({ run_id: runId, step_id: step.id, output });
+            output = null;
+            outputBytes = bytes;
+          }
+        }
+        return {
+          run_id: runId,
+          id: step.id,
+          type: step.type,
+          status: step.status,
+          attempt: step.attempt,
+          output,
+          output_bytes: outputBytes,
+          error: step.error,
+          started_at: step.startedAt,
+          finished_at: step.finishedAt,
+          lease_expires_at: step.leaseExpiresAt,
+          waiting: step.waiting,
+        };
+      });
       parts.push(`INSERT INTO workflow.step_runs
-          (run_id, step_id, type, status, attempt, output, error, started_at, finished_at,
-           lease_expires_at, waiting)
-        SELECT s.run_id, s.id, s.type, s.status, s.attempt, s.output, s.error, s.started_at,
-               s.finished_at, s.lease_expires_at, s.waiting
-          FROM jsonb_to_recordset(${json(
-            changes.steps.map(({ runId, step }) => ({
-              run_id: runId,
-              id: step.id,
-              type: step.type,
-              status: step.status,
-              attempt: step.attempt,
-              output: step.output ?? null,
-              error: step.error,
-              started_at: step.startedAt,
-              finished_at: step.finishedAt,
-              lease_expires_at: step.leaseExpiresAt,
-              waiting: step.waiting,
-            })),
-          )}) AS s(run_id uuid, id text, type text, status text, attempt int, output jsonb,
-                   error jsonb, started_at timestamptz, finished_at timestamptz,
-                   lease_expires_at timestamptz, waiting jsonb)
+          (run_id, step_id, type, status, attempt, output, output_bytes, error, started_at,
+           finished_at, lease_expires_at, waiting)
+        SELECT s.run_id, s.id, s.type, s.status, s.attempt, s.output, s.output_bytes, s.error,
+               s.started_at, s.finished_at, s.lease_expires_at, s.waiting
+          FROM jsonb_to_recordset(${json(rows)}) AS s(run_id uuid, id text, type text,
+                   status text, attempt int, output jsonb, output_bytes int, error jsonb,
+                   started_at timestamptz, finished_at timestamptz, lease_expires_at timestamptz,
+                   waiting jsonb)
         ON CONFLICT (run_id, step_id) DO UPDATE SET
           status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
-          error = EXCLUDED.error, started_at = EXCLUDED.started_at,
-          finished_at = EXCLUDED.finished_at, lease_expires_at = EXCLUDED.lease_expires_at,
-          waiting = EXCLUDED.waiting`);
+          output_bytes = EXCLUDED.output_bytes, error = EXCLUDED.error,
+          started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+          lease_expires_at = EXCLUDED.lease_expires_at, waiting = EXCLUDED.waiting`);
+      if (outOfLine.length > 0) {
+        parts.push(`INSERT INTO workflow.step_outputs (run_id, step_id, output)
+          SELECT o.run_id, o.step_id, o.output
+            FROM jsonb_to_recordset(${json(outOfLine)}) AS o(run_id uuid, step_id text, output jsonb)
+          ON CONFLICT (run_id, step_id) DO UPDATE SET output = EXCLUDED.output`);
+      }
     }
     if (changes.timersCleared.length > 0) {
       parts.push(
