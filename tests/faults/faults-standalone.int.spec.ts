@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { runFaults, summaryOf, type FaultReport } from './fault-run.cjs';
+import { describeWorkloadChecks } from './workload-checks';
 
 /**
  * Standalone mode keeps SPEC §4 too: its in-process transport loses what it held when the
@@ -39,26 +40,5 @@ describe('fault injection, standalone (kill -9 of the one process)', () => {
     expect(summaryOf(report)).toContain('PASSED');
   });
 
-  it('fires the schedule once per slot through the faults, none stuck or left out', () => {
-    const { runs, slots, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect } =
-      report.schedule.counts;
-    expect(runs).toBeGreaterThanOrEqual(15);
-    expect({ runs, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect }).toEqual({
-      runs: slots,
-      stuck: 0,
-      duplicatedSlots: 0,
-      missingSlots: 0,
-      succeededWithoutEffect: 0,
-    });
-    expect(report.counts.viaWebhook).toBeGreaterThan(0);
-  });
-
-  it('gives every run exactly one child run (workflow.run), none stuck', () => {
-    expect(report.children).toEqual({
-      runs: report.counts.succeeded,
-      stuck: 0,
-      duplicated: 0,
-      missing: 0,
-    });
-  });
+  describeWorkloadChecks(() => report);
 });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { runFaults, summaryOf, type FaultReport } from './fault-run.cjs';
+import { describeWorkloadChecks } from './workload-checks';
 
 /**
  * The short fault-injection run of `npm test`: 100 runs while each service is killed with
@@ -45,28 +46,7 @@ describe('fault injection, short (kill -9 of each service once)', () => {
     });
   });
 
-  it('fires the schedule once per slot through the faults, none stuck or left out', () => {
-    const { runs, slots, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect } =
-      report.schedule.counts;
-    expect(runs).toBeGreaterThanOrEqual(15);
-    expect({ runs, stuck, duplicatedSlots, missingSlots, succeededWithoutEffect }).toEqual({
-      runs: slots,
-      stuck: 0,
-      duplicatedSlots: 0,
-      missingSlots: 0,
-      succeededWithoutEffect: 0,
-    });
-    expect(report.counts.viaWebhook).toBeGreaterThan(0);
-  });
-
-  it('gives every run exactly one child run (workflow.run), none stuck', () => {
-    expect(report.children).toEqual({
-      runs: report.counts.succeeded,
-      stuck: 0,
-      duplicated: 0,
-      missing: 0,
-    });
-  });
+  describeWorkloadChecks(() => report);
 
   it('applies at most one effect per idempotency key at the target that honours it', () => {
     const { honoured, succeededWithoutEffect } = report.effects;
