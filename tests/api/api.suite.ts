@@ -730,6 +730,130 @@ export function describeApi(mode: Mode, port: number): void {
       }, 40_000);
     });
 
+    describe('foreach', () => {
+      it('runs 50 items at most 5 at a time and keeps their outputs in order', async () => {
+        echo.script('/item', (call) => ({
+          status: 200,
+          delayMs: 60,
+          body: { n: (JSON.parse(call.body) as { n: number }).n * 10 },
+        }));
+        const id = await createWorkflow({
+          name: `foreach-${mode}`,
+          steps: [
+            {
+              id: 'each',
+              type: 'foreach',
+              with: {
+                items: '{{ [1..50] }}',
+                concurrency: 5,
+                step: {
+                  type: 'http.request',
+                  with: { method: 'POST', url: `${echo.url}/item`, body: { n: '{{ item }}' } },
+                },
+              },
+            },
+          ],
+          output: '{{ steps.each.output.body.n }}',
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, {})).body.id,
+          undefined,
+          60_000,
+        );
+        expect(run.status).toBe('succeeded');
+        expect(run.output).toEqual(Array.from({ length: 50 }, (_, i) => (i + 1) * 10));
+        expect(echo.maxInFlight('/item')).toBe(5);
+        expect(run.steps[0].items).toEqual({
+          total: 50,
+          succeeded: 50,
+          failed: 0,
+          running: 0,
+          pending: 0,
+          errors: [],
+        });
+        // Each item's key is {runId}:{stepId}:{index}; item runs are the run's children only.
+        const keys = echo.callsTo('/item').map((call) => call.headers['idempotency-key']);
+        expect(new Set(keys)).toEqual(
+          new Set(Array.from({ length: 50 }, (_, i) => `${run.id}:each:${i}`)),
+        );
+        expect((await api.get(`/v1/runs?workflowId=${id}`)).body.items).toHaveLength(1);
+        const children = await api.get(`/v1/runs?parentRunId=${run.id}&limit=100`);
+        expect(children.body.items).toHaveLength(50);
+      }, 90_000);
+
+      it('continues past a failed item with onItemError: continue, and fails on one by default', async () => {
+        echo.script('/maybe', (call) => {
+          const n = (JSON.parse(call.body) as { n: number }).n;
+          return n === 3
+            ? { status: 400, body: { error: 'bad item' } }
+            : { status: 200, body: { n } };
+        });
+        const each = (onItemError?: string) => ({
+          id: 'each',
+          type: 'foreach',
+          with: {
+            items: [1, 2, 3, 4],
+            ...(onItemError ? { onItemError } : {}),
+            step: {
+              type: 'http.request',
+              with: { method: 'POST', url: `${echo.url}/maybe`, body: { n: '{{ item }}' } },
+            },
+          },
+        });
+        const lenient = await createWorkflow({
+          name: `foreach-continue-${mode}`,
+          steps: [each('continue')],
+          output: '{{ steps.each.output }}',
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${lenient}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(run.status).toBe('succeeded');
+        expect(run.output.map((o: { body?: { n: number } } | null) => o?.body?.n ?? null)).toEqual([
+          1,
+          2,
+          null,
+          4,
+        ]);
+        expect(run.steps[0].items).toMatchObject({
+          total: 4,
+          succeeded: 3,
+          failed: 1,
+          errors: [{ index: 2, code: 'http_status' }],
+        });
+
+        const strict = await createWorkflow({ name: `foreach-fail-${mode}`, steps: [each()] });
+        const failed = await api.waitForRun(
+          (await api.post(`/v1/workflows/${strict}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(failed).toMatchObject({
+          status: 'failed',
+          error: { code: 'item_failed', stepId: 'each' },
+        });
+      }, 60_000);
+
+      it('refuses at save time an item step of the wrong shape, at its path', async () => {
+        const refused = await api.post('/v1/workflows', {
+          name: 'bad-foreach',
+          steps: [
+            {
+              id: 'each',
+              type: 'foreach',
+              with: { items: [1], step: { type: 'http.request', with: { method: 'FETCH' } } },
+            },
+          ],
+        });
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors.map((e: { path: string }) => e.path)).toContain(
+          '$.body.steps[0].with.step.with.method',
+        );
+      });
+    });
+
     describe('large outputs', () => {
       it('stores a 1 MiB output out of line and reads it back intact, in the view and in expressions', async () => {
         const text = 'weft'.repeat(256 * 1024);

@@ -12,6 +12,7 @@ import { EventTriggers1764800000000 } from './migrations/1764800000000-event-tri
 import { StepWaiting1764900000000 } from './migrations/1764900000000-step-waiting';
 import { ChildRuns1765000000000 } from './migrations/1765000000000-child-runs';
 import { StepOutputsOutOfLine1765100000000 } from './migrations/1765100000000-step-outputs-out-of-line';
+import { ForeachItems1765200000000 } from './migrations/1765200000000-foreach-items';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -30,5 +31,6 @@ export const workflowDatabase: ServiceDatabase = {
     StepWaiting1764900000000,
     ChildRuns1765000000000,
     StepOutputsOutOfLine1765100000000,
+    ForeachItems1765200000000,
   ],
 };

@@ -1,5 +1,6 @@
 import { type z } from 'zod';
-import { DEFINITION_MAX_BYTES, WorkflowDefinition } from './definition.schema';
+import { DEFINITION_MAX_BYTES, StepDefinition, WorkflowDefinition } from './definition.schema';
+import { NOT_PER_ITEM } from './steps/foreach.step';
 import { ExpressionError } from './expression-error';
 import { compileTemplate } from './expressions';
 import { findCycles, type StepNode } from './graph';
@@ -116,7 +117,34 @@ function withProblems(steps: readonly unknown[]): DefinitionProblem[] {
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, stepWith, ['steps', index, 'with']));
     }
+    if (step.type === 'foreach') problems.push(...itemStepProblems(stepWith.step, index));
   });
+  return problems;
+}
+
+/**
+ * A `foreach`'s item step, `{ type, with, retry?, timeoutMs? }`: checked as a step of its type
+ * would be (its `with` may use `item` and `index`), and not one that waits on other work.
+ */
+function itemStepProblems(itemStep: unknown, index: number): DefinitionProblem[] {
+  if (!isObject(itemStep)) return [];
+  const at = ['steps', index, 'with', 'step'];
+  if (typeof itemStep.type === 'string' && NOT_PER_ITEM.includes(itemStep.type)) {
+    return [
+      {
+        path: formatJsonPath([...at, 'type']),
+        message: `a foreach cannot run ${itemStep.type} per item`,
+      },
+    ];
+  }
+  const parsed = StepDefinition.safeParse({ id: 'item', ...itemStep });
+  const problems = parsed.success ? [] : issuesToProblems(parsed.error.issues, itemStep, at);
+  if (isStepTypeName(itemStep.type) && isObject(itemStep.with)) {
+    const result = savedWithSchemas.get(STEP_TYPES[itemStep.type])!.safeParse(itemStep.with);
+    if (!result.success) {
+      problems.push(...issuesToProblems(result.error.issues, itemStep.with, [...at, 'with']));
+    }
+  }
   return problems;
 }
 

@@ -15,7 +15,7 @@ export async function createHttpApp(
     root,
     // An approval link's token is one path segment of about 250 characters (Fastify's default
     // limit is 100).
-    new FastifyAdapter({ bodyLimit: 2 * 1024 * 1024, maxParamLength: 512 }),
+    new FastifyAdapter({ bodyLimit: 2 * 1024 * 1024, routerOptions: { maxParamLength: 512 } }),
     { logger, abortOnError: false },
   );
   return app;

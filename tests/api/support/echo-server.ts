@@ -29,6 +29,9 @@ export class EchoServer {
   private readonly scripts = new Map<string, (call: Call, n: number) => ScriptedAnswer>();
   private server?: Server;
   readonly closed: string[] = [];
+  /** Calls in progress now, and the most there ever were at once, by path. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly peak = new Map<string, number>();
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -44,6 +47,10 @@ export class EchoServer {
         };
         this.calls.push(call);
         const path = call.path.split('?')[0]!;
+        const now = (this.inFlight.get(path) ?? 0) + 1;
+        this.inFlight.set(path, now);
+        this.peak.set(path, Math.max(now, this.peak.get(path) ?? 0));
+        res.on('close', () => this.inFlight.set(path, (this.inFlight.get(path) ?? 1) - 1));
         const n = this.calls.filter((c) => c.path.split('?')[0] === path).length;
         const answer = this.scripts.get(path)?.(call, n) ?? { status: 200 };
         const send = () => {
@@ -79,6 +86,11 @@ export class EchoServer {
 
   script(path: string, answer: (call: Call, n: number) => ScriptedAnswer): void {
     this.scripts.set(path, answer);
+  }
+
+  /** The most calls to `path` that were in progress at once. */
+  maxInFlight(path: string): number {
+    return this.peak.get(path) ?? 0;
   }
 
   callsTo(path: string): Call[] {

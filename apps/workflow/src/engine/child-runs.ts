@@ -24,4 +24,6 @@ export const childRunPort =
       };
     },
     existing: (tenantId, key) => runs.runOfKey(tenantId, key, sql),
+    item: (runId, stepId, index) => runs.item(sql, runId, stepId, index),
+    itemOutputs: (runId, stepId, total) => runs.itemOutputs(sql, runId, stepId, total),
   });

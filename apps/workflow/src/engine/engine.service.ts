@@ -124,18 +124,32 @@ export class EngineService {
    * on the parent's partition), and a cancelled parent its active children (cancel requests,
    * so cancelling reaches every descendant, each in its own transaction).
    */
-  private async family(tx: EntityManager, ended: readonly RunState[]): Promise<OutboxMessage[]> {
+  private async family(
+    tx: EntityManager,
+    ended: readonly RunState[],
+    stops: readonly { runId: string; stepId: string }[],
+  ): Promise<OutboxMessage[]> {
     const messages: OutboxMessage[] = [];
     for (const run of ended) {
       const result = childEndResult(run);
       if (result) messages.push({ destination: 'step-result', payload: result });
     }
-    const cancelled = ended.filter((run) => run.status === 'cancelled').map((run) => run.id);
-    if (cancelled.length > 0) {
-      for (const child of await this.runs.activeChildren(tx, cancelled)) {
+    // A cancelled run cancels every active child; a failed one its foreach items (they
+    // have no one to report to); a foreach that failed early, its own items.
+    const parents = [...ended.map((run) => run.id), ...stops.map((stop) => stop.runId)];
+    if (parents.length === 0) return messages;
+    const status = new Map(ended.map((run) => [run.id, run.status]));
+    const stopped = new Set(stops.map((stop) => `${stop.runId}:${stop.stepId}`));
+    for (const child of await this.runs.activeChildren(tx, parents)) {
+      const cancel =
+        status.get(child.parentRunId) === 'cancelled' ||
+        (child.type === 'foreach' &&
+          (status.get(child.parentRunId) === 'failed' ||
+            stopped.has(`${child.parentRunId}:${child.stepId}`)));
+      if (cancel) {
         messages.push({
           destination: 'run-request',
-          payload: { schemaVersion: 1, runId: child, cancel: true },
+          payload: { schemaVersion: 1, runId: child.id, cancel: true },
         });
       }
     }
@@ -176,6 +190,8 @@ export class EngineService {
     const outbox: OutboxMessage[] = [];
     const ended: RunState[] = [];
     const children: Transition['children'] = [];
+    const items: Transition['items'] = [];
+    const stops: { runId: string; stepId: string }[] = [];
     // Ports that read the database do it in this transaction, on its connection.
     const services: EngineServices = {
       signLink: this.services.signLink,
@@ -186,7 +202,7 @@ export class EngineService {
       if (!run) continue;
       const wasActive = !isTerminalRunStatus(run.status);
       const runSteps = steps.get(runId)!;
-      const workflow = await this.catalog.version(run.workflowId, run.workflowVersion, tx);
+      const workflow = await this.catalog.forRun(run, tx);
       const transition = await applySignal(
         workflow,
         run,
@@ -198,6 +214,8 @@ export class EngineService {
       );
       if (transition.runChanged) changedRuns.add(runId);
       children.push(...transition.children);
+      items.push(...transition.items);
+      stops.push(...transition.stopItemsOf.map((stepId) => ({ runId, stepId })));
       if (wasActive && isTerminalRunStatus(run.status)) ended.push(run);
       const changed = changedSteps.get(runId) ?? new Set<string>();
       transition.changedSteps.forEach((id) => changed.add(id));
@@ -211,10 +229,11 @@ export class EngineService {
       timers.push(...transition.timers.map((timer) => ({ runId, timer })));
       outbox.push(
         ...transition.tasks.map((payload): OutboxMessage => ({ destination: 'task', payload })),
-        ...transition.events.map((payload): OutboxMessage => ({
-          destination: 'run-event',
-          payload,
-        })),
+        // A foreach item's run keeps no event history and streams none: ten thousand items
+        // would otherwise send tens of thousands of events to every listener.
+        ...(run.trigger.type === 'foreach' ? [] : transition.events).map(
+          (payload): OutboxMessage => ({ destination: 'run-event', payload }),
+        ),
         ...transition.cancels.map((payload): OutboxMessage => ({
           destination: 'step-cancel',
           payload,
@@ -237,7 +256,8 @@ export class EngineService {
     // Run triggers: the runs these ends start are written with them, as are child runs.
     const chained = ended.length > 0 ? await this.chains.startedBy(tx, ended) : [];
     const started = insertion([...chained, ...(await withFreeKeys(tx, this.runs, children))]);
-    outbox.push(...(await this.family(tx, ended)));
+    if (items.length > 0) await this.runs.storeItems(tx, items);
+    outbox.push(...(await this.family(tx, ended, stops)));
     await this.runs.write(
       {
         inserted: started.inserted,

@@ -39,6 +39,23 @@ export interface StepState {
   leaseExpiresAt: Date | null;
   /** While `waiting`: what for (a wait's instant, an approval); null otherwise. */
   waiting: StepWaiting | null;
+  /** A `foreach` step's items: how many, which ended; null for other steps. */
+  items: ForeachState | null;
+}
+
+/**
+ * A `foreach` step's progress, kept on its row: counts, the settings it started with, and a
+ * bitmap of the items that ended (base64), so a result told twice is counted once.
+ */
+export interface ForeachState {
+  total: number;
+  started: number;
+  succeeded: number;
+  failed: number;
+  concurrency: number;
+  onItemError: 'fail' | 'continue';
+  ended: string;
+  errors: { index: number; code: string; message: string }[];
 }
 
 /** A step of a run that has just started: nothing dispatched yet. */
@@ -53,4 +70,5 @@ export const pendingStep = (id: string, type: string): StepState => ({
   finishedAt: null,
   leaseExpiresAt: null,
   waiting: null,
+  items: null,
 });

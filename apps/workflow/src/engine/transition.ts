@@ -29,12 +29,14 @@ import {
   retryDelayMs,
   runOutcome,
   type ExpressionContext,
+  STEP_TYPES,
 } from '@weft/definitions';
 import type { CompiledStep, CompiledWorkflow } from './compiled-workflow';
 import type { RunState, StepState } from './run-state';
 import type { RunSignal, TimerKind } from './signals';
 import { engineStepOf } from './steps/engine-steps';
 import { newRun, startProblems, type NewRun } from '../runs/new-run';
+import { itemWorkflowOf } from './compiled-workflow';
 import type { ApprovalLinkSigner } from '../approvals/approval-links';
 
 /** Settings of the engine that shape transitions. */
@@ -87,8 +89,12 @@ export interface Transition {
   clearTimers: boolean;
   /** The transition yielded with steps still to begin: schedule the run again, after others. */
   resume: boolean;
-  /** Child runs its `workflow.run` steps start, each with its key (the step's). */
+  /** Child runs its `workflow.run` and `foreach` steps start, each with its key. */
   children: { key: string; run: NewRun }[];
+  /** Items of `foreach` steps that started, stored once for the item runs started later. */
+  items: { runId: string; stepId: string; values: unknown[] }[];
+  /** `foreach` steps that ended early (an item failed): their item runs still active stop. */
+  stopItemsOf: string[];
 }
 
 /**
@@ -111,7 +117,15 @@ export interface ChildRunPort {
   ): Promise<{ workflowId: string; version: number; workflow: CompiledWorkflow } | undefined>;
   /** The run that holds `key` (the child an earlier attempt of the step started), if any. */
   existing(tenantId: string, key: string): Promise<RunState | undefined>;
+  /** Item `index` of a `foreach` step that started (its items were stored). */
+  item(runId: string, stepId: string, index: number): Promise<unknown>;
+  /** The outputs of a `foreach` step's item runs, by index (null for a failed item). */
+  itemOutputs(runId: string, stepId: string, total: number): Promise<unknown[]>;
 }
+
+/** A `foreach` item's run: the key is the item's, so a retried step finds it again. */
+export const itemRunKey = (parentRunId: string, stepId: string, index: number) =>
+  `foreach:${parentRunId}:${stepId}:${index}`;
 
 /** A `workflow.run` step's child: its key is the step's, so a retried step finds it again. */
 export const childRunKey = (parentRunId: string, stepId: string) =>
@@ -141,6 +155,8 @@ export async function applySignal(
     clearTimers: false,
     resume: false,
     children: [],
+    items: [],
+    stopItemsOf: [],
   };
   // Each evaluation keeps its own 100 ms; the meter caps them by what the run has left.
   const meter = createExpressionMeter({
@@ -219,6 +235,14 @@ class Applier {
 
   private async result(result: Extract<RunSignal, { kind: 'result' }>['result']): Promise<void> {
     const step = this.steps.get(result.stepId);
+    if (result.fromRun !== undefined && result.item !== undefined) {
+      // An item run of a foreach ended: counted once (a result told twice changes nothing).
+      if (step?.items && step.status === 'running' && this.run.status === 'running') {
+        const failure = result.outcome === 'failed' ? result.error : undefined;
+        if (this.itemEnded(step, result.item, failure)) await this.releaseItems(step);
+      }
+      return;
+    }
     if (result.fromRun !== undefined) {
       // A child run ended: the step waiting for that child takes it, whatever its attempt.
       if (
@@ -419,7 +443,11 @@ class Applier {
         stepId: step.id,
         stepType: step.type,
         attempt,
-        idempotencyKey: `${this.run.id}:${step.id}`,
+        // An item run's step carries its item's key, the same over every attempt.
+        idempotencyKey:
+          this.run.trigger.type === 'foreach'
+            ? `${this.run.trigger.parentRunId}:${this.run.trigger.stepId}:${this.run.trigger.index}`
+            : `${this.run.id}:${step.id}`,
         input: input.data,
         timeoutMs,
       },
@@ -433,6 +461,8 @@ class Applier {
     switch (result.outcome) {
       case 'child':
         return this.startChild(step, result.child);
+      case 'foreach':
+        return this.startForeach(step, result.foreach);
       case 'succeeded':
         return this.succeed(step, result.output);
       case 'failed':
@@ -458,7 +488,9 @@ class Applier {
     step: StepState,
     spec: { workflow: string; version?: number; input?: unknown; wait: boolean },
   ): Promise<void> {
-    const depth = (this.run.trigger.type === 'workflow' ? this.run.trigger.depth : 0) + 1;
+    const trigger = this.run.trigger;
+    const depth =
+      (trigger.type === 'workflow' || trigger.type === 'foreach' ? trigger.depth : 0) + 1;
     if (depth > MAX_RUN_DEPTH) {
       this.failStep(
         step,
@@ -530,6 +562,136 @@ class Applier {
       this.setStep(step, { status: 'waiting', waiting: { kind: 'run', runId: child.id } });
       this.emitStep('step.waiting', step, { runId: child.id });
     }
+  }
+
+  /**
+   * A `foreach` step: its items are stored once and run as child runs of the item step, at
+   * most `concurrency` at a time; the step is `running` until every item ended.
+   */
+  private async startForeach(
+    step: StepState,
+    spec: { items: unknown[]; concurrency: number; onItemError: 'fail' | 'continue' },
+  ): Promise<void> {
+    if (spec.items.length === 0) {
+      this.succeed(step, []);
+      return;
+    }
+    this.t.items.push({ runId: this.run.id, stepId: step.id, values: spec.items });
+    this.setStep(step, {
+      status: 'running',
+      items: {
+        total: spec.items.length,
+        started: 0,
+        succeeded: 0,
+        failed: 0,
+        concurrency: spec.concurrency,
+        onItemError: spec.onItemError,
+        ended: '',
+        errors: [],
+      },
+    });
+    this.emitStep('step.started', step, {});
+    await this.releaseItems(step, spec.items);
+  }
+
+  /** Starts items while fewer than `concurrency` run; succeeds the step once all ended. */
+  private async releaseItems(step: StepState, values?: unknown[]): Promise<void> {
+    const state = step.items!;
+    const children = this.services.children;
+    while (
+      step.status === 'running' &&
+      state.started < state.total &&
+      state.started - (state.succeeded + state.failed) < state.concurrency
+    ) {
+      const index = state.started++;
+      const value = values ? values[index] : await children?.item(this.run.id, step.id, index);
+      await this.startItem(step, index, value);
+    }
+    if (step.status !== 'running') return;
+    this.setStep(step, { items: { ...state } });
+    if (state.succeeded + state.failed === state.total) {
+      const outputs = children
+        ? await children.itemOutputs(this.run.id, step.id, state.total)
+        : Array.from({ length: state.total }, () => null);
+      this.succeed(step, outputs);
+    }
+  }
+
+  /** One item: its `with` evaluated with `item` and `index`, run as a child run. */
+  private async startItem(step: StepState, index: number, value: unknown): Promise<void> {
+    const { children } = this.services;
+    const item = this.compiled(step.id).item;
+    if (!item || !children) {
+      const why = item ? 'this engine cannot start item runs' : 'with.step is not a step';
+      this.itemEnded(step, index, stepError(item ? 'internal' : 'invalid_input', why));
+      return;
+    }
+    const key = itemRunKey(this.run.id, step.id, index);
+    const existing = await children.existing(this.run.tenantId, key);
+    if (existing) {
+      // A retried foreach finds the item's run: ended, it counts now; else its end will.
+      const ended = childEndResult(existing);
+      if (ended) this.itemEnded(step, index, ended.outcome === 'failed' ? ended.error : undefined);
+      return;
+    }
+    let evaluated: unknown;
+    try {
+      evaluated = (await this.evaluate(item.with, { ...this.context(), item: value, index })) ?? {};
+    } catch (error) {
+      this.itemEnded(step, index, expressionFailure(error, 'step.with'));
+      return;
+    }
+    const input = STEP_TYPES[item.definition.type].with.safeParse(evaluated);
+    const unstorable = input.success ? jsonStorageProblem(input.data) : undefined;
+    if (!input.success || unstorable) {
+      const why = input.success
+        ? `${unstorable!.path} ${unstorable!.message}`
+        : describeIssues(input.error.issues);
+      this.itemEnded(step, index, stepError('invalid_input', `item ${index} with: ${why}`));
+      return;
+    }
+    const trigger = this.run.trigger;
+    const depth =
+      (trigger.type === 'workflow' || trigger.type === 'foreach' ? trigger.depth : 0) + 1;
+    this.t.children.push({
+      key,
+      run: newRun({
+        tenantId: this.run.tenantId,
+        workflowId: this.run.workflowId,
+        version: this.run.workflowVersion,
+        workflow: itemWorkflowOf(this.workflow, step.id),
+        input: input.data,
+        trigger: { type: 'foreach', parentRunId: this.run.id, stepId: step.id, index, depth },
+        now: this.now,
+      }),
+    });
+  }
+
+  /**
+   * Counts an item's end once; true when it was new. A failed item fails the step when
+   * `onItemError` is `fail` (its other items are stopped).
+   */
+  private itemEnded(step: StepState, index: number, failure: StepError | undefined): boolean {
+    const state = step.items!;
+    if (hasBit(state.ended, index)) return false;
+    state.ended = withBit(state.ended, index, state.total);
+    if (failure) {
+      state.failed++;
+      if (state.errors.length < 20) {
+        state.errors.push({ index, code: failure.code, message: failure.message });
+      }
+    } else {
+      state.succeeded++;
+    }
+    this.setStep(step, { items: { ...state } });
+    if (failure && state.onItemError === 'fail') {
+      this.failStep(
+        step,
+        stepError('item_failed', `item ${index} failed: ${failure.code}: ${failure.message}`),
+      );
+      this.t.stopItemsOf.push(step.id);
+    }
+    return true;
   }
 
   /** An approval's signed links, one per decision, for this attempt. */
@@ -771,9 +933,8 @@ export function childFailure(child: Pick<RunState, 'id' | 'status' | 'error'>): 
  */
 export function childEndResult(child: RunState): StepResult | undefined {
   const { trigger } = child;
-  if (trigger.type !== 'workflow' || !trigger.wait || !isTerminalRunStatus(child.status)) {
-    return undefined;
-  }
+  const waited = (trigger.type === 'workflow' && trigger.wait) || trigger.type === 'foreach';
+  if (!waited || !isTerminalRunStatus(child.status)) return undefined;
   const base = {
     schemaVersion: 1 as const,
     runId: trigger.parentRunId,
@@ -781,9 +942,30 @@ export function childEndResult(child: RunState): StepResult | undefined {
     attempt: 1,
     worker: 'engine',
     fromRun: child.id,
+    ...(trigger.type === 'foreach' ? { item: trigger.index } : {}),
     finishedAt: (child.finishedAt ?? new Date()).toISOString(),
   };
-  return child.status === 'succeeded'
-    ? { ...base, outcome: 'succeeded', output: child.output ?? null }
-    : { ...base, outcome: 'failed', error: childFailure(child) };
+  if (child.status === 'succeeded') {
+    return { ...base, outcome: 'succeeded', output: child.output ?? null };
+  }
+  // An item's failure is its step's own (http_status…); a child's is wrapped.
+  const error =
+    trigger.type === 'foreach' && child.error
+      ? stepError(child.error.code, child.error.message)
+      : childFailure(child);
+  return { ...base, outcome: 'failed', error };
+}
+
+/** Whether bit `index` is set in a base64 bitmap. */
+function hasBit(bitmap: string, index: number): boolean {
+  const bytes = Buffer.from(bitmap, 'base64');
+  return index >> 3 < bytes.length && (bytes[index >> 3]! & (1 << (index & 7))) !== 0;
+}
+
+/** The bitmap with bit `index` set (sized for `total` bits). */
+function withBit(bitmap: string, index: number, total: number): string {
+  const bytes = Buffer.alloc(Math.ceil(total / 8));
+  Buffer.from(bitmap, 'base64').copy(bytes);
+  bytes[index >> 3]! |= 1 << (index & 7);
+  return bytes.toString('base64');
 }

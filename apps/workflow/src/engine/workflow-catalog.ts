@@ -1,5 +1,6 @@
 import type { WorkflowRepository } from '../workflows/workflow.repository';
-import { compileWorkflow, type CompiledWorkflow } from './compiled-workflow';
+import { compileWorkflow, itemWorkflowOf, type CompiledWorkflow } from './compiled-workflow';
+import type { RunState } from './run-state';
 import type { Sql } from './store/transactions';
 
 const CAPACITY = 1_000;
@@ -30,6 +31,12 @@ export class WorkflowCatalog {
     loading.catch(() => this.cache.delete(key));
     if (this.cache.size > CAPACITY) this.cache.delete(this.cache.keys().next().value!);
     return loading;
+  }
+
+  /** The workflow a run runs: its version's, or for a `foreach` item, that step's item workflow. */
+  async forRun(run: RunState, sql?: Sql): Promise<CompiledWorkflow> {
+    const workflow = await this.version(run.workflowId, run.workflowVersion, sql);
+    return run.trigger.type === 'foreach' ? itemWorkflowOf(workflow, run.trigger.stepId) : workflow;
   }
 
   private async load(workflowId: string, version: number, sql?: Sql): Promise<CompiledWorkflow> {

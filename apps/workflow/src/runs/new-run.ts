@@ -94,7 +94,10 @@ export function newRun(request: NewRunRequest): NewRun {
     })),
     outbox: [
       { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
-      { destination: 'run-event', payload: queued },
+      // A foreach item's run keeps no events (see EngineService).
+      ...(run.trigger.type === 'foreach'
+        ? []
+        : [{ destination: 'run-event' as const, payload: queued }]),
     ],
   };
 }

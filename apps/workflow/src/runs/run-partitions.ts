@@ -2,12 +2,18 @@ import type { JsonLogger } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 
 /**
- * `runs`, `step_runs`, `run_events` and `step_outputs` are range-partitioned by month on their run id. Run ids are UUIDv7,
+ * `runs`, `step_runs`, `run_events`, `step_outputs` and `foreach_items` are range-partitioned by month on their run id. Run ids are UUIDv7,
  * whose first 48 bits are the creation time in milliseconds, so a month is a contiguous id
  * range: a lookup by id touches one partition, a newest-first page scans the newest ones, and
  * retention is a `DROP TABLE` instead of a `DELETE` that bloats the table.
  */
-export const PARTITIONED = ['runs', 'step_runs', 'run_events', 'step_outputs'] as const;
+export const PARTITIONED = [
+  'runs',
+  'step_runs',
+  'run_events',
+  'step_outputs',
+  'foreach_items',
+] as const;
 
 export const DEFAULT_RETENTION_MONTHS = 6;
 const MONTHS_AHEAD = 3;

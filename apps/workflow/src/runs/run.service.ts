@@ -12,12 +12,14 @@ import {
   type RunSummary,
   type RunView,
   type StartRun,
+  type StepItems,
 } from '@weft/contracts';
 import type { EngineService } from '../engine/engine.service';
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
 import { toSummary, type RunRepository } from '../engine/store/run.repository';
+import type { ForeachState } from '../engine/run-state';
 import type { Sql, Transactions } from '../engine/store/transactions';
 import { inputInvalid, insertion, newRun, startProblems } from './new-run';
 
@@ -92,7 +94,7 @@ export class RunService {
     const run = await this.runs.findRun(tenantId, runId);
     if (!run) throw notFound(runId);
     const steps = (await this.runs.stepsOf([runId])).get(runId)!;
-    const compiled = await this.catalog.version(run.workflowId, run.workflowVersion);
+    const compiled = await this.catalog.forRun(run);
     return {
       ...toSummary(run),
       trigger: run.trigger,
@@ -114,6 +116,7 @@ export class RunService {
                 startedAt: step.startedAt?.toISOString() ?? null,
                 finishedAt: step.finishedAt?.toISOString() ?? null,
                 ...(step.waiting ? { waiting: step.waiting } : {}),
+                ...(step.items ? { items: itemsView(step.items) } : {}),
               },
             ]
           : [];
@@ -222,3 +225,16 @@ export class RunService {
 }
 
 const notFound = (runId: string) => new DomainError('run_not_found', `run ${runId} does not exist`);
+
+/** A foreach's progress as the run view shows it. */
+function itemsView(state: ForeachState): StepItems {
+  const ended = state.succeeded + state.failed;
+  return {
+    total: state.total,
+    succeeded: state.succeeded,
+    failed: state.failed,
+    running: state.started - ended,
+    pending: state.total - state.started,
+    errors: state.errors,
+  };
+}

@@ -30,7 +30,10 @@ export class RunChains {
   ) {}
 
   /** The runs that `ended` start, keys claimed, for the caller to write. */
-  async startedBy(tx: Sql, ended: readonly RunState[]): Promise<NewRun[]> {
+  async startedBy(tx: Sql, endedRuns: readonly RunState[]): Promise<NewRun[]> {
+    // A foreach item's run is part of its parent's step, not a run of the workflow.
+    const ended = endedRuns.filter((run) => run.trigger.type !== 'foreach');
+    if (ended.length === 0) return [];
     const targets = await this.triggers.chainedFrom(tx, [
       ...new Set(ended.map((r) => r.workflowId)),
     ]);

@@ -71,6 +71,18 @@ export const StepWaiting = z.discriminatedUnion('kind', [
 ]);
 export type StepWaiting = z.infer<typeof StepWaiting>;
 
+/** A `foreach` step's items by where they are; without loading any item's output. */
+export const StepItems = z.object({
+  total: z.int().min(0),
+  succeeded: z.int().min(0),
+  failed: z.int().min(0),
+  running: z.int().min(0),
+  pending: z.int().min(0),
+  /** The first failed items' errors (at most 20). */
+  errors: z.array(z.object({ index: z.int(), code: z.string(), message: z.string() })),
+});
+export type StepItems = z.infer<typeof StepItems>;
+
 export const StepView = z.object({
   id: z.string(),
   type: z.string(),
@@ -81,6 +93,7 @@ export const StepView = z.object({
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
   waiting: StepWaiting.optional(),
+  items: StepItems.optional(),
 });
 export type StepView = z.infer<typeof StepView>;
 
@@ -96,6 +109,14 @@ export const RunTrigger = z.discriminatedUnion('type', [
     workflowId: z.uuid(),
     runId: z.uuid(),
     /** How many run triggers led here: a chain that loops back stops at MAX_RUN_CHAIN. */
+    depth: z.int().min(1),
+  }),
+  z.object({
+    /** One item of a `foreach` step of the parent run. */
+    type: z.literal('foreach'),
+    parentRunId: z.uuid(),
+    stepId: z.string(),
+    index: z.int().min(0),
     depth: z.int().min(1),
   }),
   z.object({

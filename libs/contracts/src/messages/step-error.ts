@@ -84,6 +84,10 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     meaning:
       'the workflow a `workflow.run` step names does not exist, is archived, or has no such version',
   },
+  item_failed: {
+    retryable: false,
+    meaning: 'an item of a `foreach` with `onItemError: fail` failed',
+  },
   child_failed: {
     retryable: false,
     meaning: 'the child run of a `workflow.run` step failed or was cancelled',

@@ -12,6 +12,8 @@ const Attempt = {
    * for it: the step takes it whatever its attempt (a retried step waits for the same child).
    */
   fromRun: z.uuid().optional(),
+  /** With `fromRun` from a `foreach` item's run: the item's index. */
+  item: z.int().min(0).optional(),
 };
 
 /**

@@ -2,6 +2,7 @@ import { aiChatStep } from './ai-chat.step';
 import { approvalStep } from './approval.step';
 import type { StepType } from './define-step';
 import { failStep } from './fail.step';
+import { foreachStep } from './foreach.step';
 import { httpRequestStep } from './http-request.step';
 import { transformStep } from './transform.step';
 import { waitStep } from './wait.step';
@@ -14,6 +15,7 @@ export const STEP_TYPES = Object.freeze({
   [failStep.type]: failStep,
   [approvalStep.type]: approvalStep,
   [workflowRunStep.type]: workflowRunStep,
+  [foreachStep.type]: foreachStep,
   [httpRequestStep.type]: httpRequestStep,
   [aiChatStep.type]: aiChatStep,
 } as const satisfies Record<string, StepType>);
@@ -25,7 +27,6 @@ export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonl
 
 /** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
 export const UPCOMING_STEP_TYPES = Object.freeze([
-  'foreach',
   'email.send',
   'kafka.publish',
   'rabbitmq.publish',

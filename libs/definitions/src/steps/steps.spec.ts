@@ -10,6 +10,7 @@ describe('STEP_TYPES', () => {
       'fail@engine',
       'approval@engine',
       'workflow.run@engine',
+      'foreach@engine',
       'http.request@integration',
       'ai.chat@ai',
     ]);
@@ -38,9 +39,9 @@ describe('STEP_TYPES', () => {
 
   it('names available types in its problems', () => {
     const available =
-      'available: transform, wait, fail, approval, workflow.run, http.request, ai.chat';
-    expect(stepTypeProblem('foreach')).toBe(
-      `step type "foreach" is not available yet; ${available}`,
+      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, ai.chat';
+    expect(stepTypeProblem('email.send')).toBe(
+      `step type "email.send" is not available yet; ${available}`,
     );
     expect(stepTypeProblem('nope')).toBe(`unknown step type "nope"; ${available}`);
     expect(stepTypeProblem(3)).toBe(`step type must be a string; ${available}`);

@@ -2,6 +2,7 @@ import { stepError, type StepError, type StepWaiting } from '@weft/contracts';
 import {
   approvalStep,
   failStep,
+  foreachStep,
   transformStep,
   waitStep,
   workflowRunStep,
@@ -20,7 +21,9 @@ export type EngineStepOutcome =
   | { outcome: 'failed'; error: StepError }
   | { outcome: 'waiting'; until: Date; timer: TimerKind; waiting: StepWaiting }
   /** Start a child run (`workflow.run`); the engine resolves the workflow and writes the run. */
-  | { outcome: 'child'; child: WithOf<typeof workflowRunStep> };
+  | { outcome: 'child'; child: WithOf<typeof workflowRunStep> }
+  /** Run one step per item (`foreach`); the engine creates and follows the item runs. */
+  | { outcome: 'foreach'; foreach: WithOf<typeof foreachStep> };
 
 /** An engine step's behaviour: a pure function of its parsed `with` and the clock. */
 export interface EngineStep<S extends StepType = StepType> {
@@ -59,6 +62,7 @@ export const ENGINE_STEPS: { readonly [K in EngineStepName]: EngineStep } = Obje
       waiting: { kind: 'wait', until: until.toISOString() },
     };
   }),
+  foreach: defineEngineStep(foreachStep, (input) => ({ outcome: 'foreach', foreach: input })),
   'workflow.run': defineEngineStep(workflowRunStep, (input) => ({
     outcome: 'child',
     child: input,

@@ -42,6 +42,7 @@ interface StepRow {
   finished_at: Date | null;
   lease_expires_at: Date | null;
   waiting: StepState['waiting'];
+  items: StepState['items'];
   output_bytes: number | null;
 }
 
@@ -98,13 +99,61 @@ export class RunRepository {
   }
 
   /** The queued or running children of `parentRunIds` (to cancel with their parent). */
-  async activeChildren(sql: Sql, parentRunIds: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await sql.query(
-      `SELECT id FROM workflow.runs
-        WHERE parent_run_id = ANY($1::uuid[]) AND status IN ('queued', 'running')`,
-      [parentRunIds],
+  async activeChildren(
+    sql: Sql,
+    parentRunIds: string[],
+  ): Promise<{ id: string; parentRunId: string; type: string; stepId: string }[]> {
+    const rows: { id: string; parent_run_id: string; type: string; step_id: string }[] =
+      await sql.query(
+        `SELECT id, parent_run_id, trigger ->> 'type' AS type, trigger ->> 'stepId' AS step_id
+           FROM workflow.runs
+          WHERE parent_run_id = ANY($1::uuid[]) AND status IN ('queued', 'running')`,
+        [parentRunIds],
+      );
+    return rows.map((row) => ({
+      id: row.id,
+      parentRunId: row.parent_run_id,
+      type: row.type,
+      stepId: row.step_id,
+    }));
+  }
+
+  /** Stores the items of foreach steps that start, one row each, read back one at a time. */
+  async storeItems(
+    sql: Sql,
+    items: readonly { runId: string; stepId: string; values: unknown[] }[],
+  ): Promise<void> {
+    for (const { runId, stepId, values } of items) {
+      await sql.query(
+        `INSERT INTO workflow.foreach_items (run_id, step_id, idx, item)
+         SELECT $1, $2, ord - 1, value FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(value, ord)
+         ON CONFLICT DO NOTHING`,
+        [runId, stepId, JSON.stringify(values)],
+      );
+    }
+  }
+
+  /** Item `index` of a foreach step. */
+  async item(sql: Sql, runId: string, stepId: string, index: number): Promise<unknown> {
+    const rows: { item: unknown }[] = await sql.query(
+      'SELECT item FROM workflow.foreach_items WHERE run_id = $1 AND step_id = $2 AND idx = $3',
+      [runId, stepId, index],
     );
-    return rows.map((row) => row.id);
+    return rows[0]?.item ?? null;
+  }
+
+  /** The outputs of a foreach step's item runs by index; null for an item that failed. */
+  async itemOutputs(sql: Sql, runId: string, stepId: string, total: number): Promise<unknown[]> {
+    const rows: { idx: number; output: unknown; status: RunStatus }[] = await sql.query(
+      `SELECT (trigger ->> 'index')::int AS idx, output, status FROM workflow.runs
+        WHERE parent_run_id = $1 AND trigger ->> 'type' = 'foreach' AND trigger ->> 'stepId' = $2`,
+      [runId, stepId],
+    );
+    const outputs: unknown[] = Array.from({ length: total }, () => null);
+    for (const row of rows) {
+      if (row.status === 'succeeded' && row.idx < total) outputs[row.idx] = row.output ?? null;
+    }
+    return outputs;
   }
 
   /**
@@ -116,6 +165,11 @@ export class RunRepository {
       `SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM workflow.step_runs s
          JOIN workflow.runs c ON c.id = (s.waiting ->> 'runId')::uuid
         WHERE s.status = 'waiting' AND s.waiting ->> 'kind' = 'run'
+          AND c.status IN ('succeeded', 'failed', 'cancelled')
+       UNION ALL
+       SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM workflow.step_runs s
+         JOIN workflow.runs c ON c.parent_run_id = s.run_id AND c.trigger ->> 'stepId' = s.step_id
+        WHERE s.status = 'running' AND s.items IS NOT NULL AND c.trigger ->> 'type' = 'foreach'
           AND c.status IN ('succeeded', 'failed', 'cancelled')`,
     );
     const orphans: { id: string }[] = await this.db.query(
@@ -204,7 +258,7 @@ export class RunRepository {
   ): Promise<Map<string, Map<string, StepState>>> {
     const rows: (StepRow & { run_id: string })[] = await sql.query(
       `SELECT run_id, step_id, type, status, attempt, output, output_bytes, error, started_at,
-              finished_at, lease_expires_at, waiting
+              finished_at, lease_expires_at, waiting, items
          FROM workflow.step_runs WHERE run_id = ANY($1::uuid[])`,
       [runIds],
     );
@@ -315,22 +369,24 @@ export class RunRepository {
           finished_at: step.finishedAt,
           lease_expires_at: step.leaseExpiresAt,
           waiting: step.waiting,
+          items: step.items,
         };
       });
       parts.push(`INSERT INTO workflow.step_runs
           (run_id, step_id, type, status, attempt, output, output_bytes, error, started_at,
-           finished_at, lease_expires_at, waiting)
+           finished_at, lease_expires_at, waiting, items)
         SELECT s.run_id, s.id, s.type, s.status, s.attempt, s.output, s.output_bytes, s.error,
-               s.started_at, s.finished_at, s.lease_expires_at, s.waiting
+               s.started_at, s.finished_at, s.lease_expires_at, s.waiting, s.items
           FROM jsonb_to_recordset(${json(rows)}) AS s(run_id uuid, id text, type text,
                    status text, attempt int, output jsonb, output_bytes int, error jsonb,
                    started_at timestamptz, finished_at timestamptz, lease_expires_at timestamptz,
-                   waiting jsonb)
+                   waiting jsonb, items jsonb)
         ON CONFLICT (run_id, step_id) DO UPDATE SET
           status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
           output_bytes = EXCLUDED.output_bytes, error = EXCLUDED.error,
           started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
-          lease_expires_at = EXCLUDED.lease_expires_at, waiting = EXCLUDED.waiting`);
+          lease_expires_at = EXCLUDED.lease_expires_at, waiting = EXCLUDED.waiting,
+          items = EXCLUDED.items`);
       if (outOfLine.length > 0) {
         parts.push(`INSERT INTO workflow.step_outputs (run_id, step_id, output)
           SELECT o.run_id, o.step_id, o.output
@@ -424,6 +480,8 @@ export class RunRepository {
           AND ($3::text IS NULL OR status = $3)
           AND ($4::uuid IS NULL OR id < $4)
           AND ($6::uuid IS NULL OR parent_run_id = $6)
+          -- A foreach item's run is listed only among its parent's children.
+          AND ($6::uuid IS NOT NULL OR parent_run_id IS NULL OR trigger ->> 'type' <> 'foreach')
         ORDER BY id DESC
         LIMIT $5`,
       [
@@ -451,6 +509,7 @@ function toStepState(row: StepRow): StepState {
     finishedAt: row.finished_at,
     leaseExpiresAt: row.lease_expires_at,
     waiting: row.waiting,
+    items: row.items,
   };
 }
 
@@ -474,9 +533,11 @@ function toRunState(row: RunRow): RunState {
   };
 }
 
-/** The parent of a child run (`workflow.run`), from its trigger. */
+/** The parent of a child run (`workflow.run`, or a `foreach` item), from its trigger. */
 export const parentOf = (run: RunState): string | null =>
-  run.trigger.type === 'workflow' ? run.trigger.parentRunId : null;
+  run.trigger.type === 'workflow' || run.trigger.type === 'foreach'
+    ? run.trigger.parentRunId
+    : null;
 
 export function toSummary(run: RunState): RunSummary {
   return {
