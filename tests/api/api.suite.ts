@@ -836,6 +836,39 @@ export function describeApi(mode: Mode, port: number): void {
         });
       }, 60_000);
 
+      it('cancelling the run stops pending items and aborts the running ones', async () => {
+        echo.script('/slow-item', () => ({ status: 200, delayMs: 60_000 }));
+        const id = await createWorkflow({
+          name: `foreach-cancel-${mode}`,
+          steps: [
+            {
+              id: 'each',
+              type: 'foreach',
+              with: {
+                items: '{{ [1..10] }}',
+                concurrency: 3,
+                step: {
+                  type: 'http.request',
+                  timeoutMs: 120_000,
+                  with: { method: 'GET', url: `${echo.url}/slow-item?n={{ item }}` },
+                },
+              },
+            },
+          ],
+        });
+        const started = await api.post(`/v1/workflows/${id}/runs`, {});
+        await until(() => echo.callsTo('/slow-item').length === 3, 20_000);
+        const running = await api.get(`/v1/runs/${started.body.id}`);
+        expect(running.body.steps[0].items).toMatchObject({ total: 10, running: 3, pending: 7 });
+        expect((await api.post(`/v1/runs/${started.body.id}/cancel`)).status).toBe(202);
+        expect((await api.waitForRun(started.body.id)).status).toBe('cancelled');
+        await until(() => echo.closed.filter((path) => path === '/slow-item').length === 3, 5_000);
+        const items = (await api.get(`/v1/runs?parentRunId=${started.body.id}`)).body.items;
+        expect(items).toHaveLength(3);
+        for (const item of items) expect((await api.waitForRun(item.id)).status).toBe('cancelled');
+        expect(echo.callsTo('/slow-item')).toHaveLength(3);
+      }, 60_000);
+
       it('refuses at save time an item step of the wrong shape, at its path', async () => {
         const refused = await api.post('/v1/workflows', {
           name: 'bad-foreach',
