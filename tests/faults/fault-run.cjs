@@ -179,6 +179,44 @@ function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}', child }
   };
 }
 
+/** Items of each foreach run, and how often one is started among the submissions. */
+const FOREACH_ITEMS = 20;
+const FOREACH_EVERY = 50;
+
+/** A foreach of FOREACH_ITEMS calls to the honoured target, each keyed {runId}:each:{index}. */
+function foreachWorkflow(name, targetUrl) {
+  return {
+    name,
+    description: 'fault-injection suite (tests/faults): a foreach',
+    steps: [
+      {
+        id: 'each',
+        type: 'foreach',
+        with: {
+          items: `{{ [1..${FOREACH_ITEMS}] }}`,
+          concurrency: 5,
+          step: {
+            type: 'http.request',
+            with: {
+              method: 'POST',
+              url: `${targetUrl}/honoured/item`,
+              body: { run: '{{ run.id }}', step: 'each:{{ index }}', n: '{{ item }}' },
+            },
+            retry: {
+              maxAttempts: 10,
+              backoff: 'exponential',
+              initialDelayMs: 200,
+              maxDelayMs: 5_000,
+            },
+            timeoutMs: 10_000,
+          },
+        },
+      },
+    ],
+    output: '{{ steps.each.output.body.effect }}',
+  };
+}
+
 /** The child the fault workflow calls: one call to the honoured target, keyed by its own run. */
 function childWorkflow(name, targetUrl) {
   return {
@@ -350,6 +388,42 @@ function startRun(base, apiKey, workflowId, hookUrl, record) {
     body,
     signal: AbortSignal.timeout(15_000),
   });
+}
+
+/**
+ * The foreach runs: one per start (its key), each ended with FOREACH_ITEMS outputs in order,
+ * and every item's key `{runId}:each:{index}` with exactly one effect at the honoured target.
+ */
+async function accountForeach({ base, apiKey, workflowId, starts, counting, signal }) {
+  const listed = await listRuns(base, apiKey, workflowId, undefined, signal);
+  const views = await mapLimit(listed, 8, async (run) => {
+    const { json } = await apiCall(base, apiKey, 'GET', `/v1/runs/${run.id}`, { signal });
+    return json;
+  });
+  let stuck = 0;
+  let succeeded = 0;
+  let itemsWithoutOneEffect = 0;
+  let outputsOutOfOrder = 0;
+  for (const run of views) {
+    if (!TERMINAL.has(run.status)) stuck += 1;
+    if (run.status !== 'succeeded') continue;
+    succeeded += 1;
+    for (let i = 0; i < FOREACH_ITEMS; i++) {
+      const effects = counting.effectsOf('honoured', `${run.id}:each:${i}`);
+      if (effects !== 1) itemsWithoutOneEffect += 1;
+    }
+    if (!Array.isArray(run.output) || run.output.length !== FOREACH_ITEMS) outputsOutOfOrder += 1;
+  }
+  return {
+    started: starts.length,
+    runs: views.length,
+    succeeded,
+    failed: views.filter((run) => run.status === 'failed').length,
+    stuck,
+    itemsWithoutOneEffect,
+    outputsOutOfOrder,
+    items: succeeded * FOREACH_ITEMS,
+  };
 }
 
 /**
@@ -548,6 +622,14 @@ async function runFaults(options = {}) {
       'create workflow',
     );
     const hookUrl = `${base}/v1/hooks/${tenant.id}/${HOOK_PATH}`;
+    const foreach = await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/workflows', {
+        body: foreachWorkflow(`faults-${stamp}-foreach`, counting.url),
+      }),
+      'create foreach workflow',
+    );
+    /** The foreach runs started beside the submissions (every FOREACH_EVERY-th), by key. */
+    const foreachStarts = [];
     // Every second, the same steps; `allow`: a slow run under faults must not skip slots.
     const scheduled = await expectOk(
       apiCall(base, apiKey, 'POST', '/v1/workflows', {
@@ -621,6 +703,20 @@ async function runFaults(options = {}) {
         started += 1;
         const pending = trigger(record).finally(() => inFlight.delete(pending));
         inFlight.add(pending);
+        if (record.n % FOREACH_EVERY === FOREACH_EVERY / 2) {
+          const key = `faults-${stamp}-foreach-${record.n}`;
+          const start = expectOk(
+            apiCall(base, apiKey, 'POST', `/v1/workflows/${foreach.id}/runs`, {
+              body: {},
+              headers: { 'idempotency-key': key },
+              deadline: Date.now() + triggerTimeoutMs,
+              signal,
+            }),
+            'start a foreach run',
+          ).then((run) => foreachStarts.push({ key, runId: run.id }));
+          const tracked = start.finally(() => inFlight.delete(tracked));
+          inFlight.add(tracked);
+        }
       }
       await Promise.all(inFlight);
       note('submission done', { submitted: runs });
@@ -698,7 +794,7 @@ async function runFaults(options = {}) {
       let active;
       try {
         let count = 0;
-        for (const id of [workflow.id, scheduled.id, child.id]) {
+        for (const id of [workflow.id, scheduled.id, child.id, foreach.id]) {
           for (const status of ['queued', 'running'])
             count += (await listRuns(base, apiKey, id, status, signal)).length;
         }
@@ -742,9 +838,22 @@ async function runFaults(options = {}) {
       counting,
       signal,
     });
+    report.foreach = await accountForeach({
+      base,
+      apiKey,
+      workflowId: foreach.id,
+      starts: foreachStarts,
+      counting,
+      signal,
+    });
     const sc = report.schedule.counts;
+    const fe = report.foreach;
     Object.assign(report, {
       passed:
+        fe.runs === fe.started &&
+        fe.stuck === 0 &&
+        fe.itemsWithoutOneEffect === 0 &&
+        fe.outputsOutOfOrder === 0 &&
         report.children.stuck === 0 &&
         report.children.duplicated === 0 &&
         report.children.missing === 0 &&
@@ -1054,6 +1163,9 @@ function markdownOf(report) {
     `| plain (\`notify\`) | ${p.keys} | ${p.calls} | ${p.effects} | ${p.maxEffectsPerKey} | ${p.keysWithSeveralCalls} | ${p.keysWithSeveralEffects.length} | — | ${p.missingKey} |`,
     '',
     `Succeeded runs without exactly one \`charge\` effect: ${report.effects.succeededWithoutEffect.length}.`,
+    `Foreach runs (${FOREACH_ITEMS} items each, one per ${FOREACH_EVERY} submissions): ${report.foreach.runs} for ${report.foreach.started} starts, ` +
+      `succeeded ${report.foreach.succeeded}, failed ${report.foreach.failed}, stuck ${report.foreach.stuck}; items without exactly one effect ` +
+      `${report.foreach.itemsWithoutOneEffect}; outputs not ${FOREACH_ITEMS} in order ${report.foreach.outputsOutOfOrder}.`,
     `Child runs (\`workflow.run\`, one per run): ${report.children.runs}; stuck ${report.children.stuck}, ` +
       `parents with two children ${report.children.duplicated}, succeeded parents without one succeeded child with one effect ${report.children.missing}.`,
     '',
@@ -1132,6 +1244,7 @@ function summaryOf(report) {
       `succeeded ${c.succeeded}, failed ${c.failed}, lost ${c.lost}, stuck ${c.stuck}, duplicated ${c.duplicated}`,
     `  honoured key: ${h.keys} keys, ${h.calls} calls, ${h.effects} effects, max ${h.maxEffectsPerKey} effect per key, ` +
       `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
+    `  foreach: ${report.foreach.runs} runs for ${report.foreach.started} starts, ${report.foreach.items} items, ${report.foreach.stuck} stuck, ${report.foreach.itemsWithoutOneEffect} items without one effect`,
     `  children: ${report.children.runs} runs, ${report.children.stuck} stuck, ${report.children.duplicated} duplicated, ${report.children.missing} missing`,
     `  schedule: ${report.schedule.counts.runs} runs for ${report.schedule.counts.slots} slots, ` +
       `${report.schedule.counts.duplicatedSlots} fired twice, ${report.schedule.counts.missingSlots} left out, ${report.schedule.counts.stuck} stuck`,

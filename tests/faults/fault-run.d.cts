@@ -73,6 +73,17 @@ export interface FaultReport {
     /** Submissions sent as signed webhook deliveries (one in four). */
     viaWebhook: number;
   };
+  /** Foreach runs (20 items each) started beside the submissions. */
+  foreach: {
+    started: number;
+    runs: number;
+    succeeded: number;
+    failed: number;
+    stuck: number;
+    itemsWithoutOneEffect: number;
+    outputsOutOfOrder: number;
+    items: number;
+  };
   /** The `workflow.run` children of the submitted runs. */
   children: { runs: number; stuck: number; duplicated: number; missing: number };
   /** The `* * * * * *` schedule that fires the same steps while the faults run. */

@@ -1,8 +1,9 @@
 import type { FaultReport } from './fault-run.cjs';
 
 /**
- * The checks of the workload's triggers and children, the same in both modes: the schedule
- * fired once per slot through the faults, and every run had exactly one child.
+ * The checks of the workload's triggers, children and foreach runs, the same in both modes:
+ * the schedule fired once per slot through the faults, every run had exactly one child, and
+ * every foreach item had exactly one effect.
  */
 export function describeWorkloadChecks(report: () => FaultReport): void {
   it('fires the schedule once per slot through the faults, none stuck or left out', () => {
@@ -25,6 +26,19 @@ export function describeWorkloadChecks(report: () => FaultReport): void {
       stuck: 0,
       duplicated: 0,
       missing: 0,
+    });
+  });
+
+  it('runs each foreach once, every item with exactly one effect, outputs in order', () => {
+    const { started, runs, stuck, itemsWithoutOneEffect, outputsOutOfOrder, succeeded } =
+      report().foreach;
+    expect(started).toBeGreaterThanOrEqual(1);
+    expect({ runs, stuck, itemsWithoutOneEffect, outputsOutOfOrder, succeeded }).toEqual({
+      runs: started,
+      stuck: 0,
+      itemsWithoutOneEffect: 0,
+      outputsOutOfOrder: 0,
+      succeeded: started,
     });
   });
 }
