@@ -4,7 +4,7 @@
 // bench/results/<timestamp>.md and .json. docs/performance.md has the method and the figures.
 //
 //   npm run bench                                   every scenario
-//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, history)
+//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, foreach, history)
 //   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
 //   npm run bench -- --scenarios webhook --webhook-rates 100,200 --webhook-duration 20
 //
@@ -45,6 +45,9 @@ const SETTINGS = {
   webhookModes: list(option('webhook-modes', 'async,wait')),
   webhookRates: list(option('webhook-rates', '100,200,300')).map(Number),
   webhookDurationS: Number(option('webhook-duration', 20)),
+  /** foreach: one run of a foreach over this many items (an HTTP call each), this many at once. */
+  foreachItems: Number(option('foreach-items', 1000)),
+  foreachConcurrency: Number(option('foreach-concurrency', 50)),
   /** history: stored-run counts measured in turn (each a database of its own). */
   historyRuns: list(option('history-runs', '10000,10000000')).map(Number),
   historyDurationS: Number(option('history-duration', 20)),
@@ -471,6 +474,112 @@ async function webhook(stack, tenant, db) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// foreach
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One run of a foreach over `foreachItems` items, each an HTTP call to a loopback target, at
+ * `foreachConcurrency` at once: items per second from the run's start to its end, the stack's
+ * CPU per item, and what the run stores (its own rows, and its items' rows and runs).
+ */
+async function foreach(stack, apiKey, db) {
+  const target = await startTarget();
+  try {
+    const items = SETTINGS.foreachItems;
+    const workflow = await call(stack.gatewayUrl, apiKey, 'POST', '/v1/workflows', {
+      name: `bench-foreach-${items}`,
+      steps: [
+        {
+          id: 'each',
+          type: 'foreach',
+          with: {
+            items: `{{ [1..${items}] }}`,
+            concurrency: SETTINGS.foreachConcurrency,
+            step: {
+              type: 'http.request',
+              with: { method: 'POST', url: target.url, body: { n: '{{ item }}' } },
+            },
+          },
+        },
+      ],
+      output: '{{ $count(steps.each.output) }}',
+    });
+    await waitForDrain(stack.gatewayUrl, apiKey);
+    const stop = following(stack)(process.pid);
+    const begin = performance.now();
+    const run = await call(
+      stack.gatewayUrl,
+      apiKey,
+      'POST',
+      `/v1/workflows/${workflow.id}/runs`,
+      {},
+    );
+    let view;
+    for (;;) {
+      view = await call(stack.gatewayUrl, apiKey, 'GET', `/v1/runs/${run.id}`);
+      if (['succeeded', 'failed', 'cancelled'].includes(view.status)) break;
+      await sleep(100);
+    }
+    const seconds = (performance.now() - begin) / 1000;
+    const load = stop();
+    const size = async (sql) => Number((await db.query(sql, [run.id])).rows[0].bytes ?? 0);
+    const storage = {
+      runRow: await size('SELECT pg_column_size(r.*) AS bytes FROM workflow.runs r WHERE id = $1'),
+      stepRow: await size(
+        'SELECT sum(pg_column_size(s.*)) AS bytes FROM workflow.step_runs s WHERE run_id = $1',
+      ),
+      outputOutOfLine: await size(
+        'SELECT sum(pg_column_size(o.*)) AS bytes FROM workflow.step_outputs o WHERE run_id = $1',
+      ),
+      runEvents: Number(
+        (
+          await db.query('SELECT count(*) AS n FROM workflow.run_events WHERE run_id = $1', [
+            run.id,
+          ])
+        ).rows[0].n,
+      ),
+      itemValues: await size(
+        'SELECT sum(pg_column_size(f.*)) AS bytes FROM workflow.foreach_items f WHERE run_id = $1',
+      ),
+      itemRuns: await size(
+        'SELECT sum(pg_column_size(r.*)) AS bytes FROM workflow.runs r WHERE parent_run_id = $1',
+      ),
+      itemSteps: await size(
+        `SELECT sum(pg_column_size(s.*)) AS bytes FROM workflow.step_runs s
+          WHERE run_id IN (SELECT id FROM workflow.runs WHERE parent_run_id = $1)`,
+      ),
+    };
+    // The process table's "per answer" is per item here.
+    load.requests = { perSecond: items / seconds };
+    const cpuSeconds = Object.entries(load.processes)
+      .filter(([name]) => name !== 'client')
+      .reduce((sum, [, p]) => sum + (p.cpuPercentMean / 100) * seconds, 0);
+    return {
+      items,
+      concurrency: SETTINGS.foreachConcurrency,
+      status: view.status,
+      output: view.output,
+      seconds: Math.round(seconds * 10) / 10,
+      itemsPerSecond: Math.round(items / seconds),
+      servicesCpuMsPerItem: Math.round((cpuSeconds * 1000 * 10) / items) / 10,
+      storage: {
+        ...storage,
+        totalBytes:
+          storage.runRow +
+          storage.stepRow +
+          storage.outputOutOfLine +
+          storage.itemValues +
+          storage.itemRuns +
+          storage.itemSteps,
+      },
+      load,
+    };
+  } finally {
+    target.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // history
 // ---------------------------------------------------------------------------------------------
 
@@ -765,6 +874,21 @@ function markdown(report) {
       ...processTable(w.probes.map((p) => [`${p.mode} ${p.rate}/s`, p.load])),
     );
   }
+  if (report.foreach) {
+    const f = report.foreach;
+    const st = f.storage;
+    lines.push(
+      '## foreach',
+      '',
+      `One run of a foreach over ${f.items} items, each an \`http.request\` to a loopback target, ${f.concurrency} at once; timed from the start request to the run's end as read through the API. Storage is pg_column_size of the rows: the run's own (its row, its step rows, its events) and its items' (their values, their runs and steps).`,
+      '',
+      '| items | concurrency | status | seconds | items /s | services CPU ms per item | run row B | step rows B | output out of line B | run events | item values B | item runs B | item steps B | total B | B per item |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      `| ${f.items} | ${f.concurrency} | ${f.status} | ${f.seconds} | ${f.itemsPerSecond} | ${f.servicesCpuMsPerItem} | ${st.runRow} | ${st.stepRow} | ${st.outputOutOfLine} | ${st.runEvents} | ${st.itemValues} | ${st.itemRuns} | ${st.itemSteps} | ${st.totalBytes} | ${Math.round(st.totalBytes / f.items)} |`,
+      '',
+      ...processTable([[`foreach ${f.items}`, f.load]]),
+    );
+  }
   if (report.history) {
     const loads = report.history.flatMap((h) =>
       Object.entries(h.loads).map(([mix, l]) => [`${mix}, ${h.runs} runs`, l]),
@@ -808,7 +932,7 @@ async function main() {
   const report = { at, machine: machineInfo(), settings: SETTINGS };
   const output = [];
   const wanted = (name) => SETTINGS.scenarios.includes(name);
-  if (wanted('api-mixed') || wanted('e2e') || wanted('webhook')) {
+  if (wanted('api-mixed') || wanted('e2e') || wanted('webhook') || wanted('foreach')) {
     // A fresh database: the engine would resume a previous benchmark's unfinished runs.
     await dropDatabase(DATABASE);
     const stack = await bootStack(DATABASE, output);
@@ -826,6 +950,9 @@ async function main() {
         report.webhook = await withDatabase(DATABASE, (db) =>
           webhook(stack, { id: tenant.id, apiKey }, db),
         );
+      }
+      if (wanted('foreach')) {
+        report.foreach = await withDatabase(DATABASE, (db) => foreach(stack, apiKey, db));
       }
     } finally {
       await stack.stop();

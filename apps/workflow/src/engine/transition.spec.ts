@@ -557,6 +557,76 @@ describe('applySignal', () => {
     });
   });
 
+  describe('foreach', () => {
+    const fakeItems = (values: unknown[]) => ({
+      children: {
+        resolve: async () => undefined,
+        existing: async () => undefined,
+        item: async (_run: string, _step: string, index: number) => values[index],
+        itemOutputs: async () => values.map((v) => ({ doubled: (v as number) * 2 })),
+      },
+    });
+    const foreachRun = () =>
+      runOf({
+        steps: [
+          {
+            id: 'each',
+            type: 'foreach',
+            with: {
+              items: [1, 2, 3],
+              concurrency: 2,
+              step: { type: 'transform', with: { value: '{{ item * 2 }}' } },
+            },
+          },
+        ],
+        output: '{{ steps.each.output }}',
+      });
+    const itemEnd = (runId: string, index: number, childId = randomUUID()): RunSignal => ({
+      kind: 'result',
+      result: {
+        schemaVersion: 1,
+        runId,
+        stepId: 'each',
+        attempt: 1,
+        worker: 'engine',
+        fromRun: childId,
+        item: index,
+        outcome: 'succeeded',
+        output: {},
+        finishedAt: NOW.toISOString(),
+      },
+    });
+
+    it('starts at most concurrency items, counts each end once, and ends with the outputs in order', async () => {
+      const r = foreachRun();
+      const services = fakeItems([1, 2, 3]);
+      const apply = (signal: RunSignal) =>
+        applySignal(r.workflowOf, r.run, r.steps, signal, NOW, DEFAULT_ENGINE_POLICY, services);
+      const started = await apply({ kind: 'start' });
+      expect(started.items).toEqual([{ runId: r.run.id, stepId: 'each', values: [1, 2, 3] }]);
+      expect(started.children.map((c) => c.key)).toEqual([
+        `foreach:${r.run.id}:each:0`,
+        `foreach:${r.run.id}:each:1`,
+      ]);
+      expect(started.children[0]!.run.run).toMatchObject({
+        input: { value: 2 },
+        trigger: { type: 'foreach', parentRunId: r.run.id, stepId: 'each', index: 0, depth: 1 },
+      });
+      const first = await apply(itemEnd(r.run.id, 0));
+      expect(first.children.map((c) => c.key)).toEqual([`foreach:${r.run.id}:each:2`]);
+      // The same end told again changes nothing.
+      const again = await apply(itemEnd(r.run.id, 0));
+      expect(again.children).toEqual([]);
+      expect(r.steps.get('each')?.items).toMatchObject({ started: 3, succeeded: 1 });
+      await apply(itemEnd(r.run.id, 1));
+      await apply(itemEnd(r.run.id, 2));
+      expect(r.run).toMatchObject({
+        status: 'succeeded',
+        output: [{ doubled: 2 }, { doubled: 4 }, { doubled: 6 }],
+      });
+    });
+  });
+
   describe('expression budgets beyond one expression', () => {
     it('a transition that spent its slice yields: the rest of the ready steps wait for the run’s next turn', async () => {
       const r = runOf({
