@@ -2,7 +2,9 @@ import {
   isTerminalRunStatus,
   isTerminalStepStatus,
   describeIssues,
+  jsonSize,
   jsonStorageProblem,
+  MAX_STEP_OUTPUT_BYTES,
   stepError,
   storableText,
   type RunError,
@@ -613,6 +615,18 @@ class Applier {
       const outputs = children
         ? await children.itemOutputs(this.run.id, step.id, state.total)
         : Array.from({ length: state.total }, () => null);
+      // The aggregate obeys the limit a worker's output does.
+      const { bytes } = jsonSize(outputs);
+      if (bytes > MAX_STEP_OUTPUT_BYTES) {
+        this.failStep(
+          step,
+          stepError(
+            'output_too_large',
+            `the items' outputs are ${bytes} bytes as JSON; at most ${MAX_STEP_OUTPUT_BYTES} (10 MiB)`,
+          ),
+        );
+        return;
+      }
       this.succeed(step, outputs);
     }
   }
