@@ -1,3 +1,5 @@
+import * as amqp from 'amqplib';
+import { Kafka, logLevel } from 'kafkajs';
 import { signWebhook } from '@weft/secrets';
 import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
 import { Api, until } from './support/client';
@@ -1084,6 +1086,150 @@ export function describeApi(mode: Mode, port: number): void {
         expect(orphan.status).toBe(400);
         expect(orphan.body.errors[0].path).toBe('$.body.triggers[0].workflow');
       }, 40_000);
+    });
+
+    describe('broker connectors', () => {
+      const brokers = [process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'];
+      const amqpUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+      it('kafka.publish writes the record with its key, value and idempotency-key header', async () => {
+        const topic = `weft-test-publish-${mode}-${Date.now()}`;
+        const kafka = new Kafka({ clientId: 'weft-test', brokers, logLevel: logLevel.NOTHING });
+        const admin = kafka.admin();
+        await admin.connect();
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+        await admin.disconnect();
+        await api.post('/v1/credentials', { name: 'events', type: 'kafka', data: { brokers } });
+        const id = await createWorkflow({
+          name: `publish-kafka-${mode}`,
+          steps: [
+            {
+              id: 'publish',
+              type: 'kafka.publish',
+              with: {
+                credential: 'events',
+                topic,
+                key: 'order-{{ input.n }}',
+                value: { n: '{{ input.n }}' },
+                headers: { source: 'weft' },
+              },
+            },
+          ],
+          output: '{{ steps.publish.output }}',
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 7 } })).body.id,
+          undefined,
+          30_000,
+        );
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          output: { topic, partition: 0, offset: '0' },
+        });
+        const consumer = kafka.consumer({ groupId: `weft-test-${Date.now()}` });
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        const records: { key: string; value: string; headers: Record<string, string> }[] = [];
+        await consumer.run({
+          eachMessage: async ({ message }) => {
+            records.push({
+              key: message.key!.toString(),
+              value: message.value!.toString(),
+              headers: Object.fromEntries(
+                Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+              ),
+            });
+          },
+        });
+        await until(() => records.length === 1, 20_000);
+        await consumer.disconnect();
+        expect(records[0]).toEqual({
+          key: 'order-7',
+          value: '{"n":7}',
+          headers: { source: 'weft', 'idempotency-key': `${run.id}:publish` },
+        });
+
+        const unknown = await createWorkflow({
+          name: `publish-kafka-unknown-${mode}`,
+          steps: [
+            {
+              id: 'publish',
+              type: 'kafka.publish',
+              timeoutMs: 15_000,
+              with: { credential: 'events', topic: `no-such-topic-${Date.now()}`, value: 'x' },
+            },
+          ],
+        });
+        const refused = await api.waitForRun(
+          (await api.post(`/v1/workflows/${unknown}/runs`, {})).body.id,
+          undefined,
+          40_000,
+        );
+        expect(refused).toMatchObject({ status: 'failed', error: { code: 'publish_failed' } });
+      }, 90_000);
+
+      it('rabbitmq.publish delivers the message, confirmed, with the step key as messageId', async () => {
+        const queue = `weft-test-publish-${mode}-${Date.now()}`;
+        const connection = await amqp.connect(amqpUrl);
+        const channel = await connection.createChannel();
+        await channel.assertQueue(queue, { durable: false, autoDelete: false });
+        await api.post('/v1/credentials', {
+          name: 'bus',
+          type: 'rabbitmq',
+          data: { url: amqpUrl },
+        });
+        const id = await createWorkflow({
+          name: `publish-rabbit-${mode}`,
+          steps: [
+            {
+              id: 'publish',
+              type: 'rabbitmq.publish',
+              with: {
+                credential: 'bus',
+                routingKey: queue,
+                body: { n: '{{ input.n }}' },
+                headers: { source: 'weft' },
+              },
+            },
+          ],
+          output: '{{ steps.publish.output }}',
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 9 } })).body.id,
+          undefined,
+          30_000,
+        );
+        expect(run).toMatchObject({ status: 'succeeded', output: { confirmed: true } });
+        const message = await channel.get(queue, { noAck: true });
+        expect(message).not.toBe(false);
+        if (message) {
+          expect(JSON.parse(message.content.toString())).toEqual({ n: 9 });
+          expect(message.properties).toMatchObject({
+            messageId: `${run.id}:publish`,
+            contentType: 'application/json',
+            headers: { source: 'weft' },
+          });
+        }
+        await channel.deleteQueue(queue);
+        await connection.close();
+
+        const unknown = await createWorkflow({
+          name: `publish-rabbit-unknown-${mode}`,
+          steps: [
+            {
+              id: 'publish',
+              type: 'rabbitmq.publish',
+              with: { credential: 'bus', exchange: 'no-such-exchange', routingKey: 'x', body: 'x' },
+            },
+          ],
+        });
+        const refused = await api.waitForRun(
+          (await api.post(`/v1/workflows/${unknown}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(refused).toMatchObject({ status: 'failed', error: { code: 'publish_failed' } });
+      }, 60_000);
     });
 
     describe('credentials and isolation', () => {

@@ -13,6 +13,7 @@ describe('examples/', () => {
       'notify-child.json',
       'notify-parent.json',
       'order-routing.json',
+      'publish-order.json',
       'refund-approval.json',
       'signed-webhook.json',
       'summarise-page.json',

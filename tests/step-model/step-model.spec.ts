@@ -16,7 +16,7 @@ import { InProcessBus } from '@weft/messaging';
 import { JsonLogger } from '@weft/runtime';
 import { probeConnector, startStepWorker, type Connector } from '@weft/worker';
 import { aiChatConnector } from '../../apps/ai/src/connectors/ai-chat/ai-chat.connector';
-import { httpRequestConnector } from '../../apps/integration/src/connectors/http-request/http-request.connector';
+import { integrationConnectors } from '../../apps/integration/src/connectors/connectors';
 import { compileWorkflow } from '../../apps/workflow/src/engine/compiled-workflow';
 import { ENGINE_STEPS } from '../../apps/workflow/src/engine/steps/engine-steps';
 import { shoutConnector, shoutStep } from './toy-connector/toy.connector';
@@ -25,7 +25,7 @@ const logger = new JsonLogger('test', 'error', () => undefined);
 
 /** What each service runs: the connectors its worker registers and the engine's own steps. */
 const workerConnectors: Connector[] = [
-  httpRequestConnector(),
+  ...integrationConnectors().connectors,
   aiChatConnector({ usage: { record: async () => true }, logger }),
 ];
 

@@ -16,14 +16,14 @@ import {
 import { isDatabaseUnavailable } from '@weft/persistence';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
-import { probeConnector, startStepWorker } from '@weft/worker';
+import { startStepWorker } from '@weft/worker';
 import type { DataSource } from 'typeorm';
-import { httpRequestConnector } from './connectors/http-request/http-request.connector';
 import { CredentialRepository } from './credentials/credential.repository';
 import { credentialRpcHandlers } from './credentials/credential.rpc';
 import { vaultCredentialSource } from './credentials/credential.source';
 import { CredentialService } from './credentials/credential.service';
 import { EventTriggerConsumers } from './triggers/event-triggers';
+import { integrationConnectors } from './connectors/connectors';
 
 /** What the integration service is built from; main.ts and the standalone launcher supply it. */
 export interface IntegrationDeps {
@@ -49,6 +49,7 @@ const DEPS = Symbol('IntegrationDeps');
 @Module({})
 export class IntegrationModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private eventTriggers?: EventTriggerConsumers;
+  private readonly connectors = integrationConnectors();
 
   constructor(
     @Inject(DEPS) private readonly deps: IntegrationDeps,
@@ -89,7 +90,7 @@ export class IntegrationModule implements OnApplicationBootstrap, OnApplicationS
     await startStepWorker({
       worker: 'integration',
       channel: TaskQueues.integration,
-      connectors: [probeConnector('integration'), httpRequestConnector()],
+      connectors: this.connectors.connectors,
       services: {
         egress,
         credentials: vaultCredentialSource(credentials),
@@ -104,5 +105,6 @@ export class IntegrationModule implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationShutdown(): Promise<void> {
     await this.eventTriggers?.stop();
+    await this.connectors.close();
   }
 }

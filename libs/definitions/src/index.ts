@@ -40,6 +40,8 @@ export { transformStep } from './steps/transform.step';
 export { waitStep } from './steps/wait.step';
 export { failStep } from './steps/fail.step';
 export { approvalStep } from './steps/approval.step';
+export { kafkaPublishStep } from './steps/kafka-publish.step';
+export { rabbitmqPublishStep } from './steps/rabbitmq-publish.step';
 export { foreachStep, MAX_FOREACH_ITEMS, NOT_PER_ITEM } from './steps/foreach.step';
 export { MAX_RUN_DEPTH, workflowRunStep } from './steps/workflow-run.step';
 export { HttpMethod, httpRequestStep } from './steps/http-request.step';

@@ -1,4 +1,3 @@
-import { Socket } from 'node:net';
 import {
   DomainError,
   jsonStorageProblem,
@@ -10,15 +9,8 @@ import { compileTemplate, evaluateCondition, type CompiledTemplate } from '@weft
 import type { EgressGuard } from '@weft/egress';
 import type { RpcTransport } from '@weft/messaging';
 import type { JsonLogger } from '@weft/runtime';
-import {
-  Kafka,
-  logLevel,
-  type Consumer,
-  type ISocketFactory,
-  type KafkaMessage,
-  type LogEntry,
-  type SASLOptions,
-} from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { tenantKafka } from '../connectors/broker-clients';
 
 /** How often the consumers are reconciled with the saved triggers. */
 const RECONCILE_MS = 2_000;
@@ -139,22 +131,12 @@ export class EventTriggerConsumers {
     if (credential.type !== 'kafka') {
       throw new Error(`credential "${trigger.credential}" is ${credential.type}, not kafka`);
     }
-    const { brokers, sasl } = credential.data;
-    const kafka = new Kafka({
-      clientId: `weft-trigger-${trigger.workflowId}`,
-      brokers,
-      ...(sasl ? { sasl: sasl as SASLOptions } : {}),
-      socketFactory: guardedSockets(this.deps.egress),
-      connectionTimeout: 5_000,
-      logLevel: logLevel.ERROR,
-      logCreator: () => (entry: LogEntry) => {
-        const { message, ...fields } = entry.log;
-        this.deps.logger.event('warn', `event trigger kafka: ${message}`, {
-          ...fields,
-          workflowId: trigger.workflowId,
-        });
-      },
-    });
+    const kafka = tenantKafka(
+      credential,
+      this.deps.egress,
+      `weft-trigger-${trigger.workflowId}`,
+      this.deps.logger,
+    );
     await this.positionNewGroup(kafka, group, trigger);
     const consumer = kafka.consumer({
       groupId: group,
@@ -334,19 +316,4 @@ function parseValue(value: Buffer | null): unknown {
   } catch {
     return text;
   }
-}
-
-/**
- * Every broker connection passes the egress guard, the bootstrap brokers and those the
- * cluster's metadata advertises alike, and connects to the address the guard checked.
- */
-export function guardedSockets(egress: EgressGuard): ISocketFactory {
-  return ({ host, port, onConnect }) => {
-    const socket = new Socket();
-    egress.admit(host, `kafka broker ${host}:${port}`, port).then(
-      ([first]) => socket.connect({ host: first!.address, port }, onConnect),
-      (error: Error) => socket.destroy(error),
-    );
-    return socket;
-  };
 }

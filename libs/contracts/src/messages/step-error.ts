@@ -34,6 +34,10 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     retryable: false,
     meaning: 'the evaluated `with` does not match the step type’s schema',
   },
+  publish_failed: {
+    retryable: false,
+    meaning: 'the broker refused the message (an unknown topic or exchange, no permission)',
+  },
   egress_denied: { retryable: false, meaning: 'the SSRF guard refused the target address' },
   too_many_redirects: { retryable: false, meaning: 'more than 5 redirects' },
   invalid_redirect: { retryable: false, meaning: 'a redirect without a usable Location' },

@@ -4,6 +4,8 @@ import type { StepType } from './define-step';
 import { failStep } from './fail.step';
 import { foreachStep } from './foreach.step';
 import { httpRequestStep } from './http-request.step';
+import { kafkaPublishStep } from './kafka-publish.step';
+import { rabbitmqPublishStep } from './rabbitmq-publish.step';
 import { transformStep } from './transform.step';
 import { waitStep } from './wait.step';
 import { workflowRunStep } from './workflow-run.step';
@@ -17,6 +19,8 @@ export const STEP_TYPES = Object.freeze({
   [workflowRunStep.type]: workflowRunStep,
   [foreachStep.type]: foreachStep,
   [httpRequestStep.type]: httpRequestStep,
+  [kafkaPublishStep.type]: kafkaPublishStep,
+  [rabbitmqPublishStep.type]: rabbitmqPublishStep,
   [aiChatStep.type]: aiChatStep,
 } as const satisfies Record<string, StepType>);
 
@@ -26,13 +30,7 @@ export type AnyStepType = (typeof STEP_TYPES)[StepTypeName];
 export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonly StepTypeName[];
 
 /** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
-export const UPCOMING_STEP_TYPES = Object.freeze([
-  'email.send',
-  'kafka.publish',
-  'rabbitmq.publish',
-  'postgres.query',
-  'ai.extract',
-]);
+export const UPCOMING_STEP_TYPES = Object.freeze(['email.send', 'postgres.query', 'ai.extract']);
 
 export function isStepTypeName(type: unknown): type is StepTypeName {
   return typeof type === 'string' && Object.hasOwn(STEP_TYPES, type);

@@ -12,6 +12,8 @@ describe('STEP_TYPES', () => {
       'workflow.run@engine',
       'foreach@engine',
       'http.request@integration',
+      'kafka.publish@integration',
+      'rabbitmq.publish@integration',
       'ai.chat@ai',
     ]);
     expect(STEP_TYPE_NAMES).toEqual(Object.keys(STEP_TYPES));
@@ -39,7 +41,7 @@ describe('STEP_TYPES', () => {
 
   it('names available types in its problems', () => {
     const available =
-      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, ai.chat';
+      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, ai.chat';
     expect(stepTypeProblem('email.send')).toBe(
       `step type "email.send" is not available yet; ${available}`,
     );

@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { EgressDenied, EgressGuard, parseEgressAllow } from '@weft/egress';
-import { guardedSockets } from './event-triggers';
+import { guardedSockets } from './broker-clients';
 
-/** Broker connections of event triggers pass the egress guard, advertised brokers included. */
+/** Kafka broker connections (event triggers, kafka.publish) pass the egress guard. */
 describe('guardedSockets', () => {
   let server: Server;
   let port: number;

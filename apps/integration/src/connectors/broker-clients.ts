@@ -1,0 +1,119 @@
+import { Socket } from 'node:net';
+import type { OpenedCredential } from '@weft/contracts';
+import { EgressDenied, type EgressGuard } from '@weft/egress';
+import type { JsonLogger } from '@weft/runtime';
+import { StepFailed } from '@weft/worker';
+import { Kafka, logLevel, type ISocketFactory, type LogEntry, type SASLOptions } from 'kafkajs';
+
+/**
+ * Every broker connection passes the egress guard, the bootstrap brokers and those the
+ * cluster's metadata advertises alike, and connects to the address the guard checked.
+ */
+export function guardedSockets(egress: EgressGuard): ISocketFactory {
+  return ({ host, port, onConnect }) => {
+    const socket = new Socket();
+    egress.admit(host, `kafka broker ${host}:${port}`, port).then(
+      ([first]) => socket.connect({ host: first!.address, port }, onConnect),
+      (error: Error) => socket.destroy(error),
+    );
+    return socket;
+  };
+}
+
+/** A kafkajs client for a tenant's `kafka` credential, its connections through the guard. */
+export function tenantKafka(
+  credential: Extract<OpenedCredential, { type: 'kafka' }>,
+  egress: EgressGuard,
+  clientId: string,
+  logger?: JsonLogger,
+): Kafka {
+  const { brokers, sasl } = credential.data;
+  return new Kafka({
+    clientId,
+    brokers,
+    ...(sasl ? { sasl: sasl as SASLOptions } : {}),
+    socketFactory: guardedSockets(egress),
+    connectionTimeout: 5_000,
+    retry: { retries: 2 },
+    logLevel: logLevel.ERROR,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...fields } = entry.log;
+      logger?.event('warn', `tenant kafka: ${message}`, { ...fields, clientId });
+    },
+  });
+}
+
+/** A credential of `type`, or the step fails with `credential_invalid`. */
+export function credentialOfType<T extends OpenedCredential['type']>(
+  credential: OpenedCredential,
+  type: T,
+): Extract<OpenedCredential, { type: T }> {
+  if (credential.type !== type) {
+    throw new StepFailed(
+      'credential_invalid',
+      `credential "${credential.name}" is ${credential.type}, not ${type}`,
+    );
+  }
+  return credential as Extract<OpenedCredential, { type: T }>;
+}
+
+/** A refusal of the egress guard, found among an error and its causes. */
+export function egressDenial(error: unknown): EgressDenied | undefined {
+  for (let at: unknown = error, depth = 0; at && depth < 5; depth++) {
+    if (at instanceof EgressDenied) return at;
+    at =
+      (at as { cause?: unknown; originalError?: unknown }).cause ??
+      (at as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/**
+ * Clients kept per credential (its data included, so a rotated credential gets a new one) and
+ * closed after a minute unused: a step does not pay a broker handshake per message.
+ */
+export class ClientPool<C> {
+  private readonly clients = new Map<string, { client: Promise<C>; timer?: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly close: (client: C) => Promise<void>,
+    private readonly idleMs = 60_000,
+  ) {}
+
+  async use<R>(key: string, open: () => Promise<C>, work: (client: C) => Promise<R>): Promise<R> {
+    let entry = this.clients.get(key);
+    if (!entry) {
+      entry = { client: open() };
+      this.clients.set(key, entry);
+      entry.client.catch(() => this.clients.delete(key));
+    }
+    clearTimeout(entry.timer);
+    try {
+      return await work(await entry.client);
+    } catch (error) {
+      // A failed client is not reused: the next attempt opens a new one.
+      this.clients.delete(key);
+      void entry.client.then(this.close, () => undefined).catch(() => undefined);
+      throw error;
+    } finally {
+      if (this.clients.get(key) === entry) {
+        entry.timer = setTimeout(() => {
+          this.clients.delete(key);
+          void entry.client.then(this.close).catch(() => undefined);
+        }, this.idleMs);
+        entry.timer.unref();
+      }
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const entries = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(
+      entries.map(async (entry) => {
+        clearTimeout(entry.timer);
+        await entry.client.then(this.close).catch(() => undefined);
+      }),
+    );
+  }
+}

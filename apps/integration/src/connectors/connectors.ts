@@ -1,0 +1,25 @@
+import { probeConnector, type Connector } from '@weft/worker';
+import { httpRequestConnector } from './http-request/http-request.connector';
+import { kafkaPublishConnector } from './kafka-publish/kafka-publish.connector';
+import { rabbitmqPublishConnector } from './rabbitmq-publish/rabbitmq-publish.connector';
+
+/**
+ * Every connector the integration service's worker runs, one per step type it serves, and how
+ * to close the clients they keep. Adding a connector is adding its folder and a line here.
+ */
+export function integrationConnectors(): { connectors: Connector[]; close(): Promise<void> } {
+  const kafkaPublish = kafkaPublishConnector();
+  const rabbitmqPublish = rabbitmqPublishConnector();
+  return {
+    connectors: [
+      probeConnector('integration'),
+      httpRequestConnector(),
+      kafkaPublish,
+      rabbitmqPublish,
+    ],
+    close: async () => {
+      await kafkaPublish.close();
+      await rabbitmqPublish.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { CredentialName } from '@weft/contracts';
+import { z } from 'zod';
+import { defineStep } from './define-step';
+
+const HeaderValues = z.record(
+  z.string().min(1).max(200),
+  z.string().refine((value) => !value.includes('\u0000'), { message: 'must not contain NUL' }),
+);
+
+/**
+ * `kafka.publish`: one record to a topic of the cluster a `kafka` credential names, with an
+ * idempotent producer and `acks=all`; the step's idempotency key travels as the header
+ * `idempotency-key`, so a consumer can drop the copy a retried attempt may produce.
+ */
+export const kafkaPublishStep = defineStep({
+  type: 'kafka.publish',
+  runsOn: 'integration',
+  with: z.strictObject({
+    credential: CredentialName,
+    topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'invalid Kafka topic name' }),
+    key: z.string().max(10_000).optional(),
+    /** A string is sent as it is; anything else as JSON. */
+    value: z.unknown(),
+    headers: HeaderValues.optional(),
+  }),
+  output: z.object({ topic: z.string(), partition: z.int(), offset: z.string() }),
+  errors: [
+    'connection_failed',
+    'publish_failed',
+    'egress_denied',
+    'credential_not_found',
+    'credential_unreadable',
+    'credential_invalid',
+  ],
+});
+
+export { HeaderValues };

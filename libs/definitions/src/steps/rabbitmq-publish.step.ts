@@ -1,0 +1,33 @@
+import { CredentialName } from '@weft/contracts';
+import { z } from 'zod';
+import { defineStep } from './define-step';
+import { HeaderValues } from './kafka-publish.step';
+
+/**
+ * `rabbitmq.publish`: one message to an exchange of the broker a `rabbitmq` credential names,
+ * on a confirm channel: the step succeeds once the broker confirmed it. The message's
+ * `messageId` is the step's idempotency key, the same for every attempt.
+ */
+export const rabbitmqPublishStep = defineStep({
+  type: 'rabbitmq.publish',
+  runsOn: 'integration',
+  with: z.strictObject({
+    credential: CredentialName,
+    /** `''` is the default exchange, which routes to the queue named by the routing key. */
+    exchange: z.string().max(255).default(''),
+    routingKey: z.string().max(255),
+    /** A string is sent as it is (text/plain); anything else as JSON. */
+    body: z.unknown(),
+    headers: HeaderValues.optional(),
+    persistent: z.boolean().default(true),
+  }),
+  output: z.object({ confirmed: z.literal(true) }),
+  errors: [
+    'connection_failed',
+    'publish_failed',
+    'egress_denied',
+    'credential_not_found',
+    'credential_unreadable',
+    'credential_invalid',
+  ],
+});
