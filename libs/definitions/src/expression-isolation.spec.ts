@@ -175,7 +175,7 @@ describe('an expression meter', () => {
     const error = await failure(evaluate('{{ input.n }}', { meter }));
     expect(error.message).toContain("the run's expression time budget");
     expect(
-      await evaluate('{{ input.n }}', { meter: createExpressionMeter({ transitionMs: 5 }) }),
+      await evaluate('{{ input.n }}', { meter: createExpressionMeter({ transitionMs: 200 }) }),
     ).toBe(7);
   });
 });
