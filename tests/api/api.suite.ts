@@ -1,5 +1,6 @@
 import * as amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
+import { Client as PgClient } from 'pg';
 import { signWebhook } from '@weft/secrets';
 import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
 import { Api, until } from './support/client';
@@ -1229,6 +1230,122 @@ export function describeApi(mode: Mode, port: number): void {
           30_000,
         );
         expect(refused).toMatchObject({ status: 'failed', error: { code: 'publish_failed' } });
+      }, 60_000);
+    });
+
+    describe('postgres.query', () => {
+      const server =
+        process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+      const database = `weft_test_pgstep_${mode}`;
+      const url = server.replace(/\/[^/]*$/, `/${database}`);
+
+      beforeAll(async () => {
+        const admin = new PgClient({ connectionString: server });
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+        await admin.query(`CREATE DATABASE ${database}`);
+        await admin.end();
+        const db = new PgClient({ connectionString: url });
+        await db.connect();
+        await db.query(
+          'CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2), at timestamptz, note text)',
+        );
+        await db.end();
+      });
+
+      it('runs parameterised statements: rows written, read back JSON-safe, a constant sql only', async () => {
+        await api.post('/v1/credentials', { name: 'shopdb', type: 'postgres', data: { url } });
+        const id = await createWorkflow({
+          name: `postgres-${mode}`,
+          steps: [
+            {
+              id: 'insert',
+              type: 'postgres.query',
+              with: {
+                credential: 'shopdb',
+                sql: 'INSERT INTO orders (id, total, at, note) VALUES ($1, $2, $3, $4) RETURNING id',
+                params: [
+                  '{{ input.id }}',
+                  '{{ input.total }}',
+                  '2026-12-02T10:00:00Z',
+                  "it's {{ input.note }}",
+                ],
+              },
+            },
+            {
+              id: 'read',
+              type: 'postgres.query',
+              needs: ['insert'],
+              with: {
+                credential: 'shopdb',
+                sql: 'SELECT id, total, at, note FROM orders WHERE id = $1',
+                params: ['{{ input.id }}'],
+              },
+            },
+          ],
+          output: '{{ steps.read.output }}',
+        });
+        const run = await api.waitForRun(
+          (
+            await api.post(`/v1/workflows/${id}/runs`, {
+              input: { id: 9007199254740993, total: 12.5, note: "'; DROP TABLE orders; --" },
+            })
+          ).body.id,
+          undefined,
+          30_000,
+        );
+        expect(run.status).toBe('succeeded');
+        expect(run.output).toEqual({
+          rows: [
+            {
+              id: '9007199254740992',
+              total: '12.50',
+              at: '2026-12-02T10:00:00.000Z',
+              note: "it's '; DROP TABLE orders; --",
+            },
+          ],
+          rowCount: 1,
+          truncated: false,
+        });
+
+        const refused = await api.post('/v1/workflows', {
+          name: 'injectable',
+          steps: [
+            {
+              id: 'q',
+              type: 'postgres.query',
+              with: {
+                credential: 'shopdb',
+                sql: "SELECT * FROM orders WHERE note = '{{ input.x }}'",
+              },
+            },
+          ],
+        });
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors).toEqual([
+          {
+            path: '$.body.steps[0].with.sql',
+            message: expect.stringContaining('must be a constant'),
+          },
+        ]);
+
+        const bad = await createWorkflow({
+          name: `postgres-bad-${mode}`,
+          steps: [
+            {
+              id: 'q',
+              type: 'postgres.query',
+              with: { credential: 'shopdb', sql: 'SELECT * FROM nowhere' },
+            },
+          ],
+        });
+        const failed = await api.waitForRun(
+          (await api.post(`/v1/workflows/${bad}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(failed).toMatchObject({ status: 'failed', error: { code: 'query_failed' } });
+        expect(failed.error.message).toContain('42P01');
       }, 60_000);
     });
 

@@ -8,6 +8,7 @@ const examples = readdirSync(dir).filter((file) => file.endsWith('.json'));
 describe('examples/', () => {
   it('has the examples the README names', () => {
     expect(examples.sort()).toEqual([
+      'archive-order.json',
       'enrich-rows.json',
       'kafka-orders.json',
       'notify-child.json',

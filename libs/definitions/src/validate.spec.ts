@@ -144,12 +144,12 @@ describe('validateDefinition', () => {
         {
           path: '$.steps[4].type',
           message:
-            'step type "email.send" is not available yet; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, ai.chat',
+            'step type "email.send" is not available yet; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, ai.chat',
         },
         {
           path: '$.steps[5].type',
           message:
-            'unknown step type "teleport"; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, ai.chat',
+            'unknown step type "teleport"; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, ai.chat',
         },
         { path: '$.steps[6].needs[0]', message: 'step "g" needs itself' },
         { path: '$.steps[6].retry.maxAttempts', message: expect.stringContaining('>=1') },

@@ -117,9 +117,28 @@ function withProblems(steps: readonly unknown[]): DefinitionProblem[] {
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, stepWith, ['steps', index, 'with']));
     }
+    problems.push(...constantProblems(STEP_TYPES[step.type], stepWith, ['steps', index, 'with']));
     if (step.type === 'foreach') problems.push(...itemStepProblems(stepWith.step, index));
   });
   return problems;
+}
+
+/** A `{{ … }}` in a field its type wants constant (`postgres.query`'s `sql`). */
+function constantProblems(
+  type: AnyStepType,
+  stepWith: RawObject,
+  at: PathSegment[],
+): DefinitionProblem[] {
+  return (type.constant ?? []).flatMap((field) =>
+    typeof stepWith[field] === 'string' && stepWith[field].includes('{{')
+      ? [
+          {
+            path: formatJsonPath([...at, field]),
+            message: `${field} must be a constant: put values in params ($1, $2…), never {{ }}`,
+          },
+        ]
+      : [],
+  );
 }
 
 /**
@@ -144,6 +163,7 @@ function itemStepProblems(itemStep: unknown, index: number): DefinitionProblem[]
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, itemStep.with, [...at, 'with']));
     }
+    problems.push(...constantProblems(STEP_TYPES[itemStep.type], itemStep.with, [...at, 'with']));
   }
   return problems;
 }

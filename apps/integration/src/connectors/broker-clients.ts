@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { OpenedCredential } from '@weft/contracts';
 import { EgressDenied, type EgressGuard } from '@weft/egress';
@@ -116,4 +117,30 @@ export class ClientPool<C> {
       }),
     );
   }
+}
+
+/** A stable digest of a credential's data: a rotated credential gets a new client. */
+export const digest = (data: unknown) =>
+  createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
+
+/**
+ * A broker's failure as the step's: the egress guard's refusal, a failure worth another try
+ * (a broker unreachable, a leader moving), or a refusal (an unknown topic, no permission).
+ */
+export function publishFailure(error: unknown, target: string): StepFailed {
+  if (error instanceof StepFailed) return error;
+  const denied = egressDenial(error);
+  if (denied) return new StepFailed('egress_denied', denied.message);
+  const message = (error as Error).message ?? String(error);
+  const retriable = (error as { retriable?: boolean }).retriable;
+  const refused =
+    /UNKNOWN_TOPIC|does not host this topic-partition|AUTHORIZATION|NOT_FOUND|404|403|ACCESS_REFUSED/i.test(
+      message,
+    );
+  if (refused || retriable === false) {
+    return new StepFailed('publish_failed', `${target}: ${message}`.slice(0, 1000));
+  }
+  return new StepFailed('connection_failed', `${target}: ${message}`.slice(0, 1000), {
+    retryable: true,
+  });
 }

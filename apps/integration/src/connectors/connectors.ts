@@ -1,6 +1,7 @@
 import { probeConnector, type Connector } from '@weft/worker';
 import { httpRequestConnector } from './http-request/http-request.connector';
 import { kafkaPublishConnector } from './kafka-publish/kafka-publish.connector';
+import { postgresQueryConnector } from './postgres-query/postgres-query.connector';
 import { rabbitmqPublishConnector } from './rabbitmq-publish/rabbitmq-publish.connector';
 
 /**
@@ -10,16 +11,19 @@ import { rabbitmqPublishConnector } from './rabbitmq-publish/rabbitmq-publish.co
 export function integrationConnectors(): { connectors: Connector[]; close(): Promise<void> } {
   const kafkaPublish = kafkaPublishConnector();
   const rabbitmqPublish = rabbitmqPublishConnector();
+  const postgresQuery = postgresQueryConnector();
   return {
     connectors: [
       probeConnector('integration'),
       httpRequestConnector(),
       kafkaPublish,
       rabbitmqPublish,
+      postgresQuery,
     ],
     close: async () => {
       await kafkaPublish.close();
       await rabbitmqPublish.close();
+      await postgresQuery.close();
     },
   };
 }

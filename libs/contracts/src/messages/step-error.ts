@@ -34,6 +34,11 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     retryable: false,
     meaning: 'the evaluated `with` does not match the step type’s schema',
   },
+  query_failed: {
+    retryable: false,
+    meaning:
+      'the database refused the statement (syntax, a constraint…); retryable for a serialization failure or deadlock',
+  },
   publish_failed: {
     retryable: false,
     meaning: 'the broker refused the message (an unknown topic or exchange, no permission)',

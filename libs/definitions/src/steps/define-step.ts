@@ -36,6 +36,11 @@ export interface StepType<
   readonly output: Output;
   /** Codes of this type's own failures, beside `COMMON_STEP_ERRORS`. */
   readonly errors: readonly StepErrorCode[];
+  /**
+   * Fields of `with` that must be written as constants: a `{{ … }}` in them is refused at save
+   * time (`postgres.query`'s `sql`: values go in `params`, never into the statement).
+   */
+  readonly constant?: readonly string[];
 }
 
 export function defineStep<

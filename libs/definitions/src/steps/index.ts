@@ -6,6 +6,7 @@ import { foreachStep } from './foreach.step';
 import { httpRequestStep } from './http-request.step';
 import { kafkaPublishStep } from './kafka-publish.step';
 import { rabbitmqPublishStep } from './rabbitmq-publish.step';
+import { postgresQueryStep } from './postgres-query.step';
 import { transformStep } from './transform.step';
 import { waitStep } from './wait.step';
 import { workflowRunStep } from './workflow-run.step';
@@ -21,6 +22,7 @@ export const STEP_TYPES = Object.freeze({
   [httpRequestStep.type]: httpRequestStep,
   [kafkaPublishStep.type]: kafkaPublishStep,
   [rabbitmqPublishStep.type]: rabbitmqPublishStep,
+  [postgresQueryStep.type]: postgresQueryStep,
   [aiChatStep.type]: aiChatStep,
 } as const satisfies Record<string, StepType>);
 
@@ -30,7 +32,7 @@ export type AnyStepType = (typeof STEP_TYPES)[StepTypeName];
 export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonly StepTypeName[];
 
 /** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
-export const UPCOMING_STEP_TYPES = Object.freeze(['email.send', 'postgres.query', 'ai.extract']);
+export const UPCOMING_STEP_TYPES = Object.freeze(['email.send', 'ai.extract']);
 
 export function isStepTypeName(type: unknown): type is StepTypeName {
   return typeof type === 'string' && Object.hasOwn(STEP_TYPES, type);

@@ -14,6 +14,7 @@ describe('STEP_TYPES', () => {
       'http.request@integration',
       'kafka.publish@integration',
       'rabbitmq.publish@integration',
+      'postgres.query@integration',
       'ai.chat@ai',
     ]);
     expect(STEP_TYPE_NAMES).toEqual(Object.keys(STEP_TYPES));
@@ -41,7 +42,7 @@ describe('STEP_TYPES', () => {
 
   it('names available types in its problems', () => {
     const available =
-      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, ai.chat';
+      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, ai.chat';
     expect(stepTypeProblem('email.send')).toBe(
       `step type "email.send" is not available yet; ${available}`,
     );

@@ -2,8 +2,7 @@ import { rabbitmqPublishStep } from '@weft/definitions';
 import type { EgressGuard } from '@weft/egress';
 import { defineConnector } from '@weft/worker';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { ClientPool, credentialOfType } from '../broker-clients';
-import { digest, publishFailure } from '../kafka-publish/kafka-publish.connector';
+import { ClientPool, credentialOfType, digest, publishFailure } from '../broker-clients';
 
 interface Broker {
   connection: ChannelModel;
