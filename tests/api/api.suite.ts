@@ -1,6 +1,7 @@
 import * as amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client as PgClient } from 'pg';
+import { SMTPServer } from 'smtp-server';
 import { signWebhook } from '@weft/secrets';
 import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
 import { Api, until } from './support/client';
@@ -1346,6 +1347,125 @@ export function describeApi(mode: Mode, port: number): void {
         );
         expect(failed).toMatchObject({ status: 'failed', error: { code: 'query_failed' } });
         expect(failed.error.message).toContain('42P01');
+      }, 60_000);
+    });
+
+    describe('email.send', () => {
+      let smtp: SMTPServer;
+      let port: number;
+      const received: { from: string; to: string[]; data: string }[] = [];
+
+      beforeAll(async () => {
+        smtp = new SMTPServer({
+          authOptional: true,
+          disabledCommands: ['STARTTLS'],
+          logger: false,
+          onRcptTo(address, _session, callback) {
+            if (address.address.startsWith('nobody@')) {
+              return callback(Object.assign(new Error('no such mailbox'), { responseCode: 550 }));
+            }
+            callback();
+          },
+          onData(stream, session, callback) {
+            const chunks: Buffer[] = [];
+            stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+            stream.on('end', () => {
+              received.push({
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+                to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+                data: Buffer.concat(chunks).toString(),
+              });
+              callback();
+            });
+          },
+        });
+        await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+        port = (smtp.server.address() as { port: number }).port;
+      });
+      afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+
+      it('sends through a real SMTP server with a Message-ID made from the step key; a 5xx is not retried', async () => {
+        await api.post('/v1/credentials', {
+          name: 'mail',
+          type: 'smtp',
+          data: { host: '127.0.0.1', port, secure: false },
+        });
+        const id = await createWorkflow({
+          name: `email-${mode}`,
+          steps: [
+            {
+              id: 'mail',
+              type: 'email.send',
+              with: {
+                credential: 'mail',
+                from: 'weft@example.com',
+                to: ['{{ input.to }}'],
+                cc: 'audit@example.com',
+                subject: 'Order {{ input.n }} shipped',
+                text: 'Your order {{ input.n }} is on its way.',
+              },
+            },
+          ],
+          output: '{{ steps.mail.output }}',
+        });
+        const run = await api.waitForRun(
+          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 42, to: 'ada@example.com' } }))
+            .body.id,
+          undefined,
+          30_000,
+        );
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          output: {
+            messageId: expect.stringMatching(/^<[0-9a-f]{32}@weft>$/),
+            accepted: ['ada@example.com', 'audit@example.com'],
+            rejected: [],
+          },
+        });
+        const mail = received.find((m) => m.data.includes('Order 42 shipped'))!;
+        expect(mail).toBeDefined();
+        expect(mail.from).toBe('weft@example.com');
+        expect(mail.to).toEqual(['ada@example.com', 'audit@example.com']);
+        expect(mail.data).toContain(`Message-ID: ${run.output.messageId as string}`);
+        expect(mail.data).toContain(`X-Weft-Idempotency-Key: ${run.id}:mail`);
+
+        // A recipient refused beside an accepted one is reported; all refused is a 5xx.
+        const partial = await api.waitForRun(
+          (
+            await api.post(`/v1/workflows/${id}/runs`, {
+              input: { n: 43, to: 'nobody@example.com' },
+            })
+          ).body.id,
+          undefined,
+          30_000,
+        );
+        expect(partial.output).toMatchObject({
+          accepted: ['audit@example.com'],
+          rejected: ['nobody@example.com'],
+        });
+        const lonely = await createWorkflow({
+          name: `email-refused-${mode}`,
+          steps: [
+            {
+              id: 'mail',
+              type: 'email.send',
+              with: {
+                credential: 'mail',
+                from: 'weft@example.com',
+                to: 'nobody@example.com',
+                subject: 'x',
+                text: 'x',
+              },
+            },
+          ],
+        });
+        const refused = await api.waitForRun(
+          (await api.post(`/v1/workflows/${lonely}/runs`, {})).body.id,
+          undefined,
+          30_000,
+        );
+        expect(refused).toMatchObject({ status: 'failed', error: { code: 'smtp_rejected' } });
+        expect(refused.steps[0].attempts).toBe(1);
       }, 60_000);
     });
 

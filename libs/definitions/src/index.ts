@@ -43,6 +43,7 @@ export { approvalStep } from './steps/approval.step';
 export { kafkaPublishStep } from './steps/kafka-publish.step';
 export { rabbitmqPublishStep } from './steps/rabbitmq-publish.step';
 export { postgresQueryStep } from './steps/postgres-query.step';
+export { emailSendStep } from './steps/email-send.step';
 export { foreachStep, MAX_FOREACH_ITEMS, NOT_PER_ITEM } from './steps/foreach.step';
 export { MAX_RUN_DEPTH, workflowRunStep } from './steps/workflow-run.step';
 export { HttpMethod, httpRequestStep } from './steps/http-request.step';

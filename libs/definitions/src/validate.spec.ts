@@ -1,7 +1,7 @@
 import { DEFINITION_MAX_BYTES, MAX_STEPS } from './definition.schema';
 import { validateDefinition } from './validate';
 
-/** SPEC §2's example, with `email.send` (not available yet) swapped for an HTTP call. */
+/** SPEC §2's example, with its `email.send` step swapped for an HTTP call. */
 function specExample(): Record<string, unknown> {
   return {
     name: 'enrich-signup',
@@ -127,7 +127,7 @@ describe('validateDefinition', () => {
         { id: 'Bad-Id', type: 'transform', with: { value: 1 } },
         { id: 'c', type: 'http.request', needs: ['missing'], with: { method: 'FETCH' } },
         step('a'),
-        { id: 'e', type: 'email.send', with: {} },
+        { id: 'e', type: 'ai.extract', with: {} },
         { id: 'f', type: 'teleport' },
         step('g', { needs: ['g'], retry: { maxAttempts: 0 }, extra: true }),
       ],
@@ -144,12 +144,12 @@ describe('validateDefinition', () => {
         {
           path: '$.steps[4].type',
           message:
-            'step type "email.send" is not available yet; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, ai.chat',
+            'step type "ai.extract" is not available yet; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, email.send, ai.chat',
         },
         {
           path: '$.steps[5].type',
           message:
-            'unknown step type "teleport"; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, ai.chat',
+            'unknown step type "teleport"; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, email.send, ai.chat',
         },
         { path: '$.steps[6].needs[0]', message: 'step "g" needs itself' },
         { path: '$.steps[6].retry.maxAttempts', message: expect.stringContaining('>=1') },

@@ -1,4 +1,5 @@
 import { probeConnector, type Connector } from '@weft/worker';
+import { emailSendConnector } from './email-send/email-send.connector';
 import { httpRequestConnector } from './http-request/http-request.connector';
 import { kafkaPublishConnector } from './kafka-publish/kafka-publish.connector';
 import { postgresQueryConnector } from './postgres-query/postgres-query.connector';
@@ -12,6 +13,7 @@ export function integrationConnectors(): { connectors: Connector[]; close(): Pro
   const kafkaPublish = kafkaPublishConnector();
   const rabbitmqPublish = rabbitmqPublishConnector();
   const postgresQuery = postgresQueryConnector();
+  const emailSend = emailSendConnector();
   return {
     connectors: [
       probeConnector('integration'),
@@ -19,11 +21,13 @@ export function integrationConnectors(): { connectors: Connector[]; close(): Pro
       kafkaPublish,
       rabbitmqPublish,
       postgresQuery,
+      emailSend,
     ],
     close: async () => {
       await kafkaPublish.close();
       await rabbitmqPublish.close();
       await postgresQuery.close();
+      await emailSend.close();
     },
   };
 }

@@ -34,6 +34,10 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
     retryable: false,
     meaning: 'the evaluated `with` does not match the step type’s schema',
   },
+  smtp_rejected: {
+    retryable: false,
+    meaning: 'the SMTP server refused the message (5xx); a 4xx answer is retried',
+  },
   query_failed: {
     retryable: false,
     meaning:

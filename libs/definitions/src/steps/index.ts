@@ -7,6 +7,7 @@ import { httpRequestStep } from './http-request.step';
 import { kafkaPublishStep } from './kafka-publish.step';
 import { rabbitmqPublishStep } from './rabbitmq-publish.step';
 import { postgresQueryStep } from './postgres-query.step';
+import { emailSendStep } from './email-send.step';
 import { transformStep } from './transform.step';
 import { waitStep } from './wait.step';
 import { workflowRunStep } from './workflow-run.step';
@@ -23,6 +24,7 @@ export const STEP_TYPES = Object.freeze({
   [kafkaPublishStep.type]: kafkaPublishStep,
   [rabbitmqPublishStep.type]: rabbitmqPublishStep,
   [postgresQueryStep.type]: postgresQueryStep,
+  [emailSendStep.type]: emailSendStep,
   [aiChatStep.type]: aiChatStep,
 } as const satisfies Record<string, StepType>);
 
@@ -32,7 +34,7 @@ export type AnyStepType = (typeof STEP_TYPES)[StepTypeName];
 export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonly StepTypeName[];
 
 /** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
-export const UPCOMING_STEP_TYPES = Object.freeze(['email.send', 'ai.extract']);
+export const UPCOMING_STEP_TYPES = Object.freeze(['ai.extract']);
 
 export function isStepTypeName(type: unknown): type is StepTypeName {
   return typeof type === 'string' && Object.hasOwn(STEP_TYPES, type);

@@ -15,6 +15,7 @@ describe('STEP_TYPES', () => {
       'kafka.publish@integration',
       'rabbitmq.publish@integration',
       'postgres.query@integration',
+      'email.send@integration',
       'ai.chat@ai',
     ]);
     expect(STEP_TYPE_NAMES).toEqual(Object.keys(STEP_TYPES));
@@ -42,9 +43,9 @@ describe('STEP_TYPES', () => {
 
   it('names available types in its problems', () => {
     const available =
-      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, ai.chat';
-    expect(stepTypeProblem('email.send')).toBe(
-      `step type "email.send" is not available yet; ${available}`,
+      'available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, email.send, ai.chat';
+    expect(stepTypeProblem('ai.extract')).toBe(
+      `step type "ai.extract" is not available yet; ${available}`,
     );
     expect(stepTypeProblem('nope')).toBe(`unknown step type "nope"; ${available}`);
     expect(stepTypeProblem(3)).toBe(`step type must be a string; ${available}`);
