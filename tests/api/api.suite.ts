@@ -64,6 +64,16 @@ export function describeApi(mode: Mode, port: number): void {
       output: "{{ { 'status': steps.finish.output, 'who': steps.prepare.output.who } }}",
     });
 
+    /** Starts a run of the workflow with `body` and answers it once it ended. */
+    async function startAndWait(
+      workflowId: string,
+      body: unknown,
+      timeoutMs = 20_000,
+    ): Promise<any> {
+      const started = await api.post(`/v1/workflows/${workflowId}/runs`, body);
+      return api.waitForRun(started.body.id as string, undefined, timeoutMs);
+    }
+
     async function createWorkflow(definition: unknown, as: Api = api): Promise<string> {
       const created = await as.post('/v1/workflows', definition);
       expect(created.status).toBe(201);
@@ -719,11 +729,7 @@ export function describeApi(mode: Mode, port: number): void {
 
       it('stops a workflow that calls itself at depth 10 with depth_exceeded', async () => {
         const id = await createWorkflow(caller(`recursive-${mode}`, `recursive-${mode}`));
-        const top = await api.waitForRun(
-          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 1 } })).body.id,
-          undefined,
-          30_000,
-        );
+        const top = await startAndWait(id, { input: { n: 1 } }, 30_000);
         expect(top).toMatchObject({ status: 'failed', error: { code: 'child_failed' } });
         const runs = (await api.get(`/v1/runs?workflowId=${id}`)).body.items as { id: string }[];
         expect(runs).toHaveLength(11);
@@ -759,11 +765,7 @@ export function describeApi(mode: Mode, port: number): void {
           ],
           output: '{{ steps.each.output.body.n }}',
         });
-        const run = await api.waitForRun(
-          (await api.post(`/v1/workflows/${id}/runs`, {})).body.id,
-          undefined,
-          60_000,
-        );
+        const run = await startAndWait(id, {}, 60_000);
         expect(run.status).toBe('succeeded');
         expect(run.output).toEqual(Array.from({ length: 50 }, (_, i) => (i + 1) * 10));
         expect(echo.maxInFlight('/item')).toBe(5);
@@ -809,11 +811,7 @@ export function describeApi(mode: Mode, port: number): void {
           steps: [each('continue')],
           output: '{{ steps.each.output }}',
         });
-        const run = await api.waitForRun(
-          (await api.post(`/v1/workflows/${lenient}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const run = await startAndWait(lenient, {}, 30_000);
         expect(run.status).toBe('succeeded');
         expect(run.output.map((o: { body?: { n: number } } | null) => o?.body?.n ?? null)).toEqual([
           1,
@@ -829,11 +827,7 @@ export function describeApi(mode: Mode, port: number): void {
         });
 
         const strict = await createWorkflow({ name: `foreach-fail-${mode}`, steps: [each()] });
-        const failed = await api.waitForRun(
-          (await api.post(`/v1/workflows/${strict}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const failed = await startAndWait(strict, {}, 30_000);
         expect(failed).toMatchObject({
           status: 'failed',
           error: { code: 'item_failed', stepId: 'each' },
@@ -908,11 +902,7 @@ export function describeApi(mode: Mode, port: number): void {
           ],
           output: '{{ steps.measure.output }}',
         });
-        const run = await api.waitForRun(
-          (await api.post(`/v1/workflows/${id}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const run = await startAndWait(id, {}, 30_000);
         expect(run).toMatchObject({ status: 'succeeded', output: text.length });
         expect(run.steps[0].output.body.text === text).toBe(true);
       }, 40_000);
@@ -926,11 +916,7 @@ export function describeApi(mode: Mode, port: number): void {
             { id: 'big', type: 'http.request', with: { method: 'GET', url: `${echo.url}/huge` } },
           ],
         });
-        const run = await api.waitForRun(
-          (await api.post(`/v1/workflows/${id}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const run = await startAndWait(id, {}, 30_000);
         expect(run).toMatchObject({
           status: 'failed',
           error: { code: 'output_too_large', stepId: 'big' },
@@ -1119,11 +1105,7 @@ export function describeApi(mode: Mode, port: number): void {
           ],
           output: '{{ steps.publish.output }}',
         });
-        const run = await api.waitForRun(
-          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 7 } })).body.id,
-          undefined,
-          30_000,
-        );
+        const run = await startAndWait(id, { input: { n: 7 } }, 30_000);
         expect(run).toMatchObject({
           status: 'succeeded',
           output: { topic, partition: 0, offset: '0' },
@@ -1162,11 +1144,7 @@ export function describeApi(mode: Mode, port: number): void {
             },
           ],
         });
-        const refused = await api.waitForRun(
-          (await api.post(`/v1/workflows/${unknown}/runs`, {})).body.id,
-          undefined,
-          40_000,
-        );
+        const refused = await startAndWait(unknown, {}, 40_000);
         expect(refused).toMatchObject({ status: 'failed', error: { code: 'publish_failed' } });
       }, 90_000);
 
@@ -1196,11 +1174,7 @@ export function describeApi(mode: Mode, port: number): void {
           ],
           output: '{{ steps.publish.output }}',
         });
-        const run = await api.waitForRun(
-          (await api.post(`/v1/workflows/${id}/runs`, { input: { n: 9 } })).body.id,
-          undefined,
-          30_000,
-        );
+        const run = await startAndWait(id, { input: { n: 9 } }, 30_000);
         expect(run).toMatchObject({ status: 'succeeded', output: { confirmed: true } });
         const message = await channel.get(queue, { noAck: true });
         expect(message).not.toBe(false);
@@ -1225,12 +1199,63 @@ export function describeApi(mode: Mode, port: number): void {
             },
           ],
         });
-        const refused = await api.waitForRun(
-          (await api.post(`/v1/workflows/${unknown}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const refused = await startAndWait(unknown, {}, 30_000);
         expect(refused).toMatchObject({ status: 'failed', error: { code: 'publish_failed' } });
+      }, 60_000);
+    });
+
+    describe('signed requests', () => {
+      it('an http.request signed with sign reaches a signed Weft webhook (Weft to Weft)', async () => {
+        await api.post('/v1/credentials', {
+          name: 'relay-key',
+          type: 'hmac',
+          data: { secret: 'relay-secret-0123456789abcdef' },
+        });
+        await createWorkflow({
+          name: `relay-in-${mode}`,
+          triggers: [{ type: 'webhook', path: `relay-in-${mode}`, secret: 'relay-key' }],
+          steps: [{ id: 'greet', type: 'transform', with: { value: 'hello {{ input.name }}' } }],
+          output: '{{ steps.greet.output }}',
+        });
+        const sender = await createWorkflow({
+          name: `relay-out-${mode}`,
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              with: {
+                method: 'POST',
+                url: `${target.baseUrl}/v1/hooks/${api.tenantId}/relay-in-${mode}?wait=10s`,
+                body: { name: '{{ input.name }}' },
+                sign: { credential: 'relay-key' },
+              },
+            },
+          ],
+          output: '{{ steps.call.output.body }}',
+        });
+        const run = await startAndWait(sender, { input: { name: 'ada' } }, 30_000);
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          output: { status: 'succeeded', output: 'hello ada' },
+        });
+        // Without the signature the same call is refused.
+        const unsigned = await createWorkflow({
+          name: `relay-unsigned-${mode}`,
+          steps: [
+            {
+              id: 'call',
+              type: 'http.request',
+              with: {
+                method: 'POST',
+                url: `${target.baseUrl}/v1/hooks/${api.tenantId}/relay-in-${mode}`,
+                body: { name: 'eve' },
+              },
+            },
+          ],
+        });
+        const refused = await startAndWait(unsigned, {}, 30_000);
+        expect(refused).toMatchObject({ status: 'failed', error: { code: 'http_status' } });
+        expect(refused.error.message).toContain('401');
       }, 60_000);
     });
 
@@ -1286,13 +1311,11 @@ export function describeApi(mode: Mode, port: number): void {
           ],
           output: '{{ steps.read.output }}',
         });
-        const run = await api.waitForRun(
-          (
-            await api.post(`/v1/workflows/${id}/runs`, {
-              input: { id: 9007199254740993, total: 12.5, note: "'; DROP TABLE orders; --" },
-            })
-          ).body.id,
-          undefined,
+        const run = await startAndWait(
+          id,
+          {
+            input: { id: 9007199254740993, total: 12.5, note: "'; DROP TABLE orders; --" },
+          },
           30_000,
         );
         expect(run.status).toBe('succeeded');
@@ -1340,11 +1363,7 @@ export function describeApi(mode: Mode, port: number): void {
             },
           ],
         });
-        const failed = await api.waitForRun(
-          (await api.post(`/v1/workflows/${bad}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const failed = await startAndWait(bad, {}, 30_000);
         expect(failed).toMatchObject({ status: 'failed', error: { code: 'query_failed' } });
         expect(failed.error.message).toContain('42P01');
       }, 60_000);
@@ -1430,13 +1449,11 @@ export function describeApi(mode: Mode, port: number): void {
         expect(mail.data).toContain(`X-Weft-Idempotency-Key: ${run.id}:mail`);
 
         // A recipient refused beside an accepted one is reported; all refused is a 5xx.
-        const partial = await api.waitForRun(
-          (
-            await api.post(`/v1/workflows/${id}/runs`, {
-              input: { n: 43, to: 'nobody@example.com' },
-            })
-          ).body.id,
-          undefined,
+        const partial = await startAndWait(
+          id,
+          {
+            input: { n: 43, to: 'nobody@example.com' },
+          },
           30_000,
         );
         expect(partial.output).toMatchObject({
@@ -1459,11 +1476,7 @@ export function describeApi(mode: Mode, port: number): void {
             },
           ],
         });
-        const refused = await api.waitForRun(
-          (await api.post(`/v1/workflows/${lonely}/runs`, {})).body.id,
-          undefined,
-          30_000,
-        );
+        const refused = await startAndWait(lonely, {}, 30_000);
         expect(refused).toMatchObject({ status: 'failed', error: { code: 'smtp_rejected' } });
         expect(refused.steps[0].attempts).toBe(1);
       }, 60_000);

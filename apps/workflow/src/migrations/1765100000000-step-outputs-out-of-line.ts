@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { ensureMonth, partitionMonth } from '../runs/run-partitions';
+import { ensureMonthsOfRuns } from '../runs/run-partitions';
 
 /**
  * Step outputs over 256 KiB are stored once, out of the step's row: `step_outputs` holds them,
@@ -19,18 +19,7 @@ export class StepOutputsOutOfLine1765100000000 implements MigrationInterface {
         output jsonb NOT NULL,
         PRIMARY KEY (run_id, step_id)
       ) PARTITION BY RANGE (run_id)`);
-    // A partition for every month `runs` has one for.
-    const months = (await db.query(
-      `SELECT c.relname AS name FROM pg_inherits i
-         JOIN pg_class c ON c.oid = i.inhrelid
-         JOIN pg_class p ON p.oid = i.inhparent
-         JOIN pg_namespace n ON n.oid = p.relnamespace
-        WHERE n.nspname = 'workflow' AND p.relname = 'runs'`,
-    )) as { name: string }[];
-    for (const { name } of months) {
-      const month = partitionMonth(name);
-      if (month) await ensureMonth(db, month, ['step_outputs']);
-    }
+    await ensureMonthsOfRuns(db, ['step_outputs']);
   }
 
   async down(db: QueryRunner): Promise<void> {

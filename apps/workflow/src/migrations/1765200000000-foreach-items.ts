@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { ensureMonth, partitionMonth } from '../runs/run-partitions';
+import { ensureMonthsOfRuns } from '../runs/run-partitions';
 
 /**
  * `foreach`: `step_runs.items` is a foreach step's progress (counts, a bitmap of the items that
@@ -20,17 +20,7 @@ export class ForeachItems1765200000000 implements MigrationInterface {
         item jsonb NOT NULL,
         PRIMARY KEY (run_id, step_id, idx)
       ) PARTITION BY RANGE (run_id)`);
-    const months = (await db.query(
-      `SELECT c.relname AS name FROM pg_inherits i
-         JOIN pg_class c ON c.oid = i.inhrelid
-         JOIN pg_class p ON p.oid = i.inhparent
-         JOIN pg_namespace n ON n.oid = p.relnamespace
-        WHERE n.nspname = 'workflow' AND p.relname = 'runs'`,
-    )) as { name: string }[];
-    for (const { name } of months) {
-      const month = partitionMonth(name);
-      if (month) await ensureMonth(db, month, ['foreach_items']);
-    }
+    await ensureMonthsOfRuns(db, ['foreach_items']);
   }
 
   async down(db: QueryRunner): Promise<void> {

@@ -66,6 +66,27 @@ export async function ensureMonth(
 }
 
 /**
+ * Creates, for a table partitioned like `runs` and added after it, a partition for every month
+ * `runs` has one for (its migration's job).
+ */
+export async function ensureMonthsOfRuns(
+  db: Pick<DataSource, 'query'>,
+  tables: readonly string[],
+): Promise<void> {
+  const months: { name: string }[] = await db.query(
+    `SELECT c.relname AS name FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid
+       JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace
+      WHERE n.nspname = 'workflow' AND p.relname = 'runs'`,
+  );
+  for (const { name } of months) {
+    const month = partitionMonth(name);
+    if (month) await ensureMonth(db, month, tables);
+  }
+}
+
+/**
  * Keeps the partitions ahead of time and drops those past the retention; also forgets run
  * idempotency keys older than their 24 hours. One engine replica does it at a time.
  */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CredentialName } from '@weft/contracts';
 import { CredentialRef } from './credential-ref';
 import { defineStep } from './define-step';
 
@@ -76,6 +77,20 @@ export const httpRequestStep = defineStep({
     credential: CredentialRef.optional(),
     /** Statuses besides 2xx that count as success; an accepted 3xx is returned, not followed. */
     acceptStatus: z.array(z.int().min(100).max(599)).optional(),
+    /**
+     * Signs the request as Weft signs webhooks (X-Weft-Timestamp, and an HMAC-SHA256 of
+     * "{timestamp}.{body}" in X-Weft-Signature or `header`) with an `hmac` credential, so a
+     * Weft webhook, or any receiver that checks the same way, can verify it.
+     */
+    sign: z
+      .strictObject({
+        credential: CredentialName,
+        header: z
+          .string()
+          .regex(HEADER_NAME, { message: 'not a valid HTTP header name' })
+          .optional(),
+      })
+      .optional(),
   }),
   output: z.object({
     status: z.int(),

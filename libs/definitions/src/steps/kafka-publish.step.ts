@@ -7,6 +7,16 @@ const HeaderValues = z.record(
   z.string().refine((value) => !value.includes('\u0000'), { message: 'must not contain NUL' }),
 );
 
+/** What publishing to a broker may fail with, besides the common codes. */
+export const BROKER_ERRORS = Object.freeze([
+  'connection_failed',
+  'publish_failed',
+  'egress_denied',
+  'credential_not_found',
+  'credential_unreadable',
+  'credential_invalid',
+] as const);
+
 /**
  * `kafka.publish`: one record to a topic of the cluster a `kafka` credential names, with an
  * idempotent producer and `acks=all`; the step's idempotency key travels as the header
@@ -24,14 +34,7 @@ export const kafkaPublishStep = defineStep({
     headers: HeaderValues.optional(),
   }),
   output: z.object({ topic: z.string(), partition: z.int(), offset: z.string() }),
-  errors: [
-    'connection_failed',
-    'publish_failed',
-    'egress_denied',
-    'credential_not_found',
-    'credential_unreadable',
-    'credential_invalid',
-  ],
+  errors: BROKER_ERRORS,
 });
 
 export { HeaderValues };

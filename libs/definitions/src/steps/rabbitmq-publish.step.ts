@@ -1,7 +1,7 @@
 import { CredentialName } from '@weft/contracts';
 import { z } from 'zod';
 import { defineStep } from './define-step';
-import { HeaderValues } from './kafka-publish.step';
+import { BROKER_ERRORS, HeaderValues } from './kafka-publish.step';
 
 /**
  * `rabbitmq.publish`: one message to an exchange of the broker a `rabbitmq` credential names,
@@ -22,12 +22,5 @@ export const rabbitmqPublishStep = defineStep({
     persistent: z.boolean().default(true),
   }),
   output: z.object({ confirmed: z.literal(true) }),
-  errors: [
-    'connection_failed',
-    'publish_failed',
-    'egress_denied',
-    'credential_not_found',
-    'credential_unreadable',
-    'credential_invalid',
-  ],
+  errors: BROKER_ERRORS,
 });

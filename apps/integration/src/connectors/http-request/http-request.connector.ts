@@ -8,6 +8,7 @@ import {
   type OutboundRequest,
   type OutboundResponse,
 } from '@weft/egress';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '@weft/secrets';
 import { defineConnector, StepFailed, type ConnectorContext } from '@weft/worker';
 import { CircuitBreakers } from '../circuit-breakers';
 import { authOf, checkCredentialHost, type CredentialAuth } from './credential-auth';
@@ -38,11 +39,13 @@ export function httpRequestConnector(options: HttpRequestConnectorOptions = {}) 
   return defineConnector(httpRequestStep, async (input, context) => {
     const names = credentialNames(input.credential);
     const auths = names.length > 0 ? (await context.credentials(names)).map(authOf) : [];
+    const sign = input.sign && (await signerOf(context, input.sign));
     try {
       const response = await callProviders(context, input, auths, {
         egress: context.egress,
         breakers,
         maxResponseBytes,
+        sign,
       });
       return outputOf(response, input.method);
     } catch (error) {
@@ -56,6 +59,31 @@ interface CallOptions {
   egress: EgressGuard;
   breakers: CircuitBreakers;
   maxResponseBytes: number;
+  /** Adds the signature headers of `sign`, over the body as sent. */
+  sign?: (request: OutboundRequest) => void;
+}
+
+/** `sign`: the step's `hmac` credential, applied as Weft's webhook signature. */
+async function signerOf(
+  context: ConnectorContext,
+  sign: NonNullable<HttpRequestInput['sign']>,
+): Promise<(request: OutboundRequest) => void> {
+  const [credential] = await context.credentials([sign.credential]);
+  if (credential?.type !== 'hmac') {
+    throw new StepFailed(
+      'credential_invalid',
+      `sign needs an hmac credential; "${sign.credential}" is ${credential?.type ?? 'missing'}`,
+    );
+  }
+  const { secret } = credential.data;
+  return (request) => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    request.headers.set(WEBHOOK_TIMESTAMP_HEADER, timestamp);
+    request.headers.set(
+      sign.header ?? WEBHOOK_SIGNATURE_HEADER,
+      signWebhook(secret, timestamp, request.body ?? Buffer.alloc(0)),
+    );
+  };
 }
 
 /** Tries each provider in turn; moves on after a network error, a timeout, a 5xx or a 429. */
@@ -67,6 +95,7 @@ async function callProviders(
 ): Promise<OutboundResponse> {
   const attempt = task.signal;
   const request = requestOf(task, input);
+  options.sign?.(request);
   const target = `${request.method} ${describeUrl(request.url)}`;
   const accepted = (status: number) =>
     (status >= 200 && status < 300) || (input.acceptStatus?.includes(status) ?? false);
