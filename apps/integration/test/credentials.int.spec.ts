@@ -58,7 +58,12 @@ describe('credential vault (real PostgreSQL)', () => {
       type: 'http.bearer',
       data: { token: TOKEN, allowedHosts: HOSTS },
     });
-    expect(view).toEqual({ name: 'crm-api', type: 'http.bearer', createdAt: expect.any(String) });
+    expect(view).toEqual({
+      name: 'crm-api',
+      type: 'http.bearer',
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
     expect(Date.parse(view.createdAt)).toBeGreaterThan(Date.now() - 60_000);
 
     const [row] = await dataSource.query<{ sealed: string }[]>(

@@ -114,7 +114,14 @@ describe('integration service wiring (in-process bus, real PostgreSQL)', () => {
     await expect(
       bus.call(IntegrationRpc, 'credentials.list', { schemaVersion: 1, tenantId }),
     ).resolves.toEqual({
-      items: [{ name: 'crm', type: 'http.bearer', createdAt: expect.any(String) }],
+      items: [
+        {
+          name: 'crm',
+          type: 'http.bearer',
+          createdAt: expect.any(String),
+          updatedAt: expect.any(String),
+        },
+      ],
     });
     const { items } = await bus.call(IntegrationRpc, 'credentials.resolve', {
       schemaVersion: 1,

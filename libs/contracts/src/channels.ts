@@ -4,6 +4,7 @@ import {
   CredentialList,
   CredentialView,
   DeleteCredential,
+  UpdateCredential,
   ListCredentials,
   ResolveCredentials,
   ResolvedCredentials,
@@ -114,6 +115,7 @@ export const IntegrationRpc = Object.freeze({
   methods: {
     'credentials.create': { request: CreateCredential, response: CredentialView },
     'credentials.list': { request: ListCredentials, response: CredentialList },
+    'credentials.update': { request: UpdateCredential, response: CredentialView },
     'credentials.delete': { request: DeleteCredential, response: Done },
     'credentials.resolve': { request: ResolveCredentials, response: ResolvedCredentials },
     'webhooks.verify': { request: VerifyWebhook, response: WebhookVerification },

@@ -17,6 +17,9 @@ describe('answerOutagesAsUnavailable', () => {
           'credentials.delete': async () => {
             throw new DomainError('credential_not_found', 'no such credential');
           },
+          'credentials.update': async () => {
+            throw new DomainError('credential_not_found', 'no such credential');
+          },
           'credentials.create': async () => {
             throw new Error('a bug');
           },

@@ -55,6 +55,7 @@ describe('ai service running ai.chat tasks (real PostgreSQL, loopback LLM)', () 
     await bus.serve(IntegrationRpc, {
       'credentials.create': elsewhere,
       'credentials.list': elsewhere,
+      'credentials.update': elsewhere,
       'credentials.delete': elsewhere,
       'webhooks.verify': elsewhere,
       'credentials.resolve': async (request) => ({

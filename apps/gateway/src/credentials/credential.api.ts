@@ -23,6 +23,10 @@ export const CreateCredentialBody = z.discriminatedUnion(
 export type CreateCredentialBody = z.infer<typeof CreateCredentialBody>;
 
 export const CredentialParams = z.strictObject({ name: CredentialName });
+
+/** `{ data }`: the new data, checked against the credential's type by the vault. */
+export const ReplaceCredentialBody = z.strictObject({ data: z.record(z.string(), z.unknown()) });
+export type ReplaceCredentialBody = z.infer<typeof ReplaceCredentialBody>;
 export type CredentialParams = z.infer<typeof CredentialParams>;
 
 const tag = 'credentials';
@@ -50,6 +54,18 @@ export const credentialOperations: ApiOperation[] = [
       200: { description: 'Every credential', body: named('CredentialList', CredentialList) },
     },
     problems: [503],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/credentials/{name}',
+    operationId: 'replaceCredential',
+    summary: 'Replace a credential’s data (rotation), sealed under the current key; its type stays',
+    tag,
+    security: 'apiKey',
+    params: CredentialParams,
+    body: named('ReplaceCredentialRequest', ReplaceCredentialBody),
+    responses: { 200: { description: 'Replaced', body: named('Credential', CredentialView) } },
+    problems: [400, 404, 413, 415, 503],
   },
   {
     method: 'DELETE',

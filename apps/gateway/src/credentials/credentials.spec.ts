@@ -26,6 +26,7 @@ describe('credentials API', () => {
       name,
       type,
       createdAt,
+      updatedAt: createdAt,
     }));
     const response = await create({
       name: 'llm',
@@ -33,7 +34,12 @@ describe('credentials API', () => {
       data: { baseUrl: 'https://api.example.com/v1', apiKey: secret },
     });
     expect(response.statusCode).toBe(201);
-    expect(response.json()).toEqual({ name: 'llm', type: 'openai', createdAt });
+    expect(response.json()).toEqual({
+      name: 'llm',
+      type: 'openai',
+      createdAt,
+      updatedAt: createdAt,
+    });
     expect(response.body).not.toContain(secret);
     expect(gateway.rpc.lastRequest('credentials.create')).toEqual({
       schemaVersion: 1,
@@ -104,6 +110,7 @@ describe('credentials API', () => {
       name,
       type,
       createdAt,
+      updatedAt: createdAt,
     }));
     for (const allowedHosts of [['*'], ['api.example.com', '*.example.org:8443', '[::1]:8080']]) {
       const created = await create({
@@ -144,7 +151,7 @@ describe('credentials API', () => {
 
   it('lists metadata and deletes by name', async () => {
     gateway.rpc.on(IntegrationRpc, 'credentials.list', async () => ({
-      items: [{ name: 'api', type: 'http.bearer' as const, createdAt }],
+      items: [{ name: 'api', type: 'http.bearer' as const, createdAt, updatedAt: createdAt }],
     }));
     gateway.rpc.on(IntegrationRpc, 'credentials.delete', async () => ({
       schemaVersion: 1 as const,
@@ -154,7 +161,9 @@ describe('credentials API', () => {
       url: '/v1/credentials',
       headers: { authorization },
     });
-    expect(list.json()).toEqual({ items: [{ name: 'api', type: 'http.bearer', createdAt }] });
+    expect(list.json()).toEqual({
+      items: [{ name: 'api', type: 'http.bearer', createdAt, updatedAt: createdAt }],
+    });
     const deleted = await gateway.app.inject({
       method: 'DELETE',
       url: '/v1/credentials/api',

@@ -5,6 +5,7 @@ interface CredentialRow {
   name: string;
   type: CredentialType;
   created_at: Date;
+  updated_at: Date;
 }
 
 /** SQL of `integration.credentials`; every statement is scoped by the tenant. */
@@ -20,7 +21,7 @@ export class CredentialRepository {
       `INSERT INTO integration.credentials (tenant_id, name, type, sealed)
        VALUES ($1, $2, $3, $4)
        ON CONFLICT (tenant_id, name) DO NOTHING
-       RETURNING name, type, created_at`,
+       RETURNING name, type, created_at, updated_at`,
       [tenantId, credential.name, credential.type, credential.sealed],
     );
     const row = rows[0];
@@ -29,11 +30,36 @@ export class CredentialRepository {
 
   async list(tenantId: string): Promise<CredentialView[]> {
     const rows: CredentialRow[] = await this.db.query(
-      `SELECT name, type, created_at FROM integration.credentials
+      `SELECT name, type, created_at, updated_at FROM integration.credentials
         WHERE tenant_id = $1 ORDER BY name`,
       [tenantId],
     );
     return rows.map(toView);
+  }
+
+  /** The credential's type, for a replacement to be checked against; undefined if none. */
+  async typeOf(tenantId: string, name: string): Promise<CredentialType | undefined> {
+    const rows: { type: CredentialType }[] = await this.db.query(
+      'SELECT type FROM integration.credentials WHERE tenant_id = $1 AND name = $2',
+      [tenantId, name],
+    );
+    return rows[0]?.type;
+  }
+
+  /** Replaces the sealed data of a credential of `type`; undefined when there is none. */
+  async replace(
+    tenantId: string,
+    credential: SealedCredential,
+  ): Promise<CredentialView | undefined> {
+    // TypeORM answers an UPDATE on PostgreSQL with [rows, affectedCount].
+    const [rows] = await this.db.query<[CredentialRow[], number]>(
+      `UPDATE integration.credentials SET sealed = $4, updated_at = now()
+        WHERE tenant_id = $1 AND name = $2 AND type = $3
+        RETURNING name, type, created_at, updated_at`,
+      [tenantId, credential.name, credential.type, credential.sealed],
+    );
+    const row = rows[0];
+    return row && toView(row);
   }
 
   /** Whether a credential of that name existed. */
@@ -57,5 +83,10 @@ export class CredentialRepository {
 }
 
 function toView(row: CredentialRow): CredentialView {
-  return { name: row.name, type: row.type, createdAt: row.created_at.toISOString() };
+  return {
+    name: row.name,
+    type: row.type,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
 }

@@ -10,6 +10,7 @@ export function credentialRpcHandlers(
   return {
     'credentials.create': (request) => credentials.create(request),
     'credentials.list': (request) => credentials.list(request),
+    'credentials.update': (request) => credentials.update(request),
     'credentials.delete': (request) => credentials.delete(request),
     'credentials.resolve': (request) => credentials.resolve(request),
     'webhooks.verify': (request) => verifyWebhookDelivery(credentials, request),

@@ -9,6 +9,7 @@ import {
   type DeleteCredential,
   type Done,
   type ListCredentials,
+  type UpdateCredential,
   type OpenedCredential,
   type ResolveCredentials,
   type ResolvedCredentials,
@@ -45,6 +46,28 @@ export class CredentialService {
     const view = await this.credentials.insert(tenantId, { name, type, sealed });
     if (!view) throw new DomainError('credential_exists', `credential "${name}" already exists`);
     this.logger.event('info', 'credential created', { tenantId, credential: name, type });
+    return view;
+  }
+
+  /**
+   * Replaces a credential's data, sealed under the current key (rotation). Its type stays; the
+   * clients connectors keep per credential see new data and open new connections.
+   */
+  async update({ tenantId, name, data }: UpdateCredential): Promise<CredentialView> {
+    const type = await this.credentials.typeOf(tenantId, name);
+    if (!type) throw new DomainError('credential_not_found', `credential "${name}" does not exist`);
+    const parsed = NewCredentialData[type].safeParse(data);
+    if (!parsed.success) {
+      throw new DomainError(
+        'credential_data_invalid',
+        `data does not fit a ${type} credential`,
+        fieldProblemsOf(parsed.error.issues, ['data']),
+      );
+    }
+    const sealed = seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
+    const view = await this.credentials.replace(tenantId, { name, type, sealed });
+    if (!view) throw new DomainError('credential_not_found', `credential "${name}" does not exist`);
+    this.logger.event('info', 'credential replaced', { tenantId, credential: name, type });
     return view;
   }
 

@@ -83,6 +83,8 @@ export const CredentialView = z.object({
   name: z.string(),
   type: z.enum(CredentialTypes),
   createdAt: z.iso.datetime(),
+  /** When its data was last replaced (rotation); its creation when never. */
+  updatedAt: z.iso.datetime(),
 });
 export type CredentialView = z.infer<typeof CredentialView>;
 
@@ -97,6 +99,10 @@ export const ListCredentials = TenantScoped;
 export type ListCredentials = z.infer<typeof ListCredentials>;
 export const CredentialList = z.object({ items: z.array(CredentialView) });
 export type CredentialList = z.infer<typeof CredentialList>;
+
+/** Replaces a credential's data (rotation); its type stays. */
+export const UpdateCredential = TenantScoped.extend({ name: CredentialName, data: z.unknown() });
+export type UpdateCredential = z.infer<typeof UpdateCredential>;
 
 export const DeleteCredential = TenantScoped.extend({ name: CredentialName });
 export type DeleteCredential = z.infer<typeof DeleteCredential>;

@@ -49,6 +49,7 @@ async function vault(
   await bus.serve(IntegrationRpc, {
     'credentials.create': elsewhere,
     'credentials.list': elsewhere,
+    'credentials.update': elsewhere,
     'credentials.delete': elsewhere,
     'webhooks.verify': elsewhere,
     'credentials.resolve': async ({ tenantId, names }) => {
