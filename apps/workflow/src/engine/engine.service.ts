@@ -136,7 +136,11 @@ export class EngineService {
     }
     // A cancelled run cancels every active child; a failed one its foreach items (they
     // have no one to report to); a foreach that failed early, its own items.
-    const parents = [...ended.map((run) => run.id), ...stops.map((stop) => stop.runId)];
+    // Only runs that did not succeed stop children: a succeeded run costs no query here.
+    const parents = [
+      ...ended.filter((run) => run.status !== 'succeeded').map((run) => run.id),
+      ...stops.map((stop) => stop.runId),
+    ];
     if (parents.length === 0) return messages;
     const status = new Map(ended.map((run) => [run.id, run.status]));
     const stopped = new Set(stops.map((stop) => `${stop.runId}:${stop.stepId}`));
