@@ -1,4 +1,5 @@
 import {
+  type CredentialType,
   CredentialData,
   DomainError,
   fieldProblemsOf,
@@ -34,6 +35,15 @@ export class CredentialService {
   ) {}
 
   async create({ tenantId, name, type, data }: CreateCredential): Promise<CredentialView> {
+    const sealed = this.sealed(tenantId, name, type, data);
+    const view = await this.credentials.insert(tenantId, { name, type, sealed });
+    if (!view) throw new DomainError('credential_exists', `credential "${name}" already exists`);
+    this.logger.event('info', 'credential created', { tenantId, credential: name, type });
+    return view;
+  }
+
+  /** `data` checked against its type (problems at `$.data…`) and sealed for this credential. */
+  private sealed(tenantId: string, name: string, type: CredentialType, data: unknown): string {
     const parsed = NewCredentialData[type].safeParse(data);
     if (!parsed.success) {
       throw new DomainError(
@@ -42,11 +52,7 @@ export class CredentialService {
         fieldProblemsOf(parsed.error.issues, ['data']),
       );
     }
-    const sealed = seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
-    const view = await this.credentials.insert(tenantId, { name, type, sealed });
-    if (!view) throw new DomainError('credential_exists', `credential "${name}" already exists`);
-    this.logger.event('info', 'credential created', { tenantId, credential: name, type });
-    return view;
+    return seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
   }
 
   /**
@@ -56,15 +62,7 @@ export class CredentialService {
   async update({ tenantId, name, data }: UpdateCredential): Promise<CredentialView> {
     const type = await this.credentials.typeOf(tenantId, name);
     if (!type) throw new DomainError('credential_not_found', `credential "${name}" does not exist`);
-    const parsed = NewCredentialData[type].safeParse(data);
-    if (!parsed.success) {
-      throw new DomainError(
-        'credential_data_invalid',
-        `data does not fit a ${type} credential`,
-        fieldProblemsOf(parsed.error.issues, ['data']),
-      );
-    }
-    const sealed = seal(this.keyRing, JSON.stringify(parsed.data), credentialAad(tenantId, name));
+    const sealed = this.sealed(tenantId, name, type, data);
     const view = await this.credentials.replace(tenantId, { name, type, sealed });
     if (!view) throw new DomainError('credential_not_found', `credential "${name}" does not exist`);
     this.logger.event('info', 'credential replaced', { tenantId, credential: name, type });

@@ -490,9 +490,7 @@ class Applier {
     step: StepState,
     spec: { workflow: string; version?: number; input?: unknown; wait: boolean },
   ): Promise<void> {
-    const trigger = this.run.trigger;
-    const depth =
-      (trigger.type === 'workflow' || trigger.type === 'foreach' ? trigger.depth : 0) + 1;
+    const depth = this.childDepth();
     if (depth > MAX_RUN_DEPTH) {
       this.failStep(
         step,
@@ -551,6 +549,12 @@ class Applier {
     });
     this.t.children.push({ key, run: child });
     this.followChild(step, child.run, spec.wait);
+  }
+
+  /** How deep a run this run starts is: one more than this run (a top-level run is 0). */
+  private childDepth(): number {
+    const { trigger } = this.run;
+    return (trigger.type === 'workflow' || trigger.type === 'foreach' ? trigger.depth : 0) + 1;
   }
 
   private followChild(step: StepState, child: RunState, wait: boolean): void {
@@ -664,9 +668,7 @@ class Applier {
       this.itemEnded(step, index, stepError('invalid_input', `item ${index} with: ${why}`));
       return;
     }
-    const trigger = this.run.trigger;
-    const depth =
-      (trigger.type === 'workflow' || trigger.type === 'foreach' ? trigger.depth : 0) + 1;
+    const depth = this.childDepth();
     this.t.children.push({
       key,
       run: newRun({

@@ -230,20 +230,6 @@ export class TriggerRepository {
     await tx.query('DELETE FROM workflow.event_triggers WHERE workflow_id = $1', [workflowId]);
   }
 
-  /**
-   * The active workflow of the tenant that `reference` names (its id, or its name), for a run
-   * trigger being saved. Several active workflows may share a name: the answer lists up to two.
-   */
-  async resolveWorkflow(tx: Sql, tenantId: string, reference: string): Promise<string[]> {
-    const rows: { id: string }[] = await tx.query(
-      `SELECT id FROM workflow.workflows
-        WHERE tenant_id = $1 AND archived_at IS NULL AND (id::text = $2 OR name = $2)
-        ORDER BY id LIMIT 2`,
-      [tenantId, reference],
-    );
-    return rows.map((row) => row.id);
-  }
-
   /** Schedules whose slot has come, oldest first, each locked; rows locked elsewhere skipped. */
   async lockDueSchedules(tx: Sql, now: Date, limit: number): Promise<DueSchedule[]> {
     const rows: ScheduleRow[] = await tx.query(

@@ -89,7 +89,7 @@ export class WorkflowRepository {
     const runTriggers: SavedRunTrigger[] = [];
     const problems: FieldProblem[] = [];
     for (const { index, workflow, statuses } of triggers.runTriggers) {
-      const found = await this.triggers.resolveWorkflow(tx, tenantId, workflow);
+      const found = (await this.findActive(tenantId, workflow, tx)).map((w) => w.id);
       const path = `$.definition.triggers[${index}].workflow`;
       if (found.length === 0) {
         problems.push({ path, message: `no active workflow of this tenant is ${workflow}` });
@@ -204,21 +204,22 @@ export class WorkflowRepository {
   }
 
   /**
-   * The tenant's active workflow that `ref` names, by id or by name (the newest of that name,
-   * until names are unique), with its latest version.
+   * The tenant's active workflows that `ref` names, by id or by name, with their latest version:
+   * the id's first, then the newest of that name; at most two (until names are unique, a second
+   * one means the name is ambiguous).
    */
   async findActive(
     tenantId: string,
     ref: string,
     sql: DataSource | EntityManager = this.db,
-  ): Promise<{ id: string; version: number } | undefined> {
+  ): Promise<{ id: string; version: number }[]> {
     const rows: { id: string; latest_version: number }[] = await sql.query(
       `SELECT id, latest_version FROM workflow.workflows
         WHERE tenant_id = $1 AND archived_at IS NULL AND (id::text = $2 OR name = $2)
-        ORDER BY (id::text = $2) DESC, id DESC LIMIT 1`,
+        ORDER BY (id::text = $2) DESC, id DESC LIMIT 2`,
       [tenantId, ref],
     );
-    return rows[0] && { id: rows[0].id, version: rows[0].latest_version };
+    return rows.map((row) => ({ id: row.id, version: row.latest_version }));
   }
 
   /** Newest first; `after` is the last id of the previous page. */
