@@ -14,8 +14,8 @@ import { savedWithSchemas, STEP_TYPE_NAMES, STEP_TYPES } from '@weft/definitions
 import { EgressGuard, parseEgressAllow } from '@weft/egress';
 import { InProcessBus } from '@weft/messaging';
 import { JsonLogger } from '@weft/runtime';
-import { probeConnector, startStepWorker, type Connector } from '@weft/worker';
-import { aiChatConnector } from '../../apps/ai/src/connectors/ai-chat/ai-chat.connector';
+import { probeConnector, ProviderBreakers, startStepWorker, type Connector } from '@weft/worker';
+import { aiConnectors } from '../../apps/ai/src/connectors/connectors';
 import { integrationConnectors } from '../../apps/integration/src/connectors/connectors';
 import { compileWorkflow } from '../../apps/workflow/src/engine/compiled-workflow';
 import { ENGINE_STEPS } from '../../apps/workflow/src/engine/steps/engine-steps';
@@ -26,7 +26,10 @@ const logger = new JsonLogger('test', 'error', () => undefined);
 /** What each service runs: the connectors its worker registers and the engine's own steps. */
 const workerConnectors: Connector[] = [
   ...integrationConnectors().connectors,
-  aiChatConnector({ usage: { record: async () => true }, logger }),
+  ...aiConnectors({
+    ledger: { reserve: async () => undefined, settle: async () => {}, release: async () => {} },
+    logger,
+  }),
 ];
 
 describe('one definition per step type', () => {
@@ -88,6 +91,7 @@ describe('a toy connector in one folder', () => {
       services: {
         egress: new EgressGuard(parseEgressAllow('')),
         credentials: { open: async () => [] },
+        breakers: new ProviderBreakers('integration'),
       },
       prefetch: 4,
       tasks: bus,

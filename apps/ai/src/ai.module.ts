@@ -1,14 +1,15 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
-import { TaskQueues } from '@weft/contracts';
+import { AiRpc, TaskQueues } from '@weft/contracts';
 import { EgressGuard, type EgressAllowList } from '@weft/egress';
 import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
-import { probeConnector, startStepWorker } from '@weft/worker';
+import { ProviderBreakers, startStepWorker, type BreakerSettings } from '@weft/worker';
 import type { DataSource } from 'typeorm';
-import { aiChatConnector } from './connectors/ai-chat/ai-chat.connector';
+import { aiConnectors } from './connectors/connectors';
 import { vaultCredentialSource } from './credentials/vault-credential.source';
-import { UsageRepository } from './usage/usage.repository';
+import { aiRpcHandlers } from './usage/ai.rpc';
+import { TokenLedgerRepository } from './usage/token-ledger';
 
 /** What the ai service is built from; main.ts and the standalone launcher supply it. */
 export interface AiDeps {
@@ -29,6 +30,8 @@ export interface AiDeps {
   providerTimeoutMs?: number;
   /** `WEFT_EGRESS_ALLOW`, parsed: what providers may be reached at despite the SSRF guard. */
   egressAllow: EgressAllowList;
+  /** The providers' circuit breakers; the defaults when unset. */
+  breakers?: BreakerSettings;
 }
 
 const DEPS = Symbol('AiDeps');
@@ -50,20 +53,16 @@ export class AiModule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const { logger, rpc, keyRing, providerTimeoutMs, egressAllow } = this.deps;
+    const ledger = new TokenLedgerRepository(this.deps.dataSource);
+    await rpc.serve(AiRpc, aiRpcHandlers(ledger));
     await startStepWorker({
       worker: 'ai',
       channel: TaskQueues.ai,
-      connectors: [
-        probeConnector('ai'),
-        aiChatConnector({
-          usage: new UsageRepository(this.deps.dataSource),
-          logger,
-          providerTimeoutMs,
-        }),
-      ],
+      connectors: aiConnectors({ ledger, logger, providerTimeoutMs }),
       services: {
         egress: new EgressGuard(egressAllow),
         credentials: vaultCredentialSource(rpc, keyRing),
+        breakers: new ProviderBreakers('ai', this.deps.breakers),
       },
       prefetch: this.deps.prefetch,
       heartbeatMs: this.deps.heartbeatMs,

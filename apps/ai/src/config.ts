@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
-import { DEFAULT_HEARTBEAT_MS } from '@weft/worker';
+import { breakerEnv, DEFAULT_HEARTBEAT_MS } from '@weft/worker';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { keyRingSchema } from '@weft/secrets';
-import { DEFAULT_PROVIDER_TIMEOUT_MS } from './connectors/ai-chat/ai-chat.connector';
+import { DEFAULT_PROVIDER_TIMEOUT_MS } from './connectors/model-call';
 
 export const defaultPort = 3003;
 
@@ -11,6 +11,8 @@ export const defaultPort = 3003;
 export const configSchema = z.object({
   ...serviceEnv,
   ...kafkaEnv,
+  /** Circuit breakers of the providers steps call (fallback credentials). */
+  ...breakerEnv,
   PORT: env.port(defaultPort),
   DATABASE_URL: env.databaseUrl(),
   RABBITMQ_URL: env.rabbitmqUrl(),
@@ -19,7 +21,7 @@ export const configSchema = z.object({
   TASK_PREFETCH: env.positiveInt(8),
   /** Opens the credentials the integration service's vault answers sealed. */
   WEFT_SECRET_KEY: keyRingSchema,
-  /** Budget of one provider of an `ai.chat` fallback chain before the next one is tried. */
+  /** Budget of one provider of an AI step's fallback chain before the next one is tried. */
   AI_PROVIDER_TIMEOUT_MS: env.positiveInt(DEFAULT_PROVIDER_TIMEOUT_MS),
   /** Hosts and CIDRs LLM providers may be reached at despite the SSRF guard. */
   WEFT_EGRESS_ALLOW: egressAllowSchema,

@@ -13,6 +13,7 @@ import {
   loadConfig,
   ReadinessRegistry,
 } from '@weft/runtime';
+import { breakerSettingsOf } from '@weft/worker';
 import { configSchema } from './config';
 import { aiDatabase } from './database';
 import { AiModule } from './ai.module';
@@ -53,6 +54,7 @@ async function main(logger: JsonLogger): Promise<void> {
       keyRing: config.WEFT_SECRET_KEY,
       providerTimeoutMs: config.AI_PROVIDER_TIMEOUT_MS,
       egressAllow: config.WEFT_EGRESS_ALLOW,
+      breakers: breakerSettingsOf(config),
     }),
     logger,
   );

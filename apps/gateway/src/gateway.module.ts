@@ -5,6 +5,7 @@ import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime'
 import type { DataSource } from 'typeorm';
 import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
 import { ApprovalsController } from './approvals/approvals.controller';
+import { UsageController } from './usage/usage.controller';
 import { CredentialsController } from './credentials/credentials.controller';
 import { HookBodies } from './hooks/hook-bodies';
 import { HooksController } from './hooks/hooks.controller';
@@ -65,6 +66,7 @@ export class GatewayModule {
         RunsController,
         HooksController,
         CredentialsController,
+        UsageController,
         ProbesController,
         OpenApiController,
       ],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
-import { DEFAULT_HEARTBEAT_MS } from '@weft/worker';
+import { breakerEnv, DEFAULT_HEARTBEAT_MS } from '@weft/worker';
 import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { keyRingSchema } from '@weft/secrets';
 
@@ -10,6 +10,8 @@ export const defaultPort = 3002;
 export const configSchema = z.object({
   ...serviceEnv,
   ...kafkaEnv,
+  /** Circuit breakers of the providers steps call (fallback credentials). */
+  ...breakerEnv,
   PORT: env.port(defaultPort),
   DATABASE_URL: env.databaseUrl(),
   RABBITMQ_URL: env.rabbitmqUrl(),

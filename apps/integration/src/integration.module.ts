@@ -16,7 +16,7 @@ import {
 import { isDatabaseUnavailable } from '@weft/persistence';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
-import { startStepWorker } from '@weft/worker';
+import { ProviderBreakers, startStepWorker, type BreakerSettings } from '@weft/worker';
 import type { DataSource } from 'typeorm';
 import { CredentialRepository } from './credentials/credential.repository';
 import { credentialRpcHandlers } from './credentials/credential.rpc';
@@ -42,6 +42,8 @@ export interface IntegrationDeps {
   keyRing: KeyRing;
   /** `WEFT_EGRESS_ALLOW`, parsed. */
   egressAllow: EgressAllowList;
+  /** The providers' circuit breakers; the defaults when unset. */
+  breakers?: BreakerSettings;
 }
 
 const DEPS = Symbol('IntegrationDeps');
@@ -94,6 +96,7 @@ export class IntegrationModule implements OnApplicationBootstrap, OnApplicationS
       services: {
         egress,
         credentials: vaultCredentialSource(credentials),
+        breakers: new ProviderBreakers('integration', deps.breakers),
       },
       prefetch: deps.prefetch,
       heartbeatMs: deps.heartbeatMs,

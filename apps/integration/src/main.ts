@@ -13,6 +13,7 @@ import {
   loadConfig,
   ReadinessRegistry,
 } from '@weft/runtime';
+import { breakerSettingsOf } from '@weft/worker';
 import { configSchema } from './config';
 import { integrationDatabase } from './database';
 import { IntegrationModule } from './integration.module';
@@ -51,6 +52,7 @@ async function main(logger: JsonLogger): Promise<void> {
       heartbeatMs: config.WEFT_HEARTBEAT_MS,
       keyRing: config.WEFT_SECRET_KEY,
       egressAllow: config.WEFT_EGRESS_ALLOW,
+      breakers: breakerSettingsOf(config),
     }),
     logger,
   );

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
 import { env, serviceEnv } from '@weft/runtime';
+import { breakerEnv } from '@weft/worker';
 
 /** Standalone mode's environment; each key is the variable's name. */
 export const configSchema = z.object({
   ...serviceEnv,
+  /** Circuit breakers of the providers steps call (fallback credentials). */
+  ...breakerEnv,
   PORT: env.port(3000),
   WEFT_DATA_DIR: z.string().min(1).default('./.weft'),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),

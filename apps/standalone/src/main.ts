@@ -17,6 +17,7 @@ import {
   loadConfig,
   ReadinessRegistry,
 } from '@weft/runtime';
+import { breakerSettingsOf } from '@weft/worker';
 import { parseKeyRing } from '@weft/secrets';
 import { WorkflowModule, workflowDatabase } from '@weft/workflow';
 import type { DataSource } from 'typeorm';
@@ -74,6 +75,7 @@ async function main(logger: JsonLogger): Promise<void> {
       prefetch: 32,
       keyRing,
       egressAllow,
+      breakers: breakerSettingsOf(config),
     }),
     AiModule.forRoot({
       logger,
@@ -85,6 +87,7 @@ async function main(logger: JsonLogger): Promise<void> {
       prefetch: 8,
       keyRing,
       egressAllow,
+      breakers: breakerSettingsOf(config),
     }),
   ];
   for (const module of modules) {

@@ -11,6 +11,7 @@ import {
   VerifyWebhook,
   WebhookVerification,
 } from './messages/credential';
+import { Budget, GetUsage, PutBudget, UsageReport } from './messages/usage';
 import { GetProbe, ProbeStarted, ProbeView, StartProbe } from './messages/probe';
 import {
   GetRun,
@@ -102,6 +103,15 @@ export const WorkflowRpc = Object.freeze({
     'runs.complete': { request: CompleteStep, response: RunView },
     'approvals.open': { request: ApprovalLinkRequest, response: ApprovalLinkView },
     'approvals.use': { request: ApprovalLinkRequest, response: ApprovalLinkView },
+  },
+} satisfies RpcService);
+
+/** What the gateway asks the ai service: a tenant's token budget and ledger. */
+export const AiRpc = Object.freeze({
+  queue: Queues.aiRpc,
+  methods: {
+    'budgets.put': { request: PutBudget, response: Budget },
+    'usage.get': { request: GetUsage, response: UsageReport },
   },
 } satisfies RpcService);
 

@@ -12,6 +12,7 @@ export * from './messages/common';
 export * from './messages/workflow';
 export * from './messages/run';
 export * from './messages/credential';
+export * from './messages/usage';
 export * from './json-path';
 export * from './json-storable';
 export * from './host-pattern';

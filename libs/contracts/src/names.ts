@@ -7,6 +7,8 @@ export const Queues = Object.freeze({
   workflowRpc: 'weft.rpc.workflow',
   /** Requests to the integration service's credential vault (RPC, direct reply-to). */
   integrationRpc: 'weft.rpc.integration',
+  /** Requests to the ai service: token budgets and usage (RPC, direct reply-to). */
+  aiRpc: 'weft.rpc.ai',
   /** Step tasks for the integration workers (quorum queue). */
   integrationTasks: 'weft.tasks.integration',
   /** Step tasks for the AI workers (quorum queue). */

@@ -22,7 +22,6 @@ export {
   STEP_TYPE_NAMES,
   STEP_TYPES,
   stepTypeProblem,
-  UPCOMING_STEP_TYPES,
   type AnyStepType,
   type StepTypeName,
 } from './steps';
@@ -48,6 +47,8 @@ export { foreachStep, MAX_FOREACH_ITEMS, NOT_PER_ITEM } from './steps/foreach.st
 export { MAX_RUN_DEPTH, workflowRunStep } from './steps/workflow-run.step';
 export { HttpMethod, httpRequestStep } from './steps/http-request.step';
 export { aiChatStep, ChatMessage } from './steps/ai-chat.step';
+export { aiExtractStep, MAX_EXTRACT_REPAIRS } from './steps/ai-extract.step';
+export { jsonSchemaChecker, JsonSchemaDocument } from './json-schema';
 export { savedWithSchemas, validateDefinition, type DefinitionValidation } from './validate';
 export { compileInputSchema, inputProblems } from './input-schema';
 export { type DefinitionProblem } from './problems';

@@ -66,7 +66,7 @@ export function inputSchemaProblems(schema: unknown): DefinitionProblem[] {
 }
 
 /** Every `pattern` and `patternProperties` key must be one RE2 can compile. */
-function refuseUnsupportedPatterns(schema: unknown): void {
+export function refuseUnsupportedPatterns(schema: unknown): void {
   if (Array.isArray(schema)) {
     for (const item of schema) refuseUnsupportedPatterns(item);
     return;

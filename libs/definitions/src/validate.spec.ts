@@ -127,7 +127,16 @@ describe('validateDefinition', () => {
         { id: 'Bad-Id', type: 'transform', with: { value: 1 } },
         { id: 'c', type: 'http.request', needs: ['missing'], with: { method: 'FETCH' } },
         step('a'),
-        { id: 'e', type: 'ai.extract', with: {} },
+        {
+          id: 'e',
+          type: 'ai.extract',
+          with: {
+            credential: 'llm',
+            model: 'm',
+            prompt: 'p',
+            schema: { properties: { a: { type: 'string', pattern: '(a)\\1' } } },
+          },
+        },
         { id: 'f', type: 'teleport' },
         step('g', { needs: ['g'], retry: { maxAttempts: 0 }, extra: true }),
       ],
@@ -142,14 +151,13 @@ describe('validateDefinition', () => {
         { path: '$.steps[2].with.url', message: 'required' },
         { path: '$.steps[3].id', message: 'duplicate step id "a" (first used by $.steps[0])' },
         {
-          path: '$.steps[4].type',
-          message:
-            'step type "ai.extract" is not available yet; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, email.send, ai.chat',
+          path: '$.steps[4].with.schema',
+          message: expect.stringContaining('pattern "(a)\\\\1" is not supported'),
         },
         {
           path: '$.steps[5].type',
           message:
-            'unknown step type "teleport"; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, email.send, ai.chat',
+            'unknown step type "teleport"; available: transform, wait, fail, approval, workflow.run, foreach, http.request, kafka.publish, rabbitmq.publish, postgres.query, email.send, ai.chat, ai.extract',
         },
         { path: '$.steps[6].needs[0]', message: 'step "g" needs itself' },
         { path: '$.steps[6].retry.maxAttempts', message: expect.stringContaining('>=1') },

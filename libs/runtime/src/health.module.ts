@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Logger, Module, type DynamicModule, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { collectProcessMetrics, metricsRegistry } from './metrics';
 import { ReadinessRegistry, type ReadinessReport } from './readiness';
 
 /** What /ready shows of a check: whether it passed, and how long it took. */
@@ -46,12 +47,20 @@ class HealthController {
     }
     return publicReadinessReport(report);
   }
+
+  /** Prometheus text: the process's metrics and the service's own (circuit breakers, …). */
+  @Get('metrics')
+  async metrics(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    void reply.header('content-type', metricsRegistry.contentType);
+    return metricsRegistry.metrics();
+  }
 }
 
-/** `GET /health` and `GET /ready` backed by the service's readiness registry. */
+/** `GET /health`, `GET /ready` backed by the service's readiness registry, and `GET /metrics`. */
 @Module({})
 export class HealthModule {
   static forRoot(readiness: ReadinessRegistry): DynamicModule {
+    collectProcessMetrics();
     return {
       module: HealthModule,
       controllers: [HealthController],

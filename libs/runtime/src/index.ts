@@ -11,3 +11,4 @@ export { ReadinessRegistry, type ReadinessCheck, type ReadinessReport } from './
 export { createHttpApp } from './http-app';
 export { uuidv7 } from './ids';
 export { exponentialBackoffMs } from './backoff';
+export { collectProcessMetrics, counter, gauge, metricsRegistry } from './metrics';

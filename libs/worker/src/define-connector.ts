@@ -1,6 +1,7 @@
 import type { CredentialType, OpenedCredential, StepTask } from '@weft/contracts';
 import type { OutputOf, StepType, WithOf } from '@weft/definitions';
 import type { EgressGuard } from '@weft/egress';
+import type { ProviderBreakers, Served } from './provider-breakers';
 
 /** Opens a tenant's credentials for a connector, in the order asked; throws `StepFailed`. */
 export interface CredentialSource {
@@ -12,6 +13,8 @@ export interface WorkerServices {
   /** The SSRF guard every outbound call of a connector goes through. */
   egress: EgressGuard;
   credentials: CredentialSource;
+  /** The circuit breakers of the providers this process calls, one per tenant credential. */
+  breakers: ProviderBreakers;
 }
 
 /** What a connector gets besides its typed input: one attempt of one step. */
@@ -19,6 +22,8 @@ export interface ConnectorContext {
   readonly runId: string;
   readonly stepId: string;
   readonly tenantId: string;
+  /** The run's workflow (absent in tasks of older engines). */
+  readonly workflowId?: string;
   /** Same for every attempt of the step: `{runId}:{stepId}`; pass it on to the target. */
   readonly idempotencyKey: string;
   readonly attempt: number;
@@ -34,6 +39,15 @@ export interface ConnectorContext {
   readonly egress: EgressGuard;
   /** The tenant's credentials by name, opened, in the order asked. */
   credentials(names: readonly string[]): Promise<OpenedCredential[]>;
+  /**
+   * The tenant's credentials by name, opened, tried in order (fallback providers), each behind
+   * its circuit breaker: a retryable `StepFailed` from `call` moves on to the next credential,
+   * anything else ends the attempt. Answers which credential served.
+   */
+  fallback<T>(
+    names: readonly string[],
+    call: (credential: OpenedCredential) => Promise<T>,
+  ): Promise<Served<T>>;
 }
 
 /** Runs the steps of one type; the worker parses the task's input with the step's schema. */
@@ -61,6 +75,7 @@ export const contextFieldsOf = (task: StepTask) => ({
   runId: task.runId,
   stepId: task.stepId,
   tenantId: task.tenantId,
+  workflowId: task.workflowId,
   idempotencyKey: task.idempotencyKey,
   attempt: task.attempt,
   timeoutMs: task.timeoutMs,

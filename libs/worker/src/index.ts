@@ -15,3 +15,11 @@ export {
   type StepWorkerOptions,
 } from './step-worker';
 export { probeConnector } from './probe.connector';
+export {
+  breakerEnv,
+  breakerSettingsOf,
+  DEFAULT_BREAKER_SETTINGS,
+  ProviderBreakers,
+  type BreakerSettings,
+  type Served,
+} from './provider-breakers';

@@ -6,6 +6,7 @@ import type { Connector, ConnectorContext } from './define-connector';
 import { encodedForms, scrubberOf, secretsOf } from './scrub';
 import { StepFailed } from './step-failed';
 import { invokeConnector } from './step-worker';
+import { ProviderBreakers } from './provider-breakers';
 
 const TOKEN = 'tok-Zx9/+q8-ab_cd~e%f"g';
 const bearer: OpenedCredential = { name: 'api', type: 'http.bearer', data: { token: TOKEN } };
@@ -158,6 +159,7 @@ describe('invokeConnector scrubbing', () => {
   const services = {
     egress: new EgressGuard(parseEgressAllow('')),
     credentials: { open: async () => [bearer] },
+    breakers: new ProviderBreakers('test'),
   };
   const invoke = (fail: string) =>
     invokeConnector(echo, task(fail), { signal: new AbortController().signal, services });

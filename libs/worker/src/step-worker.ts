@@ -183,6 +183,11 @@ export async function invokeConnector(
   if (!input.success) throw new StepFailed('invalid_input', describeIssues(input.error.issues));
   const { services } = options;
   const opened: OpenedCredential[] = [];
+  const open = async (names: readonly string[]) => {
+    const credentials = await services.credentials.open(task.tenantId, names);
+    opened.push(...credentials);
+    return credentials;
+  };
   let output: unknown;
   try {
     output = await connector.run(input.data, {
@@ -190,11 +195,9 @@ export async function invokeConnector(
       signal: options.signal,
       heartbeat: options.heartbeat ?? (() => undefined),
       egress: services.egress,
-      credentials: async (names) => {
-        const credentials = await services.credentials.open(task.tenantId, names);
-        opened.push(...credentials);
-        return credentials;
-      },
+      credentials: open,
+      fallback: async (names, call) =>
+        services.breakers.inTurn(task.tenantId, await open(names), call, options.signal),
     });
   } catch (error) {
     throw scrubbedError(error, scrubberOf(opened));

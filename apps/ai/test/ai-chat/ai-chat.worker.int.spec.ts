@@ -5,6 +5,7 @@ import {
   DomainError,
   EventTopics,
   IntegrationRpc,
+  monthOf,
   TaskQueues,
   type StepResult,
   type StepTask,
@@ -17,7 +18,7 @@ import { generateSecretKey, parseKeyRing, seal } from '@weft/secrets';
 import type { DataSource } from 'typeorm';
 import { AiModule } from '../../src/ai.module';
 import { aiDatabase } from '../../src/database';
-import { UsageRepository } from '../../src/usage/usage.repository';
+import { TokenLedgerRepository } from '../../src/usage/token-ledger';
 import {
   startChatCompletionsServer,
   type ChatCompletionsServer,
@@ -145,12 +146,15 @@ describe('ai service running ai.chat tasks (real PostgreSQL, loopback LLM)', () 
     });
     // A redelivered task calls again but is not booked again.
     expect((await resultOf(sent)).outcome).toBe('succeeded');
-    expect(await new UsageRepository(db).totalsFor(tenantId)).toEqual({
-      calls: 1,
-      inputTokens: 3,
-      outputTokens: 4,
+    const ledger = new TokenLedgerRepository(db);
+    const month = monthOf(new Date());
+    expect(await ledger.report(tenantId, month)).toMatchObject({
+      tokens: 7,
+      byModel: [
+        { provider: 'openai', model: 'gpt-4o-mini', calls: 1, inputTokens: 3, outputTokens: 4 },
+      ],
     });
-    expect(await new UsageRepository(db).totalsFor(randomUUID())).toMatchObject({ calls: 0 });
+    expect(await ledger.report(randomUUID(), month)).toMatchObject({ tokens: 0, byModel: [] });
   });
 
   it('reports a timeout when the provider outlasts the attempt', async () => {

@@ -45,6 +45,8 @@ export interface ChatCompletionsServerOptions {
 interface ChatBody {
   model?: string;
   messages?: { role: string; content: string }[];
+  /** Anthropic tools: with one, a JSON answer comes back as its tool call (as `ai.extract` asks). */
+  tools?: { name: string }[];
 }
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
@@ -108,7 +110,7 @@ export async function startChatCompletionsServer(
               type: 'message',
               role: 'assistant',
               model,
-              content: [{ type: 'text', text: answer }],
+              content: [anthropicBlock(answer, body.tools?.[0]?.name)],
               stop_reason: 'end_turn',
               usage: { input_tokens: inputTokens, output_tokens: outputTokens },
             }
@@ -161,4 +163,19 @@ function errorBody(anthropic: boolean, message: string): unknown {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** A text block, or the call of `tool` when there is one and the answer is a JSON object. */
+function anthropicBlock(answer: string, tool: string | undefined): Record<string, unknown> {
+  if (tool) {
+    try {
+      const input: unknown = JSON.parse(answer);
+      if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+        return { type: 'tool_use', id: 'toolu_1', name: tool, input };
+      }
+    } catch {
+      // Not JSON: answered as text, as a model that ignored the tool would.
+    }
+  }
+  return { type: 'text', text: answer };
 }

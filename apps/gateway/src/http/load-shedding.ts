@@ -65,9 +65,9 @@ const RESOLUTION_MS = 10;
 /**
  * Probes are never shed. An overloaded gateway is alive and still ready: failing /health
  * would get it restarted, failing /ready would take it out of the load balancer, and either
- * would move its load onto the other replicas and cascade.
+ * would move its load onto the other replicas and cascade. Metrics are most wanted then.
  */
-const NEVER_SHED = new Set(['/health', '/ready']);
+const NEVER_SHED = new Set(['/health', '/ready', '/metrics']);
 /**
  * Event streams are checked on admission but hold no slot while open: a stream waits for
  * events rather than doing work, and a few hundred watchers holding slots for minutes

@@ -36,4 +36,20 @@ export const healthOperations: ApiOperation[] = [
     },
     problems: [],
   },
+  {
+    method: 'GET',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics of the process (every service serves them)',
+    tag: 'operations',
+    security: 'none',
+    responses: {
+      200: {
+        description: 'Prometheus text exposition format',
+        body: named('Metrics', z.string()),
+        contentType: 'text/plain; version=0.0.4',
+      },
+    },
+    problems: [],
+  },
 ];

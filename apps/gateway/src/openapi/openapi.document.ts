@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { approvalOperations } from '../approvals/approval.api';
+import { usageOperations } from '../usage/usage.api';
 import { credentialOperations } from '../credentials/credential.api';
 import { hookOperations } from '../hooks/hook.api';
 import { Problem } from '../problem/problem';
@@ -33,6 +34,7 @@ export const apiOperations: readonly ApiOperation[] = [
   ...hookOperations,
   ...approvalOperations,
   ...credentialOperations,
+  ...usageOperations,
   ...probeOperations,
   ...healthOperations,
   ...openApiOperations,

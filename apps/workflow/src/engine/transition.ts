@@ -442,6 +442,7 @@ class Applier {
         schemaVersion: 1,
         runId: this.run.id,
         tenantId: this.run.tenantId,
+        workflowId: this.run.workflowId,
         stepId: step.id,
         stepType: step.type,
         attempt,

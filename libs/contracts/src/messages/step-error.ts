@@ -64,6 +64,14 @@ export const STEP_ERROR_CATALOGUE = Object.freeze({
   },
   provider_error: { retryable: false, meaning: 'the AI provider refused the request (4xx)' },
   invalid_response: { retryable: false, meaning: 'the AI provider answered something unreadable' },
+  budget_exceeded: {
+    retryable: false,
+    meaning: 'the call would take the tenant past its monthly token budget; it was not sent',
+  },
+  extract_invalid: {
+    retryable: false,
+    meaning: 'the model’s answer still did not match the schema after maxRepairs repairs',
+  },
   expression_failed: { retryable: false, meaning: 'a `{{ … }}` expression failed at run time' },
   expression_budget: {
     retryable: false,

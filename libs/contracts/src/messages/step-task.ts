@@ -5,6 +5,8 @@ export const StepTask = z.object({
   schemaVersion: z.literal(1),
   runId: z.uuid(),
   tenantId: z.uuid(),
+  /** The run's workflow (the token ledger books AI calls by workflow); absent from older engines. */
+  workflowId: z.uuid().optional(),
   stepId: z.string().min(1).max(64),
   stepType: z.string().min(1).max(64),
   attempt: z.int().min(1),

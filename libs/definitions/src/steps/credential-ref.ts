@@ -10,3 +10,6 @@ export type CredentialRef = z.infer<typeof CredentialRef>;
 /** The names of a reference, in order, each once. */
 export const credentialNames = (ref: CredentialRef | undefined): string[] =>
   ref === undefined ? [] : [...new Set([ref].flat())];
+
+/** The credential that served a step with a credential (of a list, the first that answered). */
+export const ServedBy = z.string();

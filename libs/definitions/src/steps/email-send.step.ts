@@ -1,5 +1,5 @@
-import { CredentialName } from '@weft/contracts';
 import { z } from 'zod';
+import { CredentialRef, ServedBy } from './credential-ref';
 import { defineStep } from './define-step';
 
 const Address = z
@@ -19,7 +19,8 @@ export const emailSendStep = defineStep({
   runsOn: 'integration',
   with: z
     .strictObject({
-      credential: CredentialName,
+      /** Several names are fallback servers, tried in order. */
+      credential: CredentialRef,
       from: Address,
       to: Addresses,
       cc: Addresses.optional(),
@@ -39,10 +40,12 @@ export const emailSendStep = defineStep({
     messageId: z.string(),
     accepted: z.array(z.string()),
     rejected: z.array(z.string()),
+    credential: ServedBy,
   }),
   errors: [
     'smtp_rejected',
     'connection_failed',
+    'circuit_open',
     'egress_denied',
     'credential_not_found',
     'credential_unreadable',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CredentialName } from '@weft/contracts';
-import { CredentialRef } from './credential-ref';
+import { CredentialRef, ServedBy } from './credential-ref';
 import { defineStep } from './define-step';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -97,6 +97,8 @@ export const httpRequestStep = defineStep({
     headers: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
     /** Parsed when the answer is JSON, else its text. */
     body: z.unknown(),
+    /** Which credential of `credential` answered; absent without a credential. */
+    credential: ServedBy.optional(),
   }),
   errors: [
     'http_status',

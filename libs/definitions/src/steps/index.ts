@@ -1,4 +1,5 @@
 import { aiChatStep } from './ai-chat.step';
+import { aiExtractStep } from './ai-extract.step';
 import { approvalStep } from './approval.step';
 import type { StepType } from './define-step';
 import { failStep } from './fail.step';
@@ -26,15 +27,13 @@ export const STEP_TYPES = Object.freeze({
   [postgresQueryStep.type]: postgresQueryStep,
   [emailSendStep.type]: emailSendStep,
   [aiChatStep.type]: aiChatStep,
+  [aiExtractStep.type]: aiExtractStep,
 } as const satisfies Record<string, StepType>);
 
 export type StepTypeName = keyof typeof STEP_TYPES;
 export type AnyStepType = (typeof STEP_TYPES)[StepTypeName];
 
 export const STEP_TYPE_NAMES = Object.freeze(Object.keys(STEP_TYPES)) as readonly StepTypeName[];
-
-/** Types of the SPEC's catalog that a later version will run; saving them fails for now. */
-export const UPCOMING_STEP_TYPES = Object.freeze(['ai.extract']);
 
 export function isStepTypeName(type: unknown): type is StepTypeName {
   return typeof type === 'string' && Object.hasOwn(STEP_TYPES, type);
@@ -45,8 +44,5 @@ export function stepTypeProblem(type: unknown): string {
   const available = `available: ${STEP_TYPE_NAMES.join(', ')}`;
   if (type === undefined) return `step type is required; ${available}`;
   if (typeof type !== 'string') return `step type must be a string; ${available}`;
-  if (UPCOMING_STEP_TYPES.includes(type)) {
-    return `step type "${type}" is not available yet; ${available}`;
-  }
   return `unknown step type "${type}"; ${available}`;
 }

@@ -1,5 +1,5 @@
-import { CredentialName } from '@weft/contracts';
 import { z } from 'zod';
+import { CredentialRef, ServedBy } from './credential-ref';
 import { defineStep } from './define-step';
 
 const HeaderValues = z.record(
@@ -11,6 +11,7 @@ const HeaderValues = z.record(
 export const BROKER_ERRORS = Object.freeze([
   'connection_failed',
   'publish_failed',
+  'circuit_open',
   'egress_denied',
   'credential_not_found',
   'credential_unreadable',
@@ -26,14 +27,20 @@ export const kafkaPublishStep = defineStep({
   type: 'kafka.publish',
   runsOn: 'integration',
   with: z.strictObject({
-    credential: CredentialName,
+    /** Several names are fallback clusters, tried in order. */
+    credential: CredentialRef,
     topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'invalid Kafka topic name' }),
     key: z.string().max(10_000).optional(),
     /** A string is sent as it is; anything else as JSON. */
     value: z.unknown(),
     headers: HeaderValues.optional(),
   }),
-  output: z.object({ topic: z.string(), partition: z.int(), offset: z.string() }),
+  output: z.object({
+    topic: z.string(),
+    partition: z.int(),
+    offset: z.string(),
+    credential: ServedBy,
+  }),
   errors: BROKER_ERRORS,
 });
 

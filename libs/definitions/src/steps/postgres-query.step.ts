@@ -1,5 +1,5 @@
-import { CredentialName } from '@weft/contracts';
 import { z } from 'zod';
+import { CredentialRef, ServedBy } from './credential-ref';
 import { defineStep } from './define-step';
 
 export const MAX_QUERY_ROWS = 10_000;
@@ -14,7 +14,8 @@ export const postgresQueryStep = defineStep({
   type: 'postgres.query',
   runsOn: 'integration',
   with: z.strictObject({
-    credential: CredentialName,
+    /** Several names are fallback servers, tried in order (on connection failures). */
+    credential: CredentialRef,
     sql: z.string().min(1).max(100_000),
     params: z.array(z.unknown()).max(1000).default([]),
     maxRows: z.int().min(1).max(MAX_QUERY_ROWS).default(1000),
@@ -25,10 +26,12 @@ export const postgresQueryStep = defineStep({
     rows: z.array(z.record(z.string(), z.unknown())),
     rowCount: z.int().nullable(),
     truncated: z.boolean(),
+    credential: ServedBy,
   }),
   errors: [
     'connection_failed',
     'query_failed',
+    'circuit_open',
     'egress_denied',
     'credential_not_found',
     'credential_unreadable',

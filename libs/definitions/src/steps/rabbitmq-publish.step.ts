@@ -1,5 +1,5 @@
-import { CredentialName } from '@weft/contracts';
 import { z } from 'zod';
+import { CredentialRef, ServedBy } from './credential-ref';
 import { defineStep } from './define-step';
 import { BROKER_ERRORS, HeaderValues } from './kafka-publish.step';
 
@@ -12,7 +12,8 @@ export const rabbitmqPublishStep = defineStep({
   type: 'rabbitmq.publish',
   runsOn: 'integration',
   with: z.strictObject({
-    credential: CredentialName,
+    /** Several names are fallback brokers, tried in order. */
+    credential: CredentialRef,
     /** `''` is the default exchange, which routes to the queue named by the routing key. */
     exchange: z.string().max(255).default(''),
     routingKey: z.string().max(255),
@@ -21,6 +22,6 @@ export const rabbitmqPublishStep = defineStep({
     headers: HeaderValues.optional(),
     persistent: z.boolean().default(true),
   }),
-  output: z.object({ confirmed: z.literal(true) }),
+  output: z.object({ confirmed: z.literal(true), credential: ServedBy }),
   errors: BROKER_ERRORS,
 });

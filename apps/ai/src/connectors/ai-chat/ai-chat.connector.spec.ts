@@ -4,14 +4,15 @@ import { EgressGuard, parseEgressAllow } from '@weft/egress';
 import { InProcessBus } from '@weft/messaging';
 import { JsonLogger } from '@weft/runtime';
 import { generateSecretKey, parseKeyRing, seal, type KeyRing } from '@weft/secrets';
-import { invokeConnector, StepFailed } from '@weft/worker';
+import { invokeConnector, ProviderBreakers, StepFailed } from '@weft/worker';
 import {
   startChatCompletionsServer,
   type ChatCompletionsServer,
 } from '../../../test/support/chat-completions-server';
 import { vaultCredentialSource } from '../../credentials/vault-credential.source';
-import type { UsageEntry, UsageLedger } from '../../usage/usage.repository';
-import { aiChatConnector, type AiChatOptions, type AiChatOutput } from './ai-chat.connector';
+import type { TokenLedger, UsageEntry } from '../../usage/token-ledger';
+import type { ModelCallOptions } from '../model-call';
+import { aiChatConnector, type AiChatOutput } from './ai-chat.connector';
 import { messagesUrl } from './anthropic.provider';
 import { chatCompletionsUrl } from './openai.provider';
 
@@ -28,12 +29,16 @@ interface StoredCredential {
   sealedFor?: string;
 }
 
-class MemoryLedger implements UsageLedger {
+/** A tenant without a budget: nothing reserved, every answered call booked. */
+class MemoryLedger implements TokenLedger {
   readonly entries: (UsageEntry & { tenantId: string })[] = [];
-  async record(tenantId: string, entry: UsageEntry): Promise<boolean> {
-    this.entries.push({ tenantId, ...entry });
-    return true;
+  async reserve(): Promise<undefined> {
+    return undefined;
   }
+  async settle(tenantId: string, entry: UsageEntry): Promise<void> {
+    this.entries.push({ tenantId, ...entry });
+  }
+  async release(): Promise<void> {}
 }
 
 /** The vault's side of `credentials.resolve` over the real in-process transport. */
@@ -71,6 +76,7 @@ async function vault(
 describe('ai.chat connector', () => {
   const ring = parseKeyRing(generateSecretKey());
   const tenantId = randomUUID();
+  const workflowId = randomUUID();
   let primary: ChatCompletionsServer;
   let secondary: ChatCompletionsServer;
   let deadPort: string;
@@ -117,17 +123,21 @@ describe('ai.chat connector', () => {
 
   /** The connector as its worker runs it: input parsed, credentials from the vault. */
   async function connector(
-    overrides: Partial<AiChatOptions> = {},
+    overrides: Partial<ModelCallOptions> = {},
     // The test providers listen on loopback, which the SSRF guard refuses by default.
     egress = new EgressGuard(parseEgressAllow('127.0.0.1/32')),
   ) {
     const { bus, asked } = await vault(ring, credentials());
     const connector = aiChatConnector({
-      usage: ledger,
+      ledger,
       logger: new JsonLogger('ai', 'debug', (line) => logLines.push(line)),
       ...overrides,
     });
-    const services = { egress, credentials: vaultCredentialSource(bus, ring) };
+    const services = {
+      egress,
+      credentials: vaultCredentialSource(bus, ring),
+      breakers: new ProviderBreakers('ai'),
+    };
     const chat = {
       run: (step: StepTask, { signal }: { signal: AbortSignal }) =>
         invokeConnector(connector, step, { signal, services }) as Promise<AiChatOutput>,
@@ -141,6 +151,7 @@ describe('ai.chat connector', () => {
       schemaVersion: 1,
       runId,
       tenantId,
+      workflowId,
       stepId: 'summary',
       stepType: 'ai.chat',
       attempt: 1,
@@ -153,7 +164,7 @@ describe('ai.chat connector', () => {
   async function run(
     input: Record<string, unknown>,
     signal = AbortSignal.timeout(10_000),
-    overrides: Partial<AiChatOptions> = {},
+    overrides: Partial<ModelCallOptions> = {},
     egress?: EgressGuard,
   ): Promise<AiChatOutput> {
     const { chat } = await connector(overrides, egress);
@@ -162,7 +173,7 @@ describe('ai.chat connector', () => {
 
   async function failure(
     input: Record<string, unknown>,
-    overrides: Partial<AiChatOptions> = {},
+    overrides: Partial<ModelCallOptions> = {},
     egress?: EgressGuard,
   ): Promise<StepFailed> {
     const error: unknown = await run(input, undefined, overrides, egress).then(
@@ -179,6 +190,7 @@ describe('ai.chat connector', () => {
     const output = await chat.run(step, { signal: AbortSignal.timeout(10_000) });
 
     expect(output).toEqual({
+      credential: 'primary',
       text: 'echo: Summarise this',
       model: 'gpt-4o-mini',
       provider: 'openai',
@@ -199,6 +211,8 @@ describe('ai.chat connector', () => {
         runId: step.runId,
         stepId: 'summary',
         attempt: 1,
+        call: 0,
+        workflowId,
         provider: 'openai',
         model: 'gpt-4o-mini',
         inputTokens: 2,
@@ -325,7 +339,7 @@ describe('ai.chat connector', () => {
     const error = await failure({ credential: ['primary', 'secondary'], model: 'm', prompt: 'x' });
     expect(error.code).toBe('provider_unavailable');
     expect(error.message).toBe(
-      'credential "primary" (openai) answered 503: simulated 503; ' +
+      'every credential failed: credential "primary" (openai) answered 503: simulated 503; ' +
         'credential "secondary" (openai) answered 502: simulated 502',
     );
     primary.behave({ kind: 'answer' });
@@ -387,6 +401,7 @@ describe('ai.chat connector', () => {
       messages: [{ role: 'user', content: 'Hello' }],
     });
     expect(output).toEqual({
+      credential: 'claude',
       text: 'echo: Hello',
       model: 'claude-sonnet-4-5',
       provider: 'anthropic',
@@ -413,7 +428,7 @@ describe('ai.chat connector', () => {
   });
 
   it.each([
-    ['mail', 'credential_invalid', /of type smtp; ai.chat takes openai or anthropic/],
+    ['mail', 'credential_invalid', /of type smtp; AI steps take openai or anthropic/],
     ['stolen', 'credential_unreadable', /cannot be opened/],
     ['broken', 'credential_unreadable', /no longer fits its type openai/],
   ])('refuses credential %s', async (name, code, message) => {

@@ -9,27 +9,25 @@ export interface ChatEndpoint {
   complete(request: ChatRequest, call: ChatCall): Promise<ChatCompletion>;
 }
 
-/** Binds each opened credential of the chain to the provider of its type, in order. */
-export function chatEndpoints(
-  credentials: readonly OpenedCredential[],
+/** Binds an opened credential of the chain to the provider of its type. */
+export function chatEndpointOf(
+  { name, type, data }: OpenedCredential,
   providers: ReadonlyMap<string, ChatProvider>,
-): ChatEndpoint[] {
-  return credentials.map(({ name, type, data }) => {
-    const provider = providers.get(type);
-    if (!provider) {
-      throw new StepFailed(
-        'credential_invalid',
-        `credential "${name}" is of type ${type}; ai.chat takes ${[...providers.keys()].join(' or ')}`,
-      );
-    }
-    const parsed = provider.credential.safeParse(data);
-    if (!parsed.success) {
-      throw new StepFailed('credential_invalid', `credential "${name}" is not a valid ${type}`);
-    }
-    return {
-      credentialName: name,
-      provider: provider.type,
-      complete: (request, call) => provider.complete(parsed.data, request, call),
-    };
-  });
+): ChatEndpoint {
+  const provider = providers.get(type);
+  if (!provider) {
+    throw new StepFailed(
+      'credential_invalid',
+      `credential "${name}" is of type ${type}; AI steps take ${[...providers.keys()].join(' or ')}`,
+    );
+  }
+  const parsed = provider.credential.safeParse(data);
+  if (!parsed.success) {
+    throw new StepFailed('credential_invalid', `credential "${name}" is not a valid ${type}`);
+  }
+  return {
+    credentialName: name,
+    provider: provider.type,
+    complete: (request, call) => provider.complete(parsed.data, request, call),
+  };
 }

@@ -10,6 +10,11 @@ export interface ChatRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  /**
+   * Asks for one JSON value matching this JSON Schema (`ai.extract`), in the provider's own
+   * way; the completion's `text` is then that JSON.
+   */
+  schema?: Record<string, unknown>;
 }
 
 export interface ChatCompletion {

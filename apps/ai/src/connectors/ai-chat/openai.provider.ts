@@ -36,6 +36,15 @@ export const openAiProvider: ChatProvider<OpenAiCredential> = {
         messages: request.messages,
         ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
         ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+        // Structured outputs; `strict` would refuse schemas outside OpenAI's subset.
+        ...(request.schema === undefined
+          ? {}
+          : {
+              response_format: {
+                type: 'json_schema',
+                json_schema: { name: 'extract', schema: request.schema, strict: false },
+              },
+            }),
       },
       signal: call.signal,
       guard: call.guard,

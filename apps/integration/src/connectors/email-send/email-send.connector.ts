@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { emailSendStep } from '@weft/definitions';
+import { credentialNames, emailSendStep } from '@weft/definitions';
 import type { EgressGuard } from '@weft/egress';
 import { defineConnector, StepFailed } from '@weft/worker';
 import { createTransport, type Transporter } from 'nodemailer';
@@ -13,36 +13,38 @@ import { ClientPool, credentialOfType, digest, egressDenial } from '../broker-cl
 export function emailSendConnector() {
   const transports = new ClientPool<Transporter>(async (transport) => transport.close());
   const connector = defineConnector(emailSendStep, async (input, context) => {
-    const [opened] = await context.credentials([input.credential]);
-    const credential = credentialOfType(opened!, 'smtp');
-    const key = `${context.tenantId}:${credential.name}:${digest(credential.data)}`;
     const messageId = `<${createHash('sha256').update(context.idempotencyKey).digest('hex').slice(0, 32)}@weft>`;
-    try {
-      const info = await transports.use(
-        key,
-        () => openTransport(credential.data, context.egress),
-        (transport) =>
-          transport.sendMail({
-            from: input.from,
-            to: input.to,
-            cc: input.cc,
-            bcc: input.bcc,
-            replyTo: input.replyTo,
-            subject: input.subject,
-            text: input.text,
-            html: input.html,
-            messageId,
-            headers: { 'X-Weft-Idempotency-Key': context.idempotencyKey },
-          }),
-      );
-      return {
-        messageId: String(info.messageId ?? messageId),
-        accepted: (info.accepted as unknown[]).map(String),
-        rejected: (info.rejected as unknown[]).map(String),
-      };
-    } catch (error) {
-      throw smtpFailure(error);
-    }
+    const served = await context.fallback(credentialNames(input.credential), async (opened) => {
+      const credential = credentialOfType(opened, 'smtp');
+      const key = `${context.tenantId}:${credential.name}:${digest(credential.data)}`;
+      try {
+        const info = await transports.use(
+          key,
+          () => openTransport(credential.data, context.egress),
+          (transport) =>
+            transport.sendMail({
+              from: input.from,
+              to: input.to,
+              cc: input.cc,
+              bcc: input.bcc,
+              replyTo: input.replyTo,
+              subject: input.subject,
+              text: input.text,
+              html: input.html,
+              messageId,
+              headers: { 'X-Weft-Idempotency-Key': context.idempotencyKey },
+            }),
+        );
+        return {
+          messageId: String(info.messageId ?? messageId),
+          accepted: (info.accepted as unknown[]).map(String),
+          rejected: (info.rejected as unknown[]).map(String),
+        };
+      } catch (error) {
+        throw smtpFailure(error);
+      }
+    });
+    return { ...served.value, credential: served.credential };
   });
   return Object.freeze({ ...connector, close: () => transports.closeAll() });
 }

@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { OpenedCredential, StepTask } from '@weft/contracts';
 import type { httpRequestStep, OutputOf } from '@weft/definitions';
 import { EgressGuard, parseEgressAllow } from '@weft/egress';
-import { invokeConnector, StepFailed } from '@weft/worker';
+import { invokeConnector, ProviderBreakers, StepFailed } from '@weft/worker';
 import { CredentialUnavailable } from '../../credentials/credential.errors';
 import { vaultCredentialSource } from '../../credentials/credential.source';
-import { CircuitBreakers } from '../circuit-breakers';
 import {
   httpRequestConnector,
   retryAfterMs,
@@ -46,9 +45,13 @@ const credentials = {
 };
 
 /** The connector as its worker runs it: input parsed, credentials from the vault. */
-function connectorWith(egress: EgressGuard, options: HttpRequestConnectorOptions = {}) {
+function connectorWith(
+  egress: EgressGuard,
+  options: HttpRequestConnectorOptions = {},
+  breakers = new ProviderBreakers('test'),
+) {
   const connector = httpRequestConnector(options);
-  const services = { egress, credentials: vaultCredentialSource(credentials) };
+  const services = { egress, credentials: vaultCredentialSource(credentials), breakers };
   return {
     run: (task: StepTask, { signal }: { signal: AbortSignal }) =>
       invokeConnector(connector, task, { signal, services }) as Promise<HttpResponseOutput>,
@@ -458,7 +461,7 @@ describe('http.request connector (real loopback server)', () => {
         url: server.origin,
         credential: ['api', 'fallback'],
       });
-      expect(output.body).toEqual({ served: 'fallback' });
+      expect(output).toMatchObject({ body: { served: 'fallback' }, credential: 'fallback' });
       expect(server.received.map((r) => r.headers.authorization)).toEqual([
         `Bearer ${TOKEN}`,
         `Bearer ${FALLBACK_TOKEN}`,
@@ -482,13 +485,17 @@ describe('http.request connector (real loopback server)', () => {
         run({ method: 'GET', url: `${server.origin}/x`, credential: ['api', 'fallback'] }),
       );
       expect(error.message).toBe(
-        `GET ${server.origin}/x answered 429 (credentials tried: api, fallback)`,
+        `every credential failed: credential "api": GET ${server.origin}/x answered 429; ` +
+          `credential "fallback": GET ${server.origin}/x answered 429`,
       );
     });
 
     it('skips a credential whose circuit is open', async () => {
-      const breakers = new CircuitBreakers({ failureThreshold: 1, cooldownMs: 60_000 });
-      const guarded = connectorWith(allowLoopback, { breakers });
+      const breakers = new ProviderBreakers('test', {
+        failureThreshold: 1,
+        halfOpenAfterMs: 60_000,
+      });
+      const guarded = connectorWith(allowLoopback, {}, breakers);
       server.handler = (request, response) =>
         json(response, request.headers.authorization === `Bearer ${TOKEN}` ? 500 : 200, {});
       const input = { method: 'GET', url: server.origin, credential: ['api', 'fallback'] };

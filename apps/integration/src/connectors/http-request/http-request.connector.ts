@@ -4,20 +4,17 @@ import {
   describeUrl,
   OutboundFailure,
   sendOutbound,
-  type EgressGuard,
   type OutboundRequest,
   type OutboundResponse,
 } from '@weft/egress';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '@weft/secrets';
 import { defineConnector, StepFailed, type ConnectorContext } from '@weft/worker';
-import { CircuitBreakers } from '../circuit-breakers';
 import { authOf, checkCredentialHost, type CredentialAuth } from './credential-auth';
 
 type HttpRequestInput = WithOf<typeof httpRequestStep>;
 type HttpResponseOutput = OutputOf<typeof httpRequestStep>;
 
 export interface HttpRequestConnectorOptions {
-  breakers?: CircuitBreakers;
   maxResponseBytes?: number;
 }
 
@@ -30,37 +27,35 @@ const FORM_TYPE = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
  * Calls an HTTP API on behalf of a step. Credentials are decrypted here only and applied as a
  * header, to the hosts of their `allowedHosts` only (every redirect hop is checked too); the
  * worker scrubs them from the output and from every error. Several credentials are fallback
- * providers, each behind its own circuit breaker.
+ * providers (the worker's breakers): a network error, a timeout, a 429 or a 5xx moves on.
  */
 export function httpRequestConnector(options: HttpRequestConnectorOptions = {}) {
-  const breakers = options.breakers ?? new CircuitBreakers();
   const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
   return defineConnector(httpRequestStep, async (input, context) => {
-    const names = credentialNames(input.credential);
-    const auths = names.length > 0 ? (await context.credentials(names)).map(authOf) : [];
-    const sign = input.sign && (await signerOf(context, input.sign));
+    const request = requestOf(context, input);
+    if (input.sign) (await signerOf(context, input.sign))(request);
+    const send = (auth?: CredentialAuth) =>
+      sendOnce(context, input, withAuth(request, auth), auth, maxResponseBytes);
     try {
-      const response = await callProviders(context, input, auths, {
-        egress: context.egress,
-        breakers,
-        maxResponseBytes,
-        sign,
+      const names = credentialNames(input.credential);
+      if (names.length === 0) return outputOf(await send(), input.method);
+      const served = await context.fallback(names, async (credential) => {
+        try {
+          return await send(authOf(credential));
+        } catch (error) {
+          // Which provider failed, unless the message says it already (allowedHosts).
+          const named = `credential "${credential.name}"`;
+          if (!(error instanceof StepFailed) || error.message.includes(named)) throw error;
+          throw error.withMessage(`${named}: ${error.message}`);
+        }
       });
-      return outputOf(response, input.method);
+      return { ...outputOf(served.value, input.method), credential: served.credential };
     } catch (error) {
       if (context.signal.aborted || error instanceof StepFailed) throw error;
       throw new StepFailed('internal', String((error as Error).message));
     }
   });
-}
-
-interface CallOptions {
-  egress: EgressGuard;
-  breakers: CircuitBreakers;
-  maxResponseBytes: number;
-  /** Adds the signature headers of `sign`, over the body as sent. */
-  sign?: (request: OutboundRequest) => void;
 }
 
 /** `sign`: the step's `hmac` credential, applied as Weft's webhook signature. */
@@ -86,78 +81,47 @@ async function signerOf(
   };
 }
 
-/** Tries each provider in turn; moves on after a network error, a timeout, a 5xx or a 429. */
-async function callProviders(
+/**
+ * One call to one provider. A network error, a timeout and a retryable status (429, 5xx, …)
+ * are retryable failures, which move a fallback chain on; anything else is the answer.
+ */
+async function sendOnce(
   task: ConnectorContext,
   input: HttpRequestInput,
-  auths: readonly CredentialAuth[],
-  options: CallOptions,
+  request: OutboundRequest,
+  auth: CredentialAuth | undefined,
+  maxResponseBytes: number,
 ): Promise<OutboundResponse> {
   const attempt = task.signal;
-  const request = requestOf(task, input);
-  options.sign?.(request);
   const target = `${request.method} ${describeUrl(request.url)}`;
   const accepted = (status: number) =>
     (status >= 200 && status < 300) || (input.acceptStatus?.includes(status) ?? false);
   const timeoutMs = Math.min(input.timeoutMs ?? task.timeoutMs, task.timeoutMs);
-  const providers = auths.length > 0 ? auths : [undefined];
-  const tried: string[] = [];
-  let lastFailure: StepFailed | undefined;
-
-  for (const auth of providers) {
-    const circuit = auth && `${task.tenantId}:${auth.name}`;
-    if (circuit && options.breakers.isOpen(circuit)) continue;
-    if (auth) tried.push(auth.name);
-    const deadline = AbortSignal.timeout(timeoutMs);
-    let response: OutboundResponse;
-    try {
-      response = await sendOutbound(withAuth(request, auth), {
-        guard: options.egress,
-        signal: AbortSignal.any([attempt, deadline]),
-        maxResponseBytes: options.maxResponseBytes,
-        maxRedirects: MAX_REDIRECTS,
-        follows: (status) => !accepted(status),
-        checkHop: auth && hopChecker(auth),
-      });
-    } catch (error) {
-      if (attempt.aborted) throw error;
-      if (deadline.aborted) {
-        lastFailure = new StepFailed('timeout', `${target} took longer than ${timeoutMs} ms`);
-      } else if (error instanceof OutboundFailure && error.code === 'connection_failed') {
-        lastFailure = new StepFailed(error.code, error.message);
-      } else if (error instanceof OutboundFailure) {
-        // Refused by the SSRF guard, a bad redirect, an answer too large: the request's fault.
-        throw new StepFailed(error.code, error.message);
-      } else {
-        throw error;
-      }
-      if (circuit) options.breakers.failed(circuit);
-      continue;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  let response: OutboundResponse;
+  try {
+    response = await sendOutbound(request, {
+      guard: task.egress,
+      signal: AbortSignal.any([attempt, deadline]),
+      maxResponseBytes,
+      maxRedirects: MAX_REDIRECTS,
+      follows: (status) => !accepted(status),
+      checkHop: auth && hopChecker(auth),
+    });
+  } catch (error) {
+    if (attempt.aborted) throw error;
+    if (deadline.aborted) {
+      throw new StepFailed('timeout', `${target} took longer than ${timeoutMs} ms`);
     }
-    const failure = accepted(response.status)
-      ? undefined
-      : new StepFailed('http_status', `${target} answered ${response.status}`, {
-          retryable: httpStatusRetryable(response.status),
-          retryAfterMs: retryAfterMs(response.headers['retry-after']),
-        });
-    if (!failure || !isProviderFailure(response.status)) {
-      // The provider answered: a 4xx is the request's fault, not the provider's.
-      if (circuit) options.breakers.succeeded(circuit);
-      if (failure) throw failure;
-      return response;
-    }
-    if (circuit) options.breakers.failed(circuit);
-    lastFailure = failure;
+    // Refused by the SSRF guard, a bad redirect, an answer too large: the request's fault.
+    if (error instanceof OutboundFailure) throw new StepFailed(error.code, error.message);
+    throw error;
   }
-  const names = auths.map((auth) => auth.name).join(', ');
-  if (!lastFailure) {
-    throw new StepFailed(
-      'circuit_open',
-      `every credential of this step (${names}) is paused after repeated failures`,
-    );
-  }
-  if (auths.length < 2) throw lastFailure;
-  throw lastFailure.withMessage(`${lastFailure.message} (credentials tried: ${tried.join(', ')})`);
+  if (accepted(response.status)) return response;
+  throw new StepFailed('http_status', `${target} answered ${response.status}`, {
+    retryable: httpStatusRetryable(response.status),
+    retryAfterMs: retryAfterMs(response.headers['retry-after']),
+  });
 }
 
 /** RFC 9110 `Retry-After`: delay seconds or an HTTP date; undefined when absent or unreadable. */
@@ -180,8 +144,6 @@ function hopChecker(auth: CredentialAuth): (url: URL) => void {
     previous = url;
   };
 }
-
-const isProviderFailure = (status: number): boolean => status >= 500 || status === 429;
 
 function requestOf(task: ConnectorContext, input: HttpRequestInput): OutboundRequest {
   const url = new URL(input.url);

@@ -1,4 +1,4 @@
-import { postgresQueryStep } from '@weft/definitions';
+import { credentialNames, postgresQueryStep } from '@weft/definitions';
 import type { EgressGuard } from '@weft/egress';
 import { defineConnector, StepFailed } from '@weft/worker';
 import { Pool, type PoolClient } from 'pg';
@@ -15,26 +15,28 @@ const POOL_SIZE = 2;
 export function postgresQueryConnector() {
   const pools = new ClientPool<Pool>((pool) => pool.end());
   const connector = defineConnector(postgresQueryStep, async (input, context) => {
-    const [opened] = await context.credentials([input.credential]);
-    const credential = credentialOfType(opened!, 'postgres');
-    const key = `${context.tenantId}:${credential.name}:${digest(credential.data)}`;
     const timeoutMs = input.timeoutMs ?? context.timeoutMs;
-    try {
-      return await pools.use(
-        key,
-        () => openPool(credential.data.url, context.egress),
-        async (pool) => {
-          const client = await pool.connect();
-          try {
-            return await run(client, input.sql, input.params, input.maxRows, timeoutMs);
-          } finally {
-            client.release();
-          }
-        },
-      );
-    } catch (error) {
-      throw queryFailure(error);
-    }
+    const served = await context.fallback(credentialNames(input.credential), async (opened) => {
+      const credential = credentialOfType(opened, 'postgres');
+      const key = `${context.tenantId}:${credential.name}:${digest(credential.data)}`;
+      try {
+        return await pools.use(
+          key,
+          () => openPool(credential.data.url, context.egress),
+          async (pool) => {
+            const client = await pool.connect();
+            try {
+              return await run(client, input.sql, input.params, input.maxRows, timeoutMs);
+            } finally {
+              client.release();
+            }
+          },
+        );
+      } catch (error) {
+        throw queryFailure(error);
+      }
+    });
+    return { ...served.value, credential: served.credential };
   });
   return Object.freeze({ ...connector, close: () => pools.closeAll() });
 }

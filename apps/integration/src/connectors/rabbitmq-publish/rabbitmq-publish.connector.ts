@@ -1,4 +1,4 @@
-import { rabbitmqPublishStep } from '@weft/definitions';
+import { credentialNames, rabbitmqPublishStep } from '@weft/definitions';
 import type { EgressGuard } from '@weft/egress';
 import { defineConnector } from '@weft/worker';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
@@ -20,39 +20,40 @@ export function rabbitmqPublishConnector() {
     await connection.close();
   });
   const connector = defineConnector(rabbitmqPublishStep, async (input, context) => {
-    const [opened] = await context.credentials([input.credential]);
-    const credential = credentialOfType(opened!, 'rabbitmq');
-    const key = `${context.tenantId}:${credential.name}:${digest(credential.data)}`;
     const body =
       typeof input.body === 'string'
         ? { content: Buffer.from(input.body), contentType: 'text/plain' }
         : { content: Buffer.from(JSON.stringify(input.body)), contentType: 'application/json' };
-    try {
-      await brokers.use(
-        key,
-        () => openBroker(credential.data.url, context.egress),
-        (broker) =>
-          new Promise<void>((resolve, reject) => {
-            // The broker's reason for closing the channel arrives as its own event.
-            const fail = (error: Error) => setImmediate(() => reject(broker.closedBy ?? error));
-            broker.channel.publish(
-              input.exchange,
-              input.routingKey,
-              body.content,
-              {
-                persistent: input.persistent,
-                messageId: context.idempotencyKey,
-                contentType: body.contentType,
-                headers: input.headers ?? {},
-              },
-              (error) => (error ? fail(error as Error) : resolve()),
-            );
-          }),
-      );
-      return { confirmed: true as const };
-    } catch (error) {
-      throw publishFailure(error, `exchange "${input.exchange}"`);
-    }
+    const served = await context.fallback(credentialNames(input.credential), async (opened) => {
+      const credential = credentialOfType(opened, 'rabbitmq');
+      const key = `${context.tenantId}:${credential.name}:${digest(credential.data)}`;
+      try {
+        await brokers.use(
+          key,
+          () => openBroker(credential.data.url, context.egress),
+          (broker) =>
+            new Promise<void>((resolve, reject) => {
+              // The broker's reason for closing the channel arrives as its own event.
+              const fail = (error: Error) => setImmediate(() => reject(broker.closedBy ?? error));
+              broker.channel.publish(
+                input.exchange,
+                input.routingKey,
+                body.content,
+                {
+                  persistent: input.persistent,
+                  messageId: context.idempotencyKey,
+                  contentType: body.contentType,
+                  headers: input.headers ?? {},
+                },
+                (error) => (error ? fail(error as Error) : resolve()),
+              );
+            }),
+        );
+      } catch (error) {
+        throw publishFailure(error, `exchange "${input.exchange}"`);
+      }
+    });
+    return { confirmed: true as const, credential: served.credential };
   });
   return Object.freeze({ ...connector, close: () => brokers.closeAll() });
 }
