@@ -6,9 +6,9 @@ import { integrationDatabase } from '../src/database';
 // Its own variable, not DATABASE_URL: these tests drop and rebuild the integration schema.
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** The integration schema rebuilt from its migrations, in the test database. */
-export async function freshIntegrationDatabase(): Promise<DataSource> {
-  const dataSource = createDataSource(integrationDatabase, { url, poolSize: 2 });
+/** The integration schema rebuilt from its migrations, in the test database (or `at`). */
+export async function freshIntegrationDatabase(at = url): Promise<DataSource> {
+  const dataSource = createDataSource(integrationDatabase, { url: at, poolSize: 2 });
   await dataSource.initialize();
   await dataSource.query(`DROP SCHEMA IF EXISTS ${integrationDatabase.schema} CASCADE`);
   await migrate(dataSource, integrationDatabase.schema);

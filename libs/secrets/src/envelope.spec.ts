@@ -1,4 +1,4 @@
-import { open, seal } from './envelope';
+import { open, reseal, seal } from './envelope';
 import { SecretsError } from './errors';
 import { generateSecretKey, parseKeyRing } from './key-ring';
 
@@ -82,5 +82,32 @@ describe('seal and open', () => {
     'v1.k1.AA.AAAAAAAAAAAAAAAAAAAAAA',
   ])('refuses malformed envelope %j', (sealed) => {
     expect(codeOf(() => open(ring, sealed, AAD))).toBe('malformed');
+  });
+});
+
+describe('reseal', () => {
+  const old = generateSecretKey('k0');
+  const current = generateSecretKey('k1');
+  const rotated = parseKeyRing(`${current},${old}`);
+
+  it("seals an older key's envelope again under the current key, same plaintext", () => {
+    const before = seal(parseKeyRing(old), '{"token":"t"}', AAD);
+    const after = reseal(rotated, before, AAD);
+    expect(after).toMatch(/^v1\.k1\./);
+    // It opens once the old key has left the ring.
+    expect(open(parseKeyRing(current), after ?? '', AAD)).toBe('{"token":"t"}');
+  });
+
+  it('answers undefined for an envelope the current key sealed', () => {
+    expect(reseal(rotated, seal(rotated, 'current', AAD), AAD)).toBeUndefined();
+  });
+
+  it('throws for an envelope no key of the ring opens, current key id or not', () => {
+    const stranger = seal(parseKeyRing(generateSecretKey('k7')), 'x', AAD);
+    expect(codeOf(() => reseal(rotated, stranger, AAD))).toBe('unknown_key');
+    const [version, keyId, iv] = seal(rotated, 'x', AAD).split('.');
+    const forged = [version, keyId, iv, 'AAAAAAAAAAAAAAAAAAAAAAAA'].join('.');
+    expect(codeOf(() => reseal(rotated, forged, AAD))).toBe('not_authentic');
+    expect(codeOf(() => reseal(rotated, 'v1.k0.garbage', AAD))).toBe('malformed');
   });
 });

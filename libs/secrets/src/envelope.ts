@@ -29,22 +29,13 @@ export function seal(ring: KeyRing, plaintext: string, aad: string): string {
 
 /** Decrypts an envelope of seal() with whichever key of the ring sealed it. */
 export function open(ring: KeyRing, sealed: string, aad: string): string {
-  const parts = sealed.split('.');
-  const [version, keyId, ivText, payloadText] = parts;
-  if (parts.length !== 4 || version !== VERSION || !keyId || !ivText || !payloadText) {
-    throw new SecretsError('malformed', `not a ${VERSION} sealed secret`);
-  }
+  const { keyId, iv, payload } = parse(sealed);
   const key = ring.key(keyId);
   if (!key) {
     throw new SecretsError(
       'unknown_key',
       `sealed with key "${keyId}", which the key ring (WEFT_SECRET_KEY) does not hold`,
     );
-  }
-  const iv = Buffer.from(ivText, 'base64url');
-  const payload = Buffer.from(payloadText, 'base64url');
-  if (iv.length !== IV_BYTES || payload.length < TAG_BYTES) {
-    throw new SecretsError('malformed', `not a ${VERSION} sealed secret`);
   }
   try {
     const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
@@ -60,4 +51,28 @@ export function open(ring: KeyRing, sealed: string, aad: string): string {
       'the sealed secret fails authentication: it was altered or belongs to another owner',
     );
   }
+}
+
+/**
+ * The envelope sealed again under the ring's current key, or undefined when the current key
+ * already sealed it, so an older key can then leave the ring. It is opened either way: an
+ * envelope that would not open throws here rather than pass as current.
+ */
+export function reseal(ring: KeyRing, sealed: string, aad: string): string | undefined {
+  const plaintext = open(ring, sealed, aad);
+  return parse(sealed).keyId === ring.currentKeyId ? undefined : seal(ring, plaintext, aad);
+}
+
+function parse(sealed: string): { keyId: string; iv: Buffer; payload: Buffer } {
+  const parts = sealed.split('.');
+  const [version, keyId, ivText, payloadText] = parts;
+  if (parts.length !== 4 || version !== VERSION || !keyId || !ivText || !payloadText) {
+    throw new SecretsError('malformed', `not a ${VERSION} sealed secret`);
+  }
+  const iv = Buffer.from(ivText, 'base64url');
+  const payload = Buffer.from(payloadText, 'base64url');
+  if (iv.length !== IV_BYTES || payload.length < TAG_BYTES) {
+    throw new SecretsError('malformed', `not a ${VERSION} sealed secret`);
+  }
+  return { keyId, iv, payload };
 }

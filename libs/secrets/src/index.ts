@@ -1,5 +1,5 @@
 export { credentialAad } from './credential-aad';
-export { open, seal } from './envelope';
+export { open, reseal, seal } from './envelope';
 export { SecretsError, type SecretsErrorCode } from './errors';
 export { generateSecretKey, KeyRing, keyRingSchema, parseKeyRing } from './key-ring';
 export {

@@ -8,7 +8,18 @@ interface CredentialRow {
   updated_at: Date;
 }
 
-/** SQL of `integration.credentials`; every statement is scoped by the tenant. */
+/** A credential's envelope with its owner, for the pass that reseals every tenant's. */
+export interface SealedRow {
+  tenantId: string;
+  name: string;
+  sealed: string;
+}
+
+/**
+ * SQL of `integration.credentials`; every statement a tenant's request runs is scoped by the
+ * tenant. Only the operator's key-rotation pass (`sealedPage`, `sealedOf`, `replaceSealed`)
+ * goes across tenants.
+ */
 export class CredentialRepository {
   constructor(private readonly db: DataSource) {}
 
@@ -79,6 +90,42 @@ export class CredentialRepository {
         WHERE tenant_id = $1 AND name = ANY($2::text[])`,
       [tenantId, names],
     );
+  }
+
+  /** Envelopes of every tenant after `after` (none: from the start), in primary-key order. */
+  async sealedPage(after: SealedRow | undefined, limit: number): Promise<SealedRow[]> {
+    const columns = 'SELECT tenant_id AS "tenantId", name, sealed FROM integration.credentials';
+    return after
+      ? this.db.query(
+          `${columns} WHERE (tenant_id, name) > ($1, $2) ORDER BY tenant_id, name LIMIT $3`,
+          [after.tenantId, after.name, limit],
+        )
+      : this.db.query(`${columns} ORDER BY tenant_id, name LIMIT $1`, [limit]);
+  }
+
+  /** The credential's envelope now; undefined once it is deleted. */
+  async sealedOf(tenantId: string, name: string): Promise<SealedRow | undefined> {
+    const rows: SealedRow[] = await this.db.query(
+      `SELECT tenant_id AS "tenantId", name, sealed FROM integration.credentials
+        WHERE tenant_id = $1 AND name = $2`,
+      [tenantId, name],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Swaps `row.sealed` for `sealed` only while the row still holds `row.sealed` (compare and
+   * set), so a rotation that landed since it was read is never overwritten. False when it did.
+   */
+  async replaceSealed(row: SealedRow, sealed: string): Promise<boolean> {
+    // updated_at stays: it tells users when they last replaced the data, and the same data
+    // under another key is no change of theirs.
+    const [, updated] = await this.db.query<[unknown[], number]>(
+      `UPDATE integration.credentials SET sealed = $4
+        WHERE tenant_id = $1 AND name = $2 AND sealed = $3`,
+      [row.tenantId, row.name, row.sealed, sealed],
+    );
+    return updated > 0;
   }
 }
 
