@@ -1,6 +1,12 @@
-import { Inject, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { AiRpc, TaskQueues } from '@weft/contracts';
-import { EgressGuard, type EgressAllowList } from '@weft/egress';
+import { EgressGuard, sharedConnectionPools, type EgressAllowList } from '@weft/egress';
 import type { EventLog, RpcTransport, TaskQueue } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { KeyRing } from '@weft/secrets';
@@ -37,7 +43,7 @@ export interface AiDeps {
 const DEPS = Symbol('AiDeps');
 
 @Module({})
-export class AiModule implements OnApplicationBootstrap {
+export class AiModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(DEPS) private readonly deps: AiDeps) {}
 
   static forRoot(deps: AiDeps): DynamicModule {
@@ -70,5 +76,10 @@ export class AiModule implements OnApplicationBootstrap {
       events: this.deps.events,
       logger,
     });
+  }
+
+  /** Closes the providers' kept-alive connections; the worker has stopped taking tasks by now. */
+  onApplicationShutdown(): void {
+    sharedConnectionPools.close();
   }
 }

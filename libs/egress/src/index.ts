@@ -10,6 +10,11 @@ export {
   parseEgressAllow,
   type EgressAllowList,
 } from './egress-allow';
+export {
+  ConnectionPools,
+  sharedConnectionPools,
+  type ConnectionPoolLimits,
+} from './connection-pools';
 export { EgressGuard, type ResolveHost } from './egress.guard';
 export { EgressDenied, OutboundFailure, type OutboundFailureCode } from './errors';
 export {

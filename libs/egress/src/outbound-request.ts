@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { pinnedLookup, sharedConnectionPools, type ConnectionPools } from './connection-pools';
 import type { EgressGuard } from './egress.guard';
 import { OutboundFailure } from './errors';
 
@@ -33,11 +33,35 @@ export interface OutboundOptions {
    * to stop the request there (a credential's `allowedHosts`). Its error is passed on as is.
    */
   checkHop?: (url: URL) => void;
+  /** Where connections are kept for reuse: `sharedConnectionPools` unless set (tests). */
+  connections?: ConnectionPools;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Never forwarded across origins, whoever set them. */
 const ORIGIN_BOUND_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/**
+ * Framing and connection headers only Node may set. A connection is shared by every request to
+ * the same checked addresses, whichever tenant sent it: a `content-length` that lies about the
+ * body (a step's schema refuses these headers, an `http.header` credential could still name
+ * one) would smuggle bytes into the next request on that connection.
+ */
+const CLIENT_HEADERS = [
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+];
+/**
+ * Sent again on a new connection when a reused one fails before any answer (RFC 9110 §9.2.2):
+ * the server may have closed it, idle, just as it was reused. Others may have been applied.
+ */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const CLOSED_UNDER_US = new Set(['ECONNRESET', 'EPIPE']);
 
 /** A URL as messages show it: no query, which may carry personal data. */
 export const describeUrl = (url: URL): string => `${url.origin}${url.pathname}`;
@@ -48,7 +72,9 @@ const portOf = (url: URL): number =>
 
 /**
  * Sends one request through the SSRF guard: each hop's host is checked and the connection
- * pinned to the checked addresses; redirects are followed here, so each one is checked too.
+ * pinned to the checked addresses (a kept-alive one of the pool of exactly those addresses, see
+ * `ConnectionPools`; the check itself is made again for every hop of every request); redirects
+ * are followed here, so each one is checked too.
  * Fails with an `OutboundFailure` (an `EgressDenied` when the guard refuses a hop), with the
  * signal's reason once it aborts, or with the error of a request Node refuses to send (e.g. a
  * header value it cannot encode).
@@ -126,8 +152,28 @@ function redirected(hop: OutboundRequest, status: number, location: string): Out
   };
 }
 
-/** One request/response on a fresh connection to the checked addresses. */
-function exchange(
+/**
+ * One request/response on a pooled connection to the checked addresses, or on a new one when a
+ * reused connection turned out closed under an idempotent request.
+ */
+async function exchange(
+  hop: OutboundRequest,
+  addresses: readonly LookupAddress[],
+  options: OutboundOptions,
+): Promise<OutboundResponse> {
+  try {
+    return await exchangeOn('pooled', hop, addresses, options);
+  } catch (error) {
+    if (!(error instanceof StaleConnection)) throw error;
+    return exchangeOn('fresh', hop, addresses, options);
+  }
+}
+
+/** A reused connection failed before any answer; the request may be sent again. */
+class StaleConnection extends Error {}
+
+function exchangeOn(
+  connection: 'pooled' | 'fresh',
   hop: OutboundRequest,
   addresses: readonly LookupAddress[],
   options: OutboundOptions,
@@ -139,36 +185,56 @@ function exchange(
       reject(signal.reason as Error);
       return;
     }
-    const send = hop.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const request = send({
+    const https = hop.url.protocol === 'https:';
+    const headers = new Headers(hop.headers);
+    for (const name of CLIENT_HEADERS) headers.delete(name);
+    const request = (https ? httpsRequest : httpRequest)({
       protocol: hop.url.protocol,
       hostname: hostOf(hop.url),
       port: hop.url.port || undefined,
       path: `${hop.url.pathname}${hop.url.search}`,
       method: hop.method,
-      headers: Object.fromEntries(hop.headers),
-      lookup: pinnedLookup(addresses),
-      // No pooled sockets: each connection is made to addresses checked for this request.
-      agent: false,
+      headers: Object.fromEntries(headers),
+      // Pooled: the agent of exactly these addresses, whose own lookup answers them (an agent's
+      // options win over a request's). Fresh (the retry): a connection of its own, closed after.
+      ...(connection === 'pooled'
+        ? {
+            agent: (options.connections ?? sharedConnectionPools).agentFor(
+              https ? 'https:' : 'http:',
+              hostOf(hop.url),
+              portOf(hop.url),
+              addresses,
+            ),
+          }
+        : { agent: false, lookup: pinnedLookup(addresses) }),
     });
     let settled = false;
+    let answered = false;
     const settle = (outcome: () => void) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
       outcome();
     };
+    // Destroying the request destroys its socket, so a connection whose answer was cut short
+    // (aborted, too large, broken) never goes back to the pool; only a response read to its end
+    // returns it.
     const fail = (error: Error) => {
       settle(() => reject(error));
       request.destroy();
     };
     const onAbort = () => fail(signal.reason as Error);
-    const networkError = (error: Error): Error =>
+    const networkError = (error: NodeJS.ErrnoException): Error =>
       signal.aborted
         ? (signal.reason as Error)
-        : new OutboundFailure('connection_failed', `${target} failed: ${error.message}`, {
-            cause: error,
-          });
+        : request.reusedSocket &&
+            !answered &&
+            IDEMPOTENT.has(hop.method) &&
+            CLOSED_UNDER_US.has(error.code ?? '')
+          ? new StaleConnection(error.message, { cause: error })
+          : new OutboundFailure('connection_failed', `${target} failed: ${error.message}`, {
+              cause: error,
+            });
     const tooLarge = () =>
       new OutboundFailure(
         'response_too_large',
@@ -178,6 +244,7 @@ function exchange(
     signal.addEventListener('abort', onAbort, { once: true });
     request.on('error', (error) => fail(networkError(error)));
     request.on('response', (response) => {
+      answered = true;
       const declared = hop.method === 'HEAD' ? 0 : Number(response.headers['content-length']);
       if (declared > maxResponseBytes) {
         fail(tooLarge());
@@ -203,24 +270,6 @@ function exchange(
     });
     request.end(hop.body);
   });
-}
-
-/** Answers the socket's lookup with the addresses the guard checked, never asking DNS again. */
-function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
-  return (_hostname, options, callback) => {
-    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
-    const usable = family ? addresses.filter((a) => a.family === family) : [...addresses];
-    const [first] = usable;
-    if (!first) {
-      const error: NodeJS.ErrnoException = new Error(`no checked IPv${family} address`);
-      error.code = 'ENOTFOUND';
-      callback(error, '');
-    } else if (options.all) {
-      callback(null, usable);
-    } else {
-      callback(null, first.address, first.family);
-    }
-  };
 }
 
 function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,3 +1,4 @@
+import { sharedConnectionPools } from '@weft/egress';
 import { probeConnector, type Connector } from '@weft/worker';
 import { emailSendConnector } from './email-send/email-send.connector';
 import { httpRequestConnector } from './http-request/http-request.connector';
@@ -28,6 +29,9 @@ export function integrationConnectors(): { connectors: Connector[]; close(): Pro
       await rabbitmqPublish.close();
       await postgresQuery.close();
       await emailSend.close();
+      // http.request's kept-alive connections (the process's, shared with ai.chat in standalone
+      // mode; nothing is in flight once the worker stopped).
+      sharedConnectionPools.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { OpenedCredential, StepTask } from '@weft/contracts';
 import type { httpRequestStep, OutputOf } from '@weft/definitions';
 import { EgressGuard, parseEgressAllow } from '@weft/egress';
@@ -69,7 +69,10 @@ type Handler = (request: Received, response: ServerResponse, raw: IncomingMessag
 /** A real HTTP server on loopback whose answer each test sets. */
 class TestServer {
   readonly received: Received[] = [];
+  /** Requests (since the last reset) whose connection closed. */
   readonly closed: Received[] = [];
+  /** Requests (since the last reset) of each open connection: one may carry many, kept alive. */
+  private readonly connections = new Map<Socket, Received[]>();
   handler: Handler = (_request, response) => response.end();
   private readonly server: Server = createServer((raw, response) => {
     const chunks: Buffer[] = [];
@@ -82,12 +85,19 @@ class TestServer {
         body: Buffer.concat(chunks).toString(),
       };
       this.received.push(request);
-      raw.socket.on('close', () => this.closed.push(request));
+      this.connections.get(raw.socket)?.push(request);
       this.handler(request, response, raw);
     });
   });
 
   async start(): Promise<this> {
+    this.server.on('connection', (socket) => {
+      this.connections.set(socket, []);
+      socket.once('close', () => {
+        this.closed.push(...(this.connections.get(socket) ?? []));
+        this.connections.delete(socket);
+      });
+    });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     return this;
   }
@@ -99,6 +109,7 @@ class TestServer {
   reset(): void {
     this.received.length = 0;
     this.closed.length = 0;
+    for (const requests of this.connections.values()) requests.length = 0;
   }
 
   async stop(): Promise<void> {
