@@ -1326,6 +1326,7 @@ export function describeApi(mode: Mode, port: number): void {
           ],
           rowCount: 1,
           truncated: false,
+          credential: 'shopdb',
         });
 
         const refused = await api.post('/v1/workflows', {
@@ -1476,6 +1477,260 @@ export function describeApi(mode: Mode, port: number): void {
         expect(refused).toMatchObject({ status: 'failed', error: { code: 'smtp_rejected' } });
         expect(refused.steps[0].attempts).toBe(1);
       }, 60_000);
+    });
+
+    describe('AI: fallback providers, ai.extract and budgets', () => {
+      /** The value of a metric line with these labels, from any process's /metrics. */
+      async function metricValue(name: string, labels: Record<string, string>) {
+        for (const url of target.metricsUrls) {
+          const text = await (await fetch(url)).text();
+          const line = text
+            .split('\n')
+            .find(
+              (l) =>
+                l.startsWith(`${name}{`) &&
+                Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+            );
+          if (line) return Number(line.split(' ').at(-1));
+        }
+        return undefined;
+      }
+
+      it('moves past a provider answering 503; its breaker opens, then lets one probe through', async () => {
+        const [first, second] = await Promise.all([
+          startChatCompletionsServer({ apiKey: 'sk-first-0123456789' }),
+          startChatCompletionsServer({ apiKey: 'sk-second-0123456789', model: 'backup' }),
+        ]);
+        try {
+          first.behave({ kind: 'fail', status: 503 });
+          for (const [name, llm, apiKey] of [
+            ['llm-first', first, 'sk-first-0123456789'],
+            ['llm-second', second, 'sk-second-0123456789'],
+          ] as const) {
+            const created = await api.post('/v1/credentials', {
+              name,
+              type: 'openai',
+              data: { baseUrl: llm.baseUrl, apiKey },
+            });
+            expect(created.status).toBe(201);
+          }
+          const id = await createWorkflow({
+            name: 'fallback-chat',
+            steps: [
+              {
+                id: 'answer',
+                type: 'ai.chat',
+                with: { credential: ['llm-first', 'llm-second'], model: 'm', prompt: 'hi' },
+              },
+            ],
+            output: '{{ steps.answer.output }}',
+          });
+          const served = async () => {
+            const run = await startAndWait(id, {});
+            expect(run.status).toBe('succeeded');
+            return run.output.credential as string;
+          };
+          // Two 503s open the first provider's circuit (WEFT_BREAKER_FAILURES=2) …
+          expect([await served(), await served()]).toEqual(['llm-second', 'llm-second']);
+          expect(first.requests).toHaveLength(2);
+          // … so the next runs go straight to the second one.
+          expect([await served(), await served()]).toEqual(['llm-second', 'llm-second']);
+          expect(first.requests).toHaveLength(2);
+          const circuit = { tenant: api.tenantId, credential: 'llm-first' };
+          expect(await metricValue('weft_circuit_breaker_state', circuit)).toBe(1);
+          // After the half-open delay one run probes it; still failing, it opens again.
+          await new Promise((resolve) => setTimeout(resolve, 1_700));
+          expect(await served()).toBe('llm-second');
+          expect(first.requests).toHaveLength(3);
+          expect(await served()).toBe('llm-second');
+          expect(first.requests).toHaveLength(3);
+          // Recovered: the next probe succeeds and closes the circuit.
+          first.behave({ kind: 'answer' });
+          await new Promise((resolve) => setTimeout(resolve, 1_700));
+          expect(await served()).toBe('llm-first');
+          expect(await served()).toBe('llm-first');
+          expect(first.requests).toHaveLength(5);
+          expect(await metricValue('weft_circuit_breaker_state', circuit)).toBe(0);
+        } finally {
+          await first.close();
+          await second.close();
+        }
+      }, 60_000);
+
+      it('ai.extract sends an invalid answer back with its errors and answers the repaired data', async () => {
+        const apiKey = 'sk-extract-0123456789';
+        const llm = await startChatCompletionsServer({
+          apiKey,
+          // Invalid first (age as words); valid once the validation errors came back.
+          reply: (messages) =>
+            messages.at(-1)?.content.includes('does not match the JSON Schema')
+              ? '{"name":"Ada","age":36}'
+              : '{"name":"Ada","age":"thirty-six"}',
+        });
+        try {
+          await api.post('/v1/credentials', {
+            name: 'llm-extract',
+            type: 'openai',
+            data: { baseUrl: llm.baseUrl, apiKey },
+          });
+          const id = await createWorkflow({
+            name: 'extract-person',
+            steps: [
+              {
+                id: 'person',
+                type: 'ai.extract',
+                with: {
+                  credential: 'llm-extract',
+                  model: 'm',
+                  prompt: '{{ input.text }}',
+                  schema: {
+                    type: 'object',
+                    required: ['name', 'age'],
+                    properties: { name: { type: 'string' }, age: { type: 'integer' } },
+                  },
+                },
+              },
+            ],
+            output: '{{ steps.person.output.data }}',
+          });
+          const run = await startAndWait(id, { input: { text: 'Ada Lovelace, 36' } });
+          expect(run).toMatchObject({ status: 'succeeded', output: { name: 'Ada', age: 36 } });
+          expect(run.steps[0].output).toMatchObject({ repairs: 1, credential: 'llm-extract' });
+          expect(llm.requests).toHaveLength(2);
+          expect(JSON.stringify(llm.requests[1]?.body['messages'])).toContain('#/age');
+          const usage = run.steps[0].output.usage as { inputTokens: number; outputTokens: number };
+          const month = new Date().toISOString().slice(0, 7);
+          const ledger = await api.get(`/v1/usage?month=${month}`);
+          expect(ledger.body.byWorkflow).toContainEqual({
+            workflowId: id,
+            calls: 2,
+            ...usage,
+          });
+          // A schema with a pattern RE2 cannot run is refused at save time, at its path.
+          const refused = await api.post('/v1/workflows', {
+            name: 'bad-schema',
+            steps: [
+              {
+                id: 'x',
+                type: 'ai.extract',
+                with: {
+                  credential: 'llm-extract',
+                  model: 'm',
+                  prompt: 'p',
+                  schema: { type: 'string', pattern: '(a)\\1' },
+                },
+              },
+            ],
+          });
+          expect(refused.status).toBe(400);
+          expect(refused.body.errors).toContainEqual({
+            path: '$.body.steps[0].with.schema',
+            message: expect.stringContaining('is not supported'),
+          });
+        } finally {
+          await llm.close();
+        }
+      });
+
+      it('a budget of 100 tokens refuses the second call with budget_exceeded, before sending it', async () => {
+        const apiKey = 'sk-budget-0123456789';
+        const llm = await startChatCompletionsServer({ apiKey, reply: () => 'word '.repeat(80) });
+        const budgeted = await anon.newTenant(target.adminKey, 'budgeted');
+        try {
+          expect(await budgeted.put('/v1/budgets', { monthlyTokens: 100 })).toMatchObject({
+            status: 200,
+            body: { monthlyTokens: 100 },
+          });
+          expect((await budgeted.put('/v1/budgets', { monthlyTokens: -1 })).status).toBe(400);
+          await budgeted.post('/v1/credentials', {
+            name: 'llm',
+            type: 'openai',
+            data: { baseUrl: llm.baseUrl, apiKey },
+          });
+          const created = await budgeted.post('/v1/workflows', {
+            name: 'chatty',
+            steps: [
+              {
+                id: 'answer',
+                type: 'ai.chat',
+                with: { credential: 'llm', model: 'm', prompt: 'hi', maxTokens: 20 },
+              },
+            ],
+          });
+          const id = created.body.id as string;
+          const run = async (): Promise<any> => {
+            const started = await budgeted.post(`/v1/workflows/${id}/runs`, {});
+            return budgeted.waitForRun(started.body.id as string);
+          };
+          expect((await run()).status).toBe('succeeded');
+          const second = await run();
+          expect(second).toMatchObject({ status: 'failed' });
+          expect(second.steps[0]).toMatchObject({
+            attempts: 1,
+            error: { code: 'budget_exceeded', retryable: false },
+          });
+          expect(llm.requests).toHaveLength(1);
+          const usage = await budgeted.get('/v1/usage');
+          expect(usage.body).toMatchObject({
+            monthlyTokens: 100,
+            tokens: 81,
+            reservedTokens: 0,
+            remainingTokens: 19,
+            byModel: [
+              { provider: 'openai', model: 'm', calls: 1, inputTokens: 1, outputTokens: 80 },
+            ],
+            byWorkflow: [{ workflowId: id, calls: 1 }],
+          });
+          expect((await budgeted.get('/v1/usage?month=2026-13')).status).toBe(400);
+        } finally {
+          await llm.close();
+        }
+      });
+
+      it('20 concurrent calls under a budget never charge more than it', async () => {
+        const apiKey = 'sk-many-0123456789';
+        // 1 input and 49 output tokens a call; each holds 1 + 8 + 100 while in flight.
+        const llm = await startChatCompletionsServer({ apiKey, reply: () => 'ok '.repeat(49) });
+        const budgeted = await anon.newTenant(target.adminKey, 'concurrent');
+        try {
+          await budgeted.put('/v1/budgets', { monthlyTokens: 1000 });
+          await budgeted.post('/v1/credentials', {
+            name: 'llm',
+            type: 'openai',
+            data: { baseUrl: llm.baseUrl, apiKey },
+          });
+          const created = await budgeted.post('/v1/workflows', {
+            name: 'many',
+            steps: [
+              {
+                id: 'answer',
+                type: 'ai.chat',
+                with: { credential: 'llm', model: 'm', prompt: 'hi', maxTokens: 100 },
+              },
+            ],
+          });
+          const id = created.body.id as string;
+          const runs = await Promise.all(
+            Array.from({ length: 20 }, async (): Promise<any> => {
+              const started = await budgeted.post(`/v1/workflows/${id}/runs`, {});
+              return budgeted.waitForRun(started.body.id as string, undefined, 60_000);
+            }),
+          );
+          const succeeded = runs.filter((run) => run.status === 'succeeded');
+          const refused = runs.filter((run) => run.status === 'failed');
+          expect(succeeded.length + refused.length).toBe(20);
+          expect(refused.length).toBeGreaterThan(0);
+          for (const run of refused) {
+            expect(run.steps[0].error.code).toBe('budget_exceeded');
+          }
+          const usage = await budgeted.get('/v1/usage');
+          expect(usage.body.tokens).toBeLessThanOrEqual(1000);
+          expect(usage.body.tokens).toBe(succeeded.length * 50);
+          expect(llm.requests).toHaveLength(succeeded.length);
+        } finally {
+          await llm.close();
+        }
+      }, 90_000);
     });
 
     describe('credentials and isolation', () => {

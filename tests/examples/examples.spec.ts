@@ -10,6 +10,7 @@ describe('examples/', () => {
     expect(examples.sort()).toEqual([
       'archive-order.json',
       'enrich-rows.json',
+      'extract-invoice.json',
       'kafka-orders.json',
       'notify-child.json',
       'notify-parent.json',

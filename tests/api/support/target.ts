@@ -8,13 +8,23 @@ import { startStack } from '../../../tools/stack.cjs';
 export interface Target {
   baseUrl: string;
   adminKey: string;
+  /** `GET /metrics` of every process (one in standalone mode). */
+  metricsUrls: string[];
   stop(): Promise<void>;
 }
 
 export type Mode = 'standalone' | 'stack';
 
-/** Steps may call the suite's loopback servers; the SSRF guard admits loopback only here. */
-const testEnv = { WEFT_EGRESS_ALLOW: '127.0.0.1/32', LOG_LEVEL: 'warn' };
+/**
+ * Steps may call the suite's loopback servers; the SSRF guard admits loopback only here.
+ * Circuit breakers open after 2 failures and probe after 1.5 s, so a test sees both.
+ */
+const testEnv = {
+  WEFT_EGRESS_ALLOW: '127.0.0.1/32',
+  LOG_LEVEL: 'warn',
+  WEFT_BREAKER_FAILURES: '2',
+  WEFT_BREAKER_HALF_OPEN_MS: '1500',
+};
 
 export async function startTarget(mode: Mode, port: number): Promise<Target> {
   return mode === 'standalone' ? startStandalone(port) : startDistributed(port);
@@ -35,6 +45,9 @@ async function startDistributed(port: number): Promise<Target> {
   return {
     baseUrl: stack.gatewayUrl,
     adminKey: stack.adminKey,
+    metricsUrls: Object.values(stack.ports).map(
+      (servicePort) => `http://127.0.0.1:${servicePort}/metrics`,
+    ),
     stop: async () => {
       await stack.stop();
     },
@@ -75,6 +88,7 @@ async function startStandalone(port: number): Promise<Target> {
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     adminKey,
+    metricsUrls: [`http://127.0.0.1:${port}/metrics`],
     stop: async () => {
       if (child.exitCode === null) {
         await new Promise((resolve) => {
