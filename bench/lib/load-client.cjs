@@ -12,6 +12,9 @@ const { percentiles } = require('./measure.cjs');
  * The request sequences a connection repeats, by name. Each is built from the load's `config`
  * (apiKey, workflowId, seedRunId, runIds) and may carry a run id from one request to the next.
  */
+/** Workflows the api-mixed load created so far, across connections (for unique names). */
+let created = 0;
+
 const MIXES = {
   /**
    * The reference load: 10 % create workflow, 40 % trigger, 40 % get run, 10 % list runs, as
@@ -25,9 +28,13 @@ const MIXES = {
         method: 'POST',
         path: '/v1/workflows',
         headers: json(config),
-        body: JSON.stringify({
-          name: 'bench-created',
-          steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
+        // Names are unique among a tenant's active workflows: each create names a new one.
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({
+            name: `bench-created-${++created}`,
+            steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
+          }),
         }),
         onResponse: (status, _body, _context, headers) => record(status, headers),
       },

@@ -130,6 +130,43 @@ export function describeApi(mode: Mode, port: number): void {
         expect((await api.get(`/v1/workflows/${id}/versions/3`)).status).toBe(404);
       });
 
+      it('keeps names unique among active workflows: 409, found by name, freed by archiving', async () => {
+        const first = await createWorkflow(threeSteps('unique-name'));
+        const again = await api.post('/v1/workflows', threeSteps('unique-name'));
+        expect(again).toMatchObject({
+          status: 409,
+          body: { type: 'urn:weft:problem:workflow-name-taken' },
+        });
+        const other = await createWorkflow(threeSteps('other-name'));
+        const renamed = await api.put(`/v1/workflows/${other}`, threeSteps('unique-name'));
+        expect(renamed.body.type).toBe('urn:weft:problem:workflow-name-taken');
+        const found = await api.get('/v1/workflows?name=unique-name');
+        expect(found.body.items.map((w: { id: string }) => w.id)).toEqual([first]);
+        expect((await api.get('/v1/workflows?name=nobody')).body.items).toEqual([]);
+        expect((await api.delete(`/v1/workflows/${first}`)).status).toBe(204);
+        const reused = await createWorkflow(threeSteps('unique-name'));
+        expect((await api.get('/v1/workflows?name=unique-name')).body.items).toEqual([
+          expect.objectContaining({ id: reused, version: 1 }),
+        ]);
+      });
+
+      it('answers an unchanged definition with the same version, so applying a file is idempotent', async () => {
+        const definition = threeSteps('applied');
+        const id = await createWorkflow(definition);
+        const same = await api.put(`/v1/workflows/${id}`, definition);
+        expect(same).toMatchObject({ status: 200, body: { id, version: 1 } });
+        // Key order and defaults written out make no difference either.
+        const reordered = {
+          output: definition.output,
+          steps: definition.steps.map((step) => ({ needs: [], ...step })),
+          name: definition.name,
+          triggers: [],
+        };
+        expect((await api.put(`/v1/workflows/${id}`, reordered)).body.version).toBe(1);
+        const changed = await api.put(`/v1/workflows/${id}`, { ...definition, output: '{{ 1 }}' });
+        expect(changed.body.version).toBe(2);
+      });
+
       it('archives a workflow: no new runs, history kept', async () => {
         const id = await createWorkflow(threeSteps('archived'));
         expect((await api.delete(`/v1/workflows/${id}`)).status).toBe(204);
@@ -509,8 +546,10 @@ export function describeApi(mode: Mode, port: number): void {
     });
 
     describe('approvals', () => {
+      let made = 0;
+      // Names are unique among active workflows: each test makes its own.
       const refund = (timeoutMs = 60_000) => ({
-        name: `refund-${mode}-${timeoutMs}`,
+        name: `refund-${mode}-${timeoutMs}-${++made}`,
         steps: [
           {
             id: 'approve',

@@ -105,13 +105,16 @@ export function describeHostile(mode: Mode, port: number): void {
       return created.body.id as string;
     }
 
+    let made = 0;
+
     /** Starts a run of a new one-step workflow and answers the run once it ended. */
     async function runOnce(
       definition: Record<string, unknown>,
       input: unknown = {},
       timeoutMs = 15_000,
     ): Promise<any> {
-      const id = await workflow({ name: `attack-${records.length}`, ...definition });
+      // Names are unique among active workflows; an attack may make several.
+      const id = await workflow({ name: `attack-${++made}`, ...definition });
       const started = await attacker.post(`/v1/workflows/${id}/runs`, { input });
       expect(started.status).toBe(202);
       return (await attacker.waitForRun(started.body.id, undefined, timeoutMs)) as unknown;

@@ -13,6 +13,7 @@ import { StepWaiting1764900000000 } from './migrations/1764900000000-step-waitin
 import { ChildRuns1765000000000 } from './migrations/1765000000000-child-runs';
 import { StepOutputsOutOfLine1765100000000 } from './migrations/1765100000000-step-outputs-out-of-line';
 import { ForeachItems1765200000000 } from './migrations/1765200000000-foreach-items';
+import { UniqueWorkflowNames1765300000000 } from './migrations/1765300000000-unique-workflow-names';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -32,5 +33,6 @@ export const workflowDatabase: ServiceDatabase = {
     ChildRuns1765000000000,
     StepOutputsOutOfLine1765100000000,
     ForeachItems1765200000000,
+    UniqueWorkflowNames1765300000000,
   ],
 };

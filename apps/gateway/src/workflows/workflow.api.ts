@@ -18,7 +18,12 @@ export const WorkflowVersionParams = z.strictObject({
 });
 export type WorkflowVersionParams = z.infer<typeof WorkflowVersionParams>;
 
-export const ListWorkflowsQuery = z.strictObject({ limit: PageLimit, cursor: Cursor.optional() });
+export const ListWorkflowsQuery = z.strictObject({
+  limit: PageLimit,
+  cursor: Cursor.optional(),
+  /** The active workflow of this name, if any (names are unique among active workflows). */
+  name: z.string().min(1).max(200).optional(),
+});
 export type ListWorkflowsQuery = z.infer<typeof ListWorkflowsQuery>;
 
 const definition = named('WorkflowDefinition', WorkflowDefinitionBody);
@@ -43,7 +48,7 @@ export const workflowOperations: ApiOperation[] = [
     method: 'GET',
     path: '/v1/workflows',
     operationId: 'listWorkflows',
-    summary: 'List workflows, newest first',
+    summary: 'List active workflows, newest first; `name` finds the one of that name',
     tag,
     security: 'apiKey',
     query: ListWorkflowsQuery,

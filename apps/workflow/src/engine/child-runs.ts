@@ -13,7 +13,7 @@ export const childRunPort =
   (workflows: WorkflowRepository, catalog: WorkflowCatalog, runs: RunRepository) =>
   (sql: Sql): ChildRunPort => ({
     resolve: async (tenantId, ref, version) => {
-      const [found] = await workflows.findActive(tenantId, ref, sql);
+      const found = await workflows.findActive(tenantId, ref, sql);
       if (!found) return undefined;
       const pinned = version ?? found.version;
       if (pinned > found.version) return undefined;

@@ -13,11 +13,11 @@ export interface SavedSchedule {
 }
 
 /** A run-completion trigger as saved: the source workflow resolved to its id. */
-export interface SavedRunTrigger {
+/** A run trigger as saved: its source by id, or by name (resolved when a run ends). */
+export type SavedRunTrigger = {
   index: number;
-  sourceWorkflowId: string;
   statuses: RunStatus[];
-}
+} & ({ sourceWorkflowId: string } | { sourceName: string });
 
 /** A Kafka event trigger as saved. */
 export interface SavedEventTrigger {
@@ -143,15 +143,17 @@ export class TriggerRepository {
     if (triggers.length === 0) return;
     await tx.query(
       `INSERT INTO workflow.run_triggers
-         (workflow_id, idx, tenant_id, version, source_workflow_id, statuses)
-       SELECT $1, t.idx, $2, $3, t.source, string_to_array(t.statuses, ',')
-         FROM unnest($4::int[], $5::uuid[], $6::text[]) AS t(idx, source, statuses)`,
+         (workflow_id, idx, tenant_id, version, source_workflow_id, source_name, statuses)
+       SELECT $1, t.idx, $2, $3, t.source, t.name, string_to_array(t.statuses, ',')
+         FROM unnest($4::int[], $5::uuid[], $6::text[], $7::text[])
+           AS t(idx, source, name, statuses)`,
       [
         workflowId,
         tenantId,
         version,
         triggers.map((t) => t.index),
-        triggers.map((t) => t.sourceWorkflowId),
+        triggers.map((t) => ('sourceWorkflowId' in t ? t.sourceWorkflowId : null)),
+        triggers.map((t) => ('sourceName' in t ? t.sourceName : null)),
         triggers.map((t) => t.statuses.join(',')),
       ],
     );
@@ -317,7 +319,12 @@ export class TriggerRepository {
       statuses: RunStatus[];
     }[] = await tx.query(
       `SELECT source_workflow_id, workflow_id, tenant_id, version, idx, statuses
-         FROM workflow.run_triggers WHERE source_workflow_id = ANY($1::uuid[])`,
+         FROM workflow.run_triggers WHERE source_workflow_id = ANY($1::uuid[])
+       UNION ALL
+       SELECT s.id, t.workflow_id, t.tenant_id, t.version, t.idx, t.statuses
+         FROM workflow.workflows s
+         JOIN workflow.run_triggers t ON t.tenant_id = s.tenant_id AND t.source_name = s.name
+        WHERE s.id = ANY($1::uuid[]) AND s.archived_at IS NULL`,
       [sourceWorkflowIds],
     );
     return rows.map((row) => ({

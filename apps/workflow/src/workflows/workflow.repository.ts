@@ -31,8 +31,12 @@ interface WorkflowRow {
   archived_at: Date | null;
 }
 
+// The latest version shows the workflow's name (a migration may have renamed a duplicate);
+// older versions the name they were saved with.
 const SELECT_VIEW = `
-  SELECT w.id, v.definition ->> 'name' AS name, v.version, v.definition, w.created_at,
+  SELECT w.id,
+         CASE WHEN v.version = w.latest_version THEN w.name ELSE v.definition ->> 'name' END AS name,
+         v.version, v.definition, w.created_at,
          v.created_at AS updated_at, w.archived_at
     FROM workflow.workflows w
     JOIN workflow.workflow_versions v ON v.workflow_id = w.id`;
@@ -52,9 +56,12 @@ export class WorkflowRepository {
     triggers: TriggersToSave,
   ): Promise<WorkflowView> {
     return this.db.transaction(async (tx) => {
-      await tx.query(
-        'INSERT INTO workflow.workflows (id, tenant_id, name, latest_version) VALUES ($1, $2, $3, 1)',
-        [id, tenantId, name],
+      await nameTakenAs(
+        name,
+        tx.query(
+          'INSERT INTO workflow.workflows (id, tenant_id, name, latest_version) VALUES ($1, $2, $3, 1)',
+          [id, tenantId, name],
+        ),
       );
       await tx.query(
         'INSERT INTO workflow.workflow_versions (workflow_id, version, definition) VALUES ($1, 1, $2)',
@@ -89,19 +96,17 @@ export class WorkflowRepository {
     const runTriggers: SavedRunTrigger[] = [];
     const problems: FieldProblem[] = [];
     for (const { index, workflow, statuses } of triggers.runTriggers) {
-      const found = (await this.findActive(tenantId, workflow, tx)).map((w) => w.id);
+      const found = await this.findActive(tenantId, workflow, tx);
       const path = `$.definition.triggers[${index}].workflow`;
-      if (found.length === 0) {
+      if (!found) {
         problems.push({ path, message: `no active workflow of this tenant is ${workflow}` });
-      } else if (found.length > 1) {
-        problems.push({
-          path,
-          message: `several active workflows are named ${workflow}; use its id`,
-        });
-      } else if (found[0] === workflowId) {
+      } else if (found.id === workflowId) {
         problems.push({ path, message: 'a workflow cannot be started by its own runs' });
       } else {
-        runTriggers.push({ index, sourceWorkflowId: found[0]!, statuses });
+        // A name is kept as a name: it follows whichever active workflow bears it when a run ends.
+        const source =
+          found.id === workflow ? { sourceWorkflowId: found.id } : { sourceName: workflow };
+        runTriggers.push({ index, ...source, statuses });
       }
     }
     if (problems.length > 0) {
@@ -171,12 +176,15 @@ export class WorkflowRepository {
     triggers: TriggersToSave,
   ): Promise<WorkflowView | undefined> {
     return this.db.transaction(async (tx) => {
-      const [rows] = await tx.query<[{ latest_version: number }[], number]>(
-        `UPDATE workflow.workflows
-            SET latest_version = latest_version + 1, name = $3, updated_at = now()
-          WHERE id = $1 AND tenant_id = $2 AND archived_at IS NULL
-          RETURNING latest_version`,
-        [id, tenantId, name],
+      const [rows] = await nameTakenAs(
+        name,
+        tx.query<[{ latest_version: number }[], number]>(
+          `UPDATE workflow.workflows
+              SET latest_version = latest_version + 1, name = $3, updated_at = now()
+            WHERE id = $1 AND tenant_id = $2 AND archived_at IS NULL
+            RETURNING latest_version`,
+          [id, tenantId, name],
+        ),
       );
       const version = rows[0]?.latest_version;
       if (version === undefined) return undefined;
@@ -204,32 +212,38 @@ export class WorkflowRepository {
   }
 
   /**
-   * The tenant's active workflows that `ref` names, by id or by name, with their latest version:
-   * the id's first, then the newest of that name; at most two (until names are unique, a second
-   * one means the name is ambiguous).
+   * The tenant's active workflow that `ref` names, by id or by its (unique) name, with its
+   * latest version; an id wins over a workflow named like it.
    */
   async findActive(
     tenantId: string,
     ref: string,
     sql: DataSource | EntityManager = this.db,
-  ): Promise<{ id: string; version: number }[]> {
+  ): Promise<{ id: string; version: number } | undefined> {
     const rows: { id: string; latest_version: number }[] = await sql.query(
       `SELECT id, latest_version FROM workflow.workflows
         WHERE tenant_id = $1 AND archived_at IS NULL AND (id::text = $2 OR name = $2)
-        ORDER BY (id::text = $2) DESC, id DESC LIMIT 2`,
+        ORDER BY (id::text = $2) DESC LIMIT 1`,
       [tenantId, ref],
     );
-    return rows.map((row) => ({ id: row.id, version: row.latest_version }));
+    const [row] = rows;
+    return row && { id: row.id, version: row.latest_version };
   }
 
-  /** Newest first; `after` is the last id of the previous page. */
-  async list(tenantId: string, limit: number, after?: string): Promise<WorkflowView[]> {
+  /** Active workflows, newest first; `after` is the last id of the previous page. */
+  async list(
+    tenantId: string,
+    limit: number,
+    after?: string,
+    name?: string,
+  ): Promise<WorkflowView[]> {
     const rows: WorkflowRow[] = await this.db.query(
       `${SELECT_VIEW} AND v.version = w.latest_version
         WHERE w.tenant_id = $1 AND w.archived_at IS NULL AND ($2::uuid IS NULL OR w.id < $2)
+          AND ($4::text IS NULL OR w.name = $4)
         ORDER BY w.id DESC
         LIMIT $3`,
-      [tenantId, after ?? null, limit],
+      [tenantId, after ?? null, limit, name ?? null],
     );
     return rows.map(toView);
   }
@@ -281,3 +295,19 @@ const pathTaken = (path: string) =>
     'webhook_path_taken',
     `webhook path ${path} belongs to another active workflow of this tenant`,
   );
+
+/** A unique violation of the active-name index, as the conflict it is. */
+async function nameTakenAs<T>(name: string, query: Promise<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (code === '23505' && constraint === 'workflows_active_name') {
+      throw new DomainError(
+        'workflow_name_taken',
+        `another active workflow is named ${JSON.stringify(name)}; archive it or choose another name`,
+      );
+    }
+    throw error;
+  }
+}

@@ -16,6 +16,7 @@ import {
 } from '@weft/contracts';
 import { validateDefinition, type WorkflowDefinition } from '@weft/definitions';
 import { uuidv7 } from '@weft/runtime';
+import { isDeepStrictEqual } from 'node:util';
 import { decodeCursor, page } from '../pagination';
 import type { TriggerRepository } from '../triggers/trigger.repository';
 import type { TriggersToSave, WorkflowRepository } from './workflow.repository';
@@ -35,6 +36,9 @@ export class WorkflowService {
 
   async update({ tenantId, workflowId, definition }: UpdateWorkflow): Promise<WorkflowView> {
     const valid = validOrThrow(definition);
+    // The same definition again is no new version: applying a file twice changes nothing.
+    const latest = await this.workflows.find(tenantId, workflowId);
+    if (latest && !latest.archivedAt && sameDefinition(latest.definition, valid)) return latest;
     const updated = await this.workflows.addVersion(
       tenantId,
       workflowId,
@@ -63,8 +67,8 @@ export class WorkflowService {
     return found;
   }
 
-  async list({ tenantId, limit, cursor }: ListWorkflows): Promise<WorkflowPage> {
-    const rows = await this.workflows.list(tenantId, limit + 1, decodeCursor(cursor));
+  async list({ tenantId, limit, cursor, name }: ListWorkflows): Promise<WorkflowPage> {
+    const rows = await this.workflows.list(tenantId, limit + 1, decodeCursor(cursor), name);
     return page(rows, limit);
   }
 
@@ -131,4 +135,13 @@ function triggersOf({ triggers }: WorkflowDefinition): TriggersToSave {
     }
   });
   return saved;
+}
+
+/**
+ * Whether a stored definition means what `valid` means: both as the validator normalises them
+ * (defaults applied), so key order, spacing and spelled-out defaults make no new version.
+ */
+function sameDefinition(stored: unknown, valid: WorkflowDefinition): boolean {
+  const result = validateDefinition(stored);
+  return result.ok && isDeepStrictEqual(result.definition, valid);
 }

@@ -5,4 +5,5 @@ export const WorkflowErrors = {
   workflow_not_found: { kind: 'not_found', title: 'Workflow not found' },
   workflow_version_not_found: { kind: 'not_found', title: 'Workflow version not found' },
   workflow_archived: { kind: 'conflict', title: 'Workflow archived' },
+  workflow_name_taken: { kind: 'conflict', title: 'Workflow name taken' },
 } as const satisfies Record<`workflow_${string}`, ErrorEntry>;

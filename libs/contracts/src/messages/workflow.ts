@@ -35,7 +35,12 @@ export const GetWorkflow = TenantScoped.extend({
 });
 export type GetWorkflow = z.infer<typeof GetWorkflow>;
 
-export const ListWorkflows = TenantScoped.extend({ limit: Limit, cursor: Cursor.optional() });
+export const ListWorkflows = TenantScoped.extend({
+  limit: Limit,
+  cursor: Cursor.optional(),
+  /** Only the active workflow of this name (names are unique among active workflows). */
+  name: z.string().min(1).max(200).optional(),
+});
 export type ListWorkflows = z.infer<typeof ListWorkflows>;
 
 export const ArchiveWorkflow = TenantScoped.extend({ workflowId: z.uuid() });
