@@ -4,9 +4,10 @@
 // bench/results/<timestamp>.md and .json. docs/performance.md has the method and the figures.
 //
 //   npm run bench                                   every scenario
-//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, foreach, history)
+//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, foreach, publish, history)
 //   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
 //   npm run bench -- --scenarios webhook --webhook-rates 100,200 --webhook-duration 20
+//   npm run bench -- --scenarios publish --publish-runs 4 --publish-items 2500 --publish-brokers kafka,rabbitmq
 //
 // Exit code 0 when every scenario ran (targets met or not: the report says which), 1 when one
 // broke, and 2 when another Weft stack uses this machine's brokers.
@@ -19,7 +20,14 @@ const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stac
 const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
 const { call, sleep, waitForDrain } = require('./lib/api.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
-const { machineInfo, monitor, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
+const {
+  createTopic,
+  deleteTopic,
+  kafkaBrokers,
+  topicRecordCount,
+} = require('../tools/kafka-topics.cjs');
+const { machineInfo, monitor, processSample, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
+const { declareQueue, deleteQueue, queueMessageCount, rabbitmqUrl } = require('./lib/queues.cjs');
 const { oneTransform, startTarget, threeSteps, webhookSteps } = require('./lib/workloads.cjs');
 
 function option(name, fallback) {
@@ -48,6 +56,16 @@ const SETTINGS = {
   /** foreach: one run of a foreach over this many items (an HTTP call each), this many at once. */
   foreachItems: Number(option('foreach-items', 1000)),
   foreachConcurrency: Number(option('foreach-concurrency', 50)),
+  /**
+   * publish: for each broker in turn, `publishRuns` foreach runs started at once, each over
+   * `publishItems` items (at most 10,000) that publish one message each, `publishConcurrency`
+   * (at most 100) at once per run; the Kafka topic has `publishPartitions` partitions.
+   */
+  publishBrokers: list(option('publish-brokers', 'kafka,rabbitmq')),
+  publishRuns: Number(option('publish-runs', 4)),
+  publishItems: Number(option('publish-items', 2500)),
+  publishConcurrency: Number(option('publish-concurrency', 100)),
+  publishPartitions: Number(option('publish-partitions', 12)),
   /** history: stored-run counts measured in turn (each a database of its own). */
   historyRuns: list(option('history-runs', '10000,10000000')).map(Number),
   historyDurationS: Number(option('history-duration', 20)),
@@ -72,6 +90,10 @@ const TARGETS = {
     'api-mixed at 10,000 connections: 0 socket errors, ≥ 3,000 successful req/s, every rejection a 429/503 with Retry-After',
   e2e: 'e2e: ≥ 1,000 completed runs/s for 60 s, flat backlog, p99 ≤ 1 s trigger-to-succeeded',
   history: 'history: p99 at 10 million stored runs within 1.2× of the p99 at 10 thousand',
+  publishKafka:
+    'publish to Kafka: ≥ 10,000 kafka.publish steps succeeded a second, each message at the broker',
+  publishRabbitmq:
+    'publish to RabbitMQ: ≥ 10,000 rabbitmq.publish steps succeeded a second, each message at the broker',
   rss: "each service's RSS ≤ 300 MiB during the runs",
 };
 
@@ -580,6 +602,207 @@ async function foreach(stack, apiKey, db) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// publish
+// ---------------------------------------------------------------------------------------------
+
+/** The credentials the publish runs name, created once per stack. */
+const PUBLISH_CREDENTIALS = { kafka: 'bench-kafka', rabbitmq: 'bench-rabbitmq' };
+
+/** The step each item of a publish run executes: one message to the topic or the queue. */
+const publishItemStep = (broker, destination) => ({
+  ...(broker === 'kafka'
+    ? {
+        type: 'kafka.publish',
+        with: {
+          credential: PUBLISH_CREDENTIALS.kafka,
+          topic: destination,
+          value: { n: '{{ item }}' },
+        },
+      }
+    : {
+        type: 'rabbitmq.publish',
+        with: {
+          credential: PUBLISH_CREDENTIALS.rabbitmq,
+          routingKey: destination,
+          body: { n: '{{ item }}' },
+        },
+      }),
+  // A broker hiccup retries the item rather than failing it; retries show in `attempts`, and
+  // a retry after a lost confirm shows as more messages at the broker than steps.
+  retry: { maxAttempts: 3, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 2_000 },
+});
+
+/** Item steps of `runIds`' foreach runs, read from the engine's tables. */
+async function publishStepOutcome(db, runIds, type) {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS steps,
+            count(*) FILTER (WHERE s.status = 'succeeded')::int AS succeeded,
+            count(*) FILTER (WHERE s.status = 'failed')::int AS failed,
+            coalesce(sum(s.attempt), 0)::int AS attempts,
+            min(s.started_at) AS first_started,
+            max(s.finished_at) AS last_finished
+       FROM workflow.step_runs s JOIN workflow.runs r ON r.id = s.run_id
+      WHERE r.parent_run_id = ANY($1::uuid[]) AND s.type = $2`,
+    [runIds, type],
+  );
+  const row = rows[0];
+  return {
+    steps: row.steps,
+    succeeded: row.succeeded,
+    failed: row.failed,
+    attempts: row.attempts,
+    /** From the first item step's start to the last one's end. */
+    windowS:
+      row.first_started && row.last_finished
+        ? Math.round((row.last_finished.getTime() - row.first_started.getTime()) / 10) / 100
+        : null,
+  };
+}
+
+/**
+ * One broker's phase: `publishRuns` foreach runs started at once; waits for them to end (read
+ * from the engine's tables, not the API: a run's output holds every item's), then counts the
+ * steps, the messages at the broker and the integration process's CPU.
+ */
+async function publishPhase(stack, apiKey, db, broker, destination) {
+  const base = stack.gatewayUrl;
+  const { publishRuns: runs, publishItems: items, publishConcurrency: concurrency } = SETTINGS;
+  const type = `${broker}.publish`;
+  const workflow = await call(base, apiKey, 'POST', '/v1/workflows', {
+    name: `bench-publish-${broker}-${destination}`,
+    steps: [
+      {
+        id: 'each',
+        type: 'foreach',
+        with: {
+          items: `{{ [1..${items}] }}`,
+          concurrency,
+          // A failed item is counted, and the others still run.
+          onItemError: 'continue',
+          step: publishItemStep(broker, destination),
+        },
+      },
+    ],
+    output: '{{ $count(steps.each.output) }}',
+  });
+  await waitForDrain(base, apiKey);
+  log(`publish: ${runs} × ${items} ${type} items, ${concurrency} at once per run`);
+  const integration = stack.children.integration.pid;
+  const cpuBefore = processSample(integration);
+  const stop = following(stack)(process.pid);
+  const begin = performance.now();
+  const started = await Promise.all(
+    Array.from({ length: runs }, () =>
+      call(base, apiKey, 'POST', `/v1/workflows/${workflow.id}/runs`, {}),
+    ),
+  );
+  const runIds = started.map((run) => run.id);
+  const deadline = Date.now() + 15 * 60_000;
+  let statuses;
+  for (;;) {
+    ({ rows: statuses } = await db.query(
+      'SELECT status FROM workflow.runs WHERE id = ANY($1::uuid[])',
+      [runIds],
+    ));
+    if (statuses.every((run) => ['succeeded', 'failed', 'cancelled'].includes(run.status))) break;
+    if (Date.now() > deadline) break;
+    await sleep(250);
+  }
+  const wallS = (performance.now() - begin) / 1000;
+  const load = stop();
+  const cpuAfter = processSample(integration);
+  const steps = await publishStepOutcome(db, runIds, type);
+  const atBroker =
+    broker === 'kafka'
+      ? (await topicRecordCount(kafkaBrokers(), destination)).records
+      : await queueMessageCount(rabbitmqUrl(), destination);
+  const integrationCpuS = cpuBefore && cpuAfter ? cpuAfter.cpuS - cpuBefore.cpuS : null;
+  const perSecond = (n, s) => (s ? Math.round(n / s) : null);
+  // The process table's "per answer" is per succeeded step here.
+  load.requests = { perSecond: steps.succeeded / wallS };
+  const result = {
+    broker,
+    type,
+    destination,
+    runs,
+    items,
+    concurrency,
+    statuses: statuses.map((run) => run.status),
+    ...steps,
+    /** Succeeded steps over the steps' own window: the headline figure. */
+    stepsPerSecond: perSecond(steps.succeeded, steps.windowS),
+    wallS: Math.round(wallS * 10) / 10,
+    /** Succeeded steps over the wall time from the first start request to the last run's end. */
+    stepsPerSecondWall: perSecond(steps.succeeded, wallS),
+    /** Messages the broker holds: Kafka records (high − low watermarks), RabbitMQ ready messages. */
+    atBroker,
+    integrationCpuS: integrationCpuS === null ? null : Math.round(integrationCpuS * 100) / 100,
+    integrationCpuSPer1000Steps:
+      integrationCpuS !== null && steps.succeeded > 0
+        ? Math.round(((integrationCpuS * 1000) / steps.succeeded) * 100) / 100
+        : null,
+    /** CPU of the services and servers (not the client) per succeeded step, in ms. */
+    stackCpuMsPerStep:
+      steps.succeeded > 0
+        ? Math.round(((stackCpuPercent(load) * 10 * wallS) / steps.succeeded) * 100) / 100
+        : null,
+    load,
+  };
+  log(
+    `  ${type}: ${steps.succeeded}/${runs * items} steps succeeded (${steps.failed} failed, ${steps.attempts} attempts) ` +
+      `in ${steps.windowS} s: ${result.stepsPerSecond} steps/s (${result.stepsPerSecondWall}/s over ${result.wallS} s wall); ` +
+      `${atBroker} messages at the broker; integration ${result.integrationCpuSPer1000Steps} CPU s per 1,000 steps, ` +
+      `stack ${result.stackCpuMsPerStep} CPU ms per step; runs ${JSON.stringify(result.statuses)}`,
+  );
+  return result;
+}
+
+/**
+ * publish: foreach runs whose items publish one message each, to Kafka then to RabbitMQ: steps
+ * succeeded a second, the messages the broker then holds, and the CPU per step. Each phase has
+ * a topic or queue of its own, deleted afterwards.
+ */
+async function publish(stack, apiKey, db) {
+  const { publishItems: items, publishConcurrency: concurrency } = SETTINGS;
+  if (!(items >= 1 && items <= 10_000))
+    throw new Error('--publish-items: 1 to 10,000 (a foreach holds at most 10,000 items)');
+  if (!(concurrency >= 1 && concurrency <= 100))
+    throw new Error('--publish-concurrency: 1 to 100 (the most a foreach runs at once)');
+  const brokers = kafkaBrokers();
+  const amqpUrl = rabbitmqUrl();
+  await call(stack.gatewayUrl, apiKey, 'POST', '/v1/credentials', {
+    name: PUBLISH_CREDENTIALS.kafka,
+    type: 'kafka',
+    data: { brokers },
+  });
+  await call(stack.gatewayUrl, apiKey, 'POST', '/v1/credentials', {
+    name: PUBLISH_CREDENTIALS.rabbitmq,
+    type: 'rabbitmq',
+    data: { url: amqpUrl },
+  });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const phases = [];
+  for (const broker of SETTINGS.publishBrokers) {
+    const destination = `weft-bench-publish-${stamp}`;
+    if (broker === 'kafka') await createTopic(brokers, destination, SETTINGS.publishPartitions);
+    else if (broker === 'rabbitmq') await declareQueue(amqpUrl, destination);
+    else throw new Error(`--publish-brokers: kafka or rabbitmq, not "${broker}"`);
+    try {
+      phases.push(await publishPhase(stack, apiKey, db, broker, destination));
+    } finally {
+      await (
+        broker === 'kafka' ? deleteTopic(brokers, destination) : deleteQueue(amqpUrl, destination)
+      ).catch((error) => log(`  could not delete ${broker} ${destination}: ${error.message}`));
+    }
+  }
+  return {
+    workflow: `foreach over items, each a kafka.publish or rabbitmq.publish of one small JSON message`,
+    partitions: SETTINGS.publishPartitions,
+    phases,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // history
 // ---------------------------------------------------------------------------------------------
 
@@ -740,11 +963,19 @@ function verdicts(report) {
         .join('; '),
     );
   }
+  for (const phase of report.publish?.phases ?? []) {
+    check(
+      phase.broker === 'kafka' ? 'publishKafka' : 'publishRabbitmq',
+      phase.stepsPerSecond >= 10_000 && phase.atBroker >= phase.succeeded && phase.failed === 0,
+      `${phase.stepsPerSecond} steps/s (${phase.succeeded} succeeded, ${phase.failed} failed, ${phase.runs} runs × ${phase.items} items, ${phase.concurrency} at once each); ${phase.atBroker} messages at the broker`,
+    );
+  }
   const peaks = {};
   for (const load of [
     ...loads,
     ...(report.e2e ? [...report.e2e.probes, ...report.e2e.sustainedRuns].map((p) => p.load) : []),
     ...(report.webhook?.probes ?? []).map((p) => p.load),
+    ...(report.publish?.phases ?? []).map((p) => p.load),
     ...history.flatMap((h) => Object.values(h.loads)),
   ]) {
     for (const [name, p] of Object.entries(load.processes ?? {})) {
@@ -889,6 +1120,23 @@ function markdown(report) {
       ...processTable([[`foreach ${f.items}`, f.load]]),
     );
   }
+  if (report.publish) {
+    const p = report.publish;
+    lines.push(
+      '## publish',
+      '',
+      `${p.workflow}: per broker, ${report.settings.publishRuns} foreach runs started at once, ${report.settings.publishItems} items each, ${report.settings.publishConcurrency} at once per run. Kafka: a topic of ${p.partitions} partitions (the connector's idempotent producer, acks=all); RabbitMQ: a durable queue on the default exchange (persistent messages, publisher confirms). Steps /s: item steps succeeded over the time from the first one's start to the last one's end (the engine's tables); wall: from the first start request to the last run's end. At the broker: Kafka records (high − low watermark of every partition), RabbitMQ messages ready in the queue (nothing consumes it). Integration CPU: that process's CPU seconds over the phase, per 1,000 succeeded steps; stack CPU: the services and servers, not the client.`,
+      '',
+      '| broker | runs × items | at once per run | runs | steps succeeded | failed | attempts | step window s | steps /s | wall s | steps /s (wall) | at the broker | integration CPU s per 1,000 steps | stack CPU ms per step |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...p.phases.map(
+        (f) =>
+          `| ${f.broker} | ${f.runs} × ${f.items} | ${f.concurrency} | ${f.statuses.join(', ')} | ${f.succeeded} | ${f.failed} | ${f.attempts} | ${f.windowS} | ${f.stepsPerSecond} | ${f.wallS} | ${f.stepsPerSecondWall} | ${f.atBroker} | ${f.integrationCpuSPer1000Steps} | ${f.stackCpuMsPerStep} |`,
+      ),
+      '',
+      ...processTable(p.phases.map((f) => [`publish ${f.broker}`, f.load])),
+    );
+  }
   if (report.history) {
     const loads = report.history.flatMap((h) =>
       Object.entries(h.loads).map(([mix, l]) => [`${mix}, ${h.runs} runs`, l]),
@@ -932,7 +1180,13 @@ async function main() {
   const report = { at, machine: machineInfo(), settings: SETTINGS };
   const output = [];
   const wanted = (name) => SETTINGS.scenarios.includes(name);
-  if (wanted('api-mixed') || wanted('e2e') || wanted('webhook') || wanted('foreach')) {
+  if (
+    wanted('api-mixed') ||
+    wanted('e2e') ||
+    wanted('webhook') ||
+    wanted('foreach') ||
+    wanted('publish')
+  ) {
     // A fresh database: the engine would resume a previous benchmark's unfinished runs.
     await dropDatabase(DATABASE);
     const stack = await bootStack(DATABASE, output);
@@ -953,6 +1207,9 @@ async function main() {
       }
       if (wanted('foreach')) {
         report.foreach = await withDatabase(DATABASE, (db) => foreach(stack, apiKey, db));
+      }
+      if (wanted('publish')) {
+        report.publish = await withDatabase(DATABASE, (db) => publish(stack, apiKey, db));
       }
     } finally {
       await stack.stop();

@@ -245,4 +245,4 @@ function percentiles(values, ps = [0.5, 0.95, 0.99]) {
   };
 }
 
-module.exports = { machineInfo, monitor, percentiles, tcpCounters, tcpDelta };
+module.exports = { machineInfo, monitor, percentiles, processSample, tcpCounters, tcpDelta };

@@ -1,11 +1,13 @@
 // The fault-injection suite (`npm run test:faults`, docs/reliability.md § Fault injection).
 // It submits N runs of a multi-step workflow whose HTTP steps call a loopback counting server
-// (three in four through the API, one in four as signed webhook deliveries), while a schedule
-// of the same steps fires every second,
+// and which also sends an email (to a loopback SMTP server) and publishes a Kafka record (to
+// the machine's broker), three in four through the API, one in four as signed webhook
+// deliveries, while a schedule of the same steps fires every second,
 // and while they run kills each service with SIGKILL at random moments (several times) and
 // restarts RabbitMQ, the Kafka broker and PostgreSQL. Then it waits for quiescence and counts
 // the way Jepsen's queue checker does: what was submitted, acknowledged, succeeded, failed,
-// lost, stuck or duplicated, and the side effects per idempotency key at the target.
+// lost, stuck or duplicated, the side effects per idempotency key at the target, and the
+// distinct Message-IDs and `idempotency-key` headers per step at the SMTP server and the topic.
 'use strict';
 const { createHmac } = require('node:crypto');
 const fs = require('node:fs');
@@ -17,8 +19,16 @@ const {
   startStack,
   startStandalone,
 } = require('../../tools/stack.cjs');
+const {
+  createTopic,
+  deleteTopic,
+  kafkaBrokers,
+  readTopic,
+} = require('../../tools/kafka-topics.cjs');
 const { startCountingServer } = require('./counting-server.cjs');
+const { idsPerStep, idsPerStepPassed, messageIdOf } = require('./message-ids.cjs');
 const { SERVERS, stopServer, startServers } = require('./servers.cjs');
+const { startSmtpRecorder } = require('./smtp-recorder.cjs');
 
 const root = path.resolve(__dirname, '../..');
 const FAULT_KINDS = /** @type {const} */ (['kill', ...SERVERS]);
@@ -116,12 +126,30 @@ async function expectOk(promise, what) {
   return json;
 }
 
+/** The subject of the `mail` step's message names its step: `weft-faults {runId}:mail`. */
+const MAIL_SUBJECT = /^weft-faults (\S+)$/;
+
 /**
- * The workflow under test: transform → http (honoured key) → transform → http (plain) →
- * transform, with a `workflow.run` child (waited for) when `child` is given. `n` is the
- * submitted number, or the slot of a scheduled run.
+ * The `mail` and `publish` steps' retry policy. Their servers sit behind the integration
+ * service's circuit breaker per credential (five failures in a row open it for 30 s, and an
+ * attempt that meets it open fails with `circuit_open`, retried), so a Kafka restart costs
+ * them more attempts than it costs the HTTP steps: 20 attempts, up to 15 s apart, outlast
+ * several open periods.
  */
-function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}', child }) {
+const SERVER_STEP_RETRY = {
+  maxAttempts: 20,
+  backoff: 'exponential',
+  initialDelayMs: 500,
+  maxDelayMs: 15_000,
+};
+
+/**
+ * The workflow under test: transform → http (honoured key) → transform → http (plain) ‖
+ * email.send ‖ kafka.publish → transform, with a `workflow.run` child (waited for) when
+ * `child` is given. `n` is the submitted number, or the slot of a scheduled run. `servers`
+ * names the smtp and kafka credentials and the topic the `mail` and `publish` steps use.
+ */
+function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}', child, servers }) {
   const retry = { maxAttempts: 10, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 5_000 };
   const body = (step) => ({ run: '{{ run.id }}', step, n: '{{ steps.prepare.output.n }}' });
   return {
@@ -157,6 +185,36 @@ function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}', child }
         retry,
         timeoutMs: 10_000,
       },
+      // One message each to a real SMTP server and a real Kafka topic; each names its step
+      // (the subject, the record's value), so the checker can count the ids per step.
+      {
+        id: 'mail',
+        type: 'email.send',
+        needs: ['record'],
+        with: {
+          credential: servers.mailCredential,
+          from: 'weft-faults@example.com',
+          to: 'ledger@example.com',
+          subject: 'weft-faults {{ run.id }}:mail',
+          text: 'Run {{ run.id }}, submission {{ steps.prepare.output.n }}.',
+        },
+        retry: SERVER_STEP_RETRY,
+        timeoutMs: 15_000,
+      },
+      {
+        id: 'publish',
+        type: 'kafka.publish',
+        needs: ['record'],
+        with: {
+          credential: servers.kafkaCredential,
+          topic: servers.topic,
+          key: '{{ run.id }}',
+          value: body('publish'),
+        },
+        retry: SERVER_STEP_RETRY,
+        // Past kafkajs' own two retries of a 5 s connection timeout while the broker is down.
+        timeoutMs: 20_000,
+      },
       // A child run (workflow.run, waited for) with its own keyed call.
       ...(child
         ? [
@@ -171,7 +229,7 @@ function faultWorkflow(name, targetUrl, { triggers, n = '{{ input.n }}', child }
       {
         id: 'finish',
         type: 'transform',
-        needs: child ? ['notify', 'sub'] : ['notify'],
+        needs: ['notify', 'mail', 'publish', ...(child ? ['sub'] : [])],
         with: { value: '{{ steps.record.output }}' },
       },
     ],
@@ -428,9 +486,18 @@ async function accountForeach({ base, apiKey, workflowId, starts, counting, sign
 
 /**
  * The schedule's runs: each slot once (no slot twice, none left out between the first and the
- * last), none stuck, each succeeded one with exactly one `charge` effect.
+ * last), none stuck, each succeeded one with exactly one `charge` effect. Adds the succeeded
+ * runs' ids to `succeededRuns`.
  */
-async function accountSchedule({ base, apiKey, workflowId, view, counting, signal }) {
+async function accountSchedule({
+  base,
+  apiKey,
+  workflowId,
+  view,
+  counting,
+  succeededRuns,
+  signal,
+}) {
   const listed = await listRuns(base, apiKey, workflowId, undefined, signal);
   const views = await mapLimit(listed, 16, async (run) => {
     const { json } = await apiCall(base, apiKey, 'GET', `/v1/runs/${run.id}`, { signal });
@@ -447,6 +514,7 @@ async function accountSchedule({ base, apiKey, workflowId, view, counting, signa
     if (!TERMINAL.has(run.status)) stuck.push({ runId: run.id, status: run.status, slot });
     if (run.status === 'succeeded') {
       succeeded += 1;
+      succeededRuns.add(run.id);
       if (counting.effectsOf('honoured', `${run.id}:charge`) !== 1) succeededWithoutEffect += 1;
     }
     if (run.status === 'failed') failed += 1;
@@ -549,6 +617,11 @@ async function runFaults(options = {}) {
   });
   let stack;
   let counting;
+  let smtp;
+  const brokers = kafkaBrokers();
+  /** The `publish` steps' topic, this run's own; deleted at the end. */
+  const topic = `weft-faults-${stamp}`;
+  let topicCreated = false;
   /** Standalone mode's data folder, removed at the end. */
   let dataDir;
   let serverFaultsStarted = false;
@@ -568,12 +641,22 @@ async function runFaults(options = {}) {
       maxDelayMs: options.maxDelayMs ?? 100,
       refuseRate: options.refuseRate ?? 0.02,
     });
+    // The same share of first deliveries as the counting server refuses: here the message is
+    // kept and its answer lost (451), so the step sends it again.
+    smtp = await startSmtpRecorder({ withholdRate: options.refuseRate ?? 0.02 });
+    await createTopic(brokers, topic);
+    topicCreated = true;
     const launch = {
       basePort,
       // Triggers, polls and probes all come from 127.0.0.1: the per-address cap is off.
       env: {
-        // The counting server's port only, not every loopback port.
-        WEFT_EGRESS_ALLOW: `127.0.0.1:${new URL(counting.url).port}`,
+        // The counting server's, the SMTP server's and the Kafka brokers' ports only, not
+        // every loopback port.
+        WEFT_EGRESS_ALLOW: [
+          `127.0.0.1:${new URL(counting.url).port}`,
+          `${smtp.host}:${smtp.port}`,
+          ...brokers,
+        ].join(','),
         LOG_LEVEL: options.logLevel ?? 'info',
         GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '0',
       },
@@ -594,7 +677,13 @@ async function runFaults(options = {}) {
       stack = await startStack({ ...launch, database });
     }
     supervisor.attach(stack);
-    note('stack ready', { gateway: stack.gatewayUrl, counting: counting.url, seed });
+    note('stack ready', {
+      gateway: stack.gatewayUrl,
+      counting: counting.url,
+      smtp: `${smtp.host}:${smtp.port}`,
+      topic,
+      seed,
+    });
     const base = stack.gatewayUrl;
     const { apiKey, tenant } = await expectOk(
       apiCall(base, stack.adminKey, 'POST', '/v1/tenants', { body: { name: `faults-${stamp}` } }),
@@ -605,6 +694,23 @@ async function runFaults(options = {}) {
         body: { name: 'faults-hook', type: 'hmac', data: { secret: HOOK_SECRET } },
       }),
       'create hmac credential',
+    );
+    const servers = { mailCredential: 'faults-mail', kafkaCredential: 'faults-kafka', topic };
+    await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/credentials', {
+        body: {
+          name: servers.mailCredential,
+          type: 'smtp',
+          data: { host: smtp.host, port: smtp.port, secure: false },
+        },
+      }),
+      'create smtp credential',
+    );
+    await expectOk(
+      apiCall(base, apiKey, 'POST', '/v1/credentials', {
+        body: { name: servers.kafkaCredential, type: 'kafka', data: { brokers } },
+      }),
+      'create kafka credential',
     );
     const child = await expectOk(
       apiCall(base, apiKey, 'POST', '/v1/workflows', {
@@ -617,6 +723,7 @@ async function runFaults(options = {}) {
         body: faultWorkflow(`faults-${stamp}`, counting.url, {
           triggers: [{ type: 'webhook', path: HOOK_PATH, secret: 'faults-hook' }],
           child: child.id,
+          servers,
         }),
       }),
       'create workflow',
@@ -636,6 +743,7 @@ async function runFaults(options = {}) {
         body: faultWorkflow(`faults-${stamp}-scheduled`, counting.url, {
           triggers: [{ type: 'schedule', cron: '* * * * * *', overlap: 'allow' }],
           n: '{{ event.scheduledFor }}',
+          servers,
         }),
       }),
       'create scheduled workflow',
@@ -819,6 +927,8 @@ async function runFaults(options = {}) {
     // Late re-executions of a step reach the target after its run ended; let them arrive.
     await sleep(2_000, signal);
 
+    /** Runs of the main and the scheduled workflow that succeeded: their messages must be there. */
+    const succeededRuns = new Set();
     const report = await account({
       base,
       apiKey,
@@ -827,6 +937,7 @@ async function runFaults(options = {}) {
       hookUrl,
       triggers,
       counting,
+      succeededRuns,
       signal,
       note,
     });
@@ -836,6 +947,7 @@ async function runFaults(options = {}) {
       workflowId: scheduled.id,
       view: scheduleView.items[0],
       counting,
+      succeededRuns,
       signal,
     });
     report.foreach = await accountForeach({
@@ -846,10 +958,13 @@ async function runFaults(options = {}) {
       counting,
       signal,
     });
+    report.messages = await accountMessages({ smtp, brokers, topic, succeededRuns, note });
     const sc = report.schedule.counts;
     const fe = report.foreach;
     Object.assign(report, {
       passed:
+        idsPerStepPassed(report.messages.email) &&
+        idsPerStepPassed(report.messages.kafka) &&
         fe.runs === fe.started &&
         fe.stuck === 0 &&
         fe.itemsWithoutOneEffect === 0 &&
@@ -928,9 +1043,76 @@ async function runFaults(options = {}) {
         note('could not start the servers again', { error: error.message }),
       );
     }
+    if (topicCreated) {
+      await deleteTopic(brokers, topic).catch((error) =>
+        note('could not delete the topic', { topic, error: error.message }),
+      );
+    }
     await counting?.close();
+    await smtp?.close();
     await new Promise((resolve) => (logStream ? logStream.end(resolve) : resolve(undefined)));
   }
+}
+
+/**
+ * The messages the `mail` and `publish` steps left at the real servers: the SMTP server's
+ * record, and the topic read back from the beginning. Per `{runId}:{stepId}` (the subject, the
+ * record's value), the distinct Message-IDs and `idempotency-key` headers: at most one each,
+ * the one derived from the step's key, and exactly one for every succeeded run. Copies of the
+ * same id are counted, not failed: a retried attempt sends the message again.
+ */
+async function accountMessages({ smtp, brokers, topic, succeededRuns, note }) {
+  const mails = smtp.mails();
+  const email = {
+    server: `smtp-server on ${smtp.host}:${smtp.port}`,
+    ...smtp.stats(),
+    ...idsPerStep(
+      mails.map((mail) => ({
+        step: MAIL_SUBJECT.exec(mail.subject ?? '')?.[1] ?? null,
+        id: mail.messageId,
+      })),
+      {
+        required: [...succeededRuns].map((runId) => `${runId}:mail`),
+        // The step's key is `{runId}:mail`, the step the subject names.
+        expectedIdOf: messageIdOf,
+      },
+    ),
+  };
+  note('reading the topic back', { topic });
+  // A broker that cannot be read is a failed check (complete: false), not a broken suite.
+  const readBack = await readTopic(brokers, topic, { timeoutMs: 60_000 }).catch((error) => {
+    note('could not read the topic back', { topic, error: error.message });
+    return { complete: false, expected: 0, records: [] };
+  });
+  const step = (value) => {
+    try {
+      const parsed = JSON.parse(value ?? '');
+      return parsed?.run && parsed?.step ? `${parsed.run}:${parsed.step}` : null;
+    } catch {
+      return null;
+    }
+  };
+  const kafka = {
+    topic,
+    complete: readBack.complete,
+    recordsAtTheBroker: readBack.expected,
+    ...idsPerStep(
+      readBack.records.map((record) => ({
+        step: step(record.value),
+        id: record.headers['idempotency-key'] ?? null,
+      })),
+      {
+        required: [...succeededRuns].map((runId) => `${runId}:publish`),
+        // The header is the step's key itself.
+        expectedIdOf: (subject) => subject,
+      },
+    ),
+  };
+  note('messages at the servers', {
+    email: { received: email.received, steps: email.steps, maxIdsPerStep: email.maxIdsPerStep },
+    kafka: { received: kafka.received, steps: kafka.steps, maxIdsPerStep: kafka.maxIdsPerStep },
+  });
+  return { email, kafka };
 }
 
 /** SIGTERM, then SIGKILL for whatever did not exit within 20 s. */
@@ -950,7 +1132,10 @@ async function stopStack(stack, note) {
   }
 }
 
-/** The checker: reads every run back and classifies it, then the effects at the target. */
+/**
+ * The checker: reads every run back and classifies it, then the effects at the target. Adds
+ * the succeeded runs' ids to `succeededRuns`.
+ */
 async function account({
   base,
   apiKey,
@@ -959,6 +1144,7 @@ async function account({
   hookUrl,
   triggers,
   counting,
+  succeededRuns,
   signal,
   note,
 }) {
@@ -1041,6 +1227,7 @@ async function account({
       return;
     }
     byStatus[view.status] += 1;
+    if (view.status === 'succeeded') succeededRuns.add(view.id);
     if (view.status === 'failed') {
       const code = `${view.error?.code ?? 'unknown'}${view.error?.stepId ? ` (${view.error.stepId})` : ''}`;
       failedCodes[code] = (failedCodes[code] ?? 0) + 1;
@@ -1145,7 +1332,7 @@ function markdownOf(report) {
   const lines = [
     `# Fault injection — ${report.passed ? 'PASSED' : 'FAILED'}`,
     '',
-    `${c.submitted} runs (${c.viaWebhook} of them signed webhook deliveries) of transform → http.request (honoured key) → transform → http.request (plain) → transform, ` +
+    `${c.submitted} runs (${c.viaWebhook} of them signed webhook deliveries) of transform → http.request (honoured key) → transform → http.request (plain) ‖ email.send ‖ kafka.publish → transform, ` +
       `seed ${report.seed}, faults: ${report.options.faults.join(', ')} ` +
       `(${report.options.killsPerService} × kill -9 per service).`,
     '',
@@ -1163,6 +1350,8 @@ function markdownOf(report) {
     `| plain (\`notify\`) | ${p.keys} | ${p.calls} | ${p.effects} | ${p.maxEffectsPerKey} | ${p.keysWithSeveralCalls} | ${p.keysWithSeveralEffects.length} | — | ${p.missingKey} |`,
     '',
     `Succeeded runs without exactly one \`charge\` effect: ${report.effects.succeededWithoutEffect.length}.`,
+    '',
+    ...messagesMarkdown(report.messages),
     `Foreach runs (${FOREACH_ITEMS} items each, one per ${FOREACH_EVERY} submissions): ${report.foreach.runs} for ${report.foreach.started} starts, ` +
       `succeeded ${report.foreach.succeeded}, failed ${report.foreach.failed}, stuck ${report.foreach.stuck}; items without exactly one effect ` +
       `${report.foreach.itemsWithoutOneEffect}; outputs not ${FOREACH_ITEMS} in order ${report.foreach.outputsOutOfOrder}.`,
@@ -1214,6 +1403,11 @@ function markdownOf(report) {
   const details = {
     ...report.details,
     ...Object.fromEntries(
+      Object.entries(report.messages).flatMap(([server, figures]) =>
+        Object.entries(figures.examples).map(([name, items]) => [`${server} ${name}`, items]),
+      ),
+    ),
+    ...Object.fromEntries(
       Object.entries(report.schedule.details).map(([name, items]) => [`schedule ${name}`, items]),
     ),
   };
@@ -1231,6 +1425,23 @@ function markdownOf(report) {
   return `${lines.join('\n')}\n`;
 }
 
+/** The table of the messages at the SMTP server and the Kafka topic. */
+function messagesMarkdown({ email, kafka }) {
+  const row = (label, m) =>
+    `| ${label} | ${m.received} | ${m.steps} | ${m.distinctIds} | ${m.maxIdsPerStep} | ${m.copies} (${m.stepsWithCopies} steps) | ` +
+    `${m.stepsWithSeveralIds} | ${m.requiredWithoutOneId} of ${m.requiredSteps} | ${m.idsNotMatchingStep} | ${m.withoutStep + m.withoutId} |`;
+  return [
+    '| messages at the server | received | steps | distinct ids | max ids per step | copies of an id | steps with >1 id | succeeded runs’ steps without exactly one id | ids not derived from the step’s key | without step or id |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    row(`\`mail\` (email.send), Message-ID at ${email.server}`, email),
+    row(`\`publish\` (kafka.publish), \`idempotency-key\` in topic ${kafka.topic}`, kafka),
+    '',
+    `SMTP: ${email.withheld} first deliveries kept and answered 451 (a lost acknowledgement), ${email.interrupted} messages cut off by a killed client. ` +
+      `Kafka: ${kafka.recordsAtTheBroker} records at the broker, read back ${kafka.complete ? 'to the end' : '**not to the end** (timed out)'}.`,
+    '',
+  ];
+}
+
 /** Service log lines worth a line of the summary: what recovery took and what it dropped. */
 const NOTABLE_LOG = /dead-letter|lease expired|exiting for a clean restart|shutdown timed out/;
 
@@ -1246,6 +1457,15 @@ function summaryOf(report) {
       `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
     `  foreach: ${report.foreach.runs} runs for ${report.foreach.started} starts, ${report.foreach.items} items, ${report.foreach.stuck} stuck, ${report.foreach.itemsWithoutOneEffect} items without one effect`,
     `  children: ${report.children.runs} runs, ${report.children.stuck} stuck, ${report.children.duplicated} duplicated, ${report.children.missing} missing`,
+    ...Object.entries({
+      'email.send': report.messages.email,
+      'kafka.publish': report.messages.kafka,
+    }).map(
+      ([type, m]) =>
+        `  ${type}: ${m.received} messages for ${m.steps} steps, ${m.distinctIds} distinct ids, max ${m.maxIdsPerStep} per step, ` +
+        `${m.copies} copies; ${m.requiredWithoutOneId} of ${m.requiredSteps} succeeded steps without exactly one id, ` +
+        `${m.idsNotMatchingStep} ids not from the step's key${m.complete === false ? '; READ-BACK INCOMPLETE' : ''}`,
+    ),
     `  schedule: ${report.schedule.counts.runs} runs for ${report.schedule.counts.slots} slots, ` +
       `${report.schedule.counts.duplicatedSlots} fired twice, ${report.schedule.counts.missingSlots} left out, ${report.schedule.counts.stuck} stuck`,
     `  faults: ${report.faults.length} applied; quiescent ${seconds(report.timings.quiescenceMs)} after the last fault and acknowledgement; total ${seconds(report.timings.totalMs)}`,

@@ -1,3 +1,5 @@
+import type { IdsPerStep } from './message-ids.cjs';
+
 export type FaultKind = 'kill' | 'rabbitmq' | 'kafka' | 'postgres';
 export declare const FAULT_KINDS: readonly FaultKind[];
 
@@ -102,6 +104,24 @@ export interface FaultReport {
     };
     view: unknown;
     details: Record<string, unknown[]>;
+  };
+  /**
+   * The `mail` (email.send) and `publish` (kafka.publish) steps' messages at the real servers:
+   * distinct Message-IDs / `idempotency-key` headers per `{runId}:{stepId}`.
+   */
+  messages: {
+    email: IdsPerStep & {
+      server: string;
+      /** Messages accepted, those among them answered 451 after being kept, and those cut off. */
+      withheld: number;
+      interrupted: number;
+    };
+    kafka: IdsPerStep & {
+      topic: string;
+      /** Whether the read-back reached every partition's high watermark. */
+      complete: boolean;
+      recordsAtTheBroker: number;
+    };
   };
   effects: {
     honoured: TargetStats;

@@ -1,9 +1,10 @@
 import type { FaultReport } from './fault-run.cjs';
 
 /**
- * The checks of the workload's triggers, children and foreach runs, the same in both modes:
- * the schedule fired once per slot through the faults, every run had exactly one child, and
- * every foreach item had exactly one effect.
+ * The checks of the workload's triggers, children, foreach runs and messages, the same in both
+ * modes: the schedule fired once per slot through the faults, every run had exactly one child,
+ * every foreach item had exactly one effect, and every email and Kafka record of a step carried
+ * the one id derived from the step's key.
  */
 export function describeWorkloadChecks(report: () => FaultReport): void {
   it('fires the schedule once per slot through the faults, none stuck or left out', () => {
@@ -40,5 +41,36 @@ export function describeWorkloadChecks(report: () => FaultReport): void {
       outputsOutOfOrder: 0,
       succeeded: started,
     });
+  });
+
+  it('delivers one Message-ID per email.send step and one idempotency-key per kafka.publish step', () => {
+    const { email, kafka } = report().messages;
+    // Every succeeded run of the workload and of the schedule must have sent both.
+    const succeeded = report().counts.succeeded + report().schedule.counts.succeeded;
+    for (const figures of [email, kafka]) {
+      const { maxIdsPerStep, stepsWithSeveralIds, idsNotMatchingStep, withoutStep, withoutId } =
+        figures;
+      const { requiredSteps, requiredWithoutOneId } = figures;
+      expect({
+        maxIdsPerStep,
+        stepsWithSeveralIds,
+        idsNotMatchingStep,
+        withoutStep,
+        withoutId,
+        requiredSteps,
+        requiredWithoutOneId,
+        examples: figures.examples,
+      }).toEqual({
+        maxIdsPerStep: 1,
+        stepsWithSeveralIds: 0,
+        idsNotMatchingStep: 0,
+        withoutStep: 0,
+        withoutId: 0,
+        requiredSteps: succeeded,
+        requiredWithoutOneId: 0,
+        examples: { stepsWithSeveralIds: [], requiredWithoutOneId: [], idsNotMatchingStep: [] },
+      });
+    }
+    expect(kafka.complete).toBe(true);
   });
 }
