@@ -71,38 +71,42 @@ export function egressDenial(error: unknown): EgressDenied | undefined {
 
 /**
  * Clients kept per credential (its data included, so a rotated credential gets a new one) and
- * closed after a minute unused: a step does not pay a broker handshake per message.
+ * closed after a minute unused: a step does not pay a broker handshake per message. A client
+ * that failed in a way that breaks it (`isBroken`: by default any failure) is not handed out
+ * again, and is closed once the work still using it has finished, so one broken send does not
+ * fail every other message in flight on the same client.
  */
 export class ClientPool<C> {
-  private readonly clients = new Map<string, { client: Promise<C>; timer?: NodeJS.Timeout }>();
+  private readonly clients = new Map<string, PooledClient<C>>();
 
   constructor(
     private readonly close: (client: C) => Promise<void>,
     private readonly idleMs = 60_000,
+    private readonly isBroken: (error: unknown) => boolean = () => true,
   ) {}
 
   async use<R>(key: string, open: () => Promise<C>, work: (client: C) => Promise<R>): Promise<R> {
     let entry = this.clients.get(key);
     if (!entry) {
-      entry = { client: open() };
-      this.clients.set(key, entry);
-      entry.client.catch(() => this.clients.delete(key));
+      const opened: PooledClient<C> = { client: open(), inFlight: 0, retired: false };
+      entry = opened;
+      this.clients.set(key, opened);
+      opened.client.catch(() => this.retire(key, opened));
     }
     clearTimeout(entry.timer);
+    entry.inFlight++;
     try {
       return await work(await entry.client);
     } catch (error) {
-      // A failed client is not reused: the next attempt opens a new one.
-      this.clients.delete(key);
-      void entry.client.then(this.close, () => undefined).catch(() => undefined);
+      if (this.isBroken(error)) this.retire(key, entry);
       throw error;
     } finally {
-      if (this.clients.get(key) === entry) {
-        entry.timer = setTimeout(() => {
-          this.clients.delete(key);
-          void entry.client.then(this.close).catch(() => undefined);
-        }, this.idleMs);
-        entry.timer.unref();
+      entry.inFlight--;
+      if (entry.retired) this.closeWhenIdle(entry);
+      else if (entry.inFlight === 0) {
+        const idle = entry;
+        idle.timer = setTimeout(() => this.retire(key, idle), this.idleMs);
+        idle.timer.unref();
       }
     }
   }
@@ -113,10 +117,34 @@ export class ClientPool<C> {
     await Promise.all(
       entries.map(async (entry) => {
         clearTimeout(entry.timer);
+        entry.retired = true;
         await entry.client.then(this.close).catch(() => undefined);
       }),
     );
   }
+
+  /** No new work gets the client; it closes once the work using it ended. */
+  private retire(key: string, entry: PooledClient<C>): void {
+    if (this.clients.get(key) === entry) this.clients.delete(key);
+    entry.retired = true;
+    this.closeWhenIdle(entry);
+  }
+
+  private closeWhenIdle(entry: PooledClient<C>): void {
+    if (entry.inFlight > 0 || entry.closed) return;
+    entry.closed = true;
+    clearTimeout(entry.timer);
+    void entry.client.then(this.close, () => undefined).catch(() => undefined);
+  }
+}
+
+interface PooledClient<C> {
+  client: Promise<C>;
+  inFlight: number;
+  timer?: NodeJS.Timeout;
+  /** Handed out no more. */
+  retired: boolean;
+  closed?: boolean;
 }
 
 /** A stable digest of a credential's data: a rotated credential gets a new client. */

@@ -11,7 +11,13 @@ import { ClientPool, credentialOfType, digest, egressDenial } from '../broker-cl
  * The Message-ID is derived from the step's idempotency key: the same for every attempt.
  */
 export function emailSendConnector() {
-  const transports = new ClientPool<Transporter>(async (transport) => transport.close());
+  // An SMTP answer (a 4xx or 5xx to one message) leaves the connection usable; only a failure
+  // without one (the connection lost, a TLS error) retires the transport.
+  const transports = new ClientPool<Transporter>(
+    async (transport) => transport.close(),
+    undefined,
+    (error) => typeof (error as { responseCode?: unknown }).responseCode !== 'number',
+  );
   const connector = defineConnector(emailSendStep, async (input, context) => {
     const messageId = `<${createHash('sha256').update(context.idempotencyKey).digest('hex').slice(0, 32)}@weft>`;
     const served = await context.fallback(credentialNames(input.credential), async (opened) => {
