@@ -646,10 +646,16 @@ async function publishStepOutcome(db, runIds, type) {
     [runIds, type],
   );
   const row = rows[0];
+  // An item can fail before its run exists (its `with` failed to evaluate): the foreach counts it.
+  const { rows: items } = await db.query(
+    `SELECT coalesce(sum((items ->> 'failed')::int), 0)::int AS failed
+       FROM workflow.step_runs WHERE run_id = ANY($1::uuid[]) AND items IS NOT NULL`,
+    [runIds],
+  );
   return {
     steps: row.steps,
     succeeded: row.succeeded,
-    failed: row.failed,
+    failed: Math.max(row.failed, items[0].failed),
     attempts: row.attempts,
     /** From the first item step's start to the last one's end. */
     windowS:
