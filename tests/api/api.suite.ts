@@ -1535,6 +1535,40 @@ export function describeApi(mode: Mode, port: number): void {
         return undefined;
       }
 
+      /**
+       * A new tenant with an `openai` credential `llm` on `llm` and a one-step `ai.chat`
+       * workflow of `maxTokens`; `run` starts a run of it and answers it once ended.
+       */
+      async function chattyTenant(
+        name: string,
+        llm: { baseUrl: string },
+        apiKey: string,
+        maxTokens: number,
+      ) {
+        const tenant = await anon.newTenant(target.adminKey, name);
+        await tenant.post('/v1/credentials', {
+          name: 'llm',
+          type: 'openai',
+          data: { baseUrl: llm.baseUrl, apiKey },
+        });
+        const created = await tenant.post('/v1/workflows', {
+          name: 'chatty',
+          steps: [
+            {
+              id: 'answer',
+              type: 'ai.chat',
+              with: { credential: 'llm', model: 'm', prompt: 'hi', maxTokens },
+            },
+          ],
+        });
+        const workflowId = created.body.id as string;
+        const run = async (): Promise<any> => {
+          const started = await tenant.post(`/v1/workflows/${workflowId}/runs`, {});
+          return tenant.waitForRun(started.body.id as string, undefined, 60_000);
+        };
+        return { tenant, workflowId, run };
+      }
+
       it('moves past a provider answering 503; its breaker opens, then lets one probe through', async () => {
         const [first, second] = await Promise.all([
           startChatCompletionsServer({ apiKey: 'sk-first-0123456789' }),
@@ -1674,33 +1708,17 @@ export function describeApi(mode: Mode, port: number): void {
       it('a budget of 100 tokens refuses the second call with budget_exceeded, before sending it', async () => {
         const apiKey = 'sk-budget-0123456789';
         const llm = await startChatCompletionsServer({ apiKey, reply: () => 'word '.repeat(80) });
-        const budgeted = await anon.newTenant(target.adminKey, 'budgeted');
+        const {
+          tenant: budgeted,
+          workflowId: id,
+          run,
+        } = await chattyTenant('budgeted', llm, apiKey, 20);
         try {
           expect(await budgeted.put('/v1/budgets', { monthlyTokens: 100 })).toMatchObject({
             status: 200,
             body: { monthlyTokens: 100 },
           });
           expect((await budgeted.put('/v1/budgets', { monthlyTokens: -1 })).status).toBe(400);
-          await budgeted.post('/v1/credentials', {
-            name: 'llm',
-            type: 'openai',
-            data: { baseUrl: llm.baseUrl, apiKey },
-          });
-          const created = await budgeted.post('/v1/workflows', {
-            name: 'chatty',
-            steps: [
-              {
-                id: 'answer',
-                type: 'ai.chat',
-                with: { credential: 'llm', model: 'm', prompt: 'hi', maxTokens: 20 },
-              },
-            ],
-          });
-          const id = created.body.id as string;
-          const run = async (): Promise<any> => {
-            const started = await budgeted.post(`/v1/workflows/${id}/runs`, {});
-            return budgeted.waitForRun(started.body.id as string);
-          };
           expect((await run()).status).toBe('succeeded');
           const second = await run();
           expect(second).toMatchObject({ status: 'failed' });
@@ -1730,31 +1748,10 @@ export function describeApi(mode: Mode, port: number): void {
         const apiKey = 'sk-many-0123456789';
         // 1 input and 49 output tokens a call; each holds 1 + 8 + 100 while in flight.
         const llm = await startChatCompletionsServer({ apiKey, reply: () => 'ok '.repeat(49) });
-        const budgeted = await anon.newTenant(target.adminKey, 'concurrent');
+        const { tenant: budgeted, run } = await chattyTenant('concurrent', llm, apiKey, 100);
         try {
           await budgeted.put('/v1/budgets', { monthlyTokens: 1000 });
-          await budgeted.post('/v1/credentials', {
-            name: 'llm',
-            type: 'openai',
-            data: { baseUrl: llm.baseUrl, apiKey },
-          });
-          const created = await budgeted.post('/v1/workflows', {
-            name: 'many',
-            steps: [
-              {
-                id: 'answer',
-                type: 'ai.chat',
-                with: { credential: 'llm', model: 'm', prompt: 'hi', maxTokens: 100 },
-              },
-            ],
-          });
-          const id = created.body.id as string;
-          const runs = await Promise.all(
-            Array.from({ length: 20 }, async (): Promise<any> => {
-              const started = await budgeted.post(`/v1/workflows/${id}/runs`, {});
-              return budgeted.waitForRun(started.body.id as string, undefined, 60_000);
-            }),
-          );
+          const runs = await Promise.all(Array.from({ length: 20 }, run));
           const succeeded = runs.filter((run) => run.status === 'succeeded');
           const refused = runs.filter((run) => run.status === 'failed');
           expect(succeeded.length + refused.length).toBe(20);
