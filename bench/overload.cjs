@@ -104,11 +104,27 @@ async function serveGateway() {
       if (sql.includes('INSERT INTO gateway.tenants'))
         tenants.set(params[0], { id: params[0], name: params[1] });
       else if (sql.includes('INSERT INTO gateway.api_keys'))
-        keys.set(params[2].toString('hex'), params[1]);
-      else if (sql.includes('FROM gateway.api_keys')) {
-        const tenant = tenants.get(keys.get(params[0].toString('hex')));
-        return tenant ? [tenant] : [];
-      } else throw new Error(`unexpected SQL: ${sql}`);
+        keys.set(params[2].toString('hex'), {
+          id: params[0],
+          tenantId: params[1],
+          scopes: params[5],
+        });
+      else if (sql.includes('k.key_hash = $1')) {
+        const key = keys.get(params[0].toString('hex'));
+        const tenant = key && tenants.get(key.tenantId);
+        if (!tenant) return [];
+        return [
+          {
+            key_id: key.id,
+            scopes: key.scopes,
+            expires_at: null,
+            revoked_at: null,
+            tenant_id: tenant.id,
+            tenant_name: tenant.name,
+          },
+        ];
+      } else if (sql.includes('SET last_used_at')) return [[], 0];
+      else throw new Error(`unexpected SQL: ${sql}`);
       return [];
     },
     async transaction(work) {

@@ -91,6 +91,149 @@ export function describeApi(mode: Mode, port: number): void {
       });
     });
 
+    describe('API keys', () => {
+      /** Polls `request` until it answers `status`; fails past `withinMs`. */
+      async function answersWithin(
+        request: () => Promise<{ status: number; body: any }>,
+        status: number,
+        withinMs: number,
+      ): Promise<{ status: number; body: any }> {
+        const deadline = Date.now() + withinMs;
+        for (;;) {
+          const reply = await request();
+          if (reply.status === status) return reply;
+          if (Date.now() > deadline) throw new Error(`still ${reply.status} after ${withinMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+
+      it('starts a tenant with one `default` key and lists keys without the key', async () => {
+        const owner = await anon.newTenant(target.adminKey, 'keys-list');
+        const listed = await owner.get('/v1/api-keys');
+        expect(listed.status).toBe(200);
+        expect(listed.body.items).toEqual([
+          {
+            id: expect.any(String),
+            name: 'default',
+            scopes: ['write'],
+            prefix: owner.key!.slice(0, 10),
+            createdAt: expect.any(String),
+            expiresAt: null,
+            lastUsedAt: expect.any(String), // the list itself was a use
+          },
+        ]);
+        const created = await owner.post('/v1/api-keys', { name: 'ci' });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ name: 'ci', scopes: ['write'], expiresAt: null });
+        expect(created.body.key).toMatch(/^wk_/);
+        const again = await owner.get('/v1/api-keys');
+        expect(again.body.items.map((key: { name: string }) => key.name)).toEqual([
+          'default',
+          'ci',
+        ]);
+        for (const secret of [owner.key!, created.body.key as string]) {
+          expect(JSON.stringify(again.body)).not.toContain(secret.slice(3));
+        }
+        // The second key works as the first, for the same tenant.
+        const ci = anon.as(created.body.key);
+        const id = await createWorkflow(threeSteps('made-with-ci'), ci);
+        expect((await owner.get(`/v1/workflows/${id}`)).status).toBe(200);
+      });
+
+      it('lets a read key GET, event streams too, and refuses it anything else', async () => {
+        const owner = await anon.newTenant(target.adminKey, 'keys-scopes');
+        const created = await owner.post('/v1/api-keys', { name: 'dashboard', scopes: ['read'] });
+        expect(created.status).toBe(201);
+        expect(created.body.scopes).toEqual(['read']);
+        const reader = anon.as(created.body.key);
+        const id = await createWorkflow(threeSteps('watched'), owner);
+        const runId = (await owner.post(`/v1/workflows/${id}/runs`, {})).body.id as string;
+        expect((await reader.get('/v1/workflows')).status).toBe(200);
+        expect((await reader.get(`/v1/runs/${runId}`)).status).toBe(200);
+        const events = await reader.get(`/v1/runs/${runId}/events`, {
+          accept: 'application/json',
+        });
+        expect(events.status).toBe(200);
+        expect((await reader.get('/v1/api-keys')).status).toBe(200);
+
+        for (const refused of [
+          await reader.post('/v1/workflows', threeSteps('not-allowed')),
+          await reader.post(`/v1/workflows/${id}/runs`, {}),
+          await reader.post('/v1/api-keys', { name: 'escalate', scopes: ['write'] }),
+          await reader.delete(`/v1/api-keys/${created.body.id}`),
+        ]) {
+          expect(refused.status).toBe(403);
+          expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+          expect(refused.body).toMatchObject({
+            type: 'urn:weft:problem:insufficient-scope',
+            status: 403,
+            detail: expect.stringContaining('write'),
+          });
+        }
+        expect((await reader.get('/v1/workflows')).body.items).toHaveLength(1);
+      });
+
+      it('refuses a revoked key within 1 s, saying so, and gives its name back', async () => {
+        const owner = await anon.newTenant(target.adminKey, 'keys-revoke');
+        const created = await owner.post('/v1/api-keys', { name: 'deploy' });
+        const deploy = anon.as(created.body.key);
+        expect((await deploy.get('/v1/workflows')).status).toBe(200);
+        const taken = await owner.post('/v1/api-keys', { name: 'deploy' });
+        expect(taken.status).toBe(409);
+        expect(taken.body.type).toBe('urn:weft:problem:api-key-name-taken');
+
+        // The stack runs one gateway: the one that revoked, which refuses the key at once;
+        // other replicas would within 1 s (docs/api.md#api-keys), which is what this allows.
+        const revoked = await owner.delete(`/v1/api-keys/${created.body.id}`);
+        expect(revoked.status).toBe(204);
+        const refused = await answersWithin(() => deploy.get('/v1/workflows'), 401, 1_000);
+        expect(refused.body).toMatchObject({
+          type: 'urn:weft:problem:unauthorized',
+          detail: 'the API key was revoked',
+        });
+        expect((await owner.delete(`/v1/api-keys/${created.body.id}`)).status).toBe(404);
+        const listed = await owner.get('/v1/api-keys');
+        expect(listed.body.items.map((key: { name: string }) => key.name)).toEqual(['default']);
+
+        const renewed = await owner.post('/v1/api-keys', { name: 'deploy' });
+        expect(renewed.status).toBe(201);
+        expect((await anon.as(renewed.body.key).get('/v1/workflows')).status).toBe(200);
+        // Another tenant cannot revoke it.
+        const other = await anon.newTenant(target.adminKey, 'keys-other');
+        expect((await other.delete(`/v1/api-keys/${renewed.body.id}`)).status).toBe(404);
+      });
+
+      it('refuses an expired key, naming when it expired, and an expiry in the past', async () => {
+        const owner = await anon.newTenant(target.adminKey, 'keys-expiry');
+        const past = await owner.post('/v1/api-keys', {
+          name: 'born-expired',
+          expiresAt: new Date(Date.now() - 60_000).toISOString(),
+        });
+        expect(past.status).toBe(400);
+        expect(past.body.errors).toEqual([
+          { path: '$.body.expiresAt', message: expect.any(String) },
+        ]);
+
+        const expiresAt = new Date(Date.now() + 2_000).toISOString();
+        const created = await owner.post('/v1/api-keys', { name: 'brief', expiresAt });
+        expect(created.status).toBe(201);
+        expect(created.body.expiresAt).toBe(expiresAt);
+        const brief = anon.as(created.body.key);
+        expect((await brief.get('/v1/workflows')).status).toBe(200);
+        const refused = await answersWithin(() => brief.get('/v1/workflows'), 401, 5_000);
+        expect(refused.body).toMatchObject({
+          type: 'urn:weft:problem:unauthorized',
+          detail: `the API key expired at ${expiresAt}`,
+        });
+        // Still listed, so that it can be seen and revoked.
+        const listed = await owner.get('/v1/api-keys');
+        expect(listed.body.items.map((key: { name: string }) => key.name)).toEqual([
+          'default',
+          'brief',
+        ]);
+      });
+    });
+
     describe('definitions', () => {
       it('reports every problem of a bad definition at once, with paths', async () => {
         const bad = await api.post('/v1/workflows', {

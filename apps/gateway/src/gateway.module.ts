@@ -4,6 +4,8 @@ import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcTransport } from '@wef
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
+import { ApiKeyService } from './api-keys/api-key.service';
+import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { UsageController } from './usage/usage.controller';
 import { CredentialsController } from './credentials/credentials.controller';
@@ -27,11 +29,18 @@ import { RunEventFanout } from './runs/events/run-event.fanout';
 import { RunEventsService } from './runs/events/run-events.service';
 import { RunsController } from './runs/runs.controller';
 import { ApiKeyGuard } from './tenants/api-key.guard';
+import { LastUsedRecorder } from './tenants/last-used.recorder';
 import { TenantCache } from './tenants/tenant.cache';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
-import { GATEWAY_LIMITS, LOAD_SHEDDING, RPC_TIMEOUT_MS, SSE_HEARTBEAT_MS } from './tokens';
+import {
+  GATEWAY_LIMITS,
+  LAST_USED_FLUSH_MS,
+  LOAD_SHEDDING,
+  RPC_TIMEOUT_MS,
+  SSE_HEARTBEAT_MS,
+} from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
 
 /** What the gateway is built from; main.ts and the standalone launcher supply it. */
@@ -51,6 +60,8 @@ export interface GatewayDeps {
   loadShedding?: Partial<LoadSheddingOptions>;
   /** Request timeout, connections per address, event streams per tenant; DEFAULT_LIMITS where unset. */
   limits?: Partial<GatewayLimits>;
+  /** How often API keys' last-used times are written; 10 s by default. */
+  lastUsedFlushMs?: number;
 }
 
 @Module({})
@@ -62,6 +73,7 @@ export class GatewayModule {
       controllers: [
         ApprovalsController,
         TenantsController,
+        ApiKeysController,
         WorkflowsController,
         RunsController,
         HooksController,
@@ -79,6 +91,7 @@ export class GatewayModule {
         { provide: SSE_HEARTBEAT_MS, useValue: deps.sseHeartbeatMs ?? 15_000 },
         { provide: LOAD_SHEDDING, useValue: { ...DEFAULT_LOAD_SHEDDING, ...deps.loadShedding } },
         { provide: GATEWAY_LIMITS, useValue: { ...DEFAULT_LIMITS, ...deps.limits } },
+        { provide: LAST_USED_FLUSH_MS, useValue: deps.lastUsedFlushMs ?? 10_000 },
         { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
         { provide: TenantCache, useValue: new TenantCache() },
         { provide: APP_FILTER, useClass: ProblemFilter },
@@ -93,6 +106,8 @@ export class GatewayModule {
         AdminKeyGuard,
         ApiKeyGuard,
         TenantService,
+        LastUsedRecorder,
+        ApiKeyService,
         TenantRpc,
         RunEventFanout,
         RunEventsService,

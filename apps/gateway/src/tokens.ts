@@ -3,3 +3,4 @@ export const RPC_TIMEOUT_MS = Symbol('RpcTimeoutMs');
 export const SSE_HEARTBEAT_MS = Symbol('SseHeartbeatMs');
 export const LOAD_SHEDDING = Symbol('LoadShedding');
 export const GATEWAY_LIMITS = Symbol('GatewayLimits');
+export const LAST_USED_FLUSH_MS = Symbol('LastUsedFlushMs');

@@ -34,6 +34,9 @@ export interface ApiOperation {
   headers?: z.ZodObject;
   body?: NamedSchema;
   responses: Record<number, ApiResponse>;
-  /** Statuses answered as problem+json; 401 (when secured) and 500 are implied. */
+  /**
+   * Statuses answered as problem+json; 401 (when secured), 403 (with the API key, unless GET:
+   * a `read` key) and 500 are implied.
+   */
   problems: number[];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiKeyOperations } from '../api-keys/api-key.api';
 import { approvalOperations } from '../approvals/approval.api';
 import { usageOperations } from '../usage/usage.api';
 import { credentialOperations } from '../credentials/credential.api';
@@ -29,6 +30,7 @@ export const openApiOperations: ApiOperation[] = [
 /** Every route the gateway serves; a unit test holds this list to the registered routes. */
 export const apiOperations: readonly ApiOperation[] = [
   ...tenantOperations,
+  ...apiKeyOperations,
   ...workflowOperations,
   ...runOperations,
   ...hookOperations,
@@ -42,7 +44,8 @@ export const apiOperations: readonly ApiOperation[] = [
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid; `errors` gives each problem at its JSON path: $.body…, $.query…, $.params…, $.headers…, or from the root of a workflow definition ($.steps[0].id)',
-  401: 'No key, or not a valid one',
+  401: 'No key, or not a valid one (unknown, revoked or expired: `detail` says which)',
+  403: 'The API key lacks the scope this needs (`read` keys may only GET)',
   404: 'Not found, or not this tenant’s',
   409: 'Conflicts with the current state',
   413: 'The body is too large: a definition is at most 1 MiB',
@@ -107,7 +110,11 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
     components: {
       schemas,
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant’s API key (wk_…)' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A tenant’s API key (wk_…); one with only the read scope may only GET',
+        },
         adminKey: { type: 'http', scheme: 'bearer', description: 'The operator’s WEFT_ADMIN_KEY' },
       },
     },
@@ -165,6 +172,8 @@ function problemsOf(operation: ApiOperation): Record<string, JsonObject> {
   const statuses = new Set([
     ...operation.problems,
     ...(operation.security === 'none' ? [] : [401]),
+    // ApiKeyGuard asks for the write scope by method: everything but GET.
+    ...(operation.security === 'apiKey' && operation.method !== 'GET' ? [403] : []),
     500,
   ]);
   return Object.fromEntries(

@@ -97,6 +97,25 @@ describe('GET /v1/openapi.json', () => {
     expect(credential?.['oneOf']).toHaveLength(10);
   });
 
+  it('documents 403 where a read key is refused: every API-key route but GETs', () => {
+    const statuses = (path: string, method: string) =>
+      Object.keys(document.paths[path]![method]!['responses'] as JsonObject);
+    expect(statuses('/v1/api-keys', 'post')).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '409']),
+    );
+    expect(statuses('/v1/api-keys/{id}', 'delete')).toEqual(
+      expect.arrayContaining(['204', '401', '403', '404']),
+    );
+    expect(statuses('/v1/api-keys', 'get')).not.toContain('403');
+    expect(statuses('/v1/tenants', 'post')).not.toContain('403');
+    const created = (document.components['schemas'] as Record<string, JsonObject>)['ApiKeyCreated'];
+    expect(Object.keys(created?.['properties'] as JsonObject)).toContain('key');
+    const listed = JSON.stringify(
+      (document.components['schemas'] as Record<string, JsonObject>)['ApiKeyList'],
+    );
+    expect(listed).not.toContain('"key"');
+  });
+
   it('secures tenant routes with the API key and tenant creation with the admin key', () => {
     expect(document.paths['/v1/workflows']!['get']!['security']).toEqual([{ apiKey: [] }]);
     expect(document.paths['/v1/tenants']!['post']!['security']).toEqual([{ adminKey: [] }]);

@@ -5,6 +5,7 @@ import { problemFor, problemTypeOf, ProblemError } from './problem';
 
 const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   unavailable: 503,

@@ -72,6 +72,8 @@ function statusOf(kind: ErrorKind): number {
   switch (kind) {
     case 'invalid':
       return 400;
+    case 'forbidden':
+      return 403;
     case 'not_found':
       return 404;
     case 'conflict':

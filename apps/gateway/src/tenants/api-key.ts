@@ -24,3 +24,18 @@ export function hashApiKey(key: string): Buffer {
 }
 
 export const isWellFormedApiKey = (key: string): boolean => WELL_FORMED.test(key);
+
+/**
+ * What a key may do. `write` is everything a tenant can do; `read` is the routes that change
+ * nothing (GET, and HEAD with it), event streams included.
+ */
+export const API_KEY_SCOPES = ['read', 'write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** The scope a request needs, by its method alone, so no route can forget to declare one. */
+export const scopeNeededFor = (method: string): ApiKeyScope =>
+  method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+
+/** Whether a key of `scopes` may do what `needed` names; `write` includes `read`. */
+export const scopesAllow = (scopes: readonly ApiKeyScope[], needed: ApiKeyScope): boolean =>
+  scopes.includes('write') || scopes.includes(needed);

@@ -1,4 +1,4 @@
-import type { Tenant } from './tenant.repository';
+import type { ApiKeyIdentity } from './tenant.repository';
 
 /** Entries by key, each living `ttlMs` at most; the least recently used makes room when full. */
 class LruCache<V> {
@@ -20,9 +20,10 @@ class LruCache<V> {
     return entry.value;
   }
 
-  set(key: string, value: V): void {
+  /** `since`: when the value was read from its source; its time to live counts from then. */
+  set(key: string, value: V, since = this.now()): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(key, { value, expiresAt: since + this.ttlMs });
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
@@ -35,31 +36,60 @@ class LruCache<V> {
 }
 
 /**
- * Tenants of recently presented API keys, by key digest, so a hot key costs no query; and,
- * apart, digests of well-formed keys that matched no tenant, so a client repeating a wrong
- * key (or an attacker cycling through a few) costs no query either. Entries live `ttlMs` at
- * most, which bounds how long a removed key keeps working and how long an unknown key stays
- * refused after it is created elsewhere (a new key is random, so no one has presented it
- * before it exists; a key created in this process is forgotten as unknown at once). Each of
- * the two keeps `capacity` entries, so unknown keys cannot push the known ones out.
+ * How long a gateway may go on trusting what it read of a key: the bound on how late a
+ * revocation made through another gateway replica takes effect there (the replica that revoked
+ * drops the key at once). One indexed lookup per hot key per second per replica is cheap, and
+ * needs nothing but the database every replica has already, where a broadcast (Redis pub/sub)
+ * would add a dependency that standalone mode does not have and a failure mode (a missed
+ * message keeps a revoked key working) that a time to live does not.
+ */
+export const KNOWN_KEY_TTL_MS = 1_000;
+
+/**
+ * How long a well-formed key that matched nothing stays refused without a query. A new key is
+ * random, so no one has presented it before it exists; one created in this process is
+ * forgotten as unknown at once.
+ */
+export const UNKNOWN_KEY_TTL_MS = 30_000;
+
+export interface TenantCacheOptions {
+  knownTtlMs?: number;
+  unknownTtlMs?: number;
+  /** Entries of each of the two caches. */
+  capacity?: number;
+  now?: () => number;
+}
+
+/**
+ * What recently presented API keys stand for, by key digest, so a hot key costs no query (a
+ * revoked or expired key too: the entry says so); and, apart, digests of well-formed keys that
+ * matched nothing, so a client repeating a wrong key (or an attacker cycling through a few)
+ * costs no query either. Each of the two keeps `capacity` entries, so unknown keys cannot push
+ * the known ones out.
  */
 export class TenantCache {
-  private readonly known: LruCache<Tenant>;
+  private readonly known: LruCache<ApiKeyIdentity>;
   private readonly unknown: LruCache<true>;
 
-  constructor(ttlMs = 30_000, capacity = 10_000, now: () => number = Date.now) {
-    this.known = new LruCache(ttlMs, capacity, now);
-    this.unknown = new LruCache(ttlMs, capacity, now);
+  constructor({
+    knownTtlMs = KNOWN_KEY_TTL_MS,
+    unknownTtlMs = UNKNOWN_KEY_TTL_MS,
+    capacity = 10_000,
+    now = Date.now,
+  }: TenantCacheOptions = {}) {
+    this.known = new LruCache(knownTtlMs, capacity, now);
+    this.unknown = new LruCache(unknownTtlMs, capacity, now);
   }
 
-  /** The key's tenant; null when the key is known to match none; undefined when not cached. */
-  get(digest: string): Tenant | null | undefined {
+  /** What the key stands for; null when it is known to match none; undefined when not cached. */
+  get(digest: string): ApiKeyIdentity | null | undefined {
     return this.known.get(digest) ?? (this.unknown.get(digest) ? null : undefined);
   }
 
-  set(digest: string, tenant: Tenant): void {
+  /** `since`: when the lookup that found `identity` began (see KNOWN_KEY_TTL_MS). */
+  set(digest: string, identity: ApiKeyIdentity, since?: number): void {
     this.unknown.delete(digest);
-    this.known.set(digest, tenant);
+    this.known.set(digest, identity, since);
   }
 
   setUnknown(digest: string): void {
@@ -69,5 +99,10 @@ export class TenantCache {
   /** A key was just created: it is not unknown any more. */
   forgetUnknown(digest: string): void {
     this.unknown.delete(digest);
+  }
+
+  /** A key was just revoked here: its next use reads the revocation. */
+  forget(digest: string): void {
+    this.known.delete(digest);
   }
 }

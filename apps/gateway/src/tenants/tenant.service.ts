@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '@weft/runtime';
 import { hashApiKey, isWellFormedApiKey, issueApiKey } from './api-key';
 import { TenantCache } from './tenant.cache';
-import { TenantRepository, type Tenant } from './tenant.repository';
+import { TenantRepository, type ApiKeyIdentity, type Tenant } from './tenant.repository';
 
 /** A new tenant and its API key, which is never shown again. */
 export interface TenantCreated {
@@ -10,10 +10,13 @@ export interface TenantCreated {
   apiKey: string;
 }
 
+/** The name of the key `POST /v1/tenants` issues. */
+export const FIRST_KEY_NAME = 'default';
+
 @Injectable()
 export class TenantService {
   /** Lookups under way, so a burst of requests with one cold key makes one query. */
-  private readonly pending = new Map<string, Promise<Tenant | undefined>>();
+  private readonly pending = new Map<string, Promise<ApiKeyIdentity | undefined>>();
 
   constructor(
     private readonly tenants: TenantRepository,
@@ -27,26 +30,53 @@ export class TenantService {
       id: uuidv7(),
       hash: issued.hash,
       prefix: issued.prefix,
+      name: FIRST_KEY_NAME,
+      // The tenant's only way in, so it may do everything, including making narrower keys.
+      scopes: ['write'],
+      expiresAt: null,
     });
     this.cache.forgetUnknown(issued.hash.toString('base64'));
     return { tenant, apiKey: issued.key };
   }
 
-  /** The tenant an API key belongs to, or undefined for a key that is not one of ours. */
-  async resolve(apiKey: string): Promise<Tenant | undefined> {
+  /**
+   * What an API key stands for, revoked and expired keys included (the caller tells them
+   * apart); undefined for a key that is not one of ours.
+   */
+  async resolve(apiKey: string): Promise<ApiKeyIdentity | undefined> {
     if (!isWellFormedApiKey(apiKey)) return undefined;
     const hash = hashApiKey(apiKey);
     const digest = hash.toString('base64');
     const cached = this.cache.get(digest);
     if (cached !== undefined) return cached ?? undefined;
-    let lookup = this.pending.get(digest);
-    if (!lookup) {
-      lookup = this.tenants.findByKeyHash(hash).finally(() => this.pending.delete(digest));
-      this.pending.set(digest, lookup);
-    }
-    const tenant = await lookup;
-    if (tenant) this.cache.set(digest, tenant);
-    else this.cache.setUnknown(digest);
-    return tenant;
+    return this.pending.get(digest) ?? this.lookUp(hash, digest);
+  }
+
+  /** A key was revoked here: no request after this one is admitted on what was cached of it. */
+  forget(digest: string): void {
+    // A lookup under way may have read the key before the revocation; it is left to answer
+    // the requests that were waiting for it, but no longer caches what it read (see lookUp).
+    this.pending.delete(digest);
+    this.cache.forget(digest);
+  }
+
+  private lookUp(hash: Buffer, digest: string): Promise<ApiKeyIdentity | undefined> {
+    // The entry's time to live counts from before the query, so it never outlives what the
+    // database said by more than the cache's TTL.
+    const since = Date.now();
+    const lookup: Promise<ApiKeyIdentity | undefined> = this.tenants
+      .findByKeyHash(hash)
+      .then((identity) => {
+        if (this.pending.get(digest) === lookup) {
+          if (identity) this.cache.set(digest, identity, since);
+          else this.cache.setUnknown(digest);
+        }
+        return identity;
+      })
+      .finally(() => {
+        if (this.pending.get(digest) === lookup) this.pending.delete(digest);
+      });
+    this.pending.set(digest, lookup);
+    return lookup;
   }
 }

@@ -33,7 +33,15 @@ describe('tenants and API keys', () => {
     });
     const [stored] = [...gateway.database.keys.entries()];
     expect(stored?.[0]).toHaveLength(64);
-    expect(stored?.[1]).toEqual({ tenantId: body.tenant.id, prefix: body.apiKey.slice(0, 10) });
+    // The tenant's first key: named `default`, and it may do everything.
+    expect(stored?.[1]).toMatchObject({
+      tenantId: body.tenant.id,
+      prefix: body.apiKey.slice(0, 10),
+      name: 'default',
+      scopes: ['write'],
+      expiresAt: null,
+      revokedAt: null,
+    });
     expect(JSON.stringify([...gateway.database.keys])).not.toContain(body.apiKey);
   });
 

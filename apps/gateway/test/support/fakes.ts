@@ -104,14 +104,31 @@ interface TenantRow {
   name: string;
 }
 
+/** A row of `gateway.api_keys`, as the fake keeps it. */
+export interface FakeKeyRow {
+  id: string;
+  tenantId: string;
+  prefix: string;
+  name: string;
+  scopes: string[];
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
 /**
- * Just enough of a TypeORM DataSource for the gateway's tenant SQL, in memory, counting
- * lookups so tests can tell a cached key from a queried one.
+ * Just enough of a TypeORM DataSource for the gateway's tenant and API key SQL, in memory,
+ * counting lookups and last-used writes so tests can tell a cached key from a queried one and
+ * see how uses are coalesced. The partial unique index on live keys' names is honoured.
  */
 export class FakeTenantDatabase {
   readonly tenants = new Map<string, TenantRow>();
-  readonly keys = new Map<string, { tenantId: string; prefix: string }>();
+  /** By the hex of the key's digest. */
+  readonly keys = new Map<string, FakeKeyRow>();
   keyLookups = 0;
+  /** The last-used UPDATE statements, each with the key ids it set. */
+  readonly lastUsedWrites: string[][] = [];
 
   async query(sql: string, params: unknown[]): Promise<unknown> {
     if (sql.includes('INSERT INTO gateway.tenants')) {
@@ -119,16 +136,47 @@ export class FakeTenantDatabase {
       this.tenants.set(id, { id, name });
       return [];
     }
-    if (sql.includes('INSERT INTO gateway.api_keys')) {
-      const [, tenantId, hash, prefix] = params as [string, string, Buffer, string];
-      this.keys.set(hash.toString('hex'), { tenantId, prefix });
-      return [];
+    if (sql.includes('INSERT INTO gateway.api_keys')) return this.insertKey(sql, params);
+    if (sql.includes('SET revoked_at')) {
+      const [id, tenantId] = params as [string, string];
+      const hit = [...this.keys].find(
+        ([, key]) => key.id === id && key.tenantId === tenantId && !key.revokedAt,
+      );
+      if (hit) hit[1].revokedAt = new Date();
+      // TypeORM answers an UPDATE on PostgreSQL with [rows, affectedCount].
+      return hit ? [[{ key_hash: Buffer.from(hit[0], 'hex') }], 1] : [[], 0];
     }
-    if (sql.includes('FROM gateway.api_keys')) {
+    if (sql.includes('SET last_used_at')) {
+      const [ids, times] = params as [string[], Date[]];
+      this.lastUsedWrites.push([...ids]);
+      ids.forEach((id, i) => {
+        const key = [...this.keys.values()].find((k) => k.id === id);
+        if (key && (!key.lastUsedAt || key.lastUsedAt < times[i]!)) key.lastUsedAt = times[i]!;
+      });
+      return [[], ids.length];
+    }
+    if (sql.includes('k.key_hash = $1')) {
       this.keyLookups++;
       const key = this.keys.get((params[0] as Buffer).toString('hex'));
       const tenant = key && this.tenants.get(key.tenantId);
-      return tenant ? [tenant] : [];
+      if (!key || !tenant) return [];
+      return [
+        {
+          key_id: key.id,
+          scopes: key.scopes,
+          expires_at: key.expiresAt,
+          revoked_at: key.revokedAt,
+          tenant_id: tenant.id,
+          tenant_name: tenant.name,
+        },
+      ];
+    }
+    if (sql.includes('FROM gateway.api_keys') && sql.includes('revoked_at IS NULL')) {
+      const [tenantId] = params as [string];
+      return [...this.keys.values()]
+        .filter((key) => key.tenantId === tenantId && !key.revokedAt)
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+        .map(rowOf);
     }
     throw new Error(`unexpected SQL: ${sql}`);
   }
@@ -136,7 +184,53 @@ export class FakeTenantDatabase {
   async transaction<T>(work: (tx: FakeTenantDatabase) => Promise<T>): Promise<T> {
     return work(this);
   }
+
+  /** The live key of the tenant with that name. */
+  keyNamed(tenantId: string, name: string): FakeKeyRow | undefined {
+    return [...this.keys.values()].find(
+      (key) => key.tenantId === tenantId && key.name === name && !key.revokedAt,
+    );
+  }
+
+  private insertKey(sql: string, params: unknown[]): unknown[] {
+    const [id, tenantId, hash, prefix, name, scopes, expiresAt] = params as [
+      string,
+      string,
+      Buffer,
+      string,
+      string,
+      string[],
+      Date | null,
+    ];
+    if (this.keyNamed(tenantId, name)) {
+      if (sql.includes('ON CONFLICT')) return [];
+      throw Object.assign(new Error('duplicate key value'), { code: '23505' });
+    }
+    const row: FakeKeyRow = {
+      id,
+      tenantId,
+      prefix,
+      name,
+      scopes,
+      createdAt: new Date(),
+      expiresAt,
+      revokedAt: null,
+      lastUsedAt: null,
+    };
+    this.keys.set(hash.toString('hex'), row);
+    return sql.includes('RETURNING') ? [rowOf(row)] : [];
+  }
 }
+
+const rowOf = (key: FakeKeyRow) => ({
+  id: key.id,
+  name: key.name,
+  scopes: key.scopes,
+  prefix: key.prefix,
+  created_at: key.createdAt,
+  expires_at: key.expiresAt,
+  last_used_at: key.lastUsedAt,
+});
 
 /** A logger that keeps its lines, so tests can assert on what was (not) logged. */
 export function memoryLogger(): { logger: JsonLogger; output: () => string } {

@@ -23,6 +23,9 @@ export async function startTestGateway(
   options: {
     /** A real database instead of the in-memory tenant table. */
     dataSource?: DataSource;
+    /** An in-memory tenant table shared with another test gateway (a second replica). */
+    database?: FakeTenantDatabase;
+    lastUsedFlushMs?: number;
     sseHeartbeatMs?: number;
     loadShedding?: Partial<LoadSheddingOptions>;
     limits?: Partial<GatewayLimits>;
@@ -31,7 +34,7 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const rpc = new FakeRpc();
   const events = new FakeEventLog();
-  const database = new FakeTenantDatabase();
+  const database = options.database ?? new FakeTenantDatabase();
   const { logger, output } = memoryLogger();
   const app = await createHttpApp(
     GatewayModule.forRoot({
@@ -45,6 +48,7 @@ export async function startTestGateway(
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
       ...(options.limits && { limits: options.limits }),
+      ...(options.lastUsedFlushMs && { lastUsedFlushMs: options.lastUsedFlushMs }),
     }),
     logger,
   );

@@ -1,5 +1,9 @@
-/** What sort of failure an error is; each side maps kinds to its own transport (HTTP: a status). */
-export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
+/**
+ * What sort of failure an error is; each side maps kinds to its own transport (HTTP: a status).
+ * `forbidden`: the caller is known, but its credentials do not allow what it asked for.
+ */
+export type ErrorKind =
+  'invalid' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
 /** One error of a catalogue, under its code. */
 export interface ErrorEntry {

@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../messages/common';
+import { ApiKeyErrors } from './api-key.errors';
 import { ApprovalErrors } from './approval.errors';
 import { CredentialErrors } from './credential.errors';
 import { ProbeErrors } from './probe.errors';
@@ -21,6 +22,7 @@ export const ErrorCatalogue = {
   ...ProbeErrors,
   ...WebhookErrors,
   ...ApprovalErrors,
+  ...ApiKeyErrors,
 } as const;
 export type DomainErrorCode = keyof typeof ErrorCatalogue;
 export const DomainErrorCodes = Object.keys(ErrorCatalogue) as DomainErrorCode[];
