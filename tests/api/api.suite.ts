@@ -1558,6 +1558,8 @@ export function describeApi(mode: Mode, port: number): void {
           authOptional: true,
           disabledCommands: ['STARTTLS'],
           logger: false,
+          // The workers keep their SMTP connections open (pooled): close them when the suite ends.
+          closeTimeout: 500,
           onRcptTo(address, _session, callback) {
             if (address.address.startsWith('nobody@')) {
               return callback(Object.assign(new Error('no such mailbox'), { responseCode: 550 }));
