@@ -69,12 +69,15 @@ describe('step leases (engine on real PostgreSQL)', () => {
     tasks.length = 0;
   });
 
+  let created = 0;
+
   async function start(step: Record<string, unknown>): Promise<string> {
     const workflow = await bus.call(WorkflowRpc, 'workflows.create', {
       schemaVersion: 1,
       tenantId,
       definition: {
-        name: 'leased',
+        // Names are unique among a tenant's active workflows.
+        name: `leased-${++created}`,
         steps: [
           {
             id: 'call',

@@ -95,3 +95,4 @@ export {
   type ScheduleSpec,
   type SlotDecision,
 } from './schedule-slots';
+export { WORKFLOW_SCHEMA_PATH, workflowJsonSchema } from './workflow-json-schema';

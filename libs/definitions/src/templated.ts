@@ -4,19 +4,25 @@ import { isSingleExpression } from './template-syntax';
 /** Tag of the issue a single-expression alternative raises; problem reports leave it out. */
 export const SINGLE_EXPRESSION_PARAM = 'weftSingleExpression';
 
-const singleExpression = z.custom<string>(isSingleExpression, {
-  message: 'expected a single {{ … }} expression',
-  params: { [SINGLE_EXPRESSION_PARAM]: true },
-});
+// The `meta` is what the JSON Schema for editors says of them (workflow-json-schema.ts).
+const singleExpression = z
+  .custom<string>(isSingleExpression, {
+    message: 'expected a single {{ … }} expression',
+    params: { [SINGLE_EXPRESSION_PARAM]: true },
+  })
+  .meta({
+    type: 'string',
+    pattern: '^\\{\\{[\\s\\S]*\\}\\}$',
+    description: 'a {{ … }} expression',
+  });
 
 /** A text with expressions in it (`https://{{ input.host }}/x`): only known at run time. */
-const interpolated = z.custom<string>(
-  (value) => typeof value === 'string' && value.includes('{{'),
-  {
+const interpolated = z
+  .custom<string>((value) => typeof value === 'string' && value.includes('{{'), {
     message: 'expected a text with {{ … }} expressions',
     params: { [SINGLE_EXPRESSION_PARAM]: true },
-  },
-);
+  })
+  .meta({ type: 'string', pattern: '\\{\\{', description: 'a text with {{ … }} expressions' });
 
 /**
  * The save-time form of a `with` schema: every field inside it (at any depth) also accepts a

@@ -1,3 +1,4 @@
+import { WORKFLOW_SCHEMA_PATH } from '@weft/definitions';
 import { z } from 'zod';
 import { apiKeyOperations } from '../api-keys/api-key.api';
 import { approvalOperations } from '../approvals/approval.api';
@@ -23,6 +24,17 @@ export const openApiOperations: ApiOperation[] = [
     tag: 'operations',
     security: 'none',
     responses: { 200: { description: 'OpenAPI 3.1' } },
+    problems: [],
+  },
+  {
+    method: 'GET',
+    path: WORKFLOW_SCHEMA_PATH,
+    operationId: 'getWorkflowSchema',
+    summary:
+      'The workflow definition as a JSON Schema (2020-12), for editors: every step type’s `with`, the triggers and policies (also committed as schemas/workflow.json)',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: { description: 'JSON Schema 2020-12' } },
     problems: [],
   },
 ];

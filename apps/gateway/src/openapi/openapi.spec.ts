@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 
 type JsonObject = Record<string, unknown>;
@@ -41,6 +43,15 @@ describe('GET /v1/openapi.json', () => {
 
   it('is an OpenAPI 3.1 document', () => {
     expect(document.openapi).toBe('3.1.0');
+  });
+
+  it('serves, without a key, the workflow schema committed as schemas/workflow.json', async () => {
+    const response = await gateway.app.inject({ method: 'GET', url: '/v1/schemas/workflow.json' });
+    expect(response.statusCode).toBe(200);
+    const committed: unknown = JSON.parse(
+      readFileSync(join(__dirname, '../../../../schemas/workflow.json'), 'utf8'),
+    );
+    expect(response.json()).toEqual(committed);
   });
 
   it('describes exactly the routes the gateway registers', () => {
