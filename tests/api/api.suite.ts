@@ -293,6 +293,32 @@ export function describeApi(mode: Mode, port: number): void {
         ]);
       });
 
+      it('takes a definition as YAML, and says where YAML is not valid', async () => {
+        const send = (method: string, path: string, body: string) =>
+          fetch(`${target.baseUrl}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/yaml' },
+            body,
+          });
+        const yaml = [
+          'name: from-yaml',
+          'steps:',
+          '  - id: greet',
+          '    type: transform',
+          "    with: { value: '{{ input.name }}' }",
+        ].join('\n');
+        const created = await send('POST', '/v1/workflows', yaml);
+        expect(created.status).toBe(201);
+        const { id } = (await created.json()) as { id: string };
+        const again = await send('PUT', `/v1/workflows/${id}`, yaml);
+        expect(again.status).toBe(200);
+        expect(((await again.json()) as { version: number }).version).toBe(1);
+        const broken = await send('POST', '/v1/workflows', 'name: [unclosed');
+        expect(broken.status).toBe(400);
+        expect(((await broken.json()) as { detail: string }).detail).toMatch(/not valid YAML/);
+        expect((await send('POST', '/v1/credentials', 'name: x')).status).toBe(415);
+      });
+
       it('answers an unchanged definition with the same version, so applying a file is idempotent', async () => {
         const definition = threeSteps('applied');
         const id = await createWorkflow(definition);

@@ -4,6 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { APPROVALS_PREFIX } from '../approvals/approvals.controller';
 import { BODY_LIMIT_BYTES } from '../http/body-limit';
+import { isYamlDefinition, parseYamlDefinition } from '../http/yaml-body';
 
 const HOOK_PREFIX = '/v1/hooks/';
 const isHook = (url: string) => url.startsWith(HOOK_PREFIX);
@@ -17,8 +18,8 @@ export const rawBodyOf = (request: FastifyRequest): Buffer =>
 /**
  * Webhook bodies for `POST /v1/hooks/…`: every body is kept raw before any parser reads it (a
  * signature covers the exact bytes, not a re-serialised JSON), and any media type is accepted
- * there (form posts, plain text, XML become `input.raw`); approval links take form posts too.
- * Other routes keep answering 415 for a media type they do not read.
+ * there (form posts, plain text, XML become `input.raw`); approval links take form posts too,
+ * and workflow saves YAML. Other routes keep answering 415 for a media type they do not read.
  */
 @Injectable()
 export class HookBodies {
@@ -40,6 +41,13 @@ export class HookBodies {
     fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
       // Approval links take a form post from their page.
       if (isHook(request.url) || request.url.startsWith(APPROVALS_PREFIX)) return done(null, body);
+      if (isYamlDefinition(request)) {
+        try {
+          return done(null, parseYamlDefinition((body as Buffer).toString('utf8')));
+        } catch (error) {
+          return done(withStatus(error as Error, 400), undefined);
+        }
+      }
       const type = request.headers['content-type'] ?? '';
       done(withStatus(new Error(`Unsupported Media Type: ${type}`), 415), undefined);
     });
@@ -75,6 +83,7 @@ export function deliveryHeaders(request: FastifyRequest): Record<string, string>
   return headers;
 }
 
-function withStatus(error: Error, statusCode: number): Error {
+/** An error Fastify's error handling answers with `statusCode` (the problem filter maps it). */
+export function withStatus(error: Error, statusCode: number): Error {
   return Object.assign(error, { statusCode });
 }
