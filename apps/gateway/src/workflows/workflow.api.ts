@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { PageLimit } from '../http/query';
 import { named, type ApiOperation } from '../openapi/api-operation';
 
-/** The body of a save is the definition itself; the workflow service validates it (SPEC §2). */
+/** The body of a save is the definition itself; the workflow service validates it. */
 export const WorkflowDefinitionBody = z
   .record(z.string(), z.unknown())
-  .describe('A workflow definition (SPEC §2); problems are reported at their path in it.');
+  .describe(
+    'A workflow definition (docs/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it.',
+  );
 export type WorkflowDefinitionBody = z.infer<typeof WorkflowDefinitionBody>;
 
 export const WorkflowParams = z.strictObject({ id: z.uuid() });
