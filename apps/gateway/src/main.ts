@@ -24,7 +24,8 @@ async function main(logger: JsonLogger): Promise<void> {
   const config = loadConfig(configSchema);
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(gatewayDatabase, { url: config.DATABASE_URL }, readiness);
-  // Rate-limit buckets and hot caches live in Redis; lazy so a Redis outage shows on /ready.
+  // Redis is for the tenants' rate-limit buckets (to come); for now /ready checks it. Lazy, so a
+  // Redis outage shows on /ready rather than stopping the start.
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   readiness.register('redis', () => redis.ping());
