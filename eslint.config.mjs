@@ -47,6 +47,8 @@ export default tseslint.config(
             },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+            // The CLI talks to Weft over its HTTP API only, typed from schemas/openapi.json.
+            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: [] },
             {
               sourceTag: 'type:launcher',
               onlyDependOnLibsWithTags: ['type:app', 'type:lib', 'type:contracts'],
