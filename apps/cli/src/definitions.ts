@@ -86,6 +86,38 @@ export function formatDefinition(definition: unknown, format: 'json' | 'yaml'): 
     : stringify(definition, { schema: 'core', aliasDuplicateObjects: false, lineWidth: 0 });
 }
 
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function ordered(value: Json, keys: readonly string[]): Json {
+  const known = keys.filter((key) => key in value);
+  const rest = Object.keys(value).filter((key) => !keys.includes(key));
+  return Object.fromEntries([...known, ...rest].map((key) => [key, value[key]]));
+}
+
+/**
+ * The definition with its keys, and each step's, in the order the workflow JSON Schema lists
+ * them (name, description, inputSchema, triggers, steps, output; a step's id, type, needs, …),
+ * others after: the server stores definitions as PostgreSQL jsonb, which keeps keys in an order
+ * of its own. Only the order changes, so `weft apply` reads the file as the same definition.
+ */
+export function inSchemaOrder(definition: Json, schema: Schema): Json {
+  const properties = (node: unknown) =>
+    isObject(node) && isObject(node['properties']) ? Object.keys(node['properties']) : [];
+  const stepSchema = isObject(schema.properties) ? schema.properties['steps'] : undefined;
+  const items = isObject(stepSchema) ? stepSchema['items'] : undefined;
+  const branches = isObject(items) && Array.isArray(items['oneOf']) ? items['oneOf'] : [items];
+  const stepKeys = [...new Set(branches.flatMap(properties))];
+  const result = ordered(definition, properties(schema));
+  if (Array.isArray(result['steps'])) {
+    result['steps'] = result['steps'].map((step) =>
+      isObject(step) ? ordered(step, stepKeys) : step,
+    );
+  }
+  return result;
+}
+
 /** A file name for a workflow's name (names are free text): unsafe characters become `_`. */
 export function fileNameOf(name: string, format: 'json' | 'yaml'): string {
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
@@ -134,20 +166,25 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * deepest places that failed, several failures of one value (an `anyOf`) joined with "or".
  */
 export function issuesOf(errors: readonly OutputUnit[]): Issue[] {
-  const excluded: string[] = [];
+  /** Errors at or below `instance` whose keyword location starts with `keyword`. */
+  const under = (instance: string, keyword: string) => (error: OutputUnit) =>
+    (error.instanceLocation === instance || error.instanceLocation.startsWith(`${instance}/`)) &&
+    error.keywordLocation.startsWith(keyword);
+  const excluded: ((error: OutputUnit) => boolean)[] = [];
   const issues: Issue[] = [];
   for (const choice of errors.filter((error) => error.keyword === 'oneOf')) {
+    const inChoice = errors.filter(under(choice.instanceLocation, `${choice.keywordLocation}/`));
     const branchOf = new RegExp(`^${escape(choice.keywordLocation)}/(\\d+)/`);
     const discriminator = new RegExp(
       `^${escape(choice.keywordLocation)}/(\\d+)/properties/([^/]+)/const$`,
     );
     const branches = new Set<string>();
     const ruledOut = new Map<string, { property: string; expected: string }>();
-    for (const error of errors) {
+    for (const error of inChoice) {
       const branch = branchOf.exec(error.keywordLocation)?.[1];
       if (branch !== undefined) branches.add(branch);
       const match = discriminator.exec(error.keywordLocation);
-      if (match) {
+      if (match && error.instanceLocation === `${choice.instanceLocation}/${match[2]}`) {
         ruledOut.set(match[1]!, {
           property: match[2]!,
           expected: /"(.*)"/.exec(error.error)?.[1] ?? '',
@@ -155,7 +192,9 @@ export function issuesOf(errors: readonly OutputUnit[]): Issue[] {
       }
     }
     if (ruledOut.size === 0) continue;
-    for (const branch of ruledOut.keys()) excluded.push(`${choice.keywordLocation}/${branch}/`);
+    for (const branch of ruledOut.keys()) {
+      excluded.push(under(choice.instanceLocation, `${choice.keywordLocation}/${branch}/`));
+    }
     if ([...branches].every((branch) => ruledOut.has(branch))) {
       const values = [...ruledOut.values()];
       const property = values[0]!.property;
@@ -164,20 +203,23 @@ export function issuesOf(errors: readonly OutputUnit[]): Issue[] {
         path: jsonPath(`${choice.instanceLocation}/${property}`),
         message: `must be one of: ${allowed.join(', ')}`,
       });
-      excluded.push(choice.keywordLocation);
+      excluded.push((error) => error === choice);
     }
   }
   const kept = errors.filter(
-    (error) =>
-      error.keyword !== 'false' &&
-      !excluded.some((prefix) => error.keywordLocation.startsWith(prefix)) &&
-      !excluded.includes(error.keywordLocation),
+    (error) => error.keyword !== 'false' && !excluded.some((isExcluded) => isExcluded(error)),
   );
+  // A container is reported only when nothing below it failed (checked before the exclusions,
+  // so a container whose failures were all ruled out says nothing either).
   const leaves = kept.filter(
     (error) =>
       !CONTAINERS.has(error.keyword) ||
-      !kept.some(
-        (other) => other !== error && other.keywordLocation.startsWith(`${error.keywordLocation}/`),
+      !errors.some(
+        (other) =>
+          other !== error &&
+          other.keyword !== 'false' &&
+          other.keywordLocation.startsWith(`${error.keywordLocation}/`) &&
+          under(error.instanceLocation, '')(other),
       ),
   );
   const byPath = new Map<string, string[]>();

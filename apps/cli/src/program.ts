@@ -178,11 +178,8 @@ Examples:
     .command('cancel')
     .description('Cancel a run: running steps are told to stop (409 when it has ended)')
     .argument('<id>', 'the run id')
-    .option('-w, --watch', 'follow it until it has stopped')
     .option('--json', 'print the run as JSON')
-    .action((id: string, options: { json?: boolean; watch?: boolean }) =>
-      run(changeRun('cancel', id, options)),
-    );
+    .action((id: string, options: { json?: boolean }) => run(changeRun('cancel', id, options)));
   runs
     .command('retry')
     .description('Resume a failed run from its failed steps (409 when it has not failed)')

@@ -44,18 +44,42 @@ export function eventLine(event: RunEvent): string | undefined {
   }
 }
 
+/** `GET /v1/runs/{id}/events` with `Accept: application/json` (docs/api.md, "Run events"). */
+interface RunEventPage {
+  items: RunEvent[];
+  lastSeq: number;
+  ended: boolean;
+}
+
 /**
- * Follows a run until it ends and answers it as it ended: its events from the first (a run
- * that ended before the stream opened is told from its history), printed by `print` as they
- * come. The stream resumes after the last event seen (`Last-Event-ID`) when it closes before
- * the run ended, as when the gateway restarts; a 429 (too many streams) waits its Retry-After.
+ * The run's newest event number, e.g. before a retry, so that watching it after shows only
+ * what the retry does. The OpenAPI document types this route by its event stream, so the JSON
+ * page is described here.
+ */
+export async function lastEventSeq(api: Api, runId: string): Promise<number> {
+  const { data, error, response } = await api.GET('/v1/runs/{id}/events', {
+    params: { path: { id: runId } },
+    headers: { accept: 'application/json' },
+  });
+  if (!response.ok) throw apiError(response, error);
+  return (data as unknown as RunEventPage).lastSeq;
+}
+
+/**
+ * Follows a run until it ends and answers it as it ended: its events after `afterSeq` (from
+ * the first by default, so a run that ended before the stream opened is told from its
+ * history), printed by `print` as they come. The server ends a stream at a run's end; a run
+ * that was retried has several, so the stream is opened again after the last event seen
+ * (`Last-Event-ID`) until the run has ended and no event is left. The same resumes a stream
+ * that closed early, as when the gateway restarts; a 429 (too many streams) waits its Retry-After.
  */
 export async function watchRun(
   api: Api,
   runId: string,
   print: (event: RunEvent) => void,
+  afterSeq = 0,
 ): Promise<Run> {
-  let lastSeq = 0;
+  let lastSeq = afterSeq;
   for (let idle = 0; ;) {
     const { data, error, response } = await api.GET('/v1/runs/{id}/events', {
       params: { path: { id: runId }, header: lastSeq > 0 ? { 'last-event-id': lastSeq } : {} },
@@ -80,11 +104,11 @@ export async function watchRun(
       if (!(streamError instanceof TypeError)) throw streamError;
     }
     const run = await ok(api.GET('/v1/runs/{id}', { params: { path: { id: runId } } }));
-    if (isTerminal(run.status)) return run;
+    if (isTerminal(run.status) && (await lastEventSeq(api, runId)) <= lastSeq) return run;
     idle = lastSeq > before ? 0 : idle + 1;
     if (idle > MAX_IDLE_RECONNECTS) {
       throw new Error(`the event stream of run ${runId} keeps closing; the run is ${run.status}`);
     }
-    await sleep(500 * idle);
+    if (idle > 0) await sleep(500 * idle);
   }
 }

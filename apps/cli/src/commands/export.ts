@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allWorkflows, connect } from '../context';
-import { fileNameOf, formatDefinition } from '../definitions';
+import type { Schema } from '@cfworker/json-schema';
+import { ok } from '../api/client';
+import { fileNameOf, formatDefinition, inSchemaOrder } from '../definitions';
 import { printJson } from '../output';
 
 export interface ExportOptions {
@@ -11,11 +13,15 @@ export interface ExportOptions {
 }
 
 /**
- * `weft export`: each active workflow's latest definition, as it was saved, in
- * `<name>.weft.json` (or .weft.yaml); `weft apply` reads them back as unchanged.
+ * `weft export`: each active workflow's latest definition, as it was saved (keys in the
+ * schema's order), in `<name>.weft.json` (or .weft.yaml); `weft apply` reads them back as
+ * unchanged.
  */
 export async function exportWorkflows(options: ExportOptions): Promise<number> {
-  const workflows = await allWorkflows(connect());
+  const api = connect();
+  const workflows = await allWorkflows(api);
+  // Served without a key; the same as the committed schemas/workflow.json.
+  const schema = (await ok(api.GET('/v1/schemas/workflow.json'))) as unknown as Schema;
   mkdirSync(options.dir, { recursive: true });
   const written: { name: string; version: number; file: string }[] = [];
   const taken = new Set<string>();
@@ -25,7 +31,10 @@ export async function exportWorkflows(options: ExportOptions): Promise<number> {
     if (taken.has(file)) file = fileNameOf(`${workflow.name}-${workflow.id}`, options.format);
     taken.add(file);
     const path = join(options.dir, file);
-    writeFileSync(path, formatDefinition(workflow.definition, options.format));
+    writeFileSync(
+      path,
+      formatDefinition(inSchemaOrder(workflow.definition, schema), options.format),
+    );
     written.push({ name: workflow.name, version: workflow.version, file: path });
   }
   if (options.json) printJson(written);

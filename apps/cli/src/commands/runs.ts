@@ -9,7 +9,7 @@ import {
 import { connect, workflowNamed } from '../context';
 import { parseInput } from '../input';
 import { elapsed, paint, printJson, table, when } from '../output';
-import { eventLine, watchRun } from '../watch';
+import { eventLine, lastEventSeq, watchRun } from '../watch';
 
 type StepStatus = Run['steps'][number]['status'];
 const STATUS_STYLE = {
@@ -29,16 +29,27 @@ export const exitCodeOf = (run: Pick<Run, 'status'>): number =>
   run.status === 'succeeded' ? 0 : 1;
 
 /** Prints a run's events as they come, each with its time since the first, then the outcome. */
-async function follow(api: Api, runId: string, json: boolean | undefined): Promise<number> {
+async function follow(
+  api: Api,
+  runId: string,
+  json: boolean | undefined,
+  afterSeq = 0,
+): Promise<number> {
   let first: number | undefined;
   // With --json, standard output is the final run alone; the progress goes to standard error.
   const write = json ? (line: string) => console.error(line) : (line: string) => console.log(line);
-  const run = await watchRun(api, runId, (event: RunEvent) => {
-    const at = Date.parse(event.at);
-    first ??= at;
-    const line = eventLine(event);
-    if (line) write(`${paint('dim', `+${((at - first) / 1000).toFixed(1)}s`.padStart(7))} ${line}`);
-  });
+  const run = await watchRun(
+    api,
+    runId,
+    (event: RunEvent) => {
+      const at = Date.parse(event.at);
+      first ??= at;
+      const line = eventLine(event);
+      if (line)
+        write(`${paint('dim', `+${((at - first) / 1000).toFixed(1)}s`.padStart(7))} ${line}`);
+    },
+    afterSeq,
+  );
   if (json) printJson(run);
   else {
     if (run.status === 'succeeded' && run.output !== undefined && run.output !== null) {
@@ -216,17 +227,16 @@ export async function changeRun(
 ): Promise<number> {
   const api = connect();
   const path = action === 'cancel' ? '/v1/runs/{id}/cancel' : '/v1/runs/{id}/retry';
+  const doing = action === 'cancel' ? 'cancelling' : 'retrying';
+  // Watching a retry shows what the retry does, not the history that ended in the failure.
+  const afterSeq = options.watch && action === 'retry' ? await lastEventSeq(api, id) : 0;
   const run = await ok(api.POST(path, { params: { path: { id } } }));
   if (options.watch) {
-    if (!options.json)
-      console.log(`run ${run.id} ${action === 'cancel' ? 'cancelling' : 'retrying'}`);
-    return follow(api, run.id, options.json);
+    if (!options.json) console.log(`run ${run.id} ${doing}`);
+    return follow(api, run.id, options.json, afterSeq);
   }
   if (options.json) printJson(run);
-  else
-    console.log(
-      `run ${run.id} ${action === 'cancel' ? 'cancelling' : 'retrying'} (now ${status(run.status)})`,
-    );
+  else console.log(`run ${run.id} ${doing} (now ${status(run.status)})`);
   return 0;
 }
 
