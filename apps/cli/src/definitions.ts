@@ -107,11 +107,13 @@ export function inSchemaOrder(definition: Json, schema: Schema): Json {
     isObject(node) && isObject(node['properties']) ? Object.keys(node['properties']) : [];
   const stepSchema = isObject(schema.properties) ? schema.properties['steps'] : undefined;
   const items = isObject(stepSchema) ? stepSchema['items'] : undefined;
-  const branches = isObject(items) && Array.isArray(items['oneOf']) ? items['oneOf'] : [items];
+  const branches: unknown[] =
+    isObject(items) && Array.isArray(items['oneOf']) ? items['oneOf'] : [items];
   const stepKeys = [...new Set(branches.flatMap(properties))];
   const result = ordered(definition, properties(schema));
-  if (Array.isArray(result['steps'])) {
-    result['steps'] = result['steps'].map((step) =>
+  const steps: unknown = result['steps'];
+  if (Array.isArray(steps)) {
+    result['steps'] = steps.map((step: unknown) =>
       isObject(step) ? ordered(step, stepKeys) : step,
     );
   }
