@@ -73,10 +73,12 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
   // Requests are documented as clients write them (defaults optional), answers as sent.
   const requests = z.registry<{ id: string }>();
   const answers = z.registry<{ id: string }>();
-  const register = (registry: typeof requests, { name, schema }: NamedSchema) => {
+  const documented = new Map<string, JsonObject>();
+  const register = (registry: typeof requests, { name, schema, documented: doc }: NamedSchema) => {
     const known = registry.get(schema);
     if (!known) registry.add(schema, { id: name });
     else if (known.id !== name) throw new Error(`schema ${name} is also named ${known.id}`);
+    if (doc && !documented.has(name)) documented.set(name, withoutDialect(doc()));
     return ref(name);
   };
   register(answers, { name: 'Problem', schema: Problem });
@@ -93,7 +95,12 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
       ...(operation.body && {
         requestBody: {
           required: !operation.body.schema.safeParse(undefined).success,
-          content: { 'application/json': { schema: register(requests, operation.body) } },
+          content: Object.fromEntries(
+            (operation.bodyTypes ?? ['application/json']).map((type) => [
+              type,
+              { schema: register(requests, operation.body!) },
+            ]),
+          ),
         },
       }),
       responses: {
@@ -107,7 +114,7 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
   const answerSchemas = componentsOf(answers, 'output');
   const clash = Object.keys(requestSchemas).find((name) => name in answerSchemas);
   if (clash) throw new Error(`schema name ${clash} names both a request and an answer`);
-  const schemas = { ...requestSchemas, ...answerSchemas };
+  const schemas = { ...requestSchemas, ...answerSchemas, ...Object.fromEntries(documented) };
   return {
     openapi: '3.1.0',
     info: {
