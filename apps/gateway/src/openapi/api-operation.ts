@@ -31,7 +31,7 @@ export interface ApiResponse {
  * the OpenAPI document is built from these, and a test checks them against the routes.
  */
 export interface ApiOperation {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** OpenAPI style: `/v1/runs/{id}`. */
   path: string;
   operationId: string;
@@ -47,7 +47,7 @@ export interface ApiOperation {
   responses: Record<number, ApiResponse>;
   /**
    * Statuses answered as problem+json; 401 (when secured), 403 (with the API key, unless GET:
-   * a `read` key) and 500 are implied.
+   * a `read` key), 429 (with the API key: its tenant's requestsPerSecond) and 500 are implied.
    */
   problems: number[];
 }

@@ -62,6 +62,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state',
   413: 'The body is too large: a definition is at most 1 MiB',
   415: 'The body is not JSON',
+  429: 'The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it',
   500: 'Internal error',
   503: 'A service is unavailable; retry after Retry-After',
 };
@@ -193,6 +194,8 @@ function problemsOf(operation: ApiOperation): Record<string, JsonObject> {
     ...(operation.security === 'none' ? [] : [401]),
     // ApiKeyGuard asks for the write scope by method: everything but GET.
     ...(operation.security === 'apiKey' && operation.method !== 'GET' ? [403] : []),
+    // ApiKeyGuard counts every request against its tenant's requestsPerSecond.
+    ...(operation.security === 'apiKey' ? [429] : []),
     500,
   ]);
   return Object.fromEntries(

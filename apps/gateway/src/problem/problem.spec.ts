@@ -8,6 +8,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  limited: 429,
   unavailable: 503,
   internal: 500,
 };
