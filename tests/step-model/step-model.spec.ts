@@ -54,7 +54,7 @@ describe('one definition per step type', () => {
   );
 
   it('documents every step error code with whether it is retried', () => {
-    const api = readFileSync(join(__dirname, '../../docs/api.md'), 'utf8');
+    const api = readFileSync(join(__dirname, '../../docs/reference/api.md'), 'utf8');
     const documented = [...api.matchAll(/^\| `([a-z_]+)` +\| (yes|no|408, 425, 429, 5xx) +\|/gm)];
     expect(new Map(documented.map(([, code, retryable]) => [code, retryable]))).toEqual(
       new Map(
