@@ -56,11 +56,11 @@ describe('problems', () => {
   });
 });
 
-describe('docs/api.md', () => {
+describe('docs/reference/api.md', () => {
   /** Type → status and title, from the rows of its table of problem types. */
   const documented = new Map(
     [
-      ...readFileSync(join(__dirname, '../../../../docs/api.md'), 'utf8').matchAll(
+      ...readFileSync(join(__dirname, '../../../../docs/reference/api.md'), 'utf8').matchAll(
         /^\| `(urn:weft:problem:[a-z-]+)` +\| (\d{3}) +\| ([^|]+?) +\|/gm,
       ),
     ].map(([, type, status, title]) => [type!, { status: Number(status), title }]),

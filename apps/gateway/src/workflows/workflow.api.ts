@@ -8,7 +8,7 @@ import { named, type ApiOperation } from '../openapi/api-operation';
 export const WorkflowDefinitionBody = z
   .record(z.string(), z.unknown())
   .describe(
-    'A workflow definition (docs/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it.',
+    'A workflow definition (docs/reference/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it.',
   );
 export type WorkflowDefinitionBody = z.infer<typeof WorkflowDefinitionBody>;
 
