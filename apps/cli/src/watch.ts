@@ -71,7 +71,8 @@ export async function lastEventSeq(api: Api, runId: string): Promise<number> {
  * history), printed by `print` as they come. The server ends a stream at a run's end; a run
  * that was retried has several, so the stream is opened again after the last event seen
  * (`Last-Event-ID`) until the run has ended and no event is left. The same resumes a stream
- * that closed early, as when the gateway restarts; a 429 (too many streams) waits its Retry-After.
+ * that closed early, as when the gateway restarts. (A 429, too many streams, is waited out by
+ * the client, api/client.ts.)
  */
 export async function watchRun(
   api: Api,
@@ -86,11 +87,6 @@ export async function watchRun(
       headers: { accept: 'text/event-stream' },
       parseAs: 'stream',
     });
-    if (response.status === 429 && idle < MAX_IDLE_RECONNECTS) {
-      idle++;
-      await sleep(Number(response.headers.get('retry-after') ?? 5) * 1000);
-      continue;
-    }
     if (!response.ok || !data) throw apiError(response, error);
     const before = lastSeq;
     try {

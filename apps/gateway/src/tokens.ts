@@ -4,3 +4,5 @@ export const SSE_HEARTBEAT_MS = Symbol('SseHeartbeatMs');
 export const LOAD_SHEDDING = Symbol('LoadShedding');
 export const GATEWAY_LIMITS = Symbol('GatewayLimits');
 export const LAST_USED_FLUSH_MS = Symbol('LastUsedFlushMs');
+/** The platform's default tenant limits (WEFT_TENANT_…); a tenant's own override them. */
+export const TENANT_LIMIT_DEFAULTS = Symbol('TenantLimitDefaults');

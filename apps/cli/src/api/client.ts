@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './openapi';
 
@@ -5,6 +6,7 @@ import type { components, paths } from './openapi';
 export type Api = Client<paths>;
 export type Problem = components['schemas']['Problem'];
 export type Workflow = components['schemas']['Workflow'];
+export type WorkflowDefinition = components['schemas']['WorkflowDefinition'];
 export type RunSummary = components['schemas']['RunSummary'];
 export type Run = components['schemas']['Run'];
 export type RunEvent = components['schemas']['RunEvent'];
@@ -17,10 +19,37 @@ export interface Settings {
   apiKey: string;
 }
 
+/** Tries of a request the server answers 429 (a tenant rate limit, too many event streams). */
+const RATE_LIMITED_TRIES = 4;
+/** The longest Retry-After waited for; a longer one is answered as the 429 it is. */
+const MAX_RETRY_AFTER_S = 10;
+
+/**
+ * fetch, waiting out a 429's Retry-After and sending the request again: a 429 was refused before
+ * anything was done, so a POST is as safe to repeat as a GET (docs/reference/api.md, rate limits).
+ */
+async function fetchWaitingOutRateLimits(request: Request): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(request.clone());
+    const retryAfter = Number(response.headers.get('retry-after'));
+    if (
+      response.status !== 429 ||
+      attempt >= RATE_LIMITED_TRIES ||
+      !Number.isFinite(retryAfter) ||
+      retryAfter > MAX_RETRY_AFTER_S
+    ) {
+      return response;
+    }
+    await response.body?.cancel();
+    await sleep(Math.max(retryAfter, 0.1) * 1000);
+  }
+}
+
 export function apiClient({ url, apiKey }: Settings): Api {
   return createClient<paths>({
     baseUrl: url.replace(/\/+$/, ''),
     headers: { authorization: `Bearer ${apiKey}` },
+    fetch: fetchWaitingOutRateLimits,
   });
 }
 

@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set a tenant’s own limits (a number) or return them to the platform default (null); in effect on every gateway within a second */
+        patch: operations["updateTenantLimits"];
+        trace?: never;
+    };
     "/v1/api-keys": {
         parameters: {
             query?: never;
@@ -494,6 +511,14 @@ export interface components {
         CreateTenantRequest: {
             name: string;
         };
+        UpdateTenantRequest: {
+            limits: {
+                /** @description API and webhook requests per second; null: the default */
+                requestsPerSecond?: number | null;
+                /** @description Run starts (API and webhooks) per second; null: the default */
+                runsPerSecond?: number | null;
+            };
+        };
         CreateApiKeyRequest: {
             /** @description Unique among the tenant’s keys that are not revoked */
             name: string;
@@ -510,9 +535,607 @@ export interface components {
              */
             expiresAt?: string;
         };
-        /** @description A workflow definition (docs/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it. */
+        /**
+         * Weft workflow definition
+         * @description A workflow definition (docs/reference/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it.
+         */
         WorkflowDefinition: {
-            [key: string]: unknown;
+            name: string;
+            description?: string;
+            inputSchema?: {
+                [key: string]: unknown;
+            };
+            /** @default [] */
+            triggers: ({
+                /** @constant */
+                type: "webhook";
+                path: string;
+                secret?: string;
+                /** @constant */
+                auth?: "none";
+            } | {
+                /** @constant */
+                type: "schedule";
+                cron: string;
+                /** @default UTC */
+                timezone: string;
+                input?: unknown;
+                /**
+                 * @default skip
+                 * @enum {string}
+                 */
+                overlap: "skip" | "allow";
+                /**
+                 * @default latest
+                 * @enum {string}
+                 */
+                catchUp: "latest" | "none";
+            } | {
+                /** @constant */
+                type: "event";
+                credential: string;
+                topic: string;
+                filter?: string;
+                /** @default false */
+                fromBeginning: boolean;
+            } | {
+                /** @constant */
+                type: "run";
+                workflow: string;
+                /**
+                 * @default [
+                 *       "succeeded"
+                 *     ]
+                 */
+                statuses: ("succeeded" | "failed" | "cancelled")[];
+            })[];
+            steps: ({
+                id: string;
+                /** @constant */
+                type: "transform";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    value?: string | unknown;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "wait";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    durationMs?: string | number;
+                    until?: string;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "fail";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    message: string;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "approval";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    timeoutMs: string | number;
+                    message?: string;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "workflow.run";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    workflow: string;
+                    version?: string | number;
+                    input?: string | unknown;
+                    wait?: string | boolean;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "foreach";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    items: string | (string | unknown)[];
+                    step: string | ({
+                        type: string;
+                        with?: string | {
+                            [key: string]: string | unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    });
+                    concurrency?: string | number;
+                    onItemError?: string | ("fail" | "continue");
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "http.request";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    method?: string | ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS");
+                    url: string;
+                    headers?: string | {
+                        [key: string]: string | (string | number | boolean);
+                    };
+                    query?: string | {
+                        [key: string]: string | ((string | number | boolean) | (string | (string | number | boolean))[] | null);
+                    };
+                    body?: string | unknown;
+                    timeoutMs?: string | number;
+                    credential?: string | (string | (string)[]);
+                    acceptStatus?: string | (string | number)[];
+                    sign?: string | {
+                        credential: string;
+                        header?: string;
+                    };
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "kafka.publish";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    credential: string | (string | (string)[]);
+                    topic: string;
+                    key?: string;
+                    value: string | unknown;
+                    headers?: string | {
+                        [key: string]: string;
+                    };
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "rabbitmq.publish";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    credential: string | (string | (string)[]);
+                    exchange?: string;
+                    routingKey: string;
+                    body: string | unknown;
+                    headers?: string | {
+                        [key: string]: string;
+                    };
+                    persistent?: string | boolean;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "postgres.query";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    credential: string | (string | (string)[]);
+                    sql: string;
+                    params?: string | (string | unknown)[];
+                    maxRows?: string | number;
+                    timeoutMs?: string | number;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "email.send";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    credential: string | (string | (string)[]);
+                    from: string;
+                    to: string | (string | (string)[]);
+                    cc?: string | (string | (string)[]);
+                    bcc?: string | (string | (string)[]);
+                    replyTo?: string;
+                    subject: string;
+                    text?: string;
+                    html?: string;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "ai.chat";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    credential: string | (string | (string)[]);
+                    model: string;
+                    prompt?: string;
+                    messages?: string | (string | {
+                        role: string | ("system" | "user" | "assistant");
+                        content: string;
+                    })[];
+                    system?: string;
+                    temperature?: string | number;
+                    maxTokens?: string | number;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            } | {
+                id: string;
+                /** @constant */
+                type: "ai.extract";
+                /** @default [] */
+                needs: string[];
+                /**
+                 * @default allSucceeded
+                 * @enum {string}
+                 */
+                needsPolicy: "allSucceeded" | "anySucceeded" | "allDone";
+                if?: string;
+                with?: {
+                    credential: string | (string | (string)[]);
+                    model: string;
+                    prompt?: string;
+                    messages?: string | (string | {
+                        role: string | ("system" | "user" | "assistant");
+                        content: string;
+                    })[];
+                    system?: string;
+                    temperature?: string | number;
+                    maxTokens?: string | number;
+                    schema: string | {
+                        [key: string]: string | unknown;
+                    };
+                    maxRepairs?: string | number;
+                };
+                /** @default {} */
+                retry: {
+                    /** @default 1 */
+                    maxAttempts: number;
+                    /**
+                     * @default exponential
+                     * @enum {string}
+                     */
+                    backoff: "fixed" | "exponential";
+                    /** @default 200 */
+                    initialDelayMs: number;
+                    /** @default 10000 */
+                    maxDelayMs: number;
+                };
+                /** @default 30000 */
+                timeoutMs: number;
+                /**
+                 * @default fail
+                 * @enum {string}
+                 */
+                onError: "fail" | "continue";
+            })[];
+            output?: string;
         };
         /** @default {} */
         StartRunRequest: {
@@ -650,6 +1273,21 @@ export interface components {
             };
             /** @description The API key: shown this once, stored only as a hash. */
             apiKey: string;
+        };
+        Tenant: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The limits in effect: its own, else the platform defaults */
+            limits: {
+                requestsPerSecond: number;
+                runsPerSecond: number;
+            };
+            /** @description The limits set for this tenant */
+            ownLimits: {
+                requestsPerSecond?: number;
+                runsPerSecond?: number;
+            };
         };
         ApiKeyCreated: {
             /** Format: uuid */
@@ -1251,6 +1889,86 @@ export interface operations {
             };
         };
     };
+    updateTenantLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTenantRequest"];
+            };
+        };
+        responses: {
+            /** @description The tenant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description The request is invalid; `errors` gives each problem at its JSON path: $.body…, $.query…, $.params…, $.headers…, or from the root of a workflow definition ($.steps[0].id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No key, or not a valid one (unknown, revoked or expired: `detail` says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not this tenant’s */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large: a definition is at most 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listApiKeys: {
         parameters: {
             query?: never;
@@ -1271,6 +1989,15 @@ export interface operations {
             };
             /** @description No key, or not a valid one (unknown, revoked or expired: `detail` says which) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1374,6 +2101,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1448,6 +2184,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1508,6 +2253,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1538,6 +2292,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WorkflowDefinition"];
+                "application/yaml": components["schemas"]["WorkflowDefinition"];
             };
         };
         responses: {
@@ -1590,6 +2345,15 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1664,6 +2428,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1696,6 +2469,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WorkflowDefinition"];
+                "application/yaml": components["schemas"]["WorkflowDefinition"];
             };
         };
         responses: {
@@ -1764,6 +2538,15 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1845,6 +2628,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1913,6 +2705,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1973,6 +2774,15 @@ export interface operations {
             };
             /** @description Not found, or not this tenant’s */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2101,6 +2911,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2156,6 +2975,15 @@ export interface operations {
             };
             /** @description No key, or not a valid one (unknown, revoked or expired: `detail` says which) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2223,6 +3051,15 @@ export interface operations {
             };
             /** @description Not found, or not this tenant’s */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2302,6 +3139,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2353,6 +3199,15 @@ export interface operations {
             };
             /** @description No key, or not a valid one (unknown, revoked or expired: `detail` says which) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2438,6 +3293,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2544,6 +3408,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2622,6 +3495,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2718,6 +3600,15 @@ export interface operations {
             };
             /** @description The body is too large: a definition is at most 1 MiB */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2897,6 +3788,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2986,6 +3886,15 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3091,6 +4000,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3158,6 +4076,15 @@ export interface operations {
             };
             /** @description Not found, or not this tenant’s */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3252,6 +4179,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3303,6 +4239,15 @@ export interface operations {
             };
             /** @description No key, or not a valid one (unknown, revoked or expired: `detail` says which) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,5 @@
 import type { Schema } from '@cfworker/json-schema';
-import { ApiError, ok, type Api, type Workflow } from '../api/client';
+import { ApiError, ok, type Api, type Workflow, type WorkflowDefinition } from '../api/client';
 import { connect, findWorkflow } from '../context';
 import { DefinitionSchema, definitionFiles, readDefinition, type Issue } from '../definitions';
 import { paint, printJson } from '../output';
@@ -89,6 +89,12 @@ export async function apply(options: ApplyOptions): Promise<number> {
 const withoutDefinition = (entry: PlanEntry) =>
   Object.fromEntries(Object.entries(entry).filter(([key]) => key !== 'definition'));
 
+/**
+ * A file's definition as the request body. It is sent as written, unchecked here: the server
+ * validates it and answers each problem at its path, which is what apply reports.
+ */
+const asSent = (definition: Record<string, unknown>) => definition as unknown as WorkflowDefinition;
+
 async function applyEntry(api: Api, entry: PlanEntry): Promise<Outcome> {
   const { file } = entry;
   try {
@@ -104,14 +110,14 @@ async function applyEntry(api: Api, entry: PlanEntry): Promise<Outcome> {
       case 'unchanged':
         return { file, name: entry.name, result: 'unchanged', ...entry.workflow };
       case 'create': {
-        const saved = await ok(api.POST('/v1/workflows', { body: entry.definition }));
+        const saved = await ok(api.POST('/v1/workflows', { body: asSent(entry.definition) }));
         return { file, name: entry.name, result: 'created', id: saved.id, version: saved.version };
       }
       case 'update': {
         const saved = await ok(
           api.PUT('/v1/workflows/{id}', {
             params: { path: { id: entry.workflow.id } },
-            body: entry.definition,
+            body: asSent(entry.definition),
           }),
         );
         // The server makes no new version of a definition that means the same once defaults
