@@ -1,4 +1,4 @@
-import { styleText } from 'node:util';
+import { stripVTControlCharacters, styleText } from 'node:util';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -10,16 +10,17 @@ type Style = Parameters<typeof styleText>[0];
 export const paint = (style: Style, text: string, stream: NodeJS.WriteStream = process.stdout) =>
   styleText(style, text, { stream });
 
-/** Columns padded to their widest cell; the last column is not padded. */
+/** Columns padded to their widest cell (as shown: colour codes take no room); the last is not. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
-  const widths = header.map((_, column) =>
-    Math.max(...all.map((row) => (row[column] ?? '').length)),
-  );
+  const shown = (cell: string) => stripVTControlCharacters(cell).length;
+  const widths = header.map((_, column) => Math.max(...all.map((row) => shown(row[column] ?? ''))));
   return all
     .map((row) =>
       row
-        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
+        .map((cell, column) =>
+          column === row.length - 1 ? cell : cell + ' '.repeat(widths[column]! - shown(cell)),
+        )
         .join('  ')
         .trimEnd(),
     )
