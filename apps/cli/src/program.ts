@@ -112,7 +112,12 @@ Examples:
   weft apply -f examples/
   weft apply -f workflows/uptime-check.weft.yaml --dry-run`,
     )
-    .action((options: { file: string[]; dryRun?: boolean; json?: boolean }) => run(apply(options)));
+    .action((options: { file: string[]; dryRun?: boolean; json?: boolean }, command: Command) => {
+      // Repeatable, so it has a default ([]), which commander's requiredOption would accept.
+      if (options.file.length === 0)
+        command.error("required option '-f, --file <file|dir>' not specified");
+      run(apply(options));
+    });
 
   weft
     .command('run')

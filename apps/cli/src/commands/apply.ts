@@ -35,7 +35,6 @@ function printIssues(file: string, problem: string, issues: readonly Issue[]): v
  * update checked against the workflow JSON Schema.
  */
 export async function apply(options: ApplyOptions): Promise<number> {
-  if (options.file.length === 0) throw new Error('give the definitions with -f <file|dir>');
   const files = options.file.flatMap(definitionFiles).map(readDefinition);
   const api = connect();
   const current = new Map<string, Workflow>();
