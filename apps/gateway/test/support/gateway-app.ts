@@ -30,6 +30,8 @@ export async function startTestGateway(
     loadShedding?: Partial<LoadSheddingOptions>;
     limits?: Partial<GatewayLimits>;
     beforeInit?: (app: NestFastifyApplication) => void;
+    /** The web console's build to serve; apps/console/dist by default. */
+    consoleDir?: string | null;
   } = {},
 ): Promise<TestGateway> {
   const rpc = new FakeRpc();
@@ -49,6 +51,7 @@ export async function startTestGateway(
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
       ...(options.limits && { limits: options.limits }),
       ...(options.lastUsedFlushMs && { lastUsedFlushMs: options.lastUsedFlushMs }),
+      ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
     }),
     logger,
   );

@@ -1,0 +1,40 @@
+import type {
+  RunEventView,
+  RunPage,
+  RunStatus,
+  RunSummary,
+  RunView,
+  WorkflowPage,
+} from '@weft/contracts';
+import type { ApiClient } from './client';
+
+/** What the API calls of the runs pages answer; one definition each, typed by the contracts. */
+export const listRuns = (
+  api: ApiClient,
+  query: { status?: string; workflowId?: string; cursor?: string; limit?: number },
+  signal?: AbortSignal,
+) => api.get<RunPage>('/v1/runs', { query, ...(signal && { signal }) });
+
+export const getRun = (api: ApiClient, id: string, signal?: AbortSignal) =>
+  api.get<RunView>(`/v1/runs/${encodeURIComponent(id)}`, signal && { signal });
+
+/** The tenant's active workflows (the first 100, newest first): names for ids, and filters. */
+export const listWorkflows = (api: ApiClient, signal?: AbortSignal) =>
+  api.get<WorkflowPage>('/v1/workflows', { query: { limit: 100 }, ...(signal && { signal }) });
+
+/** The run status an event moves its run to, if it is a run event. */
+export function runStatusOf(event: RunEventView): RunStatus | null {
+  return event.type.startsWith('run.') ? (event.data.status as RunStatus) : null;
+}
+
+/** A run summary after one of its run events; step events leave it as it is. */
+export function applyRunEvent(run: RunSummary, event: RunEventView): RunSummary {
+  const status = runStatusOf(event);
+  if (!status) return run;
+  if (event.type === 'run.started') {
+    // A retry starts the run again: it is no longer finished.
+    return { ...run, status, startedAt: run.startedAt ?? event.at, finishedAt: null };
+  }
+  const terminal = status === 'succeeded' || status === 'failed' || status === 'cancelled';
+  return { ...run, status, finishedAt: terminal ? event.at : run.finishedAt };
+}
