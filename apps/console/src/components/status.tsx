@@ -26,6 +26,11 @@ export const RUN_STATUS_OPTIONS: readonly RunStatus[] = [
   'cancelled',
 ] satisfies readonly Status[];
 
+/** The icon of each status, for places that draw it themselves (the step graph). */
+export const STATUS_ICON = Object.fromEntries(
+  Object.entries(LOOK).map(([status, look]) => [status, look.icon]),
+) as Record<Status, string>;
+
 export function toneOf(status: Status): string {
   return LOOK[status].tone;
 }

@@ -8,6 +8,7 @@ import { useApi } from '../../auth/session';
 import { LiveIndicator, type LiveState } from '../../components/LiveIndicator';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorState, Loading } from '../../components/states';
+import { shortId } from '../../format/ids';
 import { RUN_STATUS_OPTIONS, StatusBadge } from '../../components/status';
 import { Duration, RelativeTime } from '../../components/time';
 
@@ -205,12 +206,12 @@ function RunTable({ runs, names }: { runs: RunSummary[]; names: Map<string, stri
             </td>
             <td className="run-id">
               <Link href={`/runs/${run.id}`} aria-label={`Run ${run.id}`}>
-                <code>{run.id.slice(0, 8)}</code>
+                <code>{shortId(run.id)}</code>
               </Link>
               {run.parentRunId && <span className="tag">child</span>}
             </td>
             <td className="workflow">
-              {names.get(run.workflowId) ?? <code>{run.workflowId.slice(0, 8)}</code>}
+              {names.get(run.workflowId) ?? <code>{shortId(run.workflowId)}</code>}
               <span className="muted"> v{run.workflowVersion}</span>
             </td>
             <td>
