@@ -338,6 +338,12 @@ describe('the web console (Chromium, standalone app)', () => {
     await step('record', 'succeeded').waitFor({ timeout: LIVE_TIMEOUT_MS });
     await runStatusShown('succeeded').waitFor({ timeout: LIVE_TIMEOUT_MS });
     await expect(page.getByRole('button', { name: 'Retry run' }).count()).resolves.toBe(0);
+    // Read again from the start, the history goes on past the earlier failure.
+    await page.reload();
+    await page.getByText('Final', { exact: true }).waitFor({ timeout: LIVE_TIMEOUT_MS });
+    const bars = await page.getByRole('list', { name: 'Timeline of step attempts' }).textContent();
+    expect(bars).toMatch(/check_stock.*failed \(http_status\).*succeeded.*record.*succeeded/);
+    await runStatusShown('succeeded').waitFor();
   });
 
   it('approves a waiting approval step', async () => {

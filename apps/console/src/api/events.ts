@@ -14,8 +14,11 @@ export interface FollowOptions {
   onOpen?: () => void;
   /** A connection failed; the stream retries on its own unless the error is final (4xx). */
   onError?: (error: unknown) => void;
-  /** Whether to connect again once the server ended the stream (a run's stream ends with it). */
-  reconnectAfterEnd?: () => boolean;
+  /**
+   * Whether to connect again (resuming after the last event) once the server ended the stream,
+   * told how many events this connection delivered; true by default.
+   */
+  reconnectAfterEnd?: (delivered: number) => boolean;
   signal: AbortSignal;
 }
 
@@ -57,10 +60,12 @@ export async function followEvents(
       }
       delay = RETRY_MIN_MS;
       options.onOpen?.();
+      let delivered = 0;
       const parser = createParser({
         onEvent: (message) => {
           if (message.id !== undefined) lastEventId = message.id;
           if (!message.data) return;
+          delivered++;
           options.onEvent(JSON.parse(message.data) as RunEventView);
         },
       });
@@ -70,7 +75,9 @@ export async function followEvents(
         if (done) break;
         parser.feed(value);
       }
-      if (!(options.reconnectAfterEnd?.() ?? true)) return;
+      if (!(options.reconnectAfterEnd?.(delivered) ?? true)) return;
+      // An end the server chose: resume at once, from the last event.
+      if (delivered > 0) continue;
     } catch (error) {
       if (signal.aborted) return;
       options.onError?.(error);

@@ -31,6 +31,13 @@ const REFRESH_DEBOUNCE_MS = 300;
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
+/** The newest instant a run view records (ISO strings of one clock compare as text). */
+function latestInstant(run: RunView): string {
+  const instants = [run.createdAt, run.startedAt, run.finishedAt];
+  for (const step of run.steps) instants.push(step.startedAt, step.finishedAt);
+  return instants.reduce<string>((latest, at) => (at && at > latest ? at : latest), '');
+}
+
 /**
  * One run: its step DAG coloured by status, a timeline of attempts, each step's details, and
  * the actions that apply (cancel, retry, approve or reject). Live through the run's event
@@ -72,9 +79,11 @@ export function RunPage() {
 
   const onEvent = useEffectEvent((event: RunEventView) => {
     setEvents((current) => new Map(current).set(event.seq, event));
-    queryClient.setQueryData<RunView>(
-      runKey,
-      (current) => current && applyStepEvent(applyRunEvent(current, event), event),
+    // The replayed history is older than the run as read: only newer events change it.
+    queryClient.setQueryData<RunView>(runKey, (current) =>
+      current && event.at >= latestInstant(current)
+        ? applyStepEvent(applyRunEvent(current, event), event)
+        : current,
     );
     refreshSoon();
   });
@@ -86,8 +95,11 @@ export function RunPage() {
       onOpen: () => setLive('live'),
       onError: () => setLive('offline'),
       onEvent,
-      // The stream ends with the run; a retry opens it again.
-      reconnectAfterEnd: () => {
+      // The stream ends at a run's end. Replaying the history of a retried run, it ends at
+      // the earlier failure: resuming after it goes on. A resumption with nothing to send
+      // means the run has ended.
+      reconnectAfterEnd: (delivered) => {
+        if (delivered > 0) return true;
         setLive('ended');
         return false;
       },
