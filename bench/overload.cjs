@@ -233,7 +233,13 @@ async function main() {
   const connectionCounts = String(option('connections', '10000,1000')).split(',').map(Number);
   const durationS = Number(option('duration', 25));
   // Every connection of the load comes from 127.0.0.1: the per-address cap is off.
-  const env = { LOG_LEVEL: 'warn', GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '0' };
+  // One tenant sends all the load: its rate limits are off, so only shedding answers it.
+  const env = {
+    LOG_LEVEL: 'warn',
+    GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    WEFT_TENANT_REQUESTS_PER_SECOND: '1000000',
+    WEFT_TENANT_RUNS_PER_SECOND: '1000000',
+  };
   for (const name of [
     'GATEWAY_MAX_IN_FLIGHT',
     'GATEWAY_MAX_PENDING',

@@ -104,7 +104,7 @@ function triggerRequest(config, record) {
 }
 
 /**
- * A delivery to `config.hookPath`, signed as docs/triggers.md says. The body never changes,
+ * A delivery to `config.hookPath`, signed as docs/reference/triggers.md says. The body never changes,
  * so the signature is computed once a second rather than per request: it stays well inside
  * the 5-minute window, and the load client's CPU goes to sending, not to hashing.
  */

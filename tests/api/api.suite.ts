@@ -183,7 +183,7 @@ export function describeApi(mode: Mode, port: number): void {
         expect(taken.body.type).toBe('urn:weft:problem:api-key-name-taken');
 
         // The stack runs one gateway: the one that revoked, which refuses the key at once;
-        // other replicas would within 1 s (docs/api.md#api-keys), which is what this allows.
+        // other replicas would within 1 s (docs/reference/api.md#api-keys), which is what this allows.
         const revoked = await owner.delete(`/v1/api-keys/${created.body.id}`);
         expect(revoked.status).toBe(204);
         const refused = await answersWithin(() => deploy.get('/v1/workflows'), 401, 1_000);

@@ -24,7 +24,11 @@ describe('documentation', () => {
 
   it('is found', () => {
     expect(files.map((file) => relative(root, file))).toEqual(
-      expect.arrayContaining(['README.md', 'docs/definitions.md', 'docs/api.md']),
+      expect.arrayContaining([
+        'README.md',
+        'docs/reference/definitions.md',
+        'docs/reference/api.md',
+      ]),
     );
   });
 

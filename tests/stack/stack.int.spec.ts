@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { startStack, type Stack } from '../../tools/stack.cjs';
 import { runProbe } from '../support/probe';
 
@@ -56,6 +57,39 @@ describe('distributed stack (four processes, real servers)', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await response.json()).toMatchObject({ errors: [{ path: '$.params.id' }] });
+  });
+
+  it('counts a tenant’s requests in Redis and answers 429 over its requestsPerSecond', async () => {
+    const admin = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
+    const created = await fetch(`${stack.gatewayUrl}/v1/tenants`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'rate-limited' }),
+    });
+    const { tenant, apiKey } = (await created.json()) as { tenant: { id: string }; apiKey: string };
+    await fetch(`${stack.gatewayUrl}/v1/tenants/${tenant.id}`, {
+      method: 'PATCH',
+      headers: admin,
+      body: JSON.stringify({ limits: { requestsPerSecond: 3 } }),
+    });
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 10; i++) {
+      const answer = await fetch(`${stack.gatewayUrl}/v1/workflows`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
+      statuses.push(answer.status);
+      if (answer.status === 429) refused ??= answer;
+    }
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(4);
+    expect(refused?.headers.get('ratelimit-policy')).toBe('"requests";q=3;w=1');
+    expect(refused?.headers.get('retry-after')).toMatch(/^[1-9]$/);
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    try {
+      expect(await redis.keys(`weft:rate:requests:3*${tenant.id}`)).toHaveLength(1);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('logs one JSON object per line with the service name', () => {

@@ -161,6 +161,42 @@ describe('standalone mode (npm start)', () => {
   it('connects the services as a role that is no superuser and owns their schemas', () =>
     expectAppRole(dataDir, pgPort));
 
+  it('answers a tenant over its requestsPerSecond 429 with RateLimit headers; another tenant is unaffected', async () => {
+    const api = (path: string, key: string, init: RequestInit = {}) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      });
+    const tenant = async (name: string) => {
+      const created = await api('/v1/tenants', adminKey, {
+        method: 'POST',
+        body: JSON.stringify({ name }),
+      });
+      return (await created.json()) as { tenant: { id: string }; apiKey: string };
+    };
+    const noisy = await tenant('noisy');
+    const quiet = await tenant('quiet');
+    const patched = await api(`/v1/tenants/${noisy.tenant.id}`, adminKey, {
+      method: 'PATCH',
+      body: JSON.stringify({ limits: { requestsPerSecond: 3 } }),
+    });
+    expect(await patched.json()).toMatchObject({ ownLimits: { requestsPerSecond: 3 } });
+
+    const burst = async (key: string) => {
+      const answers: Response[] = [];
+      for (let i = 0; i < 10; i++) answers.push(await api('/v1/workflows', key));
+      return answers;
+    };
+    const limited = (await burst(noisy.apiKey)).filter((answer) => answer.status === 429);
+    // A window opens at the first request and lasts a second; ten requests straddle two at most.
+    expect(limited.length).toBeGreaterThanOrEqual(4);
+    expect(limited[0]!.headers.get('retry-after')).toMatch(/^[1-9]$/);
+    expect(limited[0]!.headers.get('ratelimit-policy')).toBe('"requests";q=3;w=1');
+    expect(limited[0]!.headers.get('ratelimit')).toBe('"requests";r=0;t=1');
+    expect(((await limited[0]!.json()) as { type: string }).type).toBe('urn:weft:problem:rate-limited');
+    expect((await burst(quiet.apiKey)).map((answer) => answer.status)).toEqual(Array(10).fill(200));
+  });
+
   it('runs a probe and stops cleanly', async () => {
     const probe = await runProbe(`http://127.0.0.1:${port}`, adminKey);
     expect(probe.status).toBe('completed');

@@ -54,8 +54,8 @@ describe('one definition per step type', () => {
   );
 
   it('documents every step error code with whether it is retried', () => {
-    const api = readFileSync(join(__dirname, '../../docs/api.md'), 'utf8');
-    const documented = [...api.matchAll(/^\| `([a-z_]+)` +\| (yes|no|408, 425, 429, 5xx) +\|/gm)];
+    const steps = readFileSync(join(__dirname, '../../docs/reference/steps.md'), 'utf8');
+    const documented = [...steps.matchAll(/^\| `([a-z_]+)` +\| (yes|no|408, 425, 429, 5xx) +\|/gm)];
     expect(new Map(documented.map(([, code, retryable]) => [code, retryable]))).toEqual(
       new Map(
         STEP_ERROR_CODES.map((code) => [

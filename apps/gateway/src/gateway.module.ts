@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcTransport } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
 import { ApiKeyService } from './api-keys/api-key.service';
@@ -35,6 +36,8 @@ import { TenantCache } from './tenants/tenant.cache';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
+import { TenantRateLimitGate, TenantRateLimits } from './tenants/rate-limits';
+import type { TenantLimits } from './tenants/tenant-limits';
 import {
   CONSOLE_DIR,
   GATEWAY_LIMITS,
@@ -42,6 +45,7 @@ import {
   LOAD_SHEDDING,
   RPC_TIMEOUT_MS,
   SSE_HEARTBEAT_MS,
+  TENANT_LIMIT_DEFAULTS,
 } from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
 
@@ -68,6 +72,13 @@ export interface GatewayDeps {
    * The web console's build served at `/`: apps/console/dist where unset; null serves none.
    */
   consoleDir?: string | null;
+  /** Tenant limits where a tenant has none of its own (WEFT_TENANT_…). */
+  tenantLimits: TenantLimits;
+  /**
+   * Where the tenants' rate windows are counted, shared by every replica; in process when
+   * absent (standalone mode, one process).
+   */
+  rateLimitStore?: Redis;
 }
 
 @Module({})
@@ -104,6 +115,9 @@ export class GatewayModule {
         },
         { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
         { provide: TenantCache, useValue: new TenantCache() },
+        { provide: TENANT_LIMIT_DEFAULTS, useValue: deps.tenantLimits },
+        { provide: TenantRateLimits, useValue: new TenantRateLimits(deps.rateLimitStore) },
+        TenantRateLimitGate,
         { provide: APP_FILTER, useClass: ProblemFilter },
         // After the guards: a request takes its slot in flight once its key is checked.
         { provide: APP_INTERCEPTOR, useClass: AdmissionInterceptor },

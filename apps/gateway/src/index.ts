@@ -3,3 +3,4 @@ export { configSchema, defaultPort, type GatewayConfig } from './config';
 export { gatewayDatabase } from './database';
 export { GatewayModule, type GatewayDeps } from './gateway.module';
 export { LISTEN_BACKLOG, listenGateway } from './http/http-server';
+export { tenantLimitDefaultsOf, tenantLimitEnv } from './tenants/tenant-limits';

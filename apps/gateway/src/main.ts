@@ -16,6 +16,7 @@ import {
 } from '@weft/runtime';
 import { resolveAdminKey } from './admin/admin-key';
 import { configSchema } from './config';
+import { tenantLimitDefaultsOf } from './tenants/tenant-limits';
 import { gatewayDatabase } from './database';
 import { listenGateway } from './http/http-server';
 import { GatewayModule } from './gateway.module';
@@ -24,9 +25,14 @@ async function main(logger: JsonLogger): Promise<void> {
   const config = loadConfig(configSchema);
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(gatewayDatabase, { url: config.DATABASE_URL }, readiness);
-  // Redis is for the tenants' rate-limit buckets (to come); for now /ready checks it. Lazy, so a
-  // Redis outage shows on /ready rather than stopping the start.
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // Redis holds the tenants' rate windows, shared by the replicas. Lazy, so a Redis outage shows
+  // on /ready rather than stopping the start. A command that takes longer than the timeout
+  // fails, and the request is counted in this process instead (tenants/rate-limits.ts).
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 250,
+  });
   await redis.connect();
   readiness.register('redis', () => redis.ping());
   const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
@@ -64,6 +70,8 @@ async function main(logger: JsonLogger): Promise<void> {
         maxConnectionsPerAddress: config.GATEWAY_MAX_CONNECTIONS_PER_ADDRESS,
         maxEventStreamsPerTenant: config.GATEWAY_MAX_EVENT_STREAMS_PER_TENANT,
       },
+      tenantLimits: tenantLimitDefaultsOf(config),
+      rateLimitStore: redis,
     }),
     logger,
   );

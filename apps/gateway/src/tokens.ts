@@ -6,3 +6,5 @@ export const GATEWAY_LIMITS = Symbol('GatewayLimits');
 export const LAST_USED_FLUSH_MS = Symbol('LastUsedFlushMs');
 /** The web console's build (apps/console/dist); null: none, `/` answers 404. */
 export const CONSOLE_DIR = Symbol('ConsoleDir');
+/** The platform's default tenant limits (WEFT_TENANT_…); a tenant's own override them. */
+export const TENANT_LIMIT_DEFAULTS = Symbol('TenantLimitDefaults');

@@ -82,17 +82,15 @@ describe('tenants and API keys (real PostgreSQL)', () => {
     const columns = async (): Promise<string[]> => {
       const rows: { column_name: string }[] = await dataSource.query(
         `SELECT column_name FROM information_schema.columns
-          WHERE table_schema = 'gateway' AND table_name = 'api_keys' ORDER BY column_name`,
+          WHERE table_schema = 'gateway' AND table_name = 'tenants' ORDER BY column_name`,
       );
       return rows.map((row) => row.column_name);
     };
     await dataSource.undoLastMigration({ transaction: 'each' });
-    expect(await columns()).toEqual(['created_at', 'id', 'key_hash', 'prefix', 'tenant_id']);
+    expect(await columns()).toEqual(['created_at', 'id', 'name']);
     expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([
-      'ApiKeyNamesScopesExpiry1765400000000',
+      'TenantLimits1765500000000',
     ]);
-    expect(await columns()).toEqual(
-      expect.arrayContaining(['name', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']),
-    );
+    expect(await columns()).toEqual(['created_at', 'id', 'limits', 'name']);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
+import { tenantLimitEnv } from '@weft/gateway';
 import { env, serviceEnv } from '@weft/runtime';
 import { breakerEnv } from '@weft/worker';
 
@@ -8,6 +9,8 @@ export const configSchema = z.object({
   ...serviceEnv,
   /** Circuit breakers of the providers steps call (fallback credentials). */
   ...breakerEnv,
+  /** Default tenant limits: WEFT_TENANT_REQUESTS_PER_SECOND, WEFT_TENANT_RUNS_PER_SECOND. */
+  ...tenantLimitEnv,
   PORT: env.port(3000),
   WEFT_DATA_DIR: z.string().min(1).default('./.weft'),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),

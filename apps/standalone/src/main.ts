@@ -5,7 +5,7 @@ const telemetry = startTelemetry('standalone');
 import { resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { AiModule, aiDatabase } from '@weft/ai';
-import { GatewayModule, gatewayDatabase } from '@weft/gateway';
+import { GatewayModule, gatewayDatabase, tenantLimitDefaultsOf } from '@weft/gateway';
 import { IntegrationModule, integrationDatabase } from '@weft/integration';
 import { InProcessBus } from '@weft/messaging';
 import { openDatabase, type ServiceDatabase } from '@weft/persistence';
@@ -104,6 +104,8 @@ async function main(logger: JsonLogger): Promise<void> {
       events: bus,
       adminKey: adminKey.value,
       rpcTimeoutMs: 5_000,
+      // One process: the tenants' rate windows are counted in it, without Redis.
+      tenantLimits: tenantLimitDefaultsOf(config),
     }),
     logger,
   );

@@ -7,7 +7,7 @@ export function Placeholder({ title, api }: { title: string; api: string }) {
     <>
       <PageHeader title={title} />
       <Empty title="This page is coming soon.">
-        Meanwhile, the API has it: <code>{api}</code> (see docs/api.md).
+        Meanwhile, the API has it: <code>{api}</code> (see docs/reference/api.md).
       </Empty>
     </>
   );

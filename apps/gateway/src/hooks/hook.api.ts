@@ -62,6 +62,6 @@ export const hookOperations: ApiOperation[] = [
         body: named('HookAnswered', HookAnswered),
       },
     },
-    problems: [400, 401, 404, 413, 503],
+    problems: [400, 401, 404, 413, 429, 503],
   },
 ];

@@ -6,6 +6,7 @@ import { ZodPipe } from '../http/request-validation';
 import { ProblemError } from '../problem/problem';
 import { TenantRpc } from '../rpc/tenant-rpc';
 import { RunEventsService } from '../runs/events/run-events.service';
+import { TenantRateLimitGate } from '../tenants/rate-limits';
 import { deliveryHeaders, deliveryInput, rawBodyOf } from './hook-bodies';
 import { HookHeaders, HookParams, HookQuery } from './hook.api';
 
@@ -28,6 +29,7 @@ export class HooksController {
   constructor(
     private readonly rpc: TenantRpc,
     private readonly runEvents: RunEventsService,
+    private readonly rateLimits: TenantRateLimitGate,
   ) {}
 
   @Post(':tenantId/:path')
@@ -38,6 +40,9 @@ export class HooksController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ runId: string; status?: string; output?: unknown }> {
+    // A delivery is a request of the tenant, and each one starts a run.
+    await this.rateLimits.admit(request, reply, 'requests', tenantId);
+    await this.rateLimits.admit(request, reply, 'runs', tenantId);
     const hook = await this.rpc.call(WorkflowRpc, 'webhooks.resolve', tenantId, { path });
     const raw = rawBodyOf(request);
     if (hook.secret !== undefined) {

@@ -4,9 +4,18 @@ import type { z } from 'zod';
 export interface NamedSchema {
   name: string;
   schema: z.ZodType;
+  /**
+   * The JSON Schema to document instead of the zod schema's, where the gateway only checks the
+   * shape and a service validates the rest (the workflow definition body).
+   */
+  documented?: () => Record<string, unknown>;
 }
 
-export const named = (name: string, schema: z.ZodType): NamedSchema => ({ name, schema });
+export const named = (
+  name: string,
+  schema: z.ZodType,
+  documented?: NamedSchema['documented'],
+): NamedSchema => ({ name, schema, ...(documented && { documented }) });
 
 export interface ApiResponse {
   description: string;
@@ -22,7 +31,7 @@ export interface ApiResponse {
  * the OpenAPI document is built from these, and a test checks them against the routes.
  */
 export interface ApiOperation {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** OpenAPI style: `/v1/runs/{id}`. */
   path: string;
   operationId: string;
@@ -33,10 +42,12 @@ export interface ApiOperation {
   query?: z.ZodObject;
   headers?: z.ZodObject;
   body?: NamedSchema;
+  /** The body's media types; `application/json` unless said otherwise. */
+  bodyTypes?: string[];
   responses: Record<number, ApiResponse>;
   /**
    * Statuses answered as problem+json; 401 (when secured), 403 (with the API key, unless GET:
-   * a `read` key) and 500 are implied.
+   * a `read` key), 429 (with the API key: its tenant's requestsPerSecond) and 500 are implied.
    */
   problems: number[];
 }

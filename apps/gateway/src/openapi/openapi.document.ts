@@ -62,6 +62,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state',
   413: 'The body is too large: a definition is at most 1 MiB',
   415: 'The body is not JSON',
+  429: 'The tenant is over a limit (requestsPerSecond, runsPerSecond, or its open event streams): retry after Retry-After seconds; RateLimit-Policy and RateLimit give the quota and what is left of it',
   500: 'Internal error',
   503: 'A service is unavailable; retry after Retry-After',
 };
@@ -73,10 +74,12 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
   // Requests are documented as clients write them (defaults optional), answers as sent.
   const requests = z.registry<{ id: string }>();
   const answers = z.registry<{ id: string }>();
-  const register = (registry: typeof requests, { name, schema }: NamedSchema) => {
+  const documented = new Map<string, JsonObject>();
+  const register = (registry: typeof requests, { name, schema, documented: doc }: NamedSchema) => {
     const known = registry.get(schema);
     if (!known) registry.add(schema, { id: name });
     else if (known.id !== name) throw new Error(`schema ${name} is also named ${known.id}`);
+    if (doc && !documented.has(name)) documented.set(name, withoutDialect(doc()));
     return ref(name);
   };
   register(answers, { name: 'Problem', schema: Problem });
@@ -93,7 +96,12 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
       ...(operation.body && {
         requestBody: {
           required: !operation.body.schema.safeParse(undefined).success,
-          content: { 'application/json': { schema: register(requests, operation.body) } },
+          content: Object.fromEntries(
+            (operation.bodyTypes ?? ['application/json']).map((type) => [
+              type,
+              { schema: register(requests, operation.body!) },
+            ]),
+          ),
         },
       }),
       responses: {
@@ -107,7 +115,7 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[]): JsonO
   const answerSchemas = componentsOf(answers, 'output');
   const clash = Object.keys(requestSchemas).find((name) => name in answerSchemas);
   if (clash) throw new Error(`schema name ${clash} names both a request and an answer`);
-  const schemas = { ...requestSchemas, ...answerSchemas };
+  const schemas = { ...requestSchemas, ...answerSchemas, ...Object.fromEntries(documented) };
   return {
     openapi: '3.1.0',
     info: {
@@ -186,6 +194,8 @@ function problemsOf(operation: ApiOperation): Record<string, JsonObject> {
     ...(operation.security === 'none' ? [] : [401]),
     // ApiKeyGuard asks for the write scope by method: everything but GET.
     ...(operation.security === 'apiKey' && operation.method !== 'GET' ? [403] : []),
+    // ApiKeyGuard counts every request against its tenant's requestsPerSecond.
+    ...(operation.security === 'apiKey' ? [429] : []),
     500,
   ]);
   return Object.fromEntries(

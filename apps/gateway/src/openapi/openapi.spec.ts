@@ -57,6 +57,25 @@ describe('GET /v1/openapi.json', () => {
     expect(response.json()).toEqual(committed);
   });
 
+  it('types a definition body with the workflow schema, as JSON or YAML', () => {
+    const committed = JSON.parse(
+      readFileSync(join(__dirname, '../../../../schemas/workflow.json'), 'utf8'),
+    ) as JsonObject;
+    const { $schema, $id, ...body } = committed;
+    expect([$schema, $id]).toEqual([expect.any(String), expect.any(String)]);
+    const schemas = document.components['schemas'] as Record<string, JsonObject>;
+    expect(schemas['WorkflowDefinition']).toEqual({ ...body, description: expect.any(String) });
+    for (const operationId of ['createWorkflow', 'updateWorkflow']) {
+      const operation = Object.values(document.paths)
+        .flatMap((item) => Object.values(item))
+        .find((candidate) => candidate['operationId'] === operationId)!;
+      const content = (operation['requestBody'] as { content: JsonObject }).content;
+      expect(Object.keys(content)).toEqual(['application/json', 'application/yaml']);
+      for (const media of Object.values(content))
+        expect(media).toEqual({ schema: { $ref: '#/components/schemas/WorkflowDefinition' } });
+    }
+  });
+
   it('describes exactly the routes the gateway registers', () => {
     const documented = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),

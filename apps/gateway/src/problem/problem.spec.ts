@@ -8,6 +8,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  limited: 429,
   unavailable: 503,
   internal: 500,
 };
@@ -55,11 +56,11 @@ describe('problems', () => {
   });
 });
 
-describe('docs/api.md', () => {
+describe('docs/reference/api.md', () => {
   /** Type → status and title, from the rows of its table of problem types. */
   const documented = new Map(
     [
-      ...readFileSync(join(__dirname, '../../../../docs/api.md'), 'utf8').matchAll(
+      ...readFileSync(join(__dirname, '../../../../docs/reference/api.md'), 'utf8').matchAll(
         /^\| `(urn:weft:problem:[a-z-]+)` +\| (\d{3}) +\| ([^|]+?) +\|/gm,
       ),
     ].map(([, type, status, title]) => [type!, { status: Number(status), title }]),

@@ -78,6 +78,8 @@ function statusOf(kind: ErrorKind): number {
       return 404;
     case 'conflict':
       return 409;
+    case 'limited':
+      return 429;
     case 'unavailable':
       return 503;
     case 'internal':

@@ -6,15 +6,17 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
 import { WorkflowRpc, type RunPage, type RunSummary, type RunView } from '@weft/contracts';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestHeaders } from '../http/request-headers.decorator';
 import { ZodPipe } from '../http/request-validation';
 import { TenantRpc } from '../rpc/tenant-rpc';
 import { ApiKeyGuard } from '../tenants/api-key.guard';
+import { TenantRateLimitGate } from '../tenants/rate-limits';
 import { TenantId } from '../tenants/tenant-id.decorator';
 import { RunEventsService } from './events/run-events.service';
 import {
@@ -35,6 +37,7 @@ export class RunsController {
   constructor(
     private readonly rpc: TenantRpc,
     private readonly runEvents: RunEventsService,
+    private readonly rateLimits: TenantRateLimitGate,
   ) {}
 
   /** 202 for a new run; 200 when the Idempotency-Key named a run started before. */
@@ -44,8 +47,10 @@ export class RunsController {
     @Param(new ZodPipe(WorkflowRunsParams, 'params')) { id }: WorkflowRunsParams,
     @RequestHeaders(new ZodPipe(StartRunHeaders, 'headers')) headers: StartRunHeaders,
     @Body(new ZodPipe(StartRunBody, 'body')) { input }: StartRunBody,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RunSummary> {
+    await this.rateLimits.admit(request, reply, 'runs', tenantId);
     const { run, created } = await this.rpc.call(
       WorkflowRpc,
       'runs.start',

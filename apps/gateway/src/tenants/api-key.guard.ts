@@ -1,9 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken } from '../http/bearer';
 import { ProblemError, problemFor } from '../problem/problem';
 import { scopeNeededFor, scopesAllow, type ApiKeyScope } from './api-key';
 import { LastUsedRecorder } from './last-used.recorder';
+import { TenantRateLimitGate } from './rate-limits';
 import { TenantService } from './tenant.service';
 
 declare module 'fastify' {
@@ -18,8 +19,9 @@ declare module 'fastify' {
 }
 
 /**
- * Admits requests bearing a tenant's live API key whose scopes allow the request's method, and
- * records the tenant and the key on the request. The scope is checked here, by method, rather
+ * Admits requests bearing a tenant's live API key whose scopes allow the request's method and
+ * whose tenant is within its requestsPerSecond, and records the tenant and the key on the
+ * request. The scope is checked here, by method, rather
  * than declared per route, so that a new route cannot be forgotten: whatever is not GET or
  * HEAD needs `write`.
  */
@@ -28,6 +30,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly tenants: TenantService,
     private readonly lastUsed: LastUsedRecorder,
+    private readonly rateLimits: TenantRateLimitGate,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -47,6 +50,10 @@ export class ApiKeyGuard implements CanActivate {
     this.lastUsed.record(key.keyId);
     const needed = scopeNeededFor(request.method);
     if (!scopesAllow(key.scopes, needed)) throw insufficientScope(needed);
+    // Before the request takes a slot in flight (AdmissionInterceptor): a tenant over its
+    // rate costs the others nothing but this check.
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    await this.rateLimits.admit(request, reply, 'requests', key.tenant.id, key.limits);
     request.tenantId = key.tenant.id;
     request.apiKeyId = key.keyId;
     request.apiKeyScopes = key.scopes;

@@ -4,6 +4,7 @@ import type { ApiKeyIdentity } from './tenant.repository';
 const identity = (id: string, name: string): ApiKeyIdentity => ({
   keyId: `key-${id}`,
   tenant: { id, name },
+  limits: {},
   scopes: ['write'],
   expiresAt: null,
   revokedAt: null,

@@ -1,7 +1,7 @@
 import type { ApiKeyIdentity } from './tenant.repository';
 
 /** Entries by key, each living `ttlMs` at most; the least recently used makes room when full. */
-class LruCache<V> {
+export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
 
   constructor(

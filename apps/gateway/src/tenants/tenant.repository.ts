@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { ApiKeyScope } from './api-key';
+import type { TenantLimitOverrides } from './tenant-limits';
 
 export interface Tenant {
   id: string;
@@ -27,10 +28,17 @@ export interface ApiKeyRecord {
   lastUsedAt: Date | null;
 }
 
+/** A tenant with the limits an operator set for it (absent ones are the defaults). */
+export interface TenantWithLimits extends Tenant {
+  limits: TenantLimitOverrides;
+}
+
 /** What a presented key stands for: which key, whose, what it may do and whether it still may. */
 export interface ApiKeyIdentity {
   keyId: string;
   tenant: Tenant;
+  /** The tenant's own limits, read with the key so that admitting a request costs no query. */
+  limits: TenantLimitOverrides;
   scopes: ApiKeyScope[];
   expiresAt: Date | null;
   revokedAt: Date | null;
@@ -75,6 +83,32 @@ export class TenantRepository {
         [key.id, tenant.id, key.hash, key.prefix, key.name, key.scopes, key.expiresAt],
       );
     });
+  }
+
+  /** The limits an operator set for a tenant; undefined when there is no such tenant. */
+  async findLimits(tenantId: string): Promise<TenantLimitOverrides | undefined> {
+    const rows: { limits: TenantLimitOverrides }[] = await this.db.query(
+      'SELECT limits FROM gateway.tenants WHERE id = $1',
+      [tenantId],
+    );
+    return rows[0]?.limits;
+  }
+
+  /**
+   * Merges `patch` into a tenant's limits in one statement (two operators patching different
+   * limits both land); a null returns that limit to the default. Undefined: no such tenant.
+   */
+  async patchLimits(
+    tenantId: string,
+    patch: Record<string, number | null>,
+  ): Promise<TenantWithLimits | undefined> {
+    const [rows] = await this.db.query<[TenantWithLimits[], number]>(
+      `UPDATE gateway.tenants SET limits = jsonb_strip_nulls(limits || $2::jsonb)
+        WHERE id = $1
+        RETURNING id, name, limits`,
+      [tenantId, JSON.stringify(patch)],
+    );
+    return rows[0];
   }
 
   /** Stores another key of a tenant; undefined when a live key of the tenant has its name. */
@@ -127,9 +161,10 @@ export class TenantRepository {
       revoked_at: Date | null;
       tenant_id: string;
       tenant_name: string;
+      tenant_limits: TenantLimitOverrides;
     }[] = await this.db.query(
       `SELECT k.id AS key_id, k.scopes, k.expires_at, k.revoked_at,
-              t.id AS tenant_id, t.name AS tenant_name
+              t.id AS tenant_id, t.name AS tenant_name, t.limits AS tenant_limits
          FROM gateway.api_keys k
          JOIN gateway.tenants t ON t.id = k.tenant_id
         WHERE k.key_hash = $1`,
@@ -140,6 +175,7 @@ export class TenantRepository {
       row && {
         keyId: row.key_id,
         tenant: { id: row.tenant_id, name: row.tenant_name },
+        limits: row.tenant_limits,
         scopes: row.scopes,
         expiresAt: row.expires_at,
         revokedAt: row.revoked_at,

@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '@weft/runtime';
 import { hashApiKey, isWellFormedApiKey, issueApiKey } from './api-key';
-import { TenantCache } from './tenant.cache';
-import { TenantRepository, type ApiKeyIdentity, type Tenant } from './tenant.repository';
+import { KNOWN_KEY_TTL_MS, LruCache, TenantCache } from './tenant.cache';
+import type { TenantLimitOverrides } from './tenant-limits';
+import {
+  TenantRepository,
+  type ApiKeyIdentity,
+  type Tenant,
+  type TenantWithLimits,
+} from './tenant.repository';
 
 /** A new tenant and its API key, which is never shown again. */
 export interface TenantCreated {
@@ -17,6 +23,16 @@ export const FIRST_KEY_NAME = 'default';
 export class TenantService {
   /** Lookups under way, so a burst of requests with one cold key makes one query. */
   private readonly pending = new Map<string, Promise<ApiKeyIdentity | undefined>>();
+
+  /**
+   * Tenants' own limits by id, for requests that carry no key (webhooks), cached like keys; an
+   * id that is no tenant's caches "none" too, so a caller cycling ids costs a query per id.
+   */
+  private readonly limitsById = new LruCache<TenantLimitOverrides>(
+    KNOWN_KEY_TTL_MS,
+    10_000,
+    Date.now,
+  );
 
   constructor(
     private readonly tenants: TenantRepository,
@@ -50,6 +66,29 @@ export class TenantService {
     const cached = this.cache.get(digest);
     if (cached !== undefined) return cached ?? undefined;
     return this.pending.get(digest) ?? this.lookUp(hash, digest);
+  }
+
+  /** The limits an operator set for a tenant (none for an id that is no tenant's). */
+  async limitsOf(tenantId: string): Promise<TenantLimitOverrides> {
+    const cached = this.limitsById.get(tenantId);
+    if (cached) return cached;
+    const since = Date.now();
+    const limits = (await this.tenants.findLimits(tenantId)) ?? {};
+    this.limitsById.set(tenantId, limits, since);
+    return limits;
+  }
+
+  /**
+   * Sets or clears a tenant's own limits; undefined when there is no such tenant. Other
+   * replicas, and keys cached here, see the change within KNOWN_KEY_TTL_MS.
+   */
+  async patchLimits(
+    tenantId: string,
+    patch: Record<string, number | null>,
+  ): Promise<TenantWithLimits | undefined> {
+    const tenant = await this.tenants.patchLimits(tenantId, patch);
+    this.limitsById.delete(tenantId);
+    return tenant;
   }
 
   /** A key was revoked here: no request after this one is admitted on what was cached of it. */

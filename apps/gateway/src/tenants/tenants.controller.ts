@@ -1,13 +1,19 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Inject, Param, Patch, Post, HttpCode, UseGuards } from '@nestjs/common';
 import { AdminKeyGuard } from '../admin/admin-key.guard';
 import { ZodPipe } from '../http/request-validation';
-import { CreateTenantBody } from './tenant.api';
+import { problemFor } from '../problem/problem';
+import { TENANT_LIMIT_DEFAULTS } from '../tokens';
+import { CreateTenantBody, TenantParams, type TenantView } from './tenant.api';
+import { effectiveLimits, PatchTenantBody, type TenantLimits } from './tenant-limits';
 import { TenantService, type TenantCreated } from './tenant.service';
 
 @Controller('v1/tenants')
 @UseGuards(AdminKeyGuard)
 export class TenantsController {
-  constructor(private readonly tenants: TenantService) {}
+  constructor(
+    private readonly tenants: TenantService,
+    @Inject(TENANT_LIMIT_DEFAULTS) private readonly defaults: TenantLimits,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -15,5 +21,20 @@ export class TenantsController {
     @Body(new ZodPipe(CreateTenantBody, 'body')) body: CreateTenantBody,
   ): Promise<TenantCreated> {
     return this.tenants.create(body.name);
+  }
+
+  @Patch(':id')
+  async patch(
+    @Param(new ZodPipe(TenantParams, 'params')) { id }: TenantParams,
+    @Body(new ZodPipe(PatchTenantBody, 'body')) { limits }: PatchTenantBody,
+  ): Promise<TenantView> {
+    const tenant = await this.tenants.patchLimits(id, limits);
+    if (!tenant) throw problemFor('tenant_not_found', `there is no tenant ${id}`);
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      limits: effectiveLimits(this.defaults, tenant.limits),
+      ownLimits: tenant.limits,
+    };
   }
 }

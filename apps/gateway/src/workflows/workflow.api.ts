@@ -1,4 +1,5 @@
 import { Cursor, ScheduleList, WorkflowPage, WorkflowView } from '@weft/contracts';
+import { workflowJsonSchema } from '@weft/definitions';
 import { z } from 'zod';
 import { PageLimit } from '../http/query';
 import { named, type ApiOperation } from '../openapi/api-operation';
@@ -7,7 +8,7 @@ import { named, type ApiOperation } from '../openapi/api-operation';
 export const WorkflowDefinitionBody = z
   .record(z.string(), z.unknown())
   .describe(
-    'A workflow definition (docs/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it.',
+    'A workflow definition (docs/reference/definitions.md), as JSON or YAML; its JSON Schema is served at /v1/schemas/workflow.json. Problems are reported at their path in it.',
   );
 export type WorkflowDefinitionBody = z.infer<typeof WorkflowDefinitionBody>;
 
@@ -28,7 +29,13 @@ export const ListWorkflowsQuery = z.strictObject({
 });
 export type ListWorkflowsQuery = z.infer<typeof ListWorkflowsQuery>;
 
-const definition = named('WorkflowDefinition', WorkflowDefinitionBody);
+// Documented as the editor's schema (schemas/workflow.json), so generated clients type the body.
+const definition = named('WorkflowDefinition', WorkflowDefinitionBody, () => ({
+  ...workflowJsonSchema(),
+  description: WorkflowDefinitionBody.description,
+}));
+/** YAML is parsed to the same value before validation (http/yaml-body.ts). */
+const definitionTypes = ['application/json', 'application/yaml'];
 const workflow = named('Workflow', WorkflowView);
 const tag = 'workflows';
 
@@ -41,6 +48,7 @@ export const workflowOperations: ApiOperation[] = [
     tag,
     security: 'apiKey',
     body: definition,
+    bodyTypes: definitionTypes,
     responses: {
       201: { description: 'Created', body: workflow, headers: { location: 'The workflow' } },
     },
@@ -104,6 +112,7 @@ export const workflowOperations: ApiOperation[] = [
     security: 'apiKey',
     params: WorkflowParams,
     body: definition,
+    bodyTypes: definitionTypes,
     responses: { 200: { description: 'The new version', body: workflow } },
     problems: [400, 404, 409, 413, 415, 503],
   },

@@ -102,6 +102,7 @@ export class FakeEventLog implements EventLog {
 interface TenantRow {
   id: string;
   name: string;
+  limits: Record<string, unknown>;
 }
 
 /** A row of `gateway.api_keys`, as the fake keeps it. */
@@ -133,8 +134,22 @@ export class FakeTenantDatabase {
   async query(sql: string, params: unknown[]): Promise<unknown> {
     if (sql.includes('INSERT INTO gateway.tenants')) {
       const [id, name] = params as [string, string];
-      this.tenants.set(id, { id, name });
+      this.tenants.set(id, { id, name, limits: {} });
       return [];
+    }
+    if (sql.includes('SELECT limits FROM gateway.tenants')) {
+      const tenant = this.tenants.get(params[0] as string);
+      return tenant ? [{ limits: tenant.limits }] : [];
+    }
+    if (sql.includes('UPDATE gateway.tenants SET limits')) {
+      const tenant = this.tenants.get(params[0] as string);
+      if (!tenant) return [[], 0];
+      const merged = { ...tenant.limits, ...JSON.parse(params[1] as string) } as Record<
+        string,
+        unknown
+      >;
+      tenant.limits = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
+      return [[{ ...tenant }], 1];
     }
     if (sql.includes('INSERT INTO gateway.api_keys')) return this.insertKey(sql, params);
     if (sql.includes('SET revoked_at')) {
@@ -168,6 +183,7 @@ export class FakeTenantDatabase {
           revoked_at: key.revokedAt,
           tenant_id: tenant.id,
           tenant_name: tenant.name,
+          tenant_limits: tenant.limits,
         },
       ];
     }

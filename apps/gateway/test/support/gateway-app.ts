@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { GatewayModule } from '../../src/gateway.module';
 import type { LoadSheddingOptions } from '../../src/http/load-shedding';
 import type { GatewayLimits } from '../../src/limits';
+import type { TenantLimits } from '../../src/tenants/tenant-limits';
 import { FakeEventLog, FakeRpc, FakeTenantDatabase, memoryLogger } from './fakes';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -29,6 +30,7 @@ export async function startTestGateway(
     sseHeartbeatMs?: number;
     loadShedding?: Partial<LoadSheddingOptions>;
     limits?: Partial<GatewayLimits>;
+    tenantLimits?: TenantLimits;
     beforeInit?: (app: NestFastifyApplication) => void;
     /** The web console's build to serve; apps/console/dist by default. */
     consoleDir?: string | null;
@@ -47,6 +49,7 @@ export async function startTestGateway(
       events,
       adminKey: ADMIN_KEY,
       rpcTimeoutMs: 1_000,
+      tenantLimits: options.tenantLimits ?? { requestsPerSecond: 1_000, runsPerSecond: 1_000 },
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
       ...(options.limits && { limits: options.limits }),

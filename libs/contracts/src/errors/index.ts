@@ -5,6 +5,7 @@ import { CredentialErrors } from './credential.errors';
 import { ProbeErrors } from './probe.errors';
 import { RequestErrors } from './request.errors';
 import { RunErrors } from './run.errors';
+import { TenantErrors } from './tenant.errors';
 import { WebhookErrors } from './webhook.errors';
 import { WorkflowErrors } from './workflow.errors';
 
@@ -23,6 +24,7 @@ export const ErrorCatalogue = {
   ...WebhookErrors,
   ...ApprovalErrors,
   ...ApiKeyErrors,
+  ...TenantErrors,
 } as const;
 export type DomainErrorCode = keyof typeof ErrorCatalogue;
 export const DomainErrorCodes = Object.keys(ErrorCatalogue) as DomainErrorCode[];

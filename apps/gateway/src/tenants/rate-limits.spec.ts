@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowRpc } from '@weft/contracts';
+import { runSummary } from '../../test/support/factories';
+import { ADMIN_KEY, startTestGateway, type TestGateway } from '../../test/support/gateway-app';
+
+/**
+ * Windows are fixed seconds, so a burst may straddle two of them: the checks allow the quota
+ * twice over, and a limit that did nothing still fails them (every request would pass).
+ */
+describe('tenant rate limits', () => {
+  let gateway: TestGateway;
+  beforeEach(async () => {
+    gateway = await startTestGateway({
+      tenantLimits: { requestsPerSecond: 1_000, runsPerSecond: 1_000 },
+    });
+    gateway.rpc.on(WorkflowRpc, 'workflows.list', async () => ({ items: [], nextCursor: null }));
+    gateway.rpc.on(WorkflowRpc, 'runs.start', async () => ({ run: runSummary(), created: true }));
+  });
+  afterEach(() => gateway.app.close());
+
+  const patch = (tenantId: string, limits: unknown) =>
+    gateway.app.inject({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenantId}`,
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { limits },
+    });
+  const list = (authorization: string) =>
+    gateway.app.inject({ method: 'GET', url: '/v1/workflows', headers: { authorization } });
+  const start = (authorization: string) =>
+    gateway.app.inject({
+      method: 'POST',
+      url: `/v1/workflows/${randomUUID()}/runs`,
+      headers: { authorization },
+      payload: { input: {} },
+    });
+  const burst = async (n: number, send: () => ReturnType<typeof list>) => {
+    const answers = [];
+    for (let i = 0; i < n; i++) answers.push(await send());
+    return answers;
+  };
+
+  it('answers 429 with Retry-After and RateLimit headers over requestsPerSecond, and only that tenant', async () => {
+    const noisy = await gateway.createTenant('noisy');
+    const quiet = await gateway.createTenant('quiet');
+    expect((await patch(noisy.tenantId, { requestsPerSecond: 3 })).statusCode).toBe(200);
+
+    const answers = await burst(12, () => list(noisy.authorization));
+    const passed = answers.filter((a) => a.statusCode === 200);
+    const limited = answers.filter((a) => a.statusCode === 429);
+    expect(passed.length + limited.length).toBe(12);
+    expect(passed.length).toBeGreaterThanOrEqual(3);
+    expect(passed.length).toBeLessThanOrEqual(6);
+    const refused = limited[0]!;
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.json()).toMatchObject({
+      type: 'urn:weft:problem:rate-limited',
+      status: 429,
+      detail: expect.stringContaining('3 requests per second'),
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.headers['ratelimit-policy']).toBe('"requests";q=3;w=1');
+    expect(refused.headers['ratelimit']).toMatch(/^"requests";r=0;t=1$/);
+    expect(passed[0]!.headers['ratelimit']).toMatch(/^"requests";r=[0-2];t=1$/);
+
+    // The other tenant has the default, and its own window.
+    const other = await burst(12, () => list(quiet.authorization));
+    expect(other.map((a) => a.statusCode)).toEqual(Array(12).fill(200));
+    expect(other[0]!.headers['ratelimit-policy']).toBe('"requests";q=1000;w=1');
+  });
+
+  it('counts run starts against runsPerSecond, apart from requests', async () => {
+    const tenant = await gateway.createTenant();
+    await patch(tenant.tenantId, { runsPerSecond: 2 });
+    const answers = await burst(10, () => start(tenant.authorization));
+    const started = answers.filter((a) => a.statusCode === 202).length;
+    expect(started).toBeGreaterThanOrEqual(2);
+    expect(started).toBeLessThanOrEqual(4);
+    const refused = answers.find((a) => a.statusCode === 429)!;
+    expect(refused.json().detail).toContain('2 run starts per second');
+    expect(refused.headers['ratelimit-policy']).toBe('"requests";q=1000;w=1, "runs";q=2;w=1');
+    // Reading is not starting.
+    expect((await list(tenant.authorization)).statusCode).toBe(200);
+    expect(gateway.rpc.calls.filter((c) => c.method === 'runs.start')).toHaveLength(started);
+  });
+
+  it('counts webhook deliveries by the tenant in their path', async () => {
+    const tenant = await gateway.createTenant();
+    await patch(tenant.tenantId, { requestsPerSecond: 2 });
+    gateway.rpc.on(WorkflowRpc, 'webhooks.resolve', async () => ({
+      schemaVersion: 1 as const,
+      workflowId: randomUUID(),
+    }));
+    const answers = await burst(8, () =>
+      gateway.app.inject({
+        method: 'POST',
+        url: `/v1/hooks/${tenant.tenantId}/orders`,
+        payload: { id: 1 },
+      }),
+    );
+    const accepted = answers.filter((a) => a.statusCode === 202).length;
+    expect(accepted).toBeGreaterThanOrEqual(2);
+    expect(accepted).toBeLessThanOrEqual(4);
+    expect(answers.filter((a) => a.statusCode === 429).length).toBe(8 - accepted);
+  });
+
+  it('sets and clears a tenant’s own limits with the admin key', async () => {
+    const tenant = await gateway.createTenant();
+    const set = await patch(tenant.tenantId, { requestsPerSecond: 50, runsPerSecond: 5 });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({
+      id: tenant.tenantId,
+      name: expect.any(String),
+      limits: { requestsPerSecond: 50, runsPerSecond: 5 },
+      ownLimits: { requestsPerSecond: 50, runsPerSecond: 5 },
+    });
+    const cleared = await patch(tenant.tenantId, { runsPerSecond: null });
+    expect(cleared.json()).toMatchObject({
+      limits: { requestsPerSecond: 50, runsPerSecond: 1_000 },
+      ownLimits: { requestsPerSecond: 50 },
+    });
+
+    const invalid = await patch(tenant.tenantId, { requestsPerSecond: 0, burst: 3 });
+    expect(invalid.statusCode).toBe(400);
+    expect(
+      invalid
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['$.body.limits.burst', '$.body.limits.requestsPerSecond']);
+    expect((await patch(randomUUID(), { requestsPerSecond: 5 })).json()).toMatchObject({
+      status: 404,
+      type: 'urn:weft:problem:tenant-not-found',
+    });
+    const withApiKey = await gateway.app.inject({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant.tenantId}`,
+      headers: { authorization: tenant.authorization },
+      payload: { limits: { requestsPerSecond: 1_000_000 } },
+    });
+    expect(withApiKey.statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,174 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { counter } from '@weft/runtime';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import { problemFor, ProblemError } from '../problem/problem';
+import { TENANT_LIMIT_DEFAULTS } from '../tokens';
+import { effectiveLimits, type TenantLimitOverrides, type TenantLimits } from './tenant-limits';
+import { TenantService } from './tenant.service';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The limits of the request's tenant, once one of them was checked. */
+    tenantLimits?: TenantLimits;
+    /** Each limit the request was counted against, for its RateLimit headers. */
+    rateDecisions?: RateDecision[];
+  }
+}
+
+/** What a tenant's request is counted against: every request, or the run starts among them. */
+export type RateKind = 'requests' | 'runs';
+
+const LIMIT_OF: Record<RateKind, keyof TenantLimits> = {
+  requests: 'requestsPerSecond',
+  runs: 'runsPerSecond',
+};
+
+/** One request's standing against one of its tenant's limits. */
+export interface RateDecision {
+  kind: RateKind;
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Until the current one-second window ends. */
+  resetMs: number;
+}
+
+const WINDOW_SECONDS = 1;
+
+const limited = counter(
+  'weft_rate_limited_total',
+  'Requests answered 429 because their tenant was over a limit, by limit',
+  ['kind'],
+);
+
+/**
+ * Fixed one-second windows per tenant and limit (rate-limiter-flexible). With Redis every
+ * gateway replica counts against the same window; a Redis that is down or slow (an ioredis
+ * command timeout) falls back to a window in this process — a per-replica limit rather than
+ * no answer or a 500. Without Redis (standalone mode) the window is in process.
+ */
+export class TenantRateLimits {
+  /** By kind and limit: a tenant whose limit changes starts a new window. */
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(private readonly redis?: Redis) {}
+
+  async consume(kind: RateKind, tenantId: string, limits: TenantLimits): Promise<RateDecision> {
+    const limit = limits[LIMIT_OF[kind]];
+    try {
+      const result = await this.limiterFor(kind, limit).consume(tenantId);
+      return decision(kind, true, limit, result);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      limited.inc({ kind });
+      return decision(kind, false, limit, rejection);
+    }
+  }
+
+  private limiterFor(kind: RateKind, points: number): RateLimiterAbstract {
+    const name = `${kind}:${points}`;
+    let limiter = this.limiters.get(name);
+    if (!limiter) {
+      const options = { points, duration: WINDOW_SECONDS, keyPrefix: `weft:rate:${name}` };
+      const inProcess = new RateLimiterMemory(options);
+      limiter = this.redis
+        ? new RateLimiterRedis({
+            ...options,
+            storeClient: this.redis,
+            // Not connected: count here at once instead of queueing behind the reconnection.
+            rejectIfRedisNotReady: true,
+            insuranceLimiter: inProcess,
+          })
+        : inProcess;
+      this.limiters.set(name, limiter);
+    }
+    return limiter;
+  }
+}
+
+/**
+ * Counts requests against their tenant's limits: ApiKeyGuard each request with a key, the
+ * webhook route each delivery, and the routes that start runs each start.
+ */
+@Injectable()
+export class TenantRateLimitGate {
+  constructor(
+    @Inject(TENANT_LIMIT_DEFAULTS) private readonly defaults: TenantLimits,
+    private readonly windows: TenantRateLimits,
+    private readonly tenants: TenantService,
+  ) {}
+
+  /**
+   * Counts one request of `tenantId` against its `kind` limit and sets the RateLimit headers;
+   * throws the 429 when over it. `overrides`: the tenant's own limits when the caller has
+   * them already (read with its API key); otherwise they are looked up (cached).
+   */
+  async admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: RateKind,
+    tenantId: string,
+    overrides?: TenantLimitOverrides,
+  ): Promise<void> {
+    request.tenantLimits ??= effectiveLimits(
+      this.defaults,
+      overrides ?? (await this.tenants.limitsOf(tenantId)),
+    );
+    const decision = await this.windows.consume(kind, tenantId, request.tenantLimits);
+    (request.rateDecisions ??= []).push(decision);
+    setRateLimitHeaders(reply, request.rateDecisions);
+    if (!decision.allowed) throw rateLimited(decision);
+  }
+}
+
+const decision = (
+  kind: RateKind,
+  allowed: boolean,
+  limit: number,
+  result: RateLimiterRes,
+): RateDecision => ({
+  kind,
+  allowed,
+  limit,
+  remaining: Math.max(0, result.remainingPoints),
+  resetMs: Math.max(0, result.msBeforeNext),
+});
+
+/**
+ * RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers): one item per limit the
+ * request was counted against, its quota per window and what is left of the current window.
+ */
+export function setRateLimitHeaders(reply: FastifyReply, decisions: readonly RateDecision[]): void {
+  if (decisions.length === 0) return;
+  void reply.header(
+    'ratelimit-policy',
+    decisions.map((d) => `"${d.kind}";q=${d.limit};w=${WINDOW_SECONDS}`).join(', '),
+  );
+  void reply.header(
+    'ratelimit',
+    decisions.map((d) => `"${d.kind}";r=${d.remaining};t=${secondsOf(d.resetMs)}`).join(', '),
+  );
+}
+
+/** 429 for a request over a limit: Retry-After is when its window ends. */
+export function rateLimited(decision: RateDecision): ProblemError {
+  const what = decision.kind === 'runs' ? 'run starts' : 'requests';
+  const { problem, headers } = problemFor(
+    'rate_limited',
+    `the tenant is over its limit of ${decision.limit} ${what} per second; retry after Retry-After seconds`,
+  );
+  return new ProblemError(problem, {
+    ...headers,
+    'retry-after': String(secondsOf(decision.resetMs)),
+  });
+}
+
+/** Whole seconds, rounded up and at least 1: a client that waits that long finds a new window. */
+const secondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

@@ -1,0 +1,60 @@
+import { env } from '@weft/runtime';
+import { z } from 'zod';
+
+/**
+ * The limits of one tenant that the gateway enforces, each per second: API and webhook
+ * requests, and run starts (through the API or a webhook). Over either, the request is answered
+ * 429 with Retry-After and RateLimit headers (rate-limits.ts).
+ */
+export interface TenantLimits {
+  requestsPerSecond: number;
+  runsPerSecond: number;
+}
+
+const perSecond = z.int().min(1).max(1_000_000);
+
+/** What an operator set for one tenant; what is absent is the platform default. */
+export const TenantLimitOverrides = z.strictObject({
+  requestsPerSecond: perSecond.optional(),
+  runsPerSecond: perSecond.optional(),
+});
+export type TenantLimitOverrides = z.infer<typeof TenantLimitOverrides>;
+
+/** `PATCH /v1/tenants/{id}`: a number sets a limit, `null` returns it to the default. */
+export const PatchTenantBody = z.strictObject({
+  limits: z.strictObject({
+    requestsPerSecond: perSecond
+      .nullable()
+      .optional()
+      .describe('API and webhook requests per second; null: the default'),
+    runsPerSecond: perSecond
+      .nullable()
+      .optional()
+      .describe('Run starts (API and webhooks) per second; null: the default'),
+  }),
+});
+export type PatchTenantBody = z.infer<typeof PatchTenantBody>;
+
+/** The platform defaults, from configuration (gateway and standalone alike). */
+export const tenantLimitEnv = {
+  WEFT_TENANT_REQUESTS_PER_SECOND: env.positiveInt(1_000),
+  WEFT_TENANT_RUNS_PER_SECOND: env.positiveInt(1_000),
+};
+
+export const tenantLimitDefaultsOf = (config: {
+  WEFT_TENANT_REQUESTS_PER_SECOND: number;
+  WEFT_TENANT_RUNS_PER_SECOND: number;
+}): TenantLimits => ({
+  requestsPerSecond: config.WEFT_TENANT_REQUESTS_PER_SECOND,
+  runsPerSecond: config.WEFT_TENANT_RUNS_PER_SECOND,
+});
+
+/** Stored overrides applied to the defaults; a stored value this version does not know is ignored. */
+export function effectiveLimits(defaults: TenantLimits, stored: unknown): TenantLimits {
+  const parsed = TenantLimitOverrides.partial().loose().safeParse(stored);
+  const overrides = parsed.success ? parsed.data : {};
+  return {
+    requestsPerSecond: overrides.requestsPerSecond ?? defaults.requestsPerSecond,
+    runsPerSecond: overrides.runsPerSecond ?? defaults.runsPerSecond,
+  };
+}
