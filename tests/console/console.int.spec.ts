@@ -202,6 +202,7 @@ describe('the web console (Chromium, standalone app)', () => {
           },
         ],
       },
+      { name: 'tick', steps: [{ id: 'tock', type: 'transform', with: { value: 1 } }] },
       {
         name: 'refund',
         steps: [
@@ -358,6 +359,18 @@ describe('the web console (Chromium, standalone app)', () => {
     expect(await runStatus(id)).toBe('succeeded');
   });
 
+  it('cancels a run that is under way', async () => {
+    target.hold();
+    const id = await startRun('nightly-orders');
+    await page.goto(`${base}/runs/${id}`);
+    await runStatusShown('running').waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await runStatusShown('cancelled').waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await step('publish', 'cancelled').waitFor({ timeout: LIVE_TIMEOUT_MS });
+    target.open();
+    expect(await runStatus(id)).toBe('cancelled');
+  });
+
   it('shows the runs list on a wide screen and on a phone without sideways scrolling', async () => {
     await page.goto(`${base}/runs`);
     await page.getByRole('link', { name: /^Run / }).first().waitFor();
@@ -371,8 +384,25 @@ describe('the web console (Chromium, standalone app)', () => {
     expect(widths.scroll).toBeLessThanOrEqual(widths.client);
   });
 
-  it('signs out, forgetting the key', async () => {
+  it('pages through the runs, older and back to newer', async () => {
     await page.setViewportSize({ width: 1280, height: 860 });
+    for (let i = 0; i < 20; i++) await startRun('tick');
+    const { items } = await api<{ items: unknown[] }>('GET', '/v1/runs?limit=100');
+    expect(items.length).toBeGreaterThan(20);
+    await page.goto(`${base}/runs`);
+    const runLinks = page.getByRole('link', { name: /^Run / });
+    await runLinks.nth(19).waitFor();
+    await expect(runLinks.count()).resolves.toBe(20);
+    const newest = await runLinks.first().getAttribute('aria-label');
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await until(async () => (await runLinks.count()) === items.length - 20);
+    await expect(page.getByRole('button', { name: 'Older →' }).isDisabled()).resolves.toBe(true);
+    await page.getByRole('button', { name: '← Newer' }).click();
+    await until(async () => (await runLinks.count()) === 20);
+    await expect(runLinks.first().getAttribute('aria-label')).resolves.toBe(newest);
+  });
+
+  it('signs out, forgetting the key', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('weft.apiKey'))).toBeNull();
