@@ -54,7 +54,14 @@ describe('the web console at /', () => {
   });
 
   it('answers 404 problems for missing files and API paths, never the page', async () => {
-    for (const url of ['/assets/gone-123.js', '/gone.css', '/v1/nothing', '/v1', '/health/x']) {
+    for (const url of [
+      '/assets/gone-123.js',
+      '/gone.css',
+      '/v1/nothing',
+      '/v1',
+      '/v1?x=1',
+      '/health/x',
+    ]) {
       const response = await get(url);
       expect({ url, status: response.statusCode }).toEqual({ url, status: 404 });
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);

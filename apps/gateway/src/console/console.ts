@@ -34,6 +34,9 @@ export const CONSOLE_CSP = [
 /** Paths that are the API's, or its probes': a missing one is the API's 404, never the page. */
 const API_PATH = /^\/(v1|health|ready|metrics)(\/|$)/;
 
+/** The request's path, without its query. */
+const pathOf = (request: FastifyRequest) => request.url.split('?')[0]!;
+
 /**
  * Where the console's build is: apps/console/dist beside apps/gateway, from the gateway's
  * sources (src/console) as from its build (dist/console), in this repository and in its image.
@@ -70,7 +73,7 @@ export class ConsoleAssets {
     if (!root) {
       logger.event('warn', 'web console not built: / answers 404', { dir: consoleDir });
       const missing = (request: FastifyRequest, reply: FastifyReply) => {
-        if (API_PATH.test(request.url)) return reply.callNotFound();
+        if (API_PATH.test(pathOf(request))) return reply.callNotFound();
         const { problem } = problemForStatus(
           404,
           'The web console is not built: run `npm run build` (it builds apps/console/dist).',
@@ -102,8 +105,9 @@ export class ConsoleAssets {
         reply.headers(PAGE_HEADERS).sendFile('index.html', root, { cacheControl: false });
       scope.get('/', page);
       scope.get('/*', (request, reply) => {
-        const path = request.url.split('?')[0]!;
+        const path = pathOf(request);
         if (API_PATH.test(path)) return reply.callNotFound();
+        // Fastify has answered 400 already to a path that is not valid percent-encoding.
         const name = decodeURIComponent(path.slice(1));
         if (topLevel.has(name)) {
           return reply
