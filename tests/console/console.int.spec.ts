@@ -204,6 +204,19 @@ describe('the web console (Chromium, standalone app)', () => {
       },
       { name: 'tick', steps: [{ id: 'tock', type: 'transform', with: { value: 1 } }] },
       {
+        name: 'fan-out',
+        steps: [
+          {
+            id: 'each_order',
+            type: 'foreach',
+            with: {
+              items: [1, 2, 3],
+              step: { type: 'transform', with: { value: '{{ item * 10 }}' } },
+            },
+          },
+        ],
+      },
+      {
         name: 'refund',
         steps: [
           {
@@ -357,6 +370,21 @@ describe('the web console (Chromium, standalone app)', () => {
     await step('pay_back', 'succeeded').waitFor({ timeout: LIVE_TIMEOUT_MS });
     await expect(approval.count()).resolves.toBe(0);
     expect(await runStatus(id)).toBe('succeeded');
+  });
+
+  it('shows a foreach step’s item counts and its child runs as links', async () => {
+    const id = await startRun('fan-out');
+    await until(async () => (await runStatus(id)) === 'succeeded');
+    await page.goto(`${base}/runs/${id}`);
+    await step('each_order', 'succeeded').click();
+    const items = page.getByRole('list', { name: 'Item counts' });
+    await items.getByText('3 total').waitFor();
+    await items.getByText('3 succeeded').waitFor();
+    const children = page.getByRole('list', { name: 'Child runs' }).getByRole('link');
+    await until(async () => (await children.count()) === 3);
+    await children.first().click();
+    await page.getByRole('link', { name: 'Parent run' }).waitFor();
+    expect(new URL(page.url()).pathname).not.toBe(`/runs/${id}`);
   });
 
   it('cancels a run that is under way', async () => {

@@ -256,7 +256,7 @@ export function RunPage() {
           <div>
             <dt>Parent run</dt>
             <dd>
-              <Link href={`/runs/${view.parentRunId}`}>
+              <Link href={`/runs/${view.parentRunId}`} aria-label="Parent run">
                 <code>{shortId(view.parentRunId)}</code>
               </Link>
             </dd>

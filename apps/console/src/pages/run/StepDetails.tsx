@@ -96,7 +96,7 @@ export function StepDetails({
       {step?.items && (
         <div className="items">
           <h3>Items</h3>
-          <ul className="item-counts">
+          <ul className="item-counts" aria-label="Item counts">
             <li>{step.items.total} total</li>
             <li className="tone-success">{step.items.succeeded} succeeded</li>
             <li className="tone-danger">{step.items.failed} failed</li>
@@ -119,7 +119,7 @@ export function StepDetails({
         childRuns.length > 0 && (
           <div className="children">
             <h3>Child runs of this run</h3>
-            <ul>
+            <ul aria-label="Child runs">
               {childRuns.map((child) => (
                 <li key={child.id}>
                   <Link href={`/runs/${child.id}`}>
