@@ -1,6 +1,7 @@
 // @ts-check
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 /** Frameworks and drivers that `contracts` must never import: it is shared by every side. */
@@ -51,6 +52,8 @@ export default tseslint.config(
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
             // The CLI talks to Weft over its HTTP API only, typed from schemas/openapi.json.
             { sourceTag: 'type:cli', onlyDependOnLibsWithTags: [] },
+            // The web console runs in the browser: of the workspace, it uses the contracts' types.
+            { sourceTag: 'type:ui', onlyDependOnLibsWithTags: ['type:contracts'] },
             {
               sourceTag: 'type:launcher',
               onlyDependOnLibsWithTags: ['type:app', 'type:lib', 'type:contracts'],
@@ -72,6 +75,10 @@ export default tseslint.config(
       // Black-box tests read the API's JSON as it comes.
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    files: ['apps/console/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat.recommended,
   },
   {
     // The standalone launcher is the one composition root allowed to assemble the services.

@@ -10,8 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "infrastructure (PostgreSQL, Redis, RabbitMQ, Kafka)"
 tools/infra/infra.sh up
 
-step "build and type-check (tsc -b)"
+step "build and type-check (tsc -b), and the web console's bundle (vite)"
 tsc -b tsconfig.build.json tsconfig.spec.json
+npm run build:console --silent
 
 step "lint (eslint, zero warnings) and format (prettier)"
 # The module-boundary rule reads Nx's project graph and silently skips itself without one.

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { DEFAULT_CONSOLE_DIR } from '../../apps/gateway/src/console/console';
 import { SERVICE_NODE_FLAGS } from '../../tools/stack.cjs';
 import {
   appProjects,
@@ -217,6 +218,9 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/** A Dockerfile line about the web console (apps/console), which only the gateway serves. */
+const CONSOLE_LINE = /\bconsole\b/;
+
 describe('apps/*/Dockerfile', () => {
   it('exists for every service app and for no other', () => {
     expect(serviceNames.slice().sort()).toEqual(appProjects());
@@ -291,12 +295,14 @@ describe('apps/*/Dockerfile', () => {
     });
   });
 
-  it('are the same file but for the app name, port and heap cap', () => {
+  it('are the same file but for the app name, port and heap cap (and the gateway’s console)', () => {
     const normalised = serviceNames.map((app) =>
       readText(dockerfilePath(app))
         .split('\n')
         // The workspace manifests are the same list in every file, this app included.
         .filter((line) => !/^COPY (apps|libs)\/[^/]+\/package\.json /.test(line))
+        // The gateway also builds the web console it serves (checked below).
+        .filter((line) => app !== 'gateway' || !CONSOLE_LINE.test(line))
         .join('\n')
         .replace(new RegExp(`\\b${app}\\b`, 'g'), '<app>')
         .replace(new RegExp(`\\b${services[app].defaultPort}\\b`, 'g'), '<port>')
@@ -308,6 +314,30 @@ describe('apps/*/Dockerfile', () => {
         app: serviceNames[index],
         text: normalised[0],
       });
+    }
+  });
+
+  it('build the web console into the gateway’s image only, where it serves it', () => {
+    for (const app of serviceNames) {
+      const lines = readText(dockerfilePath(app))
+        .split('\n')
+        .filter((l) => CONSOLE_LINE.test(l));
+      const text = lines.join('\n');
+      if (app !== 'gateway') {
+        // Its manifest only, which `npm ci` needs for every workspace.
+        expect({ app, lines }).toEqual({
+          app,
+          lines: ['COPY apps/console/package.json apps/console/'],
+        });
+        continue;
+      }
+      expect(text).toContain('COPY apps/console/ apps/console/');
+      expect(text).toMatch(/RUN npx tsc -b apps\/console && npx vite build apps\/console/);
+      // Into the runtime stage beside apps/gateway, where the gateway looks for it.
+      expect(text).toMatch(
+        /cp -a apps\/console\/package\.json apps\/console\/dist \/out\/apps\/console\//,
+      );
+      expect(DEFAULT_CONSOLE_DIR).toBe(join(root, 'apps/console/dist'));
     }
   });
 

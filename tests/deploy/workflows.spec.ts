@@ -110,6 +110,14 @@ describe('.github/workflows', () => {
     expect(files).toEqual([...serviceNames, 'libs'].map((name) => `${name}.yml`).sort());
   });
 
+  it.each(['push', 'pull_request'] as const)(
+    'runs the gateway’s on %s to the web console, which its image builds and serves',
+    (event) => {
+      expect(triggers('gateway')[event]?.paths).toContain('apps/console/**');
+      expect(readText('apps/gateway/Dockerfile')).toContain('COPY apps/console/ apps/console/');
+    },
+  );
+
   describe.each(serviceNames)('%s.yml', (app) => {
     const dependencies = [...transitiveDependencies(`apps/${app}`)];
     const project = readJson<{ name: string; targets: Record<string, unknown> }>(

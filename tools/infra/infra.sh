@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local infrastructure for development and tests: PostgreSQL, Redis and RabbitMQ from the
-# machine's packages, and a Kafka broker that this script installs and runs itself.
+# machine's packages, a Kafka broker that this script installs and runs itself, and the
+# Chromium of the web console's browser tests (Debian's package, installed when missing).
 #   infra.sh up | down [--all] | status
 # Idempotent and quick when everything runs. See tools/infra/README.md.
 set -euo pipefail
@@ -50,13 +51,36 @@ ensure() {
   fi
 }
 
+# The browser of the web console's tests (tests/console): Debian's chromium, which
+# playwright-core drives; nothing downloads a browser build of its own.
+CHROMIUM=${WEFT_CHROMIUM:-/usr/bin/chromium}
+chromium_ensure() {
+  if [ -x "$CHROMIUM" ]; then ok chromium "$CHROMIUM (installed)"; return 0; fi
+  if [ "$CHROMIUM" != /usr/bin/chromium ]; then
+    fail chromium "WEFT_CHROMIUM=$CHROMIUM is not an executable"; return 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    fail chromium "not installed: run 'sudo apt-get install -y chromium' (the console's browser tests need it)"
+    return 1
+  fi
+  echo "  … installing Debian's chromium (apt-get, about a minute)"
+  if { DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1 \
+       || { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1; }; } \
+     && [ -x "$CHROMIUM" ]; then
+    ok chromium "$CHROMIUM (installed now)"
+  else
+    fail chromium "apt-get install chromium failed; run it by hand to see why"; return 1
+  fi
+}
+
 up() {
-  echo "infra: bringing up PostgreSQL, Redis, RabbitMQ and Kafka on 127.0.0.1"
+  echo "infra: bringing up PostgreSQL, Redis, RabbitMQ and Kafka on 127.0.0.1, and Chromium"
   local failed=0
   ensure postgres "postgresql 127.0.0.1:$PG_PORT" || failed=1
   ensure redis "redis 127.0.0.1:$REDIS_PORT" || failed=1
   ensure rabbitmq "rabbitmq 127.0.0.1:$RABBITMQ_PORT" || failed=1
   kafka_ensure || failed=1
+  chromium_ensure || failed=1
   [ "$failed" = 0 ] || { echo "infra: some services are not available (see above)" >&2; exit 1; }
 }
 
@@ -78,6 +102,7 @@ status() {
   redis_up && ok redis "127.0.0.1:$REDIS_PORT up" || { fail redis "127.0.0.1:$REDIS_PORT down"; all=1; }
   rabbitmq_up && ok rabbitmq "127.0.0.1:$RABBITMQ_PORT up" || { fail rabbitmq "127.0.0.1:$RABBITMQ_PORT down"; all=1; }
   kafka_up && ok kafka "127.0.0.1:$KAFKA_PORT up (Kafka $KAFKA_VERSION, KRaft)" || { fail kafka "127.0.0.1:$KAFKA_PORT down"; all=1; }
+  [ -x "$CHROMIUM" ] && ok chromium "$CHROMIUM" || { fail chromium "$CHROMIUM missing (infra.sh up installs it)"; all=1; }
   return "$all"
 }
 

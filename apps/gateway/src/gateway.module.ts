@@ -8,6 +8,7 @@ import { ADMIN_KEY, AdminKeyGuard } from './admin/admin-key.guard';
 import { ApiKeyService } from './api-keys/api-key.service';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApprovalsController } from './approvals/approvals.controller';
+import { ConsoleAssets, DEFAULT_CONSOLE_DIR } from './console/console';
 import { UsageController } from './usage/usage.controller';
 import { CredentialsController } from './credentials/credentials.controller';
 import { HookBodies } from './hooks/hook-bodies';
@@ -38,6 +39,7 @@ import { TenantsController } from './tenants/tenants.controller';
 import { TenantRateLimitGate, TenantRateLimits } from './tenants/rate-limits';
 import type { TenantLimits } from './tenants/tenant-limits';
 import {
+  CONSOLE_DIR,
   GATEWAY_LIMITS,
   LAST_USED_FLUSH_MS,
   LOAD_SHEDDING,
@@ -66,6 +68,10 @@ export interface GatewayDeps {
   limits?: Partial<GatewayLimits>;
   /** How often API keys' last-used times are written; 10 s by default. */
   lastUsedFlushMs?: number;
+  /**
+   * The web console's build served at `/`: apps/console/dist where unset; null serves none.
+   */
+  consoleDir?: string | null;
   /** Tenant limits where a tenant has none of its own (WEFT_TENANT_…). */
   tenantLimits: TenantLimits;
   /**
@@ -103,6 +109,10 @@ export class GatewayModule {
         { provide: LOAD_SHEDDING, useValue: { ...DEFAULT_LOAD_SHEDDING, ...deps.loadShedding } },
         { provide: GATEWAY_LIMITS, useValue: { ...DEFAULT_LIMITS, ...deps.limits } },
         { provide: LAST_USED_FLUSH_MS, useValue: deps.lastUsedFlushMs ?? 10_000 },
+        {
+          provide: CONSOLE_DIR,
+          useValue: deps.consoleDir === undefined ? DEFAULT_CONSOLE_DIR : deps.consoleDir,
+        },
         { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
         { provide: TenantCache, useValue: new TenantCache() },
         { provide: TENANT_LIMIT_DEFAULTS, useValue: deps.tenantLimits },
@@ -114,6 +124,7 @@ export class GatewayModule {
         // First of the hooks, so that a shed request costs no other work.
         LoadShedding,
         HttpServerLimits,
+        ConsoleAssets,
         BodyLimit,
         JsonBodyCheck,
         HookBodies,

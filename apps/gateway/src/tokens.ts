@@ -4,5 +4,7 @@ export const SSE_HEARTBEAT_MS = Symbol('SseHeartbeatMs');
 export const LOAD_SHEDDING = Symbol('LoadShedding');
 export const GATEWAY_LIMITS = Symbol('GatewayLimits');
 export const LAST_USED_FLUSH_MS = Symbol('LastUsedFlushMs');
+/** The web console's build (apps/console/dist); null: none, `/` answers 404. */
+export const CONSOLE_DIR = Symbol('ConsoleDir');
 /** The platform's default tenant limits (WEFT_TENANT_…); a tenant's own override them. */
 export const TENANT_LIMIT_DEFAULTS = Symbol('TenantLimitDefaults');

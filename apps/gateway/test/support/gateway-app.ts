@@ -32,6 +32,8 @@ export async function startTestGateway(
     limits?: Partial<GatewayLimits>;
     tenantLimits?: TenantLimits;
     beforeInit?: (app: NestFastifyApplication) => void;
+    /** The web console's build to serve; apps/console/dist by default. */
+    consoleDir?: string | null;
   } = {},
 ): Promise<TestGateway> {
   const rpc = new FakeRpc();
@@ -52,6 +54,7 @@ export async function startTestGateway(
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
       ...(options.limits && { limits: options.limits }),
       ...(options.lastUsedFlushMs && { lastUsedFlushMs: options.lastUsedFlushMs }),
+      ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
     }),
     logger,
   );

@@ -1,0 +1,5 @@
+import { Placeholder } from '../../components/Placeholder';
+
+export function WorkflowsPage() {
+  return <Placeholder title="Workflows" api="/v1/workflows" />;
+}
