@@ -11,6 +11,14 @@ import { useNow } from '../../components/time';
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const count = new Intl.NumberFormat();
+const monthFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
+/** `2026-12` as "December 2026", in the browser's language. */
+const monthName = (month: string) => monthFormat.format(new Date(`${month}-01T00:00:00Z`));
 
 /**
  * Tokens of AI calls by UTC month (`?month=`, the current one by default), by model and by
@@ -38,15 +46,16 @@ export function UsagePage() {
   return (
     <>
       <PageHeader title="Usage">
-        <label className="inline-field">
-          Month (UTC)
+        <div className="inline-field">
+          <label htmlFor="usage-month">Month (UTC)</label>
           <input
+            id="usage-month"
             type="month"
             value={month}
             max={thisMonth}
             onChange={(event) => pickMonth(event.target.value)}
           />
-        </label>
+        </div>
       </PageHeader>
       <Budget month={thisMonth} />
       {usage.error && !usage.data ? (
@@ -72,7 +81,7 @@ function MonthReport({ report, current }: { report: UsageReport; current: boolea
   return (
     <>
       <section className="card" aria-labelledby="month-title">
-        <h2 id="month-title">{report.month}</h2>
+        <h2 id="month-title">{monthName(report.month)}</h2>
         <dl className="stats">
           <div>
             <dt>Tokens</dt>
@@ -99,15 +108,23 @@ function MonthReport({ report, current }: { report: UsageReport; current: boolea
           <section className="card" aria-labelledby="by-model-title">
             <h2 id="by-model-title">By model</h2>
             <div className="table-scroll" tabIndex={0} role="region" aria-label="By model">
-              <table className="data numbers">
+              <table className="data">
                 <thead>
                   <tr>
                     <th scope="col">Provider</th>
                     <th scope="col">Model</th>
-                    <th scope="col">Calls</th>
-                    <th scope="col">Input</th>
-                    <th scope="col">Output</th>
-                    <th scope="col">Total</th>
+                    <th scope="col" className="num">
+                      Calls
+                    </th>
+                    <th scope="col" className="num">
+                      Input
+                    </th>
+                    <th scope="col" className="num">
+                      Output
+                    </th>
+                    <th scope="col" className="num">
+                      Total
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -127,14 +144,22 @@ function MonthReport({ report, current }: { report: UsageReport; current: boolea
           <section className="card" aria-labelledby="by-workflow-title">
             <h2 id="by-workflow-title">By workflow</h2>
             <div className="table-scroll" tabIndex={0} role="region" aria-label="By workflow">
-              <table className="data numbers">
+              <table className="data">
                 <thead>
                   <tr>
                     <th scope="col">Workflow</th>
-                    <th scope="col">Calls</th>
-                    <th scope="col">Input</th>
-                    <th scope="col">Output</th>
-                    <th scope="col">Total</th>
+                    <th scope="col" className="num">
+                      Calls
+                    </th>
+                    <th scope="col" className="num">
+                      Input
+                    </th>
+                    <th scope="col" className="num">
+                      Output
+                    </th>
+                    <th scope="col" className="num">
+                      Total
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -165,10 +190,10 @@ function MonthReport({ report, current }: { report: UsageReport; current: boolea
 function Tokens({ row }: { row: { calls: number; inputTokens: number; outputTokens: number } }) {
   return (
     <>
-      <td>{count.format(row.calls)}</td>
-      <td>{count.format(row.inputTokens)}</td>
-      <td>{count.format(row.outputTokens)}</td>
-      <td>{count.format(row.inputTokens + row.outputTokens)}</td>
+      <td className="num">{count.format(row.calls)}</td>
+      <td className="num">{count.format(row.inputTokens)}</td>
+      <td className="num">{count.format(row.outputTokens)}</td>
+      <td className="num">{count.format(row.inputTokens + row.outputTokens)}</td>
     </>
   );
 }
@@ -209,7 +234,7 @@ function Budget({ month }: { month: string }) {
       ) : (
         <>
           <p>
-            {count.format(spent)} of {count.format(monthlyTokens)} tokens used in {month}
+            {count.format(spent)} of {count.format(monthlyTokens)} tokens used in {monthName(month)}
             {reservedTokens > 0 &&
               ` (${count.format(reservedTokens)} held by calls in flight)`};{' '}
             {count.format(remainingTokens ?? 0)} left.

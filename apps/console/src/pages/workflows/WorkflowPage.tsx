@@ -78,9 +78,13 @@ export function WorkflowPage() {
           </>
         }
       >
-        <label className="inline-field">
-          Version
-          <select value={picked} onChange={(event) => pickVersion(Number(event.target.value))}>
+        <div className="inline-field">
+          <label htmlFor="workflow-version">Version</label>
+          <select
+            id="workflow-version"
+            value={picked}
+            onChange={(event) => pickVersion(Number(event.target.value))}
+          >
             {Array.from(
               { length: latest.data.version },
               (_, index) => latest.data.version - index,
@@ -91,7 +95,7 @@ export function WorkflowPage() {
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </PageHeader>
       <div className="workflow-layout">
         <div className="workflow-main">
