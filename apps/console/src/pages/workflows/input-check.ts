@@ -10,18 +10,25 @@ import type { FieldProblem } from '@weft/contracts';
  */
 export type InputCheck = (input: unknown) => FieldProblem[];
 
-/** A checker for `schema`, or null when this validator cannot use it (the server decides then). */
-export function inputChecker(schema: Record<string, unknown> | undefined): InputCheck | null {
+/**
+ * A checker for `schema`. What this validator cannot evaluate (a `$ref` it cannot resolve, say)
+ * it leaves to the workflow service, which answers the same problems at their paths.
+ */
+export function inputChecker(schema: Record<string, unknown> | undefined): InputCheck {
   if (!schema) return () => [];
   let validator: Validator;
   try {
     validator = new Validator(schema, '2020-12', false);
   } catch {
-    return null;
+    return () => [];
   }
   return (input) => {
-    const { valid, errors } = validator.validate(input);
-    return valid ? [] : leaves(errors).map((error) => problemOf(error, input));
+    try {
+      const { valid, errors } = validator.validate(input);
+      return valid ? [] : leaves(errors).map((error) => problemOf(error, input));
+    } catch {
+      return [];
+    }
   };
 }
 
