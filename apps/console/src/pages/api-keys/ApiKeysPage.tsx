@@ -308,6 +308,8 @@ function NewKey({ created, onDone }: { created: ApiKeyCreatedView; onDone: () =>
           id={`${id}-key`}
           ref={field}
           readOnly
+          // Focus moves here from the form that is gone: the key, selected, ready to copy.
+          autoFocus
           value={created.key}
           spellCheck={false}
           onFocus={(event) => event.target.select()}

@@ -178,7 +178,7 @@ export function CredentialForm({
             />
           </Field>
         ) : (
-          CREDENTIAL_FIELDS[type].map((field) => {
+          CREDENTIAL_FIELDS[type].map((field, index) => {
             const key = field.path.join('.');
             return (
               <Field
@@ -194,6 +194,8 @@ export function CredentialForm({
                   field={field}
                   value={values[key]}
                   error={problemOf(`$.body.data.${key}`)}
+                  // Replacing starts at the data: the form has no name or type to give.
+                  autoFocus={mode.kind === 'replace' && index === 0}
                   onChange={(value) => setValues((current) => ({ ...current, [key]: value }))}
                 />
               </Field>
@@ -267,12 +269,14 @@ function FieldInput({
   field,
   value,
   error,
+  autoFocus,
   onChange,
 }: {
   id: string;
   field: CredentialField;
   value: FieldValue | undefined;
   error: string;
+  autoFocus: boolean;
   onChange: (value: FieldValue) => void;
 }) {
   const describedBy = describe(id, field.help, error);
@@ -288,6 +292,7 @@ function FieldInput({
           onChange={(event) => onChange(event.target.checked)}
           aria-describedby={describedBy}
           aria-invalid={invalid}
+          autoFocus={autoFocus}
         />
       );
     case 'select':
@@ -298,6 +303,7 @@ function FieldInput({
           onChange={(event) => onChange(event.target.value)}
           aria-describedby={describedBy}
           aria-invalid={invalid}
+          autoFocus={autoFocus}
         >
           <option value="">None</option>
           {field.options?.map((option) => (
@@ -318,6 +324,7 @@ function FieldInput({
           onChange={(event) => onChange(event.target.value)}
           aria-describedby={describedBy}
           aria-invalid={invalid}
+          autoFocus={autoFocus}
         />
       );
     default:
@@ -333,6 +340,7 @@ function FieldInput({
           onChange={(event) => onChange(event.target.value)}
           aria-describedby={describedBy}
           aria-invalid={invalid}
+          autoFocus={autoFocus}
         />
       );
   }

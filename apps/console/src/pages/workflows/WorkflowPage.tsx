@@ -36,8 +36,13 @@ export function WorkflowPage() {
     queryFn: ({ signal }) => getWorkflow(api, id, signal),
   });
   const latestVersion = latest.data?.version;
-  const picked = Number(params.get('version')) || latestVersion;
-  const older = picked !== undefined && latestVersion !== undefined && picked < latestVersion;
+  const asked = Number(params.get('version'));
+  // A version the workflow does not have (yet) shows the latest.
+  const picked =
+    latestVersion !== undefined && Number.isInteger(asked) && asked >= 1 && asked < latestVersion
+      ? asked
+      : latestVersion;
+  const older = picked !== latestVersion;
   const version = useQuery({
     queryKey: ['workflows', id, 'versions', picked],
     queryFn: ({ signal }) => getWorkflowVersion(api, id, picked!, signal),
@@ -316,11 +321,9 @@ function RecentRuns({ workflowId }: { workflowId: string }) {
               </li>
             ))}
           </ul>
-          {runs.data.nextCursor && (
-            <p className="small">
-              <Link href={`/runs?workflow=${workflowId}`}>All runs of this workflow →</Link>
-            </p>
-          )}
+          <p className="small">
+            <Link href={`/runs?workflow=${workflowId}`}>All runs of this workflow →</Link>
+          </p>
         </>
       )}
     </section>
