@@ -1,19 +1,18 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { CredentialType, CredentialView } from '@weft/contracts';
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { createCredential, replaceCredential } from '../../api/credentials';
+import { ApiError } from '../../api/problem';
+import { useApi } from '../../auth/session';
+import { ErrorMessage } from '../../components/states';
 import {
   CREDENTIAL_FIELDS,
   CREDENTIAL_NAME_PATTERN,
   CREDENTIAL_TYPES,
-  createCredential,
   dataOf,
-  replaceCredential,
   type CredentialField,
   type FieldValue,
-} from '../../api/credentials';
-import { ApiError } from '../../api/problem';
-import { useApi } from '../../auth/session';
-import { ErrorMessage } from '../../components/states';
+} from './fields';
 
 export type CredentialFormMode =
   { kind: 'create' } | { kind: 'replace'; name: string; type: CredentialType };
