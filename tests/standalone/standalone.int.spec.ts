@@ -235,7 +235,9 @@ describe('standalone mode (npm start)', () => {
     expect(limited[0]!.headers.get('retry-after')).toMatch(/^[1-9]$/);
     expect(limited[0]!.headers.get('ratelimit-policy')).toBe('"requests";q=3;w=1');
     expect(limited[0]!.headers.get('ratelimit')).toBe('"requests";r=0;t=1');
-    expect((await limited[0]!.json()).type).toBe('urn:weft:problem:rate-limited');
+    expect(((await limited[0]!.json()) as { type: string }).type).toBe(
+      'urn:weft:problem:rate-limited',
+    );
     expect((await burst(quiet.apiKey)).map((answer) => answer.status)).toEqual(Array(10).fill(200));
   });
 

@@ -932,7 +932,7 @@ function storable<E extends StepError>(error: E): E {
     : error;
 }
 
-function expressionFailure(error: unknown, where: string): RunError {
+export function expressionFailure(error: unknown, where: string): RunError {
   const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
   const overBudget = error instanceof ExpressionError && error.code.endsWith('-budget');
   return stepError(overBudget ? 'expression_budget' : 'expression_failed', message);
