@@ -325,7 +325,7 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
       outcome: 'failed',
       error: { code: 'http_status', message: 'HTTP 500', retryable: false },
       finishedAt: new Date().toISOString(),
-    } as StepResult);
+    } satisfies StepResult);
     await statusIs(failing, 'failed');
     const holder = await start(workflowId, { email: 'r' });
     await statusIs(holder, 'running');
