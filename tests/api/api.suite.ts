@@ -773,7 +773,7 @@ export function describeApi(mode: Mode, port: number): void {
         for (const id of [a2, b1]) {
           expect(await api.waitForRun(id)).toMatchObject({ status: 'succeeded' });
         }
-      });
+      }, 60_000);
 
       it('hands the slot of a cancelled run to the next waiting run of its key', async () => {
         const workflowId = await createWorkflow(perCustomer());
@@ -792,7 +792,7 @@ export function describeApi(mode: Mode, port: number): void {
         });
         await approve(third);
         expect(await api.waitForRun(third)).toMatchObject({ status: 'succeeded' });
-      });
+      }, 60_000);
     });
 
     describe('approvals', () => {

@@ -18,18 +18,27 @@ import { WorkflowModule } from '../src/workflow.module';
 
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LEASE_GRACE_MS = 300;
+// Runs wait for each other here, on a machine that may be busy: more than jest's default 5 s.
+jest.setTimeout(60_000);
 
 /**
  * Per-workflow concurrency (`concurrency: { limit, key }`) on the real PostgreSQL, with a
  * scripted integration worker on the in-process bus: how many runs of a key run at once, in
  * which order the waiting ones start, and that every way a run ends frees its slot.
  */
-describe('concurrency keys (engine on real PostgreSQL)', () => {
+describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
   const tenantId = randomUUID();
   let db: DataSource;
+  /**
+   * Two engine replicas on one database, each with its own in-process bus: a run's requests
+   * reach whichever replica's relay drains them, so both take and free slots of the same keys
+   * at once, and only the database can keep them to the limit.
+   */
+  const replicas: { bus: InProcessBus; app: INestApplication; db: DataSource }[] = [];
   let bus: InProcessBus;
-  let app: INestApplication;
   const tasks: StepTask[] = [];
+  /** The bus each task came on: its result goes back on it. */
+  const busOf = new Map<StepTask, InProcessBus>();
   /** What the scripted worker does with each task it receives. */
   let work: (task: StepTask) => Promise<void> = async () => undefined;
 
@@ -39,32 +48,42 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
     await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
     await migrate(db, workflowDatabase.schema);
     const logger = new JsonLogger('workflow', 'error', () => undefined);
-    bus = new InProcessBus(logger);
-    await bus.consume(TaskQueues.integration, async (task) => {
-      tasks.push(task);
-      // The worker answers later, as a real one would: the bus is not held meanwhile.
-      void work(task);
-    });
-    app = await createHttpApp(
-      WorkflowModule.forRoot({
+    for (let i = 0; i < 2; i++) {
+      const replicaBus = new InProcessBus(logger);
+      await replicaBus.consume(TaskQueues.integration, async (task) => {
+        tasks.push(task);
+        busOf.set(task, replicaBus);
+        // The worker answers later, as a real one would: the bus is not held meanwhile.
+        void work(task);
+      });
+      const replicaDb = createDataSource(workflowDatabase, { url, poolSize: 4 });
+      await replicaDb.initialize();
+      const app = await createHttpApp(
+        WorkflowModule.forRoot({
+          logger,
+          readiness: new ReadinessRegistry(),
+          dataSource: replicaDb,
+          rpc: replicaBus,
+          tasks: replicaBus,
+          events: replicaBus,
+          publicUrl: 'http://127.0.0.1:3000',
+          policy: { leaseGraceMs: LEASE_GRACE_MS },
+        }),
         logger,
-        readiness: new ReadinessRegistry(),
-        dataSource: db,
-        rpc: bus,
-        tasks: bus,
-        events: bus,
-        publicUrl: 'http://127.0.0.1:3000',
-        policy: { leaseGraceMs: LEASE_GRACE_MS },
-      }),
-      logger,
-    );
-    await app.init();
-    await bus.start();
+      );
+      await app.init();
+      await replicaBus.start();
+      replicas.push({ bus: replicaBus, app, db: replicaDb });
+    }
+    bus = replicas[0]!.bus;
   });
 
   afterAll(async () => {
-    await bus?.close();
-    await app?.close();
+    for (const replica of replicas) {
+      await replica.bus.close();
+      await replica.app.close();
+      await replica.db.destroy();
+    }
     await db?.destroy();
   });
 
@@ -98,8 +117,11 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
     return workflow.id;
   }
 
+  let starts = 0;
+  /** Starts a run through each replica in turn. */
   async function start(workflowId: string, input: Record<string, unknown> = {}): Promise<string> {
-    const started = await bus.call(WorkflowRpc, 'runs.start', {
+    const via = replicas[starts++ % replicas.length]!.bus;
+    const started = await via.call(WorkflowRpc, 'runs.start', {
       schemaVersion: 1,
       tenantId,
       workflowId,
@@ -110,6 +132,25 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
 
   const runOf = (runId: string): Promise<RunView> =>
     bus.call(WorkflowRpc, 'runs.get', { schemaVersion: 1, tenantId, runId });
+
+  /**
+   * Starts a run and waits until the engine has seen it (it runs, waits for a slot, or ended):
+   * arrival order is the order in which the engine sees runs (ADR 0016), and two replicas may
+   * apply the first requests of runs started close together in either order.
+   */
+  async function startSeen(workflowId: string, input: Record<string, unknown>): Promise<string> {
+    const runId = await start(workflowId, input);
+    seen.set(
+      runId,
+      await until(`run ${runId} seen by the engine`, async () => {
+        const run = await runOf(runId);
+        return run.status !== 'queued' || run.waitingFor ? run : undefined;
+      }),
+    );
+    return runId;
+  }
+  /** How each run started by startSeen was when the engine had first seen it. */
+  const seen = new Map<string, RunView>();
 
   async function until<T>(
     what: string,
@@ -132,7 +173,7 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
     });
 
   const succeed = (task: StepTask): Promise<void> =>
-    bus.produce(EventTopics.stepResults, {
+    busOf.get(task)!.produce(EventTopics.stepResults, {
       schemaVersion: 1,
       runId: task.runId,
       stepId: task.stepId,
@@ -192,20 +233,18 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
 
   it('runs one run at a time per key, not across keys, each key in arrival order', async () => {
     work = async (task) => {
-      await new Promise((resolve) => setTimeout(resolve, 120));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       await succeed(task);
     };
     const workflowId = await createWorkflow({ limit: 1, key: '{{ input.email }}' });
     const emails = ['a@x.test', 'b@x.test', 'a@x.test', 'b@x.test', 'a@x.test', 'b@x.test'];
     const runIds: string[] = [];
-    for (const email of emails) runIds.push(await start(workflowId, { email }));
+    for (const email of emails) runIds.push(await startSeen(workflowId, { email }));
 
-    // While the first of a key runs, the next of the key shows what it waits for.
-    const waiting = await until('a run waiting for its key', async () => {
-      const run = await runOf(runIds[4]!);
-      return run.status === 'queued' && run.waitingFor ? run : undefined;
-    });
-    expect(waiting).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+    // While the first of a key runs, the later ones of the key show what they wait for.
+    for (const runId of runIds.slice(2)) {
+      expect(seen.get(runId)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+    }
 
     const { perKey, total, runs } = await sample(workflowId, runIds);
     expect(runs.map((run) => run.status)).toEqual(Array(6).fill('succeeded'));
@@ -232,7 +271,7 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
     };
     const workflowId = await createWorkflow({ limit: 2 });
     const runIds: string[] = [];
-    for (let i = 0; i < 7; i++) runIds.push(await start(workflowId, { i }));
+    for (let i = 0; i < 7; i++) runIds.push(await startSeen(workflowId, { i }));
     const { total, runs } = await sample(workflowId, runIds);
     expect(runs.map((run) => run.status)).toEqual(Array(7).fill('succeeded'));
     expect(total).toBe(2);
@@ -248,14 +287,15 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
       { timeoutMs: 1_000 },
     );
     const [a, b, c, d] = [
-      await start(workflowId, { email: 'k' }),
-      await start(workflowId, { email: 'k' }),
-      await start(workflowId, { email: 'k' }),
-      await start(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
     ] as [string, string, string, string];
-    await statusIs(a, 'running');
-    await until('b waiting', async () => ((await runOf(b)).waitingFor ? true : undefined));
-    expect(await runOf(c)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+    expect(seen.get(a)).toMatchObject({ status: 'running' });
+    for (const waiting of [b, c, d]) {
+      expect(seen.get(waiting)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+    }
 
     // A waiting run cancelled gives its turn to the next: b goes, and c is next after a.
     await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId, runId: b });
@@ -316,7 +356,7 @@ describe('concurrency keys (engine on real PostgreSQL)', () => {
     const workflowId = await createWorkflow({ limit: 1, key: '{{ input.email }}' });
     const failing = await start(workflowId, { email: 'r' });
     const task = await taskOf(failing);
-    await bus.produce(EventTopics.stepResults, {
+    await busOf.get(task)!.produce(EventTopics.stepResults, {
       schemaVersion: 1,
       runId: task.runId,
       stepId: task.stepId,
