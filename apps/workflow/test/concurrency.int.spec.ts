@@ -14,6 +14,7 @@ import { createDataSource, migrate } from '@weft/persistence';
 import { createHttpApp, JsonLogger, ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
+import { slotLockName } from '../src/engine/store/slot.repository';
 import { WorkflowModule } from '../src/workflow.module';
 
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -313,6 +314,30 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
     await statusIs(d, 'running');
     await succeed(await taskOf(d));
     await statusIs(d, 'succeeded');
+    expect(await slotsOf(workflowId)).toBe(0);
+  });
+
+  it('ends a run under the lock of its key, also the one key of a workflow without a key template', async () => {
+    const workflowId = await createWorkflow({ limit: 1 });
+    const runId = await startSeen(workflowId, {});
+    const task = await taskOf(runId);
+    // Holding the key's lock elsewhere holds the run's end back: freeing the slot and
+    // handing it on happen under the lock, never beside a start counting the slots.
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        slotLockName({ tenantId, workflowId, key: '' }),
+      ]);
+      await succeed(task);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await runOf(runId)).status).toBe('running');
+      await holder.commitTransaction();
+    } finally {
+      await holder.release();
+    }
+    await statusIs(runId, 'succeeded');
     expect(await slotsOf(workflowId)).toBe(0);
   });
 

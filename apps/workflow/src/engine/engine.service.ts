@@ -350,9 +350,10 @@ export class EngineService {
       if (!workflow.concurrency) continue;
       const ownSignals = signals.filter((s) => s.runId === run.id).map((s) => s.signal);
       const starts = ownSignals.some((signal) => this.needsSlot(run, signal));
-      if (!starts && (isTerminalRunStatus(run.status) || !run.concurrencyKey)) continue;
-      let key = run.concurrencyKey;
-      if (key === null || key === undefined) {
+      // The key of a workflow without a key template is '': a key all the same.
+      let key = run.concurrencyKey ?? null;
+      if (!starts && (isTerminalRunStatus(run.status) || key === null)) continue;
+      if (key === null) {
         try {
           key = await concurrencyKeyOf(workflow, run, new Date());
         } catch (error) {
@@ -376,9 +377,7 @@ export class EngineService {
    * nothing, but its key is looked at too: a slot freed for it goes to the next one.
    */
   private async releaseSlots(tx: EntityManager, ended: readonly RunState[]): Promise<void> {
-    const keyed = ended.filter(
-      (run) => run.concurrencyKey !== null && run.concurrencyKey !== undefined,
-    );
+    const keyed = ended.filter((run) => (run.concurrencyKey ?? null) !== null);
     if (keyed.length === 0) return;
     await this.slots.release(
       tx,

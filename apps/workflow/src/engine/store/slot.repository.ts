@@ -7,7 +7,9 @@ export interface SlotKey {
   key: string;
 }
 
-const lockName = (k: SlotKey) => `weft.workflow.concurrency:${k.tenantId}:${k.workflowId}:${k.key}`;
+/** The name whose hash is the key's advisory lock. */
+export const slotLockName = (k: SlotKey) =>
+  `weft.workflow.concurrency:${k.tenantId}:${k.workflowId}:${k.key}`;
 
 /**
  * SQL of concurrency slots (ADR 0016). A slot is a `run_slots` row tied to the run that holds
@@ -20,7 +22,7 @@ export class SlotRepository {
    * transactions locking overlapping keys wait for each other instead of deadlocking.
    */
   async lock(tx: Sql, keys: readonly SlotKey[]): Promise<void> {
-    const names = [...new Set(keys.map(lockName))].sort();
+    const names = [...new Set(keys.map(slotLockName))].sort();
     if (names.length === 0) return;
     // unnest yields the names in array order, and each row's lock is taken as it is read.
     await tx.query(
