@@ -3,4 +3,5 @@ export { configSchema, defaultPort, type GatewayConfig } from './config';
 export { gatewayDatabase } from './database';
 export { GatewayModule, type GatewayDeps } from './gateway.module';
 export { LISTEN_BACKLOG, listenGateway } from './http/http-server';
+export { openApiDocument } from './openapi/openapi.document';
 export { tenantLimitDefaultsOf, tenantLimitEnv } from './tenants/tenant-limits';

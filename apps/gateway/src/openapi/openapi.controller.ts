@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { workflowJsonSchema } from '@weft/definitions';
-import { apiOperations, buildOpenApiDocument } from './openapi.document';
+import { openApiDocument } from './openapi.document';
 
 /** The API's description and the definitions' schema; served without a key: no tenant data. */
 @Controller('v1')
@@ -10,7 +10,7 @@ export class OpenApiController {
 
   @Get('openapi.json')
   get(): Record<string, unknown> {
-    this.document ??= buildOpenApiDocument(apiOperations);
+    this.document ??= openApiDocument();
     return this.document;
   }
 

@@ -54,6 +54,9 @@ export const apiOperations: readonly ApiOperation[] = [
   ...openApiOperations,
 ];
 
+/** The gateway's OpenAPI document: served, and committed as schemas/openapi.json for clients. */
+export const openApiDocument = (): JsonObject => buildOpenApiDocument(apiOperations);
+
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid; `errors` gives each problem at its JSON path: $.body…, $.query…, $.params…, $.headers…, or from the root of a workflow definition ($.steps[0].id)',
   401: 'No key, or not a valid one (unknown, revoked or expired: `detail` says which)',
