@@ -714,6 +714,87 @@ export function describeApi(mode: Mode, port: number): void {
       });
     });
 
+    describe('concurrency', () => {
+      let made = 0;
+      // One run per customer at a time: each run waits for a person, so it runs as long as
+      // the test says.
+      const perCustomer = () => ({
+        name: `per-customer-${mode}-${++made}`,
+        concurrency: { limit: 1, key: '{{ input.email }}' },
+        steps: [{ id: 'gate', type: 'approval', with: { timeoutMs: 120_000 } }],
+      });
+      const start = async (workflowId: string, email: string): Promise<string> => {
+        const started = await api.post(`/v1/workflows/${workflowId}/runs`, { input: { email } });
+        expect(started.status).toBe(202);
+        return started.body.id as string;
+      };
+      const gateWaiting = (run: any) =>
+        run.status === 'running' && run.steps[0]?.status === 'waiting';
+      const waitingForSlot = (run: any) =>
+        run.status === 'queued' && run.waitingFor === 'concurrency';
+      const approve = async (runId: string) => {
+        expect((await api.post(`/v1/runs/${runId}/steps/gate/complete`, {})).status).toBe(200);
+      };
+
+      it('refuses a limit out of bounds and a bad key template at their paths', async () => {
+        const refused = await api.post('/v1/workflows', {
+          ...perCustomer(),
+          concurrency: { limit: 0, key: '{{ input.email + }}' },
+        });
+        expect(refused.status).toBe(400);
+        const paths = (refused.body.errors as { path: string }[]).map((e) => e.path);
+        expect(paths.sort()).toEqual(['$.body.concurrency.key', '$.body.concurrency.limit']);
+      });
+
+      it('runs one run at a time per key, not across keys; a waiting run says so', async () => {
+        const workflowId = await createWorkflow(perCustomer());
+        const a1 = await start(workflowId, 'a@x.test');
+        await api.waitForRun(a1, gateWaiting);
+        const a2 = await start(workflowId, 'a@x.test');
+        const b1 = await start(workflowId, 'b@x.test');
+        // Another customer is not held up behind a@.
+        await api.waitForRun(b1, gateWaiting);
+        const waiting = await api.waitForRun(a2, waitingForSlot);
+        expect(waiting).toMatchObject({ status: 'queued', startedAt: null });
+        const listed = await api.get(`/v1/runs?workflowId=${workflowId}&status=queued`);
+        expect(listed.body.items).toEqual([
+          expect.objectContaining({ id: a2, status: 'queued', waitingFor: 'concurrency' }),
+        ]);
+        // Still waiting a while later: the limit holds, not just the first moment.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(waitingForSlot((await api.get(`/v1/runs/${a2}`)).body)).toBe(true);
+
+        await approve(a1);
+        expect(await api.waitForRun(a1)).toMatchObject({ status: 'succeeded' });
+        const running = await api.waitForRun(a2, gateWaiting);
+        expect(running.waitingFor).toBeUndefined();
+        await approve(a2);
+        await approve(b1);
+        for (const id of [a2, b1]) {
+          expect(await api.waitForRun(id)).toMatchObject({ status: 'succeeded' });
+        }
+      }, 60_000);
+
+      it('hands the slot of a cancelled run to the next waiting run of its key', async () => {
+        const workflowId = await createWorkflow(perCustomer());
+        const first = await start(workflowId, 'c@x.test');
+        await api.waitForRun(first, gateWaiting);
+        const second = await start(workflowId, 'c@x.test');
+        const third = await start(workflowId, 'c@x.test');
+        await api.waitForRun(third, waitingForSlot);
+        // A waiting run cancelled leaves the line; the running one cancelled frees the slot.
+        expect((await api.post(`/v1/runs/${second}/cancel`, {})).status).toBe(202);
+        expect((await api.post(`/v1/runs/${first}/cancel`, {})).status).toBe(202);
+        await api.waitForRun(third, gateWaiting);
+        expect((await api.get(`/v1/runs/${second}`)).body).toMatchObject({
+          status: 'cancelled',
+          startedAt: null,
+        });
+        await approve(third);
+        expect(await api.waitForRun(third)).toMatchObject({ status: 'succeeded' });
+      }, 60_000);
+    });
+
     describe('approvals', () => {
       let made = 0;
       // Names are unique among active workflows: each test makes its own.

@@ -9,6 +9,7 @@ import {
 } from '@weft/contracts';
 import {
   COMMON_STEP_ERRORS,
+  Concurrency,
   RetryPolicy,
   STEP_TYPE_NAMES,
   STEP_TYPES,
@@ -201,6 +202,7 @@ describe('definitions.md', () => {
     ...fieldsOf(WorkflowDefinition).map((field) => ['a definition', field]),
     ...fieldsOf(StepDefinition).map((field) => ['a step', field]),
     ...fieldsOf(RetryPolicy).map((field) => ['retry', field]),
+    ...fieldsOf(Concurrency).map((field) => ['concurrency', field]),
   ])('describes the field of %s `%s`', (_of, field) => {
     expect(namesAsCode(text, field)).toBe(true);
   });

@@ -4,6 +4,7 @@ import { CredentialsPage } from './pages/credentials/CredentialsPage';
 import { RunPage } from './pages/run/RunPage';
 import { RunsPage } from './pages/runs/RunsPage';
 import { UsagePage } from './pages/usage/UsagePage';
+import { WorkflowPage } from './pages/workflows/WorkflowPage';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage';
 
 /**
@@ -22,6 +23,7 @@ export const routes: ConsoleRoute[] = [
   { path: '/runs', component: RunsPage, nav: 'Runs' },
   { path: '/runs/:id', component: RunPage },
   { path: '/workflows', component: WorkflowsPage, nav: 'Workflows' },
+  { path: '/workflows/:id', component: WorkflowPage },
   { path: '/credentials', component: CredentialsPage, nav: 'Credentials' },
   { path: '/usage', component: UsagePage, nav: 'Usage' },
   { path: '/api-keys', component: ApiKeysPage, nav: 'API keys' },

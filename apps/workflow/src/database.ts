@@ -14,6 +14,7 @@ import { ChildRuns1765000000000 } from './migrations/1765000000000-child-runs';
 import { StepOutputsOutOfLine1765100000000 } from './migrations/1765100000000-step-outputs-out-of-line';
 import { ForeachItems1765200000000 } from './migrations/1765200000000-foreach-items';
 import { UniqueWorkflowNames1765300000000 } from './migrations/1765300000000-unique-workflow-names';
+import { ConcurrencySlots1765400000000 } from './migrations/1765400000000-concurrency-slots';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -34,5 +35,6 @@ export const workflowDatabase: ServiceDatabase = {
     StepOutputsOutOfLine1765100000000,
     ForeachItems1765200000000,
     UniqueWorkflowNames1765300000000,
+    ConcurrencySlots1765400000000,
   ],
 };

@@ -56,6 +56,21 @@ export const StepDefinition = z.strictObject({
   onError: OnError.default('fail'),
 });
 
+export const MAX_CONCURRENCY_LIMIT = 1000;
+/** A concurrency key longer than this is hashed (SHA-256) before it is stored and compared. */
+export const MAX_CONCURRENCY_KEY_LENGTH = 200;
+
+/**
+ * At most `limit` runs of the workflow running at once per value of `key` (a text with
+ * `{{ … }}` over the run's `input`, evaluated when the run starts; without one, the whole
+ * workflow is one key). Further runs wait `queued` and start in arrival order.
+ */
+export const Concurrency = z.strictObject({
+  limit: z.int().min(1).max(MAX_CONCURRENCY_LIMIT),
+  key: z.string().min(1).max(1000).optional(),
+});
+export type Concurrency = z.infer<typeof Concurrency>;
+
 export const WebhookTrigger = z
   .strictObject({
     type: z.literal('webhook'),
@@ -157,6 +172,7 @@ export const WorkflowDefinition = z.strictObject({
     .min(1, { message: 'a workflow needs at least one step' })
     .max(MAX_STEPS, { message: `a workflow has at most ${MAX_STEPS} steps` }),
   output: z.string().optional(),
+  concurrency: Concurrency.optional(),
 });
 export type WorkflowDefinition = z.infer<typeof WorkflowDefinition>;
 export type StepDefinition = z.infer<typeof StepDefinition>;

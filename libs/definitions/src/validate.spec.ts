@@ -277,6 +277,43 @@ describe('validateDefinition', () => {
     expect(validateDefinition(chat({ prompt: '{{ input.p }}' })).ok).toBe(true);
   });
 
+  describe('concurrency', () => {
+    const withConcurrency = (concurrency: unknown) => workflow([step('a')], { concurrency });
+
+    it('takes a limit from 1 to 1000 and an optional key template', () => {
+      const checked = validateDefinition(withConcurrency({ limit: 1, key: '{{ input.email }}' }));
+      expect(checked.ok && checked.definition.concurrency).toEqual({
+        limit: 1,
+        key: '{{ input.email }}',
+      });
+      expect(validateDefinition(withConcurrency({ limit: 1000 })).ok).toBe(true);
+    });
+
+    it('refuses a limit out of bounds or not an integer, at $.concurrency.limit', () => {
+      for (const limit of [0, 1001, 1.5, '2']) {
+        expect(problemsOf(withConcurrency({ limit }))).toEqual([
+          { path: '$.concurrency.limit', message: expect.any(String) },
+        ]);
+      }
+      expect(problemsOf(withConcurrency({ key: '{{ input.a }}' }))).toEqual([
+        { path: '$.concurrency.limit', message: 'required' },
+      ]);
+    });
+
+    it('reports a bad key expression and unknown fields at their paths', () => {
+      const problems = problemsOf(withConcurrency({ limit: 2, key: '{{ input.a + }}' }));
+      expect(problems).toEqual([
+        {
+          path: '$.concurrency.key',
+          message: expect.stringContaining('invalid expression {{ input.a + }}'),
+        },
+      ]);
+      expect(problemsOf(withConcurrency({ limit: 2, per: 'x' }))).toEqual([
+        { path: '$.concurrency.per', message: 'unknown field' },
+      ]);
+    });
+  });
+
   it('checks the syntax of every expression in with, if and output', () => {
     const problems = problemsOf(
       workflow(

@@ -188,6 +188,7 @@ function expressionProblems(definition: RawObject, steps: readonly unknown[]): D
     check(step.if, ['steps', index, 'if']);
   });
   check(definition.output, ['output']);
+  if (isObject(definition.concurrency)) check(definition.concurrency.key, ['concurrency', 'key']);
   if (Array.isArray(definition.triggers)) {
     definition.triggers.forEach((trigger, index) => {
       if (isObject(trigger)) check(trigger.filter, ['triggers', index, 'filter']);

@@ -29,6 +29,8 @@ export interface CompiledWorkflow {
   output?: CompiledTemplate;
   /** Validates a run's input against the workflow's `inputSchema`, when it has one. */
   input?: z.ZodType;
+  /** Runs of the workflow running at once per key; the key's template, when it has one. */
+  concurrency?: { limit: number; key?: CompiledTemplate };
 }
 
 export function compileWorkflow(stored: unknown): CompiledWorkflow {
@@ -53,6 +55,16 @@ export function compileWorkflow(stored: unknown): CompiledWorkflow {
     steps,
     ...(definition.output ? { output: compileTemplate(definition.output) } : {}),
     ...(definition.inputSchema ? { input: compileInputSchema(definition.inputSchema) } : {}),
+    ...(definition.concurrency
+      ? {
+          concurrency: {
+            limit: definition.concurrency.limit,
+            ...(definition.concurrency.key !== undefined
+              ? { key: compileTemplate(definition.concurrency.key) }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,10 +1,19 @@
-import { isTerminalRunStatus, stepError, storableText, type StepTask } from '@weft/contracts';
+import {
+  DomainError,
+  isTerminalRunStatus,
+  stepError,
+  storableText,
+  type RunError,
+  type StepTask,
+} from '@weft/contracts';
 import { isTransientDatabaseError } from '@weft/persistence';
 import type { JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
 import type { OutboxMessage } from './store/outbox.repository';
 import type { RunChanges, RunRepository } from './store/run.repository';
 import type { Transactions } from './store/transactions';
+import { SlotRepository, type SlotKey } from './store/slot.repository';
+import { concurrencyKeyOf } from './concurrency';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
 import type { RunSignal } from './signals';
@@ -14,6 +23,7 @@ import {
   applySignal,
   childEndResult,
   DEFAULT_ENGINE_POLICY,
+  expressionFailure,
   type EnginePolicy,
   type EngineServices,
   type Transition,
@@ -38,6 +48,8 @@ export interface RunSignalFor {
  * outbox afterwards, so state and messages never disagree.
  */
 export class EngineService {
+  private readonly slots = new SlotRepository();
+
   constructor(
     private readonly transactions: Transactions,
     private readonly runs: RunRepository,
@@ -201,12 +213,37 @@ export class EngineService {
       signLink: this.services.signLink,
       children: this.services.children?.(tx),
     };
-    for (const { runId, signal } of signals) {
+    const gate = await this.lockSlotKeys(tx, runs, signals);
+    for (const { runId, signal: received } of signals) {
       const run = runs.get(runId);
       if (!run) continue;
       const wasActive = !isTerminalRunStatus(run.status);
       const runSteps = steps.get(runId)!;
       const workflow = await this.catalog.forRun(run, tx);
+      let signal = received;
+      const held = workflow.concurrency && gate.get(runId);
+      if (held && workflow.concurrency && this.needsSlot(run, signal)) {
+        if ('error' in held) {
+          if (signal.kind === 'retry') {
+            throw new DomainError('run_not_retryable', `run ${runId}: ${held.error.message}`);
+          }
+          signal = { kind: 'fail', error: held.error };
+        } else {
+          const slot = await this.slots.take(tx, runId, held, workflow.concurrency.limit);
+          outbox.push(...slot.wake.map(runRequest));
+          changedRuns.add(runId);
+          run.concurrencyKey = held.key;
+          run.waitingFor = slot.taken ? null : 'concurrency';
+          if (!slot.taken && signal.kind === 'retry') {
+            // A retry does not queue: it is refused while the key has no free slot.
+            throw new DomainError(
+              'run_not_retryable',
+              `run ${runId}: its workflow's concurrency limit (${workflow.concurrency.limit}) is reached for its key; retry when a run of the key ends`,
+            );
+          }
+          if (!slot.taken) continue;
+        }
+      }
       const transition = await applySignal(
         workflow,
         run,
@@ -220,7 +257,13 @@ export class EngineService {
       children.push(...transition.children);
       items.push(...transition.items);
       stops.push(...transition.stopItemsOf.map((stepId) => ({ runId, stepId })));
-      if (wasActive && isTerminalRunStatus(run.status)) ended.push(run);
+      if (wasActive && isTerminalRunStatus(run.status)) {
+        ended.push(run);
+        if (run.waitingFor) {
+          run.waitingFor = null;
+          changedRuns.add(runId);
+        }
+      }
       const changed = changedSteps.get(runId) ?? new Set<string>();
       transition.changedSteps.forEach((id) => changed.add(id));
       changedSteps.set(runId, changed);
@@ -246,7 +289,7 @@ export class EngineService {
       // A run request for a running run schedules what is ready: the run's next turn, queued
       // behind the records other runs already have in its partition.
       if (transition.resume) {
-        outbox.push({ destination: 'run-request', payload: { schemaVersion: 1, runId } });
+        outbox.push(runRequest(runId));
       }
       if (transition.events.length > 0) {
         this.logger.event('debug', 'run advanced', {
@@ -278,6 +321,95 @@ export class EngineService {
       },
       tx,
     );
+    await this.releaseSlots(tx, ended);
     return signals.map((s) => runs.get(s.runId));
   }
+
+  /** Whether the signal starts the run (a start of a queued run, a retry of a failed one). */
+  private needsSlot(run: RunState, signal: RunSignal): boolean {
+    return (
+      (signal.kind === 'start' && run.status === 'queued') ||
+      (signal.kind === 'retry' && run.status === 'failed')
+    );
+  }
+
+  /**
+   * Before any signal is applied, takes the advisory locks of every concurrency key the batch
+   * may take or free a slot of, in one sorted order (a batch that took them as it went could
+   * deadlock with another): the keys of runs it may start, evaluated now, and of active runs
+   * that hold or wait for a slot. Answers each run's key, or the error its key failed with.
+   */
+  private async lockSlotKeys(
+    tx: EntityManager,
+    runs: ReadonlyMap<string, RunState>,
+    signals: readonly RunSignalFor[],
+  ): Promise<Map<string, SlotKey | { error: RunError }>> {
+    const gate = new Map<string, SlotKey | { error: RunError }>();
+    for (const run of runs.values()) {
+      const workflow = await this.catalog.forRun(run, tx);
+      if (!workflow.concurrency) continue;
+      const ownSignals = signals.filter((s) => s.runId === run.id).map((s) => s.signal);
+      const starts = ownSignals.some((signal) => this.needsSlot(run, signal));
+      // The key of a workflow without a key template is '': a key all the same.
+      let key = run.concurrencyKey ?? null;
+      if (!starts && (isTerminalRunStatus(run.status) || key === null)) continue;
+      if (key === null) {
+        try {
+          key = await concurrencyKeyOf(workflow, run, new Date());
+        } catch (error) {
+          gate.set(run.id, { error: expressionFailure(error, 'concurrency.key') });
+          continue;
+        }
+      }
+      gate.set(run.id, { tenantId: run.tenantId, workflowId: run.workflowId, key });
+    }
+    await this.slots.lock(
+      tx,
+      [...gate.values()].filter((held): held is SlotKey => !('error' in held)),
+    );
+    return gate;
+  }
+
+  /**
+   * Frees the slots of runs that ended, in their transaction (after the batch's write, so the
+   * queries see the batch's runs as they now are), and sends a run request to the oldest
+   * waiting runs of each key, as many as it has free slots. A waiting run that ended frees
+   * nothing, but its key is looked at too: a slot freed for it goes to the next one.
+   */
+  private async releaseSlots(tx: EntityManager, ended: readonly RunState[]): Promise<void> {
+    const keyed = ended.filter((run) => (run.concurrencyKey ?? null) !== null);
+    if (keyed.length === 0) return;
+    await this.slots.release(
+      tx,
+      keyed.map((run) => run.id),
+    );
+    const keys = new Map<string, { key: SlotKey; limit: number }>();
+    for (const run of keyed) {
+      const workflow = await this.catalog.forRun(run, tx);
+      if (!workflow.concurrency) continue;
+      const key = { tenantId: run.tenantId, workflowId: run.workflowId, key: run.concurrencyKey! };
+      keys.set(JSON.stringify(key), { key, limit: workflow.concurrency.limit });
+    }
+    const wake: string[] = [];
+    for (const { key, limit } of keys.values())
+      wake.push(...(await this.slots.wakeable(tx, key, limit)));
+    if (wake.length === 0) return;
+    await this.runs.write(
+      {
+        inserted: [],
+        updated: [],
+        steps: [],
+        timersCleared: [],
+        timers: [],
+        outbox: wake.map(runRequest),
+      },
+      tx,
+    );
+  }
 }
+
+/** The run request that has the engine start (or resume) a run. */
+const runRequest = (runId: string): OutboxMessage => ({
+  destination: 'run-request',
+  payload: { schemaVersion: 1, runId },
+});

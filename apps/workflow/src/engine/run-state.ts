@@ -20,6 +20,13 @@ export interface RunState {
   lastEventSeq: number;
   /** Time spent evaluating the run's expressions so far, against its per-run budget. */
   expressionMs: number;
+  /**
+   * The run's `concurrency` key, from when it first started (null for a workflow without
+   * `concurrency`, and before the start); it keeps it for a retry.
+   */
+  concurrencyKey?: string | null;
+  /** `concurrency` while the run is queued waiting for a slot of its key. */
+  waitingFor?: 'concurrency' | null;
 }
 
 export interface StepState {

@@ -924,7 +924,6 @@ class Applier {
 
 type StepEventType = Extract<RunEventType, `step.${string}`>;
 
-/** An expression that failed: over its budget, or wrong at run time. */
 /** An error whose message came from a worker or a target, made storable as jsonb. */
 function storable<E extends StepError>(error: E): E {
   return error.message.includes('\u0000')
@@ -932,7 +931,8 @@ function storable<E extends StepError>(error: E): E {
     : error;
 }
 
-function expressionFailure(error: unknown, where: string): RunError {
+/** An expression that failed: over its budget, or wrong at run time. */
+export function expressionFailure(error: unknown, where: string): RunError {
   const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
   const overBudget = error instanceof ExpressionError && error.code.endsWith('-budget');
   return stepError(overBudget ? 'expression_budget' : 'expression_failed', message);

@@ -1,5 +1,6 @@
 import type { JsonLogger } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
+import { SlotRepository } from '../engine/store/slot.repository';
 
 /**
  * `runs`, `step_runs`, `run_events`, `step_outputs` and `foreach_items` are range-partitioned by month on their run id. Run ids are UUIDv7,
@@ -141,6 +142,8 @@ export class RunPartitions {
           dropped.push(name);
         }
       }
+      // A run past retention still running held a slot; its row went with the partition.
+      if (dropped.length > 0) await new SlotRepository().forgetOrphans(tx);
       await tx.query(
         "DELETE FROM workflow.run_keys WHERE created_at < now() - interval '24 hours'",
       );

@@ -50,6 +50,11 @@ export const RunSummary = z.object({
   createdAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
+  /**
+   * On a `queued` run that waits for a slot of its workflow's `concurrency` (its key has
+   * `limit` runs running); absent otherwise.
+   */
+  waitingFor: z.literal('concurrency').optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

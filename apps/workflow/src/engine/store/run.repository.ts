@@ -29,6 +29,8 @@ interface RunRow {
   expression_ms: number;
   trigger: RunTrigger | null;
   event: unknown;
+  concurrency_key: string | null;
+  waiting_for: 'concurrency' | null;
 }
 
 interface StepRow {
@@ -61,7 +63,8 @@ export interface RunChanges {
 }
 
 const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input, output, error,
-  created_at, started_at, finished_at, last_event_seq, expression_ms, trigger, event`;
+  created_at, started_at, finished_at, last_event_seq, expression_ms, trigger, event,
+  concurrency_key, waiting_for`;
 
 /**
  * SQL of runs, their steps and their events, and the one statement that writes a transition
@@ -322,7 +325,8 @@ export class RunRepository {
       parts.push(`UPDATE workflow.runs AS r
            SET status = v.status, output = v.output, error = v.error,
                started_at = v.started_at, finished_at = v.finished_at,
-               last_event_seq = v.last_event_seq, expression_ms = v.expression_ms
+               last_event_seq = v.last_event_seq, expression_ms = v.expression_ms,
+               concurrency_key = v.concurrency_key, waiting_for = v.waiting_for
           FROM jsonb_to_recordset(${json(
             changes.updated.map((run) => ({
               id: run.id,
@@ -333,9 +337,12 @@ export class RunRepository {
               finished_at: run.finishedAt,
               last_event_seq: run.lastEventSeq,
               expression_ms: Math.ceil(run.expressionMs),
+              concurrency_key: run.concurrencyKey ?? null,
+              waiting_for: run.waitingFor ?? null,
             })),
           )}) AS v(id uuid, status text, output jsonb, error jsonb, started_at timestamptz,
-                   finished_at timestamptz, last_event_seq int, expression_ms int)
+                   finished_at timestamptz, last_event_seq int, expression_ms int,
+                   concurrency_key text, waiting_for text)
          WHERE r.id = v.id AND r.id = ANY(${param(changes.updated.map((run) => run.id))}::uuid[])`);
     }
     if (changes.steps.length > 0) {
@@ -530,6 +537,8 @@ function toRunState(row: RunRow): RunState {
     finishedAt: row.finished_at,
     lastEventSeq: row.last_event_seq,
     expressionMs: row.expression_ms,
+    concurrencyKey: row.concurrency_key,
+    waitingFor: row.waiting_for,
   };
 }
 
@@ -549,5 +558,6 @@ export function toSummary(run: RunState): RunSummary {
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
+    ...(run.status === 'queued' && run.waitingFor ? { waitingFor: run.waitingFor } : {}),
   };
 }

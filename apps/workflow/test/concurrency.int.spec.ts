@@ -1,0 +1,423 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import {
+  DomainError,
+  EventTopics,
+  TaskQueues,
+  WorkflowRpc,
+  type RunView,
+  type StepResult,
+  type StepTask,
+} from '@weft/contracts';
+import { InProcessBus } from '@weft/messaging';
+import { createDataSource, migrate } from '@weft/persistence';
+import { createHttpApp, JsonLogger, ReadinessRegistry } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { workflowDatabase } from '../src/database';
+import { slotLockName } from '../src/engine/store/slot.repository';
+import { WorkflowModule } from '../src/workflow.module';
+
+const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const LEASE_GRACE_MS = 300;
+// Runs wait for each other here, on a machine that may be busy: more than jest's default 5 s.
+jest.setTimeout(60_000);
+
+/**
+ * Per-workflow concurrency (`concurrency: { limit, key }`) on the real PostgreSQL, with a
+ * scripted integration worker on the in-process bus: how many runs of a key run at once, in
+ * which order the waiting ones start, and that every way a run ends frees its slot.
+ */
+describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
+  const tenantId = randomUUID();
+  let db: DataSource;
+  /**
+   * Two engine replicas on one database, each with its own in-process bus: a run's requests
+   * reach whichever replica's relay drains them, so both take and free slots of the same keys
+   * at once, and only the database can keep them to the limit.
+   */
+  const replicas: { bus: InProcessBus; app: INestApplication; db: DataSource }[] = [];
+  let bus: InProcessBus;
+  const tasks: StepTask[] = [];
+  /** The bus each task came on: its result goes back on it. */
+  const busOf = new Map<StepTask, InProcessBus>();
+  /** What the scripted worker does with each task it receives. */
+  let work: (task: StepTask) => Promise<void> = async () => undefined;
+
+  beforeAll(async () => {
+    db = createDataSource(workflowDatabase, { url, poolSize: 6 });
+    await db.initialize();
+    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
+    await migrate(db, workflowDatabase.schema);
+    const logger = new JsonLogger('workflow', 'error', () => undefined);
+    for (let i = 0; i < 2; i++) {
+      const replicaBus = new InProcessBus(logger);
+      await replicaBus.consume(TaskQueues.integration, async (task) => {
+        tasks.push(task);
+        busOf.set(task, replicaBus);
+        // The worker answers later, as a real one would: the bus is not held meanwhile.
+        void work(task);
+      });
+      const replicaDb = createDataSource(workflowDatabase, { url, poolSize: 4 });
+      await replicaDb.initialize();
+      const app = await createHttpApp(
+        WorkflowModule.forRoot({
+          logger,
+          readiness: new ReadinessRegistry(),
+          dataSource: replicaDb,
+          rpc: replicaBus,
+          tasks: replicaBus,
+          events: replicaBus,
+          publicUrl: 'http://127.0.0.1:3000',
+          policy: { leaseGraceMs: LEASE_GRACE_MS },
+        }),
+        logger,
+      );
+      await app.init();
+      await replicaBus.start();
+      replicas.push({ bus: replicaBus, app, db: replicaDb });
+    }
+    bus = replicas[0]!.bus;
+  });
+
+  afterAll(async () => {
+    for (const replica of replicas) {
+      await replica.bus.close();
+      await replica.app.close();
+      await replica.db.destroy();
+    }
+    await db?.destroy();
+  });
+
+  beforeEach(() => {
+    tasks.length = 0;
+    work = async () => undefined;
+  });
+
+  let created = 0;
+
+  async function createWorkflow(
+    concurrency: Record<string, unknown>,
+    step: Record<string, unknown> = {},
+  ): Promise<string> {
+    const workflow = await bus.call(WorkflowRpc, 'workflows.create', {
+      schemaVersion: 1,
+      tenantId,
+      definition: {
+        name: `limited-${++created}`,
+        concurrency,
+        steps: [
+          {
+            id: 'call',
+            type: 'http.request',
+            with: { method: 'GET', url: 'https://example.com/' },
+            ...step,
+          },
+        ],
+      },
+    });
+    return workflow.id;
+  }
+
+  let starts = 0;
+  /** Starts a run through each replica in turn. */
+  async function start(workflowId: string, input: Record<string, unknown> = {}): Promise<string> {
+    const via = replicas[starts++ % replicas.length]!.bus;
+    const started = await via.call(WorkflowRpc, 'runs.start', {
+      schemaVersion: 1,
+      tenantId,
+      workflowId,
+      input,
+    });
+    return started.run.id;
+  }
+
+  const runOf = (runId: string): Promise<RunView> =>
+    bus.call(WorkflowRpc, 'runs.get', { schemaVersion: 1, tenantId, runId });
+
+  /**
+   * Starts a run and waits until the engine has seen it (it runs, waits for a slot, or ended):
+   * arrival order is the order in which the engine sees runs (ADR 0016), and two replicas may
+   * apply the first requests of runs started close together in either order.
+   */
+  async function startSeen(workflowId: string, input: Record<string, unknown>): Promise<string> {
+    const runId = await start(workflowId, input);
+    seen.set(
+      runId,
+      await until(`run ${runId} seen by the engine`, async () => {
+        const run = await runOf(runId);
+        return run.status !== 'queued' || run.waitingFor ? run : undefined;
+      }),
+    );
+    return runId;
+  }
+  /** How each run started by startSeen was when the engine had first seen it. */
+  const seen = new Map<string, RunView>();
+
+  async function until<T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    timeoutMs = 15_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  const statusIs = (runId: string, ...statuses: string[]) =>
+    until(`run ${runId} to be ${statuses.join('/')}`, async () => {
+      const run = await runOf(runId);
+      return statuses.includes(run.status) ? run : undefined;
+    });
+
+  const succeed = (task: StepTask): Promise<void> =>
+    busOf.get(task)!.produce(EventTopics.stepResults, {
+      schemaVersion: 1,
+      runId: task.runId,
+      stepId: task.stepId,
+      attempt: task.attempt,
+      worker: 'integration',
+      outcome: 'succeeded',
+      output: { ok: true },
+      finishedAt: new Date().toISOString(),
+    } satisfies StepResult);
+
+  const taskOf = (runId: string) =>
+    until(`a task of run ${runId}`, async () => tasks.find((task) => task.runId === runId));
+
+  /** Running runs of the workflow by key (the input's `email`), as the database has them. */
+  async function runningByKey(workflowId: string): Promise<Map<string, number>> {
+    const rows: { key: string | null; running: number }[] = await db.query(
+      `SELECT input ->> 'email' AS key, count(*)::int AS running FROM workflow.runs
+        WHERE workflow_id = $1 AND status = 'running' GROUP BY 1`,
+      [workflowId],
+    );
+    return new Map(rows.map((row) => [row.key ?? '', row.running]));
+  }
+
+  /**
+   * Samples the running count while `runIds` proceed until all ended: the most of one key
+   * seen at once, the most of all keys, and the order the runs started in.
+   */
+  async function sample(workflowId: string, runIds: string[]) {
+    let perKey = 0;
+    let total = 0;
+    for (;;) {
+      const running = await runningByKey(workflowId);
+      for (const count of running.values()) perKey = Math.max(perKey, count);
+      total = Math.max(
+        total,
+        [...running.values()].reduce((a, b) => a + b, 0),
+      );
+      const rows: { ended: number }[] = await db.query(
+        `SELECT count(*)::int AS ended FROM workflow.runs
+          WHERE id = ANY($1::uuid[]) AND status IN ('succeeded', 'failed', 'cancelled')`,
+        [runIds],
+      );
+      if (rows[0]!.ended === runIds.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const runs = await Promise.all(runIds.map(runOf));
+    return { perKey, total, runs };
+  }
+
+  const slotsOf = async (workflowId: string): Promise<number> => {
+    const rows: { n: number }[] = await db.query(
+      'SELECT count(*)::int AS n FROM workflow.run_slots WHERE workflow_id = $1',
+      [workflowId],
+    );
+    return rows[0]!.n;
+  };
+
+  it('runs one run at a time per key, not across keys, each key in arrival order', async () => {
+    work = async (task) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await succeed(task);
+    };
+    const workflowId = await createWorkflow({ limit: 1, key: '{{ input.email }}' });
+    const emails = ['a@x.test', 'b@x.test', 'a@x.test', 'b@x.test', 'a@x.test', 'b@x.test'];
+    const runIds: string[] = [];
+    for (const email of emails) runIds.push(await startSeen(workflowId, { email }));
+
+    // While the first of a key runs, the later ones of the key show what they wait for.
+    for (const runId of runIds.slice(2)) {
+      expect(seen.get(runId)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+    }
+
+    const { perKey, total, runs } = await sample(workflowId, runIds);
+    expect(runs.map((run) => run.status)).toEqual(Array(6).fill('succeeded'));
+    expect(runs.every((run) => run.waitingFor === undefined)).toBe(true);
+    expect(perKey).toBe(1);
+    // Two keys ran side by side: the limit is per key, not per workflow.
+    expect(total).toBe(2);
+    for (const email of ['a@x.test', 'b@x.test']) {
+      const ofKey = runs.filter((_, i) => emails[i] === email);
+      const startedOrder = [...ofKey].sort((x, y) => x.startedAt!.localeCompare(y.startedAt!));
+      expect(startedOrder.map((run) => run.id)).toEqual(ofKey.map((run) => run.id));
+      // Serialised: each run of the key started after the one before it finished.
+      for (let i = 1; i < ofKey.length; i++) {
+        expect(ofKey[i]!.startedAt! >= ofKey[i - 1]!.finishedAt!).toBe(true);
+      }
+    }
+    expect(await slotsOf(workflowId)).toBe(0);
+  });
+
+  it('runs at most `limit` runs of a workflow without a key', async () => {
+    work = async (task) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await succeed(task);
+    };
+    const workflowId = await createWorkflow({ limit: 2 });
+    const runIds: string[] = [];
+    for (let i = 0; i < 7; i++) runIds.push(await startSeen(workflowId, { i }));
+    const { total, runs } = await sample(workflowId, runIds);
+    expect(runs.map((run) => run.status)).toEqual(Array(7).fill('succeeded'));
+    expect(total).toBe(2);
+    const started = [...runs].sort((x, y) => x.startedAt!.localeCompare(y.startedAt!));
+    expect(started.map((run) => run.id)).toEqual(runIds);
+    expect(await slotsOf(workflowId)).toBe(0);
+  });
+
+  it('frees the slot of a cancelled run, of a cancelled waiting run and of a reaped run', async () => {
+    // The worker keeps every task and never answers unless told to.
+    const workflowId = await createWorkflow(
+      { limit: 1, key: '{{ input.email }}' },
+      { timeoutMs: 1_000 },
+    );
+    const [a, b, c, d] = [
+      await startSeen(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
+      await startSeen(workflowId, { email: 'k' }),
+    ] as [string, string, string, string];
+    expect(seen.get(a)).toMatchObject({ status: 'running' });
+    for (const waiting of [b, c, d]) {
+      expect(seen.get(waiting)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+    }
+
+    // A waiting run cancelled gives its turn to the next: b goes, and c is next after a.
+    await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId, runId: b });
+    expect(await runOf(b)).toMatchObject({ status: 'cancelled' });
+    expect((await runOf(b)).waitingFor).toBeUndefined();
+
+    // The running run cancelled: its slot goes to the oldest waiting run.
+    await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId, runId: a });
+    await statusIs(c, 'running');
+    expect(await runOf(d)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+
+    // c's worker goes silent: the lease reaper fails the run, and its slot goes to d.
+    const failed = await statusIs(c, 'failed');
+    expect(failed.error).toMatchObject({ code: 'lease_expired' });
+    await statusIs(d, 'running');
+    await succeed(await taskOf(d));
+    await statusIs(d, 'succeeded');
+    expect(await slotsOf(workflowId)).toBe(0);
+  });
+
+  it('ends a run under the lock of its key, also the one key of a workflow without a key template', async () => {
+    const workflowId = await createWorkflow({ limit: 1 });
+    const runId = await startSeen(workflowId, {});
+    const task = await taskOf(runId);
+    // Holding the key's lock elsewhere holds the run's end back: freeing the slot and
+    // handing it on happen under the lock, never beside a start counting the slots.
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        slotLockName({ tenantId, workflowId, key: '' }),
+      ]);
+      await succeed(task);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await runOf(runId)).status).toBe('running');
+      await holder.commitTransaction();
+    } finally {
+      await holder.release();
+    }
+    await statusIs(runId, 'succeeded');
+    expect(await slotsOf(workflowId)).toBe(0);
+  });
+
+  it('fails a run whose key cannot be evaluated, with expression_failed, and starts the next', async () => {
+    work = async (task) => succeed(task);
+    const workflowId = await createWorkflow({ limit: 1, key: '{{ $number(input.email) }}' });
+    const bad = await start(workflowId, { email: 'not a number' });
+    const missing = await start(workflowId, {});
+    const good = await start(workflowId, { email: '42' });
+    expect(await statusIs(bad, 'failed')).toMatchObject({
+      error: { code: 'expression_failed', message: expect.stringContaining('concurrency.key') },
+      startedAt: null,
+    });
+    expect(await statusIs(missing, 'failed')).toMatchObject({
+      error: { code: 'expression_failed', message: 'concurrency.key: the key is undefined' },
+    });
+    await statusIs(good, 'succeeded');
+  });
+
+  it('hashes a long key, so runs with the same long key still share its slots', async () => {
+    const workflowId = await createWorkflow({ limit: 1, key: '{{ input.k }}' });
+    const long = 'x'.repeat(5_000);
+    const first = await start(workflowId, { k: long });
+    const second = await start(workflowId, { k: long });
+    await statusIs(first, 'running');
+    await until('the second waiting', async () =>
+      (await runOf(second)).waitingFor ? true : undefined,
+    );
+    const rows: { key: string }[] = await db.query(
+      'SELECT key FROM workflow.run_slots WHERE run_id = $1',
+      [first],
+    );
+    expect(rows[0]!.key).toMatch(/^sha256:[0-9a-f]{64}$/);
+    await succeed(await taskOf(first));
+    await statusIs(second, 'running');
+    await succeed(await taskOf(second));
+    await statusIs(second, 'succeeded');
+  });
+
+  it('retries a failed run only while its key has a free slot', async () => {
+    const workflowId = await createWorkflow({ limit: 1, key: '{{ input.email }}' });
+    const failing = await start(workflowId, { email: 'r' });
+    const task = await taskOf(failing);
+    await busOf.get(task)!.produce(EventTopics.stepResults, {
+      schemaVersion: 1,
+      runId: task.runId,
+      stepId: task.stepId,
+      attempt: task.attempt,
+      worker: 'integration',
+      outcome: 'failed',
+      error: { code: 'http_status', message: 'HTTP 500', retryable: false },
+      finishedAt: new Date().toISOString(),
+    } satisfies StepResult);
+    await statusIs(failing, 'failed');
+    const holder = await start(workflowId, { email: 'r' });
+    await statusIs(holder, 'running');
+
+    const refused = bus.call(WorkflowRpc, 'runs.retry', {
+      schemaVersion: 1,
+      tenantId,
+      runId: failing,
+    });
+    await expect(refused).rejects.toBeInstanceOf(DomainError);
+    await expect(refused).rejects.toMatchObject({ code: 'run_not_retryable' });
+    expect(await runOf(failing)).toMatchObject({ status: 'failed' });
+
+    await succeed(await taskOf(holder));
+    await statusIs(holder, 'succeeded');
+    const retried = await bus.call(WorkflowRpc, 'runs.retry', {
+      schemaVersion: 1,
+      tenantId,
+      runId: failing,
+    });
+    expect(retried.status).toBe('running');
+    expect(await slotsOf(workflowId)).toBe(1);
+    const second = await until('the retried attempt', async () =>
+      tasks.find((t) => t.runId === failing && t.attempt === 2),
+    );
+    await succeed(second);
+    await statusIs(failing, 'succeeded');
+    expect(await slotsOf(workflowId)).toBe(0);
+  });
+});
