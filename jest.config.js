@@ -56,7 +56,8 @@ module.exports = {
         '<rootDir>/{apps,libs}/*/test/**/*.int.spec.ts',
         '<rootDir>/tests/**/*.int.spec.ts',
       ],
-      testTimeout: 60_000,
     },
   ],
+  // Jest reads the timeout from the root config only, not from a project's.
+  testTimeout: 60_000,
 };

@@ -1136,6 +1136,10 @@ export interface components {
                 onError: "fail" | "continue";
             })[];
             output?: string;
+            concurrency?: {
+                limit: number;
+                key?: string;
+            };
         };
         /** @default {} */
         StartRunRequest: {
@@ -1370,6 +1374,8 @@ export interface components {
             createdAt: string;
             startedAt: string | null;
             finishedAt: string | null;
+            /** @constant */
+            waitingFor?: "concurrency";
         };
         RunPage: {
             items: components["schemas"]["RunSummary"][];
@@ -1388,6 +1394,8 @@ export interface components {
             createdAt: string;
             startedAt: string | null;
             finishedAt: string | null;
+            /** @constant */
+            waitingFor?: "concurrency";
             trigger: {
                 /** @constant */
                 type: "api";
