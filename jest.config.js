@@ -14,17 +14,6 @@ const transform = {
     },
   ],
 };
-/**
- * Dependencies published as ES modules only, which Jest's CommonJS runtime cannot require
- * (Node 24 can, so the services load them as they are): compiled to CommonJS for the tests.
- * content-disposition comes with @fastify/static, which serves the web console.
- */
-const esmOnly = ['content-disposition'];
-transform[`/node_modules/(${esmOnly.join('|')})/.+\\.js$`] = [
-  '@swc/jest',
-  { jsc: { target: 'es2023' }, module: { type: 'commonjs' } },
-];
-
 /** Workspace packages resolve to their sources, so tests never run against a stale build. */
 const moduleNameMapper = {
   '^@weft/runtime/telemetry$': '<rootDir>/libs/runtime/src/telemetry.ts',
@@ -32,13 +21,7 @@ const moduleNameMapper = {
     '<rootDir>/libs/$1/src/index.ts',
   '^@weft/(gateway|workflow|integration|ai)$': '<rootDir>/apps/$1/src/index.ts',
 };
-const common = {
-  transform,
-  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
-  moduleNameMapper,
-  testEnvironment: 'node',
-  rootDir: __dirname,
-};
+const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
 
 /** @type {import('jest').Config} */
 module.exports = {
