@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort, startStandalone, stopStandalone } from '../support/standalone';
 
 /**
  * The console's Credentials, Workflows and API keys pages in a real Chromium (Debian's, which
@@ -16,45 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env['WEFT_CHROMIUM'] ?? '/usr/bin/chromium';
 const root = join(__dirname, '../..');
-const main = join(root, 'apps/standalone/dist/main.js');
 const consoleBuild = join(root, 'apps/console/dist/index.html');
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-
-/** Starts `npm start`'s program and resolves with its ready line. */
-function start(env: Record<string, string>): { child: ChildProcess; ready: Promise<string> } {
-  const output: string[] = [];
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const ready = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      const line = output
-        .join('')
-        .split('\n')
-        .find((l) => l.startsWith('Weft is ready'));
-      if (line) resolve(line);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output.join('')}`)));
-  });
-  return { child, ready };
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
 
 describe('the console’s credentials, workflow and API key pages (Chromium, standalone app)', () => {
   jest.setTimeout(30_000);
@@ -62,7 +23,7 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
   // Run as root, the embedded PostgreSQL runs as `postgres`, which must be able to enter it.
   chmodSync(dataDir, 0o755);
   const adminKey = randomBytes(24).toString('base64url');
-  let app: ReturnType<typeof start>;
+  let app: ReturnType<typeof startStandalone>;
   let base: string;
   let apiKey: string;
   let workflowId: string;
@@ -100,7 +61,7 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
       throw new Error(`The console is not built (${consoleBuild}): run \`npm run build\` first`);
     }
     const port = await freePort();
-    app = start({
+    app = startStandalone({
       PORT: String(port),
       WEFT_DATA_DIR: dataDir,
       WEFT_EMBEDDED_PG_PORT: String(await freePort()),
@@ -167,7 +128,7 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
 
   afterAll(async () => {
     await browser?.close();
-    if (app?.child.exitCode === null) await stop(app.child);
+    if (app?.child.exitCode === null) await stopStandalone(app.child);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

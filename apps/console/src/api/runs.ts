@@ -6,7 +6,6 @@ import type {
   RunSummary,
   RunView,
   WorkflowPage,
-  WorkflowView,
 } from '@weft/contracts';
 import type { ApiClient } from './client';
 
@@ -46,17 +45,6 @@ export function applyRunEvent<T extends RunSummary>(run: T, event: RunEventView)
   const terminal = status === 'succeeded' || status === 'failed' || status === 'cancelled';
   return { ...run, status, finishedAt: terminal ? event.at : run.finishedAt };
 }
-
-export const getWorkflowVersion = (
-  api: ApiClient,
-  workflowId: string,
-  version: number,
-  signal?: AbortSignal,
-) =>
-  api.get<WorkflowView>(
-    `/v1/workflows/${encodeURIComponent(workflowId)}/versions/${version}`,
-    signal && { signal },
-  );
 
 export const cancelRun = (api: ApiClient, id: string) =>
   api.post<RunSummary>(`/v1/runs/${encodeURIComponent(id)}/cancel`);

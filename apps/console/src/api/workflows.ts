@@ -30,16 +30,11 @@ export const startRun = (api: ApiClient, id: string, input: unknown) =>
   api.post<RunSummary>(`${workflowPath(id)}/runs`, { input });
 
 /**
- * What the pages read of a definition (docs/definitions.md, docs/triggers.md). The API answers
+ * What the pages read of a definition's triggers (docs/reference/triggers.md; its steps:
+ * api/definition.ts). The API answers
  * `definition` as a plain object — validated by the workflow service when it was saved, so
  * well-formed — and the definitions library that types it is not the browser's to import.
  */
-export interface DefinedStep {
-  id: string;
-  type: string;
-  needs: string[];
-}
-
 export type DefinedTrigger =
   | { type: 'webhook'; path: string; secret?: string; auth?: string }
   | { type: 'schedule'; cron: string; timezone?: string }
@@ -50,20 +45,6 @@ const record = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : {};
-
-export function stepsOf(definition: Record<string, unknown>): DefinedStep[] {
-  const steps = definition['steps'];
-  if (!Array.isArray(steps)) return [];
-  return steps.map((raw) => {
-    const step = record(raw);
-    const needs = step['needs'];
-    return {
-      id: String(step['id']),
-      type: String(step['type']),
-      needs: Array.isArray(needs) ? needs.map(String) : [],
-    };
-  });
-}
 
 export function triggersOf(definition: Record<string, unknown>): DefinedTrigger[] {
   const triggers = definition['triggers'];

@@ -9,10 +9,10 @@ import {
   cancelRun,
   decideApproval,
   getRun,
-  getWorkflowVersion,
   listRuns,
   retryRun,
 } from '../../api/runs';
+import { getWorkflowVersion } from '../../api/workflows';
 import { useApi } from '../../auth/session';
 import { LiveIndicator, type LiveState } from '../../components/LiveIndicator';
 import { PageHeader } from '../../components/PageHeader';
@@ -20,9 +20,9 @@ import { ErrorMessage, ErrorState, Loading } from '../../components/states';
 import { shortId } from '../../format/ids';
 import { StatusBadge } from '../../components/status';
 import { Duration, RelativeTime } from '../../components/time';
-import { stepsOf } from './definition';
+import { stepsOf } from '../../api/definition';
 import { StepDetails } from './StepDetails';
-import { StepGraph } from './StepGraph';
+import { StepGraph } from '../../components/StepGraph';
 import { Timeline } from './Timeline';
 import { segmentsOf } from './timeline';
 

@@ -3,7 +3,7 @@ import { Link } from 'wouter';
 import { StatusBadge } from '../../components/status';
 import { Duration, RelativeTime } from '../../components/time';
 import { shortId } from '../../format/ids';
-import type { DefinedStep } from './definition';
+import type { DefinedStep } from '../../api/definition';
 
 /** A JSON value as indented text, scrolled when long. */
 function Json({ value, label }: { value: unknown; label: string }) {

@@ -1,6 +1,6 @@
 import { formatDuration, formatInstant } from '../../format/time';
 import { useNow } from '../../components/time';
-import type { DefinedStep } from './definition';
+import type { DefinedStep } from '../../api/definition';
 import type { Segment } from './timeline';
 
 const LABEL: Record<Segment['kind'], string> = {

@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { RunSummary, ScheduleView, WorkflowView } from '@weft/contracts';
 import { Link, useParams, useSearchParams } from 'wouter';
+import { stepsOf } from '../../api/definition';
 import { listRuns } from '../../api/runs';
 import {
   describeTrigger,
@@ -8,12 +9,12 @@ import {
   getWorkflow,
   getWorkflowVersion,
   listSchedules,
-  stepsOf,
   triggersOf,
   type DefinedTrigger,
 } from '../../api/workflows';
 import { useApi } from '../../auth/session';
 import { PageHeader } from '../../components/PageHeader';
+import { StepGraph } from '../../components/StepGraph';
 import { ErrorMessage, ErrorState, Loading } from '../../components/states';
 import { StatusBadge } from '../../components/status';
 import { Duration, RelativeTime } from '../../components/time';
@@ -136,7 +137,7 @@ function VersionDetails({ workflow, latest }: { workflow: WorkflowView; latest: 
       </section>
       <section className="card" aria-labelledby="steps-title">
         <h2 id="steps-title">Steps</h2>
-        {/* DAG */}
+        <StepGraph steps={steps} />
         <div className="table-scroll" tabIndex={0} role="region" aria-label="Steps">
           <table className="data">
             <thead>

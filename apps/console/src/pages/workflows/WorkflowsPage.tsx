@@ -36,7 +36,7 @@ export function WorkflowsPage() {
       ) : workflows.data.items.length === 0 ? (
         <Empty title="No workflows yet.">
           Save one with <code>POST /v1/workflows</code> (see <code>examples/</code> and
-          docs/definitions.md); it appears here.
+          docs/reference/definitions.md); it appears here.
         </Empty>
       ) : (
         <WorkflowTable workflows={workflows.data.items} />

@@ -7,8 +7,8 @@ import {
 } from '@dagrejs/dagre';
 import type { StepStatus } from '@weft/contracts';
 import { useMemo } from 'react';
-import { STATUS_ICON, toneOf } from '../../components/status';
-import type { DefinedStep } from './definition';
+import type { DefinedStep } from '../api/definition';
+import { STATUS_ICON, toneOf } from './status';
 
 const NODE_WIDTH = 168;
 const NODE_HEIGHT = 52;
@@ -54,19 +54,20 @@ const pathOf = (points: { x: number; y: number }[]) =>
   points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
 
 /**
- * The run's steps as a graph: each node the step's id, type and status (colour, icon and word),
- * each edge a `needs`. A node is a button that selects the step's details.
+ * Steps as a graph: each node the step's id and type, each edge a `needs`. On a run page
+ * (`statusOf`, `onSelect`) each node also shows its status (colour, icon and word) and is a
+ * button that selects the step's details; on a workflow page it is the definition's shape only.
  */
 export function StepGraph({
   steps,
   statusOf,
-  selected,
+  selected = null,
   onSelect,
 }: {
   steps: DefinedStep[];
-  statusOf: (id: string) => StepStatus;
-  selected: string | null;
-  onSelect: (id: string) => void;
+  statusOf?: (id: string) => StepStatus;
+  selected?: string | null;
+  onSelect?: (id: string) => void;
 }) {
   const graph = useMemo(() => layout(steps), [steps]);
   return (
@@ -101,7 +102,26 @@ export function StepGraph({
           />
         ))}
         {graph.nodes.map(({ step, x, y }) => {
-          const status = statusOf(step.id);
+          const status = statusOf?.(step.id);
+          if (!status || !onSelect) {
+            return (
+              <g
+                key={step.id}
+                transform={`translate(${x},${y})`}
+                className="node"
+                data-step={step.id}
+              >
+                <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx="8" />
+                <title>{`${step.id} (${step.type})`}</title>
+                <text x="12" y="21" className="node-title">
+                  {clip(step.id, 21)}
+                </text>
+                <text x="12" y="39" className="node-sub">
+                  {clip(step.type, 22)}
+                </text>
+              </g>
+            );
+          }
           return (
             <g
               key={step.id}

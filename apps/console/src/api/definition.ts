@@ -1,4 +1,4 @@
-/** What the run page reads of a workflow definition (docs/reference/definitions.md): the steps' DAG. */
+/** What the console reads of a workflow definition (docs/reference/definitions.md): the steps' DAG. */
 export interface DefinedStep {
   id: string;
   type: string;
