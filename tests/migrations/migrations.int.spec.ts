@@ -161,7 +161,10 @@ describe('migrations (real PostgreSQL)', () => {
         [rows[2]![0], tenant, rows[0]![0]],
       );
 
-      expect(await migrateWith(workflowDatabase)).toEqual(['UniqueWorkflowNames1765300000000']);
+      // The renaming migration is the first to run; later ones follow it.
+      const applied = await migrateWith(workflowDatabase);
+      expect(applied).toEqual(workflowDatabase.migrations.slice(upTo).map((m) => m.name));
+      expect(applied[0]).toBe('UniqueWorkflowNames1765300000000');
       const names = await client.query<{ id: string; name: string }>(
         'SELECT id, name FROM workflow.workflows ORDER BY id',
       );
