@@ -24,10 +24,12 @@ const HOLD_MS = FULL ? 15_000 : 5_000;
 const MIN_PHASE_MS = FULL ? 8_000 : 0;
 /**
  * The short form in `npm test` sees ~15 victim runs per phase, where p99 is the slowest one:
- * it allows 2× or +250 ms, whichever is larger, to catch a stall without flaking on one slow
- * run. The full form holds the 2× of the issue.
+ * it allows 2× or +500 ms, whichever is larger, to catch a stall (the attacks it guards against
+ * stalled every tenant for seconds) without flaking on one slow run (a fresh-clone CI run saw
+ * one at 625 ms against a quiet 166 ms, with no attack effect in the other figures). The full
+ * form holds the 2× of the issue.
  */
-const P99_SLACK_MS = FULL ? 0 : 250;
+const P99_SLACK_MS = FULL ? 0 : 500;
 const VICTIM_RUNS_PER_SECOND = FULL ? 4 : 2;
 /** Each attack waits for runs of its own; the default 5 s of a test is too short. */
 const ATTACK_TIMEOUT_MS = 60_000;
