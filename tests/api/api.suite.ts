@@ -793,6 +793,69 @@ export function describeApi(mode: Mode, port: number): void {
         await approve(third);
         expect(await api.waitForRun(third)).toMatchObject({ status: 'succeeded' });
       }, 60_000);
+
+      it("keeps a tenant's running runs to its concurrentRuns; all finish, a cancel hands a slot on, and another tenant never waits", async () => {
+        const limited = await anon.newTenant(target.adminKey, `limited-${mode}`);
+        const admin = anon.as(target.adminKey);
+        const patched = await admin.send('PATCH', `/v1/tenants/${limited.tenantId}`, {
+          limits: { concurrentRuns: 2 },
+        });
+        expect(patched.status).toBe(200);
+        expect(patched.body).toMatchObject({
+          limits: { concurrentRuns: 2 },
+          ownLimits: { concurrentRuns: 2 },
+        });
+        const created = await limited.post('/v1/workflows', {
+          name: 'gated',
+          steps: [{ id: 'gate', type: 'approval', with: { timeoutMs: 120_000 } }],
+        });
+        expect(created.status).toBe(201);
+        const runIds: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          const started = await limited.post(`/v1/workflows/${created.body.id}/runs`, {
+            input: { i },
+          });
+          expect(started.status).toBe(202);
+          runIds.push(started.body.id as string);
+        }
+        const runsOf = async () =>
+          Promise.all(runIds.map(async (id) => (await limited.get(`/v1/runs/${id}`)).body));
+        const running = (runs: any[]) => runs.filter((run) => run.status === 'running');
+        let most = 0;
+        const sample = async () => {
+          const runs = await runsOf();
+          most = Math.max(most, running(runs).length);
+          return runs;
+        };
+        // Two run; the others wait for the tenant's limit, and say so.
+        await limited.waitForRun(runIds[1]!, gateWaiting);
+        let runs = await sample();
+        expect(runs.slice(2).map((run) => [run.status, run.waitingFor])).toEqual(
+          Array(4).fill(['queued', 'concurrentRuns']),
+        );
+        // Another tenant's run starts at once.
+        const other = await createWorkflow({
+          name: `unlimited-${mode}`,
+          steps: [{ id: 'a', type: 'transform', with: { value: 1 } }],
+        });
+        const otherRun = await api.post(`/v1/workflows/${other}/runs`, { input: {} });
+        expect(await api.waitForRun(otherRun.body.id)).toMatchObject({ status: 'succeeded' });
+
+        // A cancelled running run hands its slot to the oldest waiting run.
+        expect((await limited.post(`/v1/runs/${runIds[0]}/cancel`, {})).status).toBe(202);
+        await limited.waitForRun(runIds[2]!, gateWaiting);
+        // Approving the running ones, one at a time, lets the rest through two at a time.
+        for (const id of runIds.slice(1)) {
+          await limited.waitForRun(id, gateWaiting);
+          await sample();
+          expect((await limited.post(`/v1/runs/${id}/steps/gate/complete`, {})).status).toBe(200);
+          expect(await limited.waitForRun(id)).toMatchObject({ status: 'succeeded' });
+          await sample();
+        }
+        runs = await sample();
+        expect(runs.map((run) => run.status)).toEqual(['cancelled', ...Array(5).fill('succeeded')]);
+        expect(most).toBe(2);
+      }, 90_000);
     });
 
     describe('approvals', () => {

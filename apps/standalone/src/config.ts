@@ -9,7 +9,7 @@ export const configSchema = z.object({
   ...serviceEnv,
   /** Circuit breakers of the providers steps call (fallback credentials). */
   ...breakerEnv,
-  /** Default tenant limits: WEFT_TENANT_REQUESTS_PER_SECOND, WEFT_TENANT_RUNS_PER_SECOND. */
+  /** Default tenant limits: WEFT_TENANT_REQUESTS_PER_SECOND, …_RUNS_PER_SECOND, …_CONCURRENT_RUNS. */
   ...tenantLimitEnv,
   PORT: env.port(3000),
   WEFT_DATA_DIR: z.string().min(1).default('./.weft'),

@@ -62,6 +62,7 @@ async function main(logger: JsonLogger): Promise<void> {
       tasks: bus,
       events: bus,
       publicUrl: config.WEFT_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`,
+      defaultConcurrentRuns: config.WEFT_TENANT_CONCURRENT_RUNS,
       // The in-process bus loses its messages with the process: put them back from the database.
       recoverLostWork: true,
     }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { concurrentRunsEnv, env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { DEFAULT_ENGINE_POLICY } from './engine/transition';
 import { DEFAULT_RETENTION_MONTHS } from './runs/run-partitions';
 
@@ -18,5 +18,6 @@ export const configSchema = z.object({
   WEFT_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
   /** Months of runs kept; older month partitions of runs and step runs are dropped. */
   WEFT_RUN_RETENTION_MONTHS: env.positiveInt(DEFAULT_RETENTION_MONTHS),
+  ...concurrentRunsEnv,
 });
 export type WorkflowConfig = z.infer<typeof configSchema>;

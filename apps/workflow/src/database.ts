@@ -15,6 +15,7 @@ import { StepOutputsOutOfLine1765100000000 } from './migrations/1765100000000-st
 import { ForeachItems1765200000000 } from './migrations/1765200000000-foreach-items';
 import { UniqueWorkflowNames1765300000000 } from './migrations/1765300000000-unique-workflow-names';
 import { ConcurrencySlots1765400000000 } from './migrations/1765400000000-concurrency-slots';
+import { TenantConcurrentRuns1765600000000 } from './migrations/1765600000000-tenant-concurrent-runs';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -36,5 +37,6 @@ export const workflowDatabase: ServiceDatabase = {
     ForeachItems1765200000000,
     UniqueWorkflowNames1765300000000,
     ConcurrencySlots1765400000000,
+    TenantConcurrentRuns1765600000000,
   ],
 };

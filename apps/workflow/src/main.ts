@@ -45,6 +45,7 @@ async function main(logger: JsonLogger): Promise<void> {
       events,
       policy: { leaseGraceMs: config.WEFT_LEASE_GRACE_MS },
       retentionMonths: config.WEFT_RUN_RETENTION_MONTHS,
+      defaultConcurrentRuns: config.WEFT_TENANT_CONCURRENT_RUNS,
       publicUrl: config.WEFT_PUBLIC_URL,
     }),
     logger,

@@ -8,6 +8,7 @@ import { OutboxRelay } from './engine/outbox-relay';
 import { LeaseRepository } from './engine/store/lease.repository';
 import { OutboxRepository } from './engine/store/outbox.repository';
 import { RunRepository } from './engine/store/run.repository';
+import { TenantLimitRepository } from './engine/store/tenant-limit.repository';
 import { TimerRepository } from './engine/store/timer.repository';
 import { Transactions } from './engine/store/transactions';
 import { DEFAULT_ENGINE_POLICY, type EnginePolicy } from './engine/transition';
@@ -39,6 +40,8 @@ export interface WorkflowDeps {
   publicUrl: string;
   /** Months of runs kept before their partitions are dropped; 6 when unset. */
   retentionMonths?: number;
+  /** The platform default of a tenant's `concurrentRuns` (`WEFT_TENANT_CONCURRENT_RUNS`); 0 or unset: none. */
+  defaultConcurrentRuns?: number;
   /**
    * The transports keep nothing across a restart (standalone's in-process bus): on start,
    * start the runs and resend the attempts whose messages died with the last process.
@@ -70,6 +73,7 @@ export function assemble(deps: WorkflowDeps) {
     {
       signLink: links.sign,
       children: childRunPort(workflowRepository, catalog, runRepository),
+      tenantLimits: new TenantLimitRepository(deps.defaultConcurrentRuns ?? 0),
     },
   );
   const runs = new RunService(

@@ -63,6 +63,10 @@ export async function serveTransports(
     'runs.complete': (request) => runs.complete(request),
     'approvals.open': (request) => approvals.open(request),
     'approvals.use': (request) => approvals.use(request),
+    'tenants.limits.put': async ({ tenantId, concurrentRuns }) => {
+      await engine.putTenantLimits(tenantId, concurrentRuns);
+      return { concurrentRuns };
+    },
   };
   await deps.rpc.serve(WorkflowRpc, answerOutagesAsUnavailable(handlers, isDatabaseUnavailable));
 }

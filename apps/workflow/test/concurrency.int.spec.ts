@@ -96,15 +96,16 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
   let created = 0;
 
   async function createWorkflow(
-    concurrency: Record<string, unknown>,
+    concurrency: Record<string, unknown> | undefined,
     step: Record<string, unknown> = {},
+    tenant = tenantId,
   ): Promise<string> {
     const workflow = await bus.call(WorkflowRpc, 'workflows.create', {
       schemaVersion: 1,
-      tenantId,
+      tenantId: tenant,
       definition: {
         name: `limited-${++created}`,
-        concurrency,
+        ...(concurrency ? { concurrency } : {}),
         steps: [
           {
             id: 'call',
@@ -120,27 +121,42 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
 
   let starts = 0;
   /** Starts a run through each replica in turn. */
-  async function start(workflowId: string, input: Record<string, unknown> = {}): Promise<string> {
+  async function start(
+    workflowId: string,
+    input: Record<string, unknown> = {},
+    tenant = tenantId,
+  ): Promise<string> {
     const via = replicas[starts++ % replicas.length]!.bus;
     const started = await via.call(WorkflowRpc, 'runs.start', {
       schemaVersion: 1,
-      tenantId,
+      tenantId: tenant,
       workflowId,
       input,
     });
+    tenantOf.set(started.run.id, tenant);
     return started.run.id;
   }
 
+  /** The tenant of each run started here. */
+  const tenantOf = new Map<string, string>();
   const runOf = (runId: string): Promise<RunView> =>
-    bus.call(WorkflowRpc, 'runs.get', { schemaVersion: 1, tenantId, runId });
+    bus.call(WorkflowRpc, 'runs.get', {
+      schemaVersion: 1,
+      tenantId: tenantOf.get(runId) ?? tenantId,
+      runId,
+    });
 
   /**
    * Starts a run and waits until the engine has seen it (it runs, waits for a slot, or ended):
    * arrival order is the order in which the engine sees runs (ADR 0016), and two replicas may
    * apply the first requests of runs started close together in either order.
    */
-  async function startSeen(workflowId: string, input: Record<string, unknown>): Promise<string> {
-    const runId = await start(workflowId, input);
+  async function startSeen(
+    workflowId: string,
+    input: Record<string, unknown>,
+    tenant = tenantId,
+  ): Promise<string> {
+    const runId = await start(workflowId, input, tenant);
     seen.set(
       runId,
       await until(`run ${runId} seen by the engine`, async () => {
@@ -419,5 +435,148 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
     await succeed(second);
     await statusIs(failing, 'succeeded');
     expect(await slotsOf(workflowId)).toBe(0);
+  });
+
+  describe("a tenant's concurrentRuns", () => {
+    const setLimit = (tenant: string, concurrentRuns: number | null) =>
+      bus.call(WorkflowRpc, 'tenants.limits.put', {
+        schemaVersion: 1,
+        tenantId: tenant,
+        concurrentRuns,
+      });
+
+    /** Running runs of a tenant, as the database has them. */
+    const runningOf = async (tenant: string): Promise<number> => {
+      const rows: { n: number }[] = await db.query(
+        "SELECT count(*)::int AS n FROM workflow.runs WHERE tenant_id = $1 AND status = 'running'",
+        [tenant],
+      );
+      return rows[0]!.n;
+    };
+    const tenantSlotsOf = async (tenant: string): Promise<number> => {
+      const rows: { n: number }[] = await db.query(
+        'SELECT count(*)::int AS n FROM workflow.tenant_slots WHERE tenant_id = $1',
+        [tenant],
+      );
+      return rows[0]!.n;
+    };
+
+    it('runs at most concurrentRuns of the tenant across its workflows, in arrival order, and no other tenant waits', async () => {
+      const limited = randomUUID();
+      await setLimit(limited, 2);
+      work = async (task) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await succeed(task);
+      };
+      const workflows = [
+        await createWorkflow(undefined, {}, limited),
+        await createWorkflow(undefined, {}, limited),
+      ];
+      const runIds: string[] = [];
+      for (let i = 0; i < 8; i++) runIds.push(await startSeen(workflows[i % 2]!, { i }, limited));
+      // Another tenant's runs start at once, however many of the limited tenant's wait.
+      const other = await createWorkflow(undefined);
+      const others = [await start(other), await start(other), await start(other)];
+
+      let most = 0;
+      const sampling = (async () => {
+        for (;;) {
+          most = Math.max(most, await runningOf(limited));
+          const rows: { ended: number }[] = await db.query(
+            `SELECT count(*)::int AS ended FROM workflow.runs
+              WHERE id = ANY($1::uuid[]) AND status IN ('succeeded', 'failed', 'cancelled')`,
+            [runIds],
+          );
+          if (rows[0]!.ended === runIds.length) return;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      for (const runId of others) await statusIs(runId, 'succeeded');
+      const waitingWhenOthersEnded = (await Promise.all(runIds.map(runOf))).filter(
+        (run) => run.waitingFor === 'concurrentRuns',
+      ).length;
+      await sampling;
+      const runs = await Promise.all(runIds.map(runOf));
+      expect(runs.map((run) => run.status)).toEqual(Array(8).fill('succeeded'));
+      expect(most).toBe(2);
+      expect(waitingWhenOthersEnded).toBeGreaterThan(0);
+      for (const runId of runIds.slice(2)) {
+        expect(seen.get(runId)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
+      }
+      const started = [...runs].sort((x, y) => x.startedAt!.localeCompare(y.startedAt!));
+      expect(started.map((run) => run.id)).toEqual(runIds);
+      expect(await tenantSlotsOf(limited)).toBe(0);
+    });
+
+    it("frees the tenant's slot of a cancelled run, of a cancelled waiting run and of a reaped run", async () => {
+      const limited = randomUUID();
+      await setLimit(limited, 1);
+      const workflowId = await createWorkflow(undefined, { timeoutMs: 1_000 }, limited);
+      const [a, b, c, d] = [
+        await startSeen(workflowId, {}, limited),
+        await startSeen(workflowId, {}, limited),
+        await startSeen(workflowId, {}, limited),
+        await startSeen(workflowId, {}, limited),
+      ] as [string, string, string, string];
+      expect(seen.get(a)).toMatchObject({ status: 'running' });
+      for (const waiting of [b, c, d]) {
+        expect(seen.get(waiting)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
+      }
+      await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId: limited, runId: b });
+      expect(await runOf(b)).toMatchObject({ status: 'cancelled' });
+      await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId: limited, runId: a });
+      await statusIs(c, 'running');
+      expect(await runOf(d)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
+      // c's worker goes silent: the reaper fails it, and its slot goes to d.
+      expect((await statusIs(c, 'failed')).error).toMatchObject({ code: 'lease_expired' });
+      await statusIs(d, 'running');
+      await succeed(await taskOf(d));
+      await statusIs(d, 'succeeded');
+      expect(await tenantSlotsOf(limited)).toBe(0);
+    });
+
+    it('a raised or removed limit starts the waiting runs it now allows', async () => {
+      const limited = randomUUID();
+      await setLimit(limited, 1);
+      const workflowId = await createWorkflow(undefined, {}, limited);
+      const runIds: string[] = [];
+      for (let i = 0; i < 4; i++) runIds.push(await startSeen(workflowId, { i }, limited));
+      expect(await runningOf(limited)).toBe(1);
+      await setLimit(limited, 2);
+      await statusIs(runIds[1]!, 'running');
+      expect(await runOf(runIds[2]!)).toMatchObject({ waitingFor: 'concurrentRuns' });
+      await setLimit(limited, null);
+      for (const runId of runIds) await statusIs(runId, 'running');
+      for (const runId of runIds) await succeed(await taskOf(runId));
+      for (const runId of runIds) await statusIs(runId, 'succeeded');
+      expect(await tenantSlotsOf(limited)).toBe(0);
+    });
+
+    it('a run needing a key slot and a tenant slot holds neither while it waits for one', async () => {
+      const limited = randomUUID();
+      await setLimit(limited, 1);
+      const keyed = await createWorkflow({ limit: 1, key: '{{ input.k }}' }, {}, limited);
+      const plain = await createWorkflow(undefined, {}, limited);
+      const filler = await startSeen(plain, {}, limited);
+      expect(seen.get(filler)).toMatchObject({ status: 'running' });
+      // Its key is free but its tenant is full: it waits, taking no slot of its key.
+      const first = await startSeen(keyed, { k: 'x' }, limited);
+      expect(seen.get(first)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
+      expect(await slotsOf(keyed)).toBe(0);
+      // Behind it on the key, the next waits for the key, taking none of the tenant's slots.
+      const second = await startSeen(keyed, { k: 'x' }, limited);
+      expect(seen.get(second)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+      expect(await tenantSlotsOf(limited)).toBe(1);
+
+      await succeed(await taskOf(filler));
+      await statusIs(first, 'running');
+      expect(await runOf(second)).toMatchObject({ status: 'queued' });
+      await succeed(await taskOf(first));
+      await statusIs(second, 'running');
+      await succeed(await taskOf(second));
+      await statusIs(second, 'succeeded');
+      expect(await tenantSlotsOf(limited)).toBe(0);
+      expect(await slotsOf(keyed)).toBe(0);
+    });
   });
 });

@@ -12,6 +12,7 @@ import {
   WebhookVerification,
 } from './messages/credential';
 import { Budget, GetUsage, PutBudget, UsageReport } from './messages/usage';
+import { PutTenantRunLimits, TenantRunLimits } from './messages/tenant';
 import { GetProbe, ProbeStarted, ProbeView, StartProbe } from './messages/probe';
 import {
   GetRun,
@@ -103,6 +104,7 @@ export const WorkflowRpc = Object.freeze({
     'runs.complete': { request: CompleteStep, response: RunView },
     'approvals.open': { request: ApprovalLinkRequest, response: ApprovalLinkView },
     'approvals.use': { request: ApprovalLinkRequest, response: ApprovalLinkView },
+    'tenants.limits.put': { request: PutTenantRunLimits, response: TenantRunLimits },
   },
 } satisfies RpcService);
 

@@ -72,6 +72,14 @@ export const env = {
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
 };
 
+/**
+ * The platform default of a tenant's `concurrentRuns` (0: no limit), which an operator may
+ * override per tenant. The engine enforces it; the gateway shows it.
+ */
+export const concurrentRunsEnv = {
+  WEFT_TENANT_CONCURRENT_RUNS: z.coerce.number().int().min(0).max(1_000_000).default(0),
+} as const;
+
 /** Variables of the services that use Kafka. */
 export const kafkaEnv = {
   KAFKA_BROKERS: env.kafkaBrokers(),

@@ -1,4 +1,4 @@
-export { ConfigError, env, kafkaEnv, loadConfig, serviceEnv } from './config';
+export { ConfigError, env, concurrentRunsEnv, kafkaEnv, loadConfig, serviceEnv } from './config';
 export { HealthModule } from './health.module';
 export {
   exitOnLostConnection,

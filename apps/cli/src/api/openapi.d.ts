@@ -517,6 +517,8 @@ export interface components {
                 requestsPerSecond?: number | null;
                 /** @description Run starts (API and webhooks) per second; null: the default */
                 runsPerSecond?: number | null;
+                /** @description Runs running at once (more wait queued); null: the default */
+                concurrentRuns?: number | null;
             };
         };
         CreateApiKeyRequest: {
@@ -1286,11 +1288,14 @@ export interface components {
             limits: {
                 requestsPerSecond: number;
                 runsPerSecond: number;
+                /** @description null: no limit */
+                concurrentRuns: number | null;
             };
             /** @description The limits set for this tenant */
             ownLimits: {
                 requestsPerSecond?: number;
                 runsPerSecond?: number;
+                concurrentRuns?: number;
             };
         };
         ApiKeyCreated: {
@@ -1374,8 +1379,8 @@ export interface components {
             createdAt: string;
             startedAt: string | null;
             finishedAt: string | null;
-            /** @constant */
-            waitingFor?: "concurrency";
+            /** @enum {string} */
+            waitingFor?: "concurrency" | "concurrentRuns";
         };
         RunPage: {
             items: components["schemas"]["RunSummary"][];
@@ -1394,8 +1399,8 @@ export interface components {
             createdAt: string;
             startedAt: string | null;
             finishedAt: string | null;
-            /** @constant */
-            waitingFor?: "concurrency";
+            /** @enum {string} */
+            waitingFor?: "concurrency" | "concurrentRuns";
             trigger: {
                 /** @constant */
                 type: "api";

@@ -25,7 +25,7 @@ declare module 'fastify' {
 /** What a tenant's request is counted against: every request, or the run starts among them. */
 export type RateKind = 'requests' | 'runs';
 
-const LIMIT_OF: Record<RateKind, keyof TenantLimits> = {
+const LIMIT_OF: Record<RateKind, 'requestsPerSecond' | 'runsPerSecond'> = {
   requests: 'requestsPerSecond',
   runs: 'runsPerSecond',
 };

@@ -1,14 +1,17 @@
-import { env } from '@weft/runtime';
+import { ConcurrentRuns } from '@weft/contracts';
+import { concurrentRunsEnv, env } from '@weft/runtime';
 import { z } from 'zod';
 
 /**
- * The limits of one tenant that the gateway enforces, each per second: API and webhook
- * requests, and run starts (through the API or a webhook). Over either, the request is answered
- * 429 with Retry-After and RateLimit headers (rate-limits.ts).
+ * The limits of one tenant. The gateway enforces two, each per second: API and webhook
+ * requests, and run starts (through the API or a webhook); over either, the request is answered
+ * 429 with Retry-After and RateLimit headers (rate-limits.ts). The engine enforces
+ * `concurrentRuns` (null: none): a run over it stays queued until one of the tenant's ends.
  */
 export interface TenantLimits {
   requestsPerSecond: number;
   runsPerSecond: number;
+  concurrentRuns: number | null;
 }
 
 const perSecond = z.int().min(1).max(1_000_000);
@@ -17,6 +20,7 @@ const perSecond = z.int().min(1).max(1_000_000);
 export const TenantLimitOverrides = z.strictObject({
   requestsPerSecond: perSecond.optional(),
   runsPerSecond: perSecond.optional(),
+  concurrentRuns: ConcurrentRuns.optional(),
 });
 export type TenantLimitOverrides = z.infer<typeof TenantLimitOverrides>;
 
@@ -31,6 +35,9 @@ export const PatchTenantBody = z.strictObject({
       .nullable()
       .optional()
       .describe('Run starts (API and webhooks) per second; null: the default'),
+    concurrentRuns: ConcurrentRuns.nullable()
+      .optional()
+      .describe('Runs running at once (more wait queued); null: the default'),
   }),
 });
 export type PatchTenantBody = z.infer<typeof PatchTenantBody>;
@@ -39,14 +46,17 @@ export type PatchTenantBody = z.infer<typeof PatchTenantBody>;
 export const tenantLimitEnv = {
   WEFT_TENANT_REQUESTS_PER_SECOND: env.positiveInt(1_000),
   WEFT_TENANT_RUNS_PER_SECOND: env.positiveInt(1_000),
+  ...concurrentRunsEnv,
 };
 
 export const tenantLimitDefaultsOf = (config: {
   WEFT_TENANT_REQUESTS_PER_SECOND: number;
   WEFT_TENANT_RUNS_PER_SECOND: number;
+  WEFT_TENANT_CONCURRENT_RUNS: number;
 }): TenantLimits => ({
   requestsPerSecond: config.WEFT_TENANT_REQUESTS_PER_SECOND,
   runsPerSecond: config.WEFT_TENANT_RUNS_PER_SECOND,
+  concurrentRuns: config.WEFT_TENANT_CONCURRENT_RUNS || null,
 });
 
 /** Stored overrides applied to the defaults; a stored value this version does not know is ignored. */
@@ -56,5 +66,6 @@ export function effectiveLimits(defaults: TenantLimits, stored: unknown): Tenant
   return {
     requestsPerSecond: overrides.requestsPerSecond ?? defaults.requestsPerSecond,
     runsPerSecond: overrides.runsPerSecond ?? defaults.runsPerSecond,
+    concurrentRuns: overrides.concurrentRuns ?? defaults.concurrentRuns,
   };
 }

@@ -16,6 +16,7 @@ export type TenantParams = z.infer<typeof TenantParams>;
 const limitsInEffect = z.object({
   requestsPerSecond: z.int(),
   runsPerSecond: z.int(),
+  concurrentRuns: z.int().nullable().describe('null: no limit'),
 });
 
 export const TenantView = z.object({

@@ -78,6 +78,11 @@ export class TenantService {
     return limits;
   }
 
+  /** Whether there is such a tenant (read now, not cached). */
+  async exists(tenantId: string): Promise<boolean> {
+    return (await this.tenants.findLimits(tenantId)) !== undefined;
+  }
+
   /**
    * Sets or clears a tenant's own limits; undefined when there is no such tenant. Other
    * replicas, and keys cached here, see the change within KNOWN_KEY_TTL_MS.

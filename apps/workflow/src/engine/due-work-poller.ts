@@ -1,4 +1,4 @@
-import type { JsonLogger } from '@weft/runtime';
+import { gauge, type JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
 import type { LeaseRepository } from './store/lease.repository';
 import type { RunRepository } from './store/run.repository';
@@ -10,6 +10,19 @@ import type { ScheduleFirer } from '../triggers/schedule-firer';
 
 const POLL_MS = 200;
 const BATCH = 100;
+/** How often waiting runs are checked against their tenant's free slots, and slot use exported. */
+const SLOT_SWEEP_MS = 1_000;
+
+const waitingRuns = gauge(
+  'weft_runs_waiting',
+  'Queued runs waiting for a slot: of their workflow’s concurrency key, or of their tenant’s concurrentRuns (every engine replica reports the whole; take the max)',
+  ['for'],
+);
+const heldSlots = gauge(
+  'weft_slots_held',
+  'Slots held by running runs: of concurrency keys, or of tenants’ concurrentRuns (every replica reports the whole; take the max)',
+  ['scope'],
+);
 
 /**
  * Applies what falls due with time: schedule slots (ScheduleFirer), timers (retry back-offs,
@@ -20,6 +33,7 @@ const BATCH = 100;
 export class DueWorkPoller {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private lastSweep = 0;
 
   constructor(
     private readonly transactions: Transactions,
@@ -75,6 +89,19 @@ export class DueWorkPoller {
       }));
     }
     if (applied > 0) this.onOutbox();
+    if (Date.now() - this.lastSweep >= SLOT_SWEEP_MS) {
+      this.lastSweep = Date.now();
+      await this.sweepSlots().catch((error: unknown) => {
+        this.logger.event('warn', 'slot sweep failed', { err: error });
+      });
+    }
+  }
+
+  private async sweepSlots(): Promise<void> {
+    const { usage } = await this.engine.sweepTenantSlots();
+    for (const reason of ['concurrency', 'concurrentRuns'])
+      waitingRuns.set({ for: reason }, usage.waiting[reason] ?? 0);
+    for (const [scope, count] of Object.entries(usage.held)) heldSlots.set({ scope }, count);
   }
 
   /** 1 when the signal was applied, 0 when the run was busy or the work already taken. */

@@ -4,6 +4,7 @@ import {
   stepError,
   storableText,
   type RunError,
+  type RunWaitingFor,
   type StepTask,
 } from '@weft/contracts';
 import { isTransientDatabaseError } from '@weft/persistence';
@@ -13,6 +14,7 @@ import type { OutboxMessage } from './store/outbox.repository';
 import type { RunChanges, RunRepository } from './store/run.repository';
 import type { Transactions } from './store/transactions';
 import { SlotRepository, type SlotKey } from './store/slot.repository';
+import { TenantLimitRepository } from './store/tenant-limit.repository';
 import { concurrencyKeyOf } from './concurrency';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
@@ -33,6 +35,18 @@ import {
 export interface EngineWiring {
   signLink?: EngineServices['signLink'];
   children?: (sql: EntityManager) => NonNullable<EngineServices['children']>;
+  /** Tenants' `concurrentRuns`; none limited when absent. */
+  tenantLimits?: TenantLimitRepository;
+}
+
+/**
+ * What a run that starts must take before it runs: a slot of its workflow's key (`concurrency`)
+ * and one of its tenant's (`concurrentRuns`), or the error its key failed with.
+ */
+interface SlotGate {
+  key?: { key: SlotKey; limit: number };
+  tenantLimit?: number;
+  error?: RunError;
 }
 
 /** A signal for one run. */
@@ -49,6 +63,7 @@ export interface RunSignalFor {
  */
 export class EngineService {
   private readonly slots = new SlotRepository();
+  private readonly tenantLimits: TenantLimitRepository;
 
   constructor(
     private readonly transactions: Transactions,
@@ -59,7 +74,9 @@ export class EngineService {
     private readonly chains: RunChains,
     private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
     private readonly services: EngineWiring = {},
-  ) {}
+  ) {
+    this.tenantLimits = services.tenantLimits ?? new TenantLimitRepository(0);
+  }
 
   /** Undefined when the run does not exist (or is not `tenantId`'s, when given). */
   async apply(
@@ -221,27 +238,29 @@ export class EngineService {
       const runSteps = steps.get(runId)!;
       const workflow = await this.catalog.forRun(run, tx);
       let signal = received;
-      const held = workflow.concurrency && gate.get(runId);
-      if (held && workflow.concurrency && this.needsSlot(run, signal)) {
-        if ('error' in held) {
+      const held = gate.get(runId);
+      if (held && this.needsSlot(run, signal)) {
+        if (held.error) {
           if (signal.kind === 'retry') {
             throw new DomainError('run_not_retryable', `run ${runId}: ${held.error.message}`);
           }
           signal = { kind: 'fail', error: held.error };
         } else {
-          const slot = await this.slots.take(tx, runId, held, workflow.concurrency.limit);
-          outbox.push(...slot.wake.map(runRequest));
+          const admitted = await this.admit(tx, run, held);
+          outbox.push(...admitted.wake.map(runRequest));
           changedRuns.add(runId);
-          run.concurrencyKey = held.key;
-          run.waitingFor = slot.taken ? null : 'concurrency';
-          if (!slot.taken && signal.kind === 'retry') {
-            // A retry does not queue: it is refused while the key has no free slot.
+          if (held.key) run.concurrencyKey = held.key.key.key;
+          run.waitingFor = admitted.waitingFor;
+          if (admitted.waitingFor && signal.kind === 'retry') {
+            // A retry does not queue: it is refused while there is no free slot.
             throw new DomainError(
               'run_not_retryable',
-              `run ${runId}: its workflow's concurrency limit (${workflow.concurrency.limit}) is reached for its key; retry when a run of the key ends`,
+              admitted.waitingFor === 'concurrency'
+                ? `run ${runId}: its workflow's concurrency limit (${held.key!.limit}) is reached for its key; retry when a run of the key ends`
+                : `run ${runId}: its tenant's concurrentRuns limit (${held.tenantLimit}) is reached; retry when one of its runs ends`,
             );
           }
-          if (!slot.taken) continue;
+          if (admitted.waitingFor) continue;
         }
       }
       const transition = await applySignal(
@@ -334,66 +353,158 @@ export class EngineService {
   }
 
   /**
-   * Before any signal is applied, takes the advisory locks of every concurrency key the batch
-   * may take or free a slot of, in one sorted order (a batch that took them as it went could
-   * deadlock with another): the keys of runs it may start, evaluated now, and of active runs
-   * that hold or wait for a slot. Answers each run's key, or the error its key failed with.
+   * Before any signal is applied, takes the advisory locks of every slot the batch may take or
+   * free, in one sorted order (a batch that took them as it went could deadlock with another):
+   * the keys of runs it may start, evaluated now, and of active runs that hold or wait for a
+   * slot; and the tenants of runs it may start that have a `concurrentRuns` limit. Answers what
+   * each such run must take, or the error its key failed with.
    */
   private async lockSlotKeys(
     tx: EntityManager,
     runs: ReadonlyMap<string, RunState>,
     signals: readonly RunSignalFor[],
-  ): Promise<Map<string, SlotKey | { error: RunError }>> {
-    const gate = new Map<string, SlotKey | { error: RunError }>();
+  ): Promise<Map<string, SlotGate>> {
+    const gate = new Map<string, SlotGate>();
+    const starting = new Set(
+      signals
+        .filter(({ runId, signal }) => {
+          const run = runs.get(runId);
+          return run !== undefined && this.needsSlot(run, signal);
+        })
+        .map(({ runId }) => runId),
+    );
+    const tenantLimits =
+      starting.size > 0
+        ? await this.tenantLimits.concurrentRuns(
+            tx,
+            [...starting].map((id) => runs.get(id)!.tenantId),
+          )
+        : new Map<string, number | null>();
     for (const run of runs.values()) {
+      const starts = starting.has(run.id);
+      const entry: SlotGate = {};
+      const tenantLimit = starts ? tenantLimits.get(run.tenantId) : null;
+      if (tenantLimit) entry.tenantLimit = tenantLimit;
       const workflow = await this.catalog.forRun(run, tx);
-      if (!workflow.concurrency) continue;
-      const ownSignals = signals.filter((s) => s.runId === run.id).map((s) => s.signal);
-      const starts = ownSignals.some((signal) => this.needsSlot(run, signal));
       // The key of a workflow without a key template is '': a key all the same.
       let key = run.concurrencyKey ?? null;
-      if (!starts && (isTerminalRunStatus(run.status) || key === null)) continue;
-      if (key === null) {
-        try {
-          key = await concurrencyKeyOf(workflow, run, new Date());
-        } catch (error) {
-          gate.set(run.id, { error: expressionFailure(error, 'concurrency.key') });
-          continue;
+      if (workflow.concurrency && (starts || (!isTerminalRunStatus(run.status) && key !== null))) {
+        if (key === null) {
+          try {
+            key = await concurrencyKeyOf(workflow, run, new Date());
+          } catch (error) {
+            gate.set(run.id, { error: expressionFailure(error, 'concurrency.key') });
+            continue;
+          }
         }
+        entry.key = {
+          key: { tenantId: run.tenantId, workflowId: run.workflowId, key },
+          limit: workflow.concurrency.limit,
+        };
       }
-      gate.set(run.id, { tenantId: run.tenantId, workflowId: run.workflowId, key });
+      if (entry.key || entry.tenantLimit) gate.set(run.id, entry);
     }
+    const entries = [...gate.entries()];
     await this.slots.lock(
       tx,
-      [...gate.values()].filter((held): held is SlotKey => !('error' in held)),
+      entries.flatMap(([, held]) => (held.key ? [held.key.key] : [])),
+      entries.flatMap(([runId, held]) => (held.tenantLimit ? [runs.get(runId)!.tenantId] : [])),
     );
     return gate;
   }
 
   /**
+   * Takes the slots a starting run needs — of its key and of its tenant — both or neither, so
+   * a waiting run holds none. Answers what it still waits for (null: it may run), and the oldest
+   * waiting runs there are free slots for, to be sent a run request (so a free slot never
+   * depends on luck to be used). The caller holds the locks (lockSlotKeys).
+   */
+  private async admit(
+    tx: EntityManager,
+    run: RunState,
+    gate: SlotGate,
+  ): Promise<{ waitingFor: RunWaitingFor | null; wake: string[] }> {
+    const key = gate.key && (await this.slots.keyState(tx, run.id, gate.key.key, gate.key.limit));
+    const tenant =
+      gate.tenantLimit === undefined
+        ? undefined
+        : await this.slots.tenantState(tx, run.id, run.tenantId, gate.tenantLimit);
+    const keyOpen = !key || (key.free > 0 && !key.older);
+    const tenantOpen = !tenant || (tenant.free > 0 && !tenant.older);
+    const wake: string[] = [];
+    if (keyOpen && tenantOpen) {
+      if (gate.key && key) {
+        await this.slots.takeKey(tx, run.id, gate.key.key);
+        wake.push(...(await this.slots.keyWaiting(tx, gate.key.key, key.free - 1, run.id)));
+      }
+      if (tenant) {
+        await this.slots.takeTenant(tx, run.id, run.tenantId);
+        wake.push(...(await this.slots.tenantWaiting(tx, run.tenantId, gate.tenantLimit!, run.id)));
+      }
+      return { waitingFor: null, wake };
+    }
+    // Free slots with older runs waiting for them: those runs are sent for.
+    if (gate.key && key && key.free > 0) {
+      wake.push(...(await this.slots.keyWaiting(tx, gate.key.key, key.free, run.id)));
+    }
+    if (tenant && tenant.free > 0) {
+      wake.push(...(await this.slots.tenantWaiting(tx, run.tenantId, gate.tenantLimit!, run.id)));
+    }
+    return { waitingFor: keyOpen ? 'concurrentRuns' : 'concurrency', wake };
+  }
+
+  /**
    * Frees the slots of runs that ended, in their transaction (after the batch's write, so the
    * queries see the batch's runs as they now are), and sends a run request to the oldest
-   * waiting runs of each key, as many as it has free slots. A waiting run that ended frees
-   * nothing, but its key is looked at too: a slot freed for it goes to the next one.
+   * waiting runs of each key and tenant, as many as it has free slots. A waiting run that ended
+   * frees nothing, but its key is looked at too: a slot freed for it goes to the next one.
+   * A tenant's slots are freed without its lock: a start that took the lock and saw the slot
+   * still taken waits, and the next sweep (sweepTenantSlots) sends for it.
    */
   private async releaseSlots(tx: EntityManager, ended: readonly RunState[]): Promise<void> {
-    const keyed = ended.filter((run) => (run.concurrencyKey ?? null) !== null);
-    if (keyed.length === 0) return;
-    await this.slots.release(
-      tx,
-      keyed.map((run) => run.id),
-    );
-    const keys = new Map<string, { key: SlotKey; limit: number }>();
-    for (const run of keyed) {
-      const workflow = await this.catalog.forRun(run, tx);
-      if (!workflow.concurrency) continue;
-      const key = { tenantId: run.tenantId, workflowId: run.workflowId, key: run.concurrencyKey! };
-      keys.set(JSON.stringify(key), { key, limit: workflow.concurrency.limit });
-    }
     const wake: string[] = [];
-    for (const { key, limit } of keys.values())
-      wake.push(...(await this.slots.wakeable(tx, key, limit)));
-    if (wake.length === 0) return;
+    if (ended.length > 0) {
+      const freed = await this.slots.releaseTenant(
+        tx,
+        ended.map((run) => run.id),
+      );
+      if (freed.length > 0) wake.push(...(await this.wakeTenants(tx, freed)));
+    }
+    const keyed = ended.filter((run) => (run.concurrencyKey ?? null) !== null);
+    if (keyed.length > 0) {
+      await this.slots.release(
+        tx,
+        keyed.map((run) => run.id),
+      );
+      const keys = new Map<string, { key: SlotKey; limit: number }>();
+      for (const run of keyed) {
+        const workflow = await this.catalog.forRun(run, tx);
+        if (!workflow.concurrency) continue;
+        const key = {
+          tenantId: run.tenantId,
+          workflowId: run.workflowId,
+          key: run.concurrencyKey!,
+        };
+        keys.set(JSON.stringify(key), { key, limit: workflow.concurrency.limit });
+      }
+      for (const { key, limit } of keys.values())
+        wake.push(...(await this.slots.wakeable(tx, key, limit)));
+    }
+    await this.send(tx, wake);
+  }
+
+  /** The oldest waiting runs of each tenant, as many as it has free slots (all, with no limit). */
+  private async wakeTenants(tx: EntityManager, tenantIds: readonly string[]): Promise<string[]> {
+    const limits = await this.tenantLimits.concurrentRuns(tx, tenantIds);
+    const wake: string[] = [];
+    for (const tenantId of tenantIds)
+      wake.push(...(await this.slots.tenantWaiting(tx, tenantId, limits.get(tenantId) ?? null)));
+    return wake;
+  }
+
+  /** Writes run requests for `runIds` to the outbox. */
+  private async send(tx: EntityManager, runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
     await this.runs.write(
       {
         inserted: [],
@@ -401,10 +512,41 @@ export class EngineService {
         steps: [],
         timersCleared: [],
         timers: [],
-        outbox: wake.map(runRequest),
+        outbox: runIds.map(runRequest),
       },
       tx,
     );
+  }
+
+  /**
+   * Sends for the runs waiting on a tenant's `concurrentRuns` that now have a free slot. Slots
+   * are freed without the tenant's lock (releaseSlots), so a start may wait just as the slot it
+   * needed frees; this sweep, run every second by the due-work poller, gives such a run its
+   * slot within a second. Answers how many run requests it wrote, and the slot use for metrics.
+   */
+  async sweepTenantSlots(): Promise<{
+    sent: number;
+    usage: Awaited<ReturnType<SlotRepository['usage']>>;
+  }> {
+    const result = await this.transactions.run(async (tx) => {
+      const wake = await this.wakeTenants(tx, await this.slots.tenantsWaiting(tx));
+      await this.send(tx, wake);
+      return { sent: wake.length, usage: await this.slots.usage(tx) };
+    });
+    if (result.sent > 0) this.onOutbox();
+    return result;
+  }
+
+  /**
+   * Sets a tenant's own `concurrentRuns` (null: the platform default) and sends for the runs a
+   * higher limit lets start, in one transaction.
+   */
+  async putTenantLimits(tenantId: string, concurrentRuns: number | null): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      await this.tenantLimits.put(tx, tenantId, concurrentRuns);
+      await this.send(tx, await this.wakeTenants(tx, [tenantId]));
+    });
+    this.onOutbox();
   }
 }
 

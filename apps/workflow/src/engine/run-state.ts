@@ -1,4 +1,11 @@
-import type { RunError, RunStatus, RunTrigger, StepStatus, StepWaiting } from '@weft/contracts';
+import type {
+  RunError,
+  RunStatus,
+  RunTrigger,
+  RunWaitingFor,
+  StepStatus,
+  StepWaiting,
+} from '@weft/contracts';
 
 /** A run as the engine holds it while applying one signal. */
 export interface RunState {
@@ -26,7 +33,7 @@ export interface RunState {
    */
   concurrencyKey?: string | null;
   /** `concurrency` while the run is queued waiting for a slot of its key. */
-  waitingFor?: 'concurrency' | null;
+  waitingFor?: RunWaitingFor | null;
 }
 
 export interface StepState {

@@ -40,6 +40,10 @@ export const isTerminalStepStatus = (status: StepStatus): boolean =>
 export const RunError = StepError.extend({ stepId: z.string().optional() });
 export type RunError = z.infer<typeof RunError>;
 
+/** What a queued run waits for (a slot of its workflow's key, or of its tenant). */
+export const RunWaitingFor = z.enum(['concurrency', 'concurrentRuns']);
+export type RunWaitingFor = z.infer<typeof RunWaitingFor>;
+
 export const RunSummary = z.object({
   id: z.uuid(),
   workflowId: z.uuid(),
@@ -51,10 +55,10 @@ export const RunSummary = z.object({
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
   /**
-   * On a `queued` run that waits for a slot of its workflow's `concurrency` (its key has
-   * `limit` runs running); absent otherwise.
+   * On a `queued` run that waits for a slot: `concurrency` of its workflow's `concurrency` (its
+   * key has `limit` runs running), `concurrentRuns` of its tenant's limit; absent otherwise.
    */
-  waitingFor: z.literal('concurrency').optional(),
+  waitingFor: RunWaitingFor.optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -6,6 +6,7 @@ import {
   type RunStatus,
   type RunTrigger,
   type RunSummary,
+  type RunWaitingFor,
 } from '@weft/contracts';
 import type { DataSource } from 'typeorm';
 import type { RunState, StepState } from '../run-state';
@@ -30,7 +31,7 @@ interface RunRow {
   trigger: RunTrigger | null;
   event: unknown;
   concurrency_key: string | null;
-  waiting_for: 'concurrency' | null;
+  waiting_for: RunWaitingFor | null;
 }
 
 interface StepRow {

@@ -7,9 +7,18 @@ export interface SlotKey {
   key: string;
 }
 
+/** Whether a run may take a slot: how many are free, and whether an older run waits for one. */
+export interface SlotState {
+  free: number;
+  older: boolean;
+}
+
 /** The name whose hash is the key's advisory lock. */
 export const slotLockName = (k: SlotKey) =>
   `weft.workflow.concurrency:${k.tenantId}:${k.workflowId}:${k.key}`;
+
+/** The name whose hash is the lock of a tenant's `concurrentRuns` slots. */
+export const tenantSlotLockName = (tenantId: string) => `weft.workflow.tenant-slots:${tenantId}`;
 
 /**
  * SQL of concurrency slots (ADR 0016). A slot is a `run_slots` row tied to the run that holds
@@ -21,8 +30,10 @@ export class SlotRepository {
    * Takes the keys' advisory locks until the transaction ends, in one sorted order, so two
    * transactions locking overlapping keys wait for each other instead of deadlocking.
    */
-  async lock(tx: Sql, keys: readonly SlotKey[]): Promise<void> {
-    const names = [...new Set(keys.map(slotLockName))].sort();
+  async lock(tx: Sql, keys: readonly SlotKey[], tenantIds: readonly string[] = []): Promise<void> {
+    const names = [
+      ...new Set([...keys.map(slotLockName), ...tenantIds.map(tenantSlotLockName)]),
+    ].sort();
     if (names.length === 0) return;
     // unnest yields the names in array order, and each row's lock is taken as it is read.
     await tx.query(
@@ -32,17 +43,10 @@ export class SlotRepository {
   }
 
   /**
-   * Takes a slot of the key for `runId` when fewer than `limit` are taken and no older run of
-   * the key waits; answers whether it did, and the oldest waiting runs there are free slots
-   * for (to be sent a run request, so a free slot never depends on luck to be used).
-   * The caller holds the key's lock.
+   * Whether `runId` may take a slot of the key: fewer than `limit` taken and no older run of the
+   * key waiting. `free` is how many slots are free. The caller holds the key's lock.
    */
-  async take(
-    tx: Sql,
-    runId: string,
-    k: SlotKey,
-    limit: number,
-  ): Promise<{ taken: boolean; wake: string[] }> {
+  async keyState(tx: Sql, runId: string, k: SlotKey, limit: number): Promise<SlotState> {
     const [state] = await tx.query<{ taken: number; older: boolean }[]>(
       `SELECT (SELECT count(*)::int FROM workflow.run_slots
                 WHERE tenant_id = $1 AND workflow_id = $2 AND key = $3) AS taken,
@@ -51,16 +55,103 @@ export class SlotRepository {
                          AND status = 'queued' AND tenant_id = $1 AND id < $4) AS older`,
       [k.tenantId, k.workflowId, k.key, runId],
     );
-    const free = limit - state!.taken;
-    if (free > 0 && !state!.older) {
-      await tx.query(
-        `INSERT INTO workflow.run_slots (run_id, tenant_id, workflow_id, key)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING`,
-        [runId, k.tenantId, k.workflowId, k.key],
-      );
-      return { taken: true, wake: await this.waiting(tx, k, free - 1, runId) };
-    }
-    return { taken: false, wake: await this.waiting(tx, k, free, runId) };
+    return { free: limit - state!.taken, older: state!.older };
+  }
+
+  async takeKey(tx: Sql, runId: string, k: SlotKey): Promise<void> {
+    await tx.query(
+      `INSERT INTO workflow.run_slots (run_id, tenant_id, workflow_id, key)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING`,
+      [runId, k.tenantId, k.workflowId, k.key],
+    );
+  }
+
+  /**
+   * Whether `runId` may take one of its tenant's `limit` slots (`concurrentRuns`): fewer taken
+   * and no older run of the tenant waiting for one. The caller holds the tenant's lock.
+   */
+  async tenantState(tx: Sql, runId: string, tenantId: string, limit: number): Promise<SlotState> {
+    const [state] = await tx.query<{ taken: number; older: boolean }[]>(
+      `SELECT (SELECT count(*)::int FROM workflow.tenant_slots WHERE tenant_id = $1) AS taken,
+              EXISTS (SELECT 1 FROM workflow.runs
+                       WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
+                         AND status = 'queued' AND id < $2) AS older`,
+      [tenantId, runId],
+    );
+    return { free: limit - state!.taken, older: state!.older };
+  }
+
+  async takeTenant(tx: Sql, runId: string, tenantId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO workflow.tenant_slots (run_id, tenant_id) VALUES ($1, $2)
+       ON CONFLICT (run_id) DO NOTHING`,
+      [runId, tenantId],
+    );
+  }
+
+  /**
+   * The oldest runs of the tenant waiting for one of its slots, as many as are free of `limit`
+   * (all of them with no limit), but `except`. Needs no lock: a run request sent to a run that
+   * cannot start yet only makes it check again, and one a concurrent start kept from being
+   * seen here is found by the next sweep (`sweepTenants`).
+   */
+  async tenantWaiting(
+    tx: Sql,
+    tenantId: string,
+    limit: number | null,
+    except?: string,
+  ): Promise<string[]> {
+    const rows: { id: string }[] = await tx.query(
+      `SELECT id FROM workflow.runs
+        WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns' AND status = 'queued'
+          AND ($3::uuid IS NULL OR id <> $3)
+        ORDER BY id
+        LIMIT CASE WHEN $2::int IS NULL THEN NULL
+                   ELSE greatest($2::int - (SELECT count(*)::int FROM workflow.tenant_slots
+                                             WHERE tenant_id = $1), 0) END`,
+      [tenantId, limit, except ?? null],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** The tenants that have runs waiting for one of their slots. */
+  async tenantsWaiting(tx: Sql): Promise<string[]> {
+    const rows: { tenant_id: string }[] = await tx.query(
+      `SELECT DISTINCT tenant_id FROM workflow.runs
+        WHERE waiting_for = 'concurrentRuns' AND status = 'queued'`,
+    );
+    return rows.map((row) => row.tenant_id);
+  }
+
+  /**
+   * Deletes the tenant slots of runs that ended (a run that held none has none to delete);
+   * answers the tenants that had one freed.
+   */
+  async releaseTenant(tx: Sql, runIds: readonly string[]): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    const rows: { tenant_id: string }[] = await tx.query(
+      'DELETE FROM workflow.tenant_slots WHERE run_id = ANY($1::uuid[]) RETURNING tenant_id',
+      [runIds],
+    );
+    return [...new Set(rows.map((row) => row.tenant_id))];
+  }
+
+  /** Runs waiting for a slot, by what they wait for, and slots held, by scope: for metrics. */
+  async usage(tx: Sql): Promise<{ waiting: Record<string, number>; held: Record<string, number> }> {
+    const [row] = await tx.query<
+      { waiting: Record<string, number> | null; keys: number; tenants: number }[]
+    >(
+      `SELECT (SELECT jsonb_object_agg(waiting_for, n) FROM (
+                 SELECT waiting_for, count(*)::int AS n FROM workflow.runs
+                  WHERE waiting_for IS NOT NULL AND status = 'queued' GROUP BY waiting_for) w
+              ) AS waiting,
+              (SELECT count(*)::int FROM workflow.run_slots) AS keys,
+              (SELECT count(*)::int FROM workflow.tenant_slots) AS tenants`,
+    );
+    return {
+      waiting: row!.waiting ?? {},
+      held: { concurrency: row!.keys, concurrentRuns: row!.tenants },
+    };
   }
 
   /** Deletes the slots of runs that ended (those that held none have none to delete). */
@@ -76,18 +167,21 @@ export class SlotRepository {
         WHERE tenant_id = $1 AND workflow_id = $2 AND key = $3`,
       [k.tenantId, k.workflowId, k.key],
     );
-    return this.waiting(tx, k, limit - state!.taken);
+    return this.keyWaiting(tx, k, limit - state!.taken);
   }
 
   /** Forgets slots whose run is gone (its partition was dropped past retention while it ran). */
   async forgetOrphans(tx: Sql): Promise<void> {
-    await tx.query(
-      `DELETE FROM workflow.run_slots s
-        WHERE NOT EXISTS (SELECT 1 FROM workflow.runs r WHERE r.id = s.run_id)`,
-    );
+    for (const table of ['run_slots', 'tenant_slots']) {
+      await tx.query(
+        `DELETE FROM workflow.${table} s
+          WHERE NOT EXISTS (SELECT 1 FROM workflow.runs r WHERE r.id = s.run_id)`,
+      );
+    }
   }
 
-  private async waiting(tx: Sql, k: SlotKey, count: number, except?: string): Promise<string[]> {
+  /** The oldest runs waiting for the key, `count` at most, but `except`. */
+  async keyWaiting(tx: Sql, k: SlotKey, count: number, except?: string): Promise<string[]> {
     if (count <= 0) return [];
     const rows: { id: string }[] = await tx.query(
       `SELECT id FROM workflow.runs

@@ -1,0 +1,40 @@
+import type { Sql } from './transactions';
+
+/**
+ * The limits the engine enforces per tenant (`concurrentRuns`), as an operator set them, over
+ * the platform default (`WEFT_TENANT_CONCURRENT_RUNS`; 0: no limit). The gateway owns tenants
+ * and sends a change here (`tenants.limits.put`); absent a row, a tenant has the default.
+ */
+export class TenantLimitRepository {
+  private readonly fallback: number | null;
+
+  constructor(defaultConcurrentRuns: number) {
+    this.fallback = defaultConcurrentRuns > 0 ? defaultConcurrentRuns : null;
+  }
+
+  /** Each tenant's `concurrentRuns` in effect; null: no limit. */
+  async concurrentRuns(tx: Sql, tenantIds: readonly string[]): Promise<Map<string, number | null>> {
+    const limits = new Map<string, number | null>(tenantIds.map((id) => [id, this.fallback]));
+    if (tenantIds.length === 0) return limits;
+    const rows: { tenant_id: string; concurrent_runs: number | null }[] = await tx.query(
+      `SELECT tenant_id, concurrent_runs FROM workflow.tenant_limits
+        WHERE tenant_id = ANY($1::uuid[])`,
+      [[...new Set(tenantIds)]],
+    );
+    for (const row of rows) limits.set(row.tenant_id, row.concurrent_runs ?? this.fallback);
+    return limits;
+  }
+
+  /** Sets a tenant's own `concurrentRuns`, or (null) returns it to the default. */
+  async put(tx: Sql, tenantId: string, concurrentRuns: number | null): Promise<void> {
+    if (concurrentRuns === null) {
+      await tx.query('DELETE FROM workflow.tenant_limits WHERE tenant_id = $1', [tenantId]);
+      return;
+    }
+    await tx.query(
+      `INSERT INTO workflow.tenant_limits (tenant_id, concurrent_runs) VALUES ($1, $2)
+       ON CONFLICT (tenant_id) DO UPDATE SET concurrent_runs = EXCLUDED.concurrent_runs`,
+      [tenantId, concurrentRuns],
+    );
+  }
+}
