@@ -4,7 +4,8 @@
 // bench/results/<timestamp>.md and .json. docs/performance.md has the method and the figures.
 //
 //   npm run bench                                   every scenario
-//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, foreach, publish, history)
+//   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, foreach, publish, history, fairness)
+//   npm run bench -- --scenarios fairness --fairness-runs 20000 --fairness-rate 20
 //   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
 //   npm run bench -- --scenarios webhook --webhook-rates 100,200 --webhook-duration 20
 //   npm run bench -- --scenarios publish --publish-runs 4 --publish-items 2500 --publish-brokers kafka,rabbitmq
@@ -17,6 +18,7 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
 const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
+const { fairness } = require('./fairness.cjs');
 const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
 const { call, sleep, waitForDrain } = require('./lib/api.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
@@ -71,6 +73,20 @@ const SETTINGS = {
   historyDurationS: Number(option('history-duration', 20)),
   /** history: an unmeasured load first, so both sizes are measured with a warm cache. */
   historyWarmS: Number(option('history-warm', 5)),
+  /**
+   * fairness: tenant A sends `fairnessRuns` triggers as fast as `fairnessConnections`
+   * connections can (at most `fairnessMaxS` s) while B and C each trigger `fairnessRate` runs/s,
+   * and on while A's accepted runs drain (at most `fairnessDrainS`); B and C also run alone
+   * first for `fairnessQuietS`. Every tenant has the same own limits.
+   */
+  fairnessRuns: Number(option('fairness-runs', 20_000)),
+  fairnessRate: Number(option('fairness-rate', 20)),
+  fairnessQuietS: Number(option('fairness-quiet', 30)),
+  fairnessMaxS: Number(option('fairness-max', 240)),
+  fairnessDrainS: Number(option('fairness-drain', 300)),
+  fairnessConnections: Number(option('fairness-connections', 50)),
+  fairnessRunsPerSecond: Number(option('fairness-runs-per-second', 50)),
+  fairnessConcurrentRuns: Number(option('fairness-concurrent-runs', 10)),
 };
 
 const BASE_PORT = 3700;
@@ -90,6 +106,7 @@ const TARGETS = {
     'api-mixed at 10,000 connections: 0 socket errors, ≥ 3,000 successful req/s, every rejection a 429/503 with Retry-After',
   e2e: 'e2e: ≥ 1,000 completed runs/s for 60 s, flat backlog, p99 ≤ 1 s trigger-to-succeeded',
   history: 'history: p99 at 10 million stored runs within 1.2× of the p99 at 10 thousand',
+  fairness: "fairness: B's and C's trigger-to-succeeded p99 within 2× of quiet while A floods",
   publishKafka:
     'publish to Kafka: ≥ 10,000 kafka.publish steps succeeded a second, each message at the broker',
   publishRabbitmq:
@@ -972,6 +989,18 @@ function verdicts(report) {
         .join('; '),
     );
   }
+  const f = report.fairness;
+  if (f) {
+    const p99 = (name) =>
+      `${name} p99 ${f.quiet[name].triggerToSucceededMs.p99} → ${f.duringFlood[name].triggerToSucceededMs.p99} ms (${f.p99Ratio[name]}×)`;
+    check(
+      'fairness',
+      f.p99Ratio.B <= 2 &&
+        f.p99Ratio.C <= 2 &&
+        ['B', 'C'].every((n) => f.duringFlood[n].notSucceeded === 0),
+      `${p99('B')}, ${p99('C')}; B/C not succeeded ${f.duringFlood.B.notSucceeded}/${f.duringFlood.C.notSucceeded}; A: ${f.a.accepted} accepted in ${f.a.floodSeconds} s, ${f.a.requests[429] ?? 0} × 429, ${f.a.succeededPerSecondOverall} succeeded/s, at most ${f.a.mostRunningAtOnce} running`,
+    );
+  }
   for (const phase of report.publish?.phases ?? []) {
     check(
       phase.broker === 'kafka' ? 'publishKafka' : 'publishRabbitmq',
@@ -1146,6 +1175,28 @@ function markdown(report) {
       ...processTable(p.phases.map((f) => [`publish ${f.broker}`, f.load])),
     );
   }
+  if (report.fairness) {
+    const f = report.fairness;
+    const row = (phase, name, r) =>
+      `| ${phase} | ${name} | ${r.sent} | ${JSON.stringify(r.statuses)} | ${r.succeeded} | ${r.notSucceeded} | ${r.triggerToSucceededMs.p50} | ${r.triggerToSucceededMs.p99} | ${r.triggerToSucceededMs.max} |`;
+    lines.push(
+      '## fairness',
+      '',
+      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}). B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet), then while A sends triggers from ${f.settings.connections} connections as fast as they are answered — no back-off, Retry-After ignored — until ${f.settings.runs} are accepted (at most ${f.settings.floodMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
+      '',
+      '| phase | tenant | sent | answers | succeeded | not succeeded | p50 ms | p99 ms | max ms |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      row('quiet', 'B', f.quiet.B),
+      row('quiet', 'C', f.quiet.C),
+      row('A floods', 'B', f.duringFlood.B),
+      row('A floods', 'C', f.duringFlood.C),
+      '',
+      `A: ${f.a.accepted} runs accepted in ${f.a.floodSeconds} s (answers ${JSON.stringify(f.a.requests)}); ${f.a.succeeded} of its ${f.a.runs} runs succeeded, ${f.a.succeededPerSecondDuringFlood}/s while it flooded and ${f.a.succeededPerSecondOverall}/s from its first start to its last end; at most ${f.a.mostRunningAtOnce} running at once (sampled every 200 ms). p99 during the flood over quiet: B ${f.p99Ratio.B}×, C ${f.p99Ratio.C}×.`,
+      '',
+      ...processTable([['A floods', { ...f.processes, requests: { perSecond: 0 } }]]),
+      '',
+    );
+  }
   if (report.history) {
     const loads = report.history.flatMap((h) =>
       Object.entries(h.loads).map(([mix, l]) => [`${mix}, ${h.runs} runs`, l]),
@@ -1194,7 +1245,8 @@ async function main() {
     wanted('e2e') ||
     wanted('webhook') ||
     wanted('foreach') ||
-    wanted('publish')
+    wanted('publish') ||
+    wanted('fairness')
   ) {
     // A fresh database: the engine would resume a previous benchmark's unfinished runs.
     await dropDatabase(DATABASE);
@@ -1219,6 +1271,27 @@ async function main() {
       }
       if (wanted('publish')) {
         report.publish = await withDatabase(DATABASE, (db) => publish(stack, apiKey, db));
+      }
+      if (wanted('fairness')) {
+        report.fairness = await withDatabase(DATABASE, (db) =>
+          fairness(
+            stack,
+            db,
+            {
+              runs: SETTINGS.fairnessRuns,
+              rate: SETTINGS.fairnessRate,
+              quietS: SETTINGS.fairnessQuietS,
+              floodMaxS: SETTINGS.fairnessMaxS,
+              drainMaxS: SETTINGS.fairnessDrainS,
+              connections: SETTINGS.fairnessConnections,
+              limits: {
+                runsPerSecond: SETTINGS.fairnessRunsPerSecond,
+                concurrentRuns: SETTINGS.fairnessConcurrentRuns,
+              },
+            },
+            following(stack),
+          ),
+        );
       }
     } finally {
       await stack.stop();

@@ -14,7 +14,7 @@ import { createDataSource, migrate } from '@weft/persistence';
 import { createHttpApp, JsonLogger, ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
-import { slotLockName } from '../src/engine/store/slot.repository';
+import { SlotRepository, slotLockName } from '../src/engine/store/slot.repository';
 import { WorkflowModule } from '../src/workflow.module';
 
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -535,6 +535,20 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       expect(await tenantSlotsOf(limited)).toBe(0);
     });
 
+    it('answers how many slots each tenant had freed, so ends send for that many waiting runs', async () => {
+      // Ends hand slots on by this count; the sweep only catches a lost wake-up. (TypeORM
+      // answers DELETE … RETURNING as [rows, count]: reading it as rows sent for no one.)
+      const [t1, t2] = [randomUUID(), randomUUID()];
+      const runs = [randomUUID(), randomUUID(), randomUUID()];
+      await db.query(
+        `INSERT INTO workflow.tenant_slots (run_id, tenant_id) VALUES ($1, $4), ($2, $4), ($3, $5)`,
+        [...runs, t1, t2],
+      );
+      const freed = await new SlotRepository().releaseTenant(db, [...runs, randomUUID()]);
+      expect(Object.fromEntries(freed)).toEqual({ [t1]: 2, [t2]: 1 });
+      expect(await tenantSlotsOf(t1)).toBe(0);
+    });
+
     it('a raised or removed limit starts the waiting runs it now allows', async () => {
       const limited = randomUUID();
       await setLimit(limited, 1);
@@ -563,9 +577,10 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       const first = await startSeen(keyed, { k: 'x' }, limited);
       expect(seen.get(first)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
       expect(await slotsOf(keyed)).toBe(0);
-      // Behind it on the key, the next waits for the key, taking none of the tenant's slots.
+      // Behind it, the next joins the tenant's waiting runs at once (the tenant is full and
+      // runs wait), taking none of its slots.
       const second = await startSeen(keyed, { k: 'x' }, limited);
-      expect(seen.get(second)).toMatchObject({ status: 'queued', waitingFor: 'concurrency' });
+      expect(seen.get(second)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
       expect(await tenantSlotsOf(limited)).toBe(1);
 
       await succeed(await taskOf(filler));

@@ -12,3 +12,4 @@ export { createHttpApp } from './http-app';
 export { uuidv7 } from './ids';
 export { exponentialBackoffMs } from './backoff';
 export { collectProcessMetrics, counter, gauge, metricsRegistry } from './metrics';
+export { LruCache } from './lru-cache';

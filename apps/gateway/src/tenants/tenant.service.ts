@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { uuidv7 } from '@weft/runtime';
+import { LruCache, uuidv7 } from '@weft/runtime';
 import { hashApiKey, isWellFormedApiKey, issueApiKey } from './api-key';
-import { KNOWN_KEY_TTL_MS, LruCache, TenantCache } from './tenant.cache';
+import { KNOWN_KEY_TTL_MS, TenantCache } from './tenant.cache';
 import type { TenantLimitOverrides } from './tenant-limits';
 import {
   TenantRepository,

@@ -416,8 +416,11 @@ export class EngineService {
   /**
    * Takes the slots a starting run needs — of its key and of its tenant — both or neither, so
    * a waiting run holds none. Answers what it still waits for (null: it may run), and the oldest
-   * waiting runs there are free slots for, to be sent a run request (so a free slot never
-   * depends on luck to be used). The caller holds the locks (lockSlotKeys).
+   * runs waiting for the key there are free slots for, to be sent a run request (so a free slot
+   * never depends on luck to be used). The tenant's waiting runs are sent for when slots free
+   * (releaseSlots), one request per freed slot, and by the sweep: a start sends for none, or a
+   * tenant with many waiting runs would see each start send for all its free slots again.
+   * The caller holds the locks (lockSlotKeys).
    */
   private async admit(
     tx: EntityManager,
@@ -425,30 +428,22 @@ export class EngineService {
     gate: SlotGate,
   ): Promise<{ waitingFor: RunWaitingFor | null; wake: string[] }> {
     const key = gate.key && (await this.slots.keyState(tx, run.id, gate.key.key, gate.key.limit));
-    const tenant =
-      gate.tenantLimit === undefined
-        ? undefined
-        : await this.slots.tenantState(tx, run.id, run.tenantId, gate.tenantLimit);
+    const tenantOpen =
+      gate.tenantLimit === undefined ||
+      (await this.slots.tenantOpen(tx, run.id, run.tenantId, gate.tenantLimit));
     const keyOpen = !key || (key.free > 0 && !key.older);
-    const tenantOpen = !tenant || (tenant.free > 0 && !tenant.older);
     const wake: string[] = [];
     if (keyOpen && tenantOpen) {
       if (gate.key && key) {
         await this.slots.takeKey(tx, run.id, gate.key.key);
         wake.push(...(await this.slots.keyWaiting(tx, gate.key.key, key.free - 1, run.id)));
       }
-      if (tenant) {
-        await this.slots.takeTenant(tx, run.id, run.tenantId);
-        wake.push(...(await this.slots.tenantWaiting(tx, run.tenantId, gate.tenantLimit!, run.id)));
-      }
+      if (gate.tenantLimit !== undefined) await this.slots.takeTenant(tx, run.id, run.tenantId);
       return { waitingFor: null, wake };
     }
     // Free slots with older runs waiting for them: those runs are sent for.
     if (gate.key && key && key.free > 0) {
       wake.push(...(await this.slots.keyWaiting(tx, gate.key.key, key.free, run.id)));
-    }
-    if (tenant && tenant.free > 0) {
-      wake.push(...(await this.slots.tenantWaiting(tx, run.tenantId, gate.tenantLimit!, run.id)));
     }
     return { waitingFor: keyOpen ? 'concurrentRuns' : 'concurrency', wake };
   }
@@ -458,8 +453,9 @@ export class EngineService {
    * queries see the batch's runs as they now are), and sends a run request to the oldest
    * waiting runs of each key and tenant, as many as it has free slots. A waiting run that ended
    * frees nothing, but its key is looked at too: a slot freed for it goes to the next one.
-   * A tenant's slots are freed without its lock: a start that took the lock and saw the slot
-   * still taken waits, and the next sweep (sweepTenantSlots) sends for it.
+   * A tenant's slots are freed without its lock, and its oldest waiting runs sent for, one per
+   * freed slot: a start that took the lock and saw the slot still taken waits, and the next
+   * sweep (sweepTenantSlots) sends for it.
    */
   private async releaseSlots(tx: EntityManager, ended: readonly RunState[]): Promise<void> {
     const wake: string[] = [];
@@ -468,7 +464,17 @@ export class EngineService {
         tx,
         ended.map((run) => run.id),
       );
-      if (freed.length > 0) wake.push(...(await this.wakeTenants(tx, freed)));
+      if (freed.size > 0) {
+        const limits = await this.tenantLimits.concurrentRuns(tx, [...freed.keys()]);
+        for (const [tenantId, count] of freed) {
+          // The oldest waiting runs, as many as there were free slots before, were sent for
+          // when those slots freed: this end's slots go to the ones after them.
+          const limit = limits.get(tenantId) ?? null;
+          const freeBefore =
+            limit === null ? 0 : (await this.slots.tenantFree(tx, tenantId, limit)) - count;
+          wake.push(...(await this.slots.tenantWaiting(tx, tenantId, count, freeBefore)));
+        }
+      }
     }
     const keyed = ended.filter((run) => (run.concurrencyKey ?? null) !== null);
     if (keyed.length > 0) {
@@ -493,12 +499,19 @@ export class EngineService {
     await this.send(tx, wake);
   }
 
-  /** The oldest waiting runs of each tenant, as many as it has free slots (all, with no limit). */
+  /**
+   * The oldest waiting runs of each tenant, as many as it has free slots — with no limit (it was
+   * removed) up to WAKE_UNLIMITED at a time, the rest on the next sweeps.
+   */
   private async wakeTenants(tx: EntityManager, tenantIds: readonly string[]): Promise<string[]> {
     const limits = await this.tenantLimits.concurrentRuns(tx, tenantIds);
     const wake: string[] = [];
-    for (const tenantId of tenantIds)
-      wake.push(...(await this.slots.tenantWaiting(tx, tenantId, limits.get(tenantId) ?? null)));
+    for (const tenantId of tenantIds) {
+      const limit = limits.get(tenantId) ?? null;
+      const free =
+        limit === null ? WAKE_UNLIMITED : await this.slots.tenantFree(tx, tenantId, limit);
+      wake.push(...(await this.slots.tenantWaiting(tx, tenantId, free)));
+    }
     return wake;
   }
 
@@ -538,6 +551,17 @@ export class EngineService {
   }
 
   /**
+   * Whether a new run of the tenant joins its waiting runs at once (RunService.start): the
+   * tenant is at its `concurrentRuns` and runs already wait, so the run would only wait too.
+   * It then costs the engine nothing until a slot frees for it. A tenant without a limit
+   * answers from the cache, with no query.
+   */
+  async startsWaiting(tenantId: string): Promise<boolean> {
+    const limit = await this.tenantLimits.cachedConcurrentRuns(this.transactions.pool, tenantId);
+    return limit !== null && (await this.slots.tenantFull(this.transactions.pool, tenantId, limit));
+  }
+
+  /**
    * Sets a tenant's own `concurrentRuns` (null: the platform default) and sends for the runs a
    * higher limit lets start, in one transaction.
    */
@@ -549,6 +573,9 @@ export class EngineService {
     this.onOutbox();
   }
 }
+
+/** Runs of a tenant without a limit (any more) sent for by one sweep or limit change. */
+const WAKE_UNLIMITED = 1_000;
 
 /** The run request that has the engine start (or resume) a run. */
 const runRequest = (runId: string): OutboxMessage => ({

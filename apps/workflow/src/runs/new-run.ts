@@ -29,6 +29,11 @@ export interface NewRunRequest {
   trigger: RunTrigger;
   event?: unknown;
   now?: Date;
+  /**
+   * Its tenant is at its `concurrentRuns` with runs waiting: the run joins them, waiting, with
+   * no run request (a freed slot sends for it), so a flood of starts costs the engine nothing.
+   */
+  waiting?: boolean;
 }
 
 /**
@@ -75,6 +80,7 @@ export function newRun(request: NewRunRequest): NewRun {
     finishedAt: null,
     lastEventSeq: 1,
     expressionMs: 0,
+    ...(request.waiting ? { waitingFor: 'concurrentRuns' as const } : {}),
   };
   const queued: RunEvent = {
     schemaVersion: 1,
@@ -93,7 +99,14 @@ export function newRun(request: NewRunRequest): NewRun {
       step: pendingStep(definition.id, definition.type),
     })),
     outbox: [
-      { destination: 'run-request', payload: { schemaVersion: 1, runId: run.id } },
+      ...(request.waiting
+        ? []
+        : [
+            {
+              destination: 'run-request' as const,
+              payload: { schemaVersion: 1 as const, runId: run.id },
+            },
+          ]),
       // A foreach item's run keeps no events (see EngineService).
       ...(run.trigger.type === 'foreach'
         ? []

@@ -68,6 +68,7 @@ export class RunService {
       input,
       trigger: trigger ?? { type: 'api' },
       event,
+      waiting: await this.engine.startsWaiting(tenantId),
     });
     const run = created.run;
     // The run, its steps and its two outbox rows are one statement: without an idempotency

@@ -298,10 +298,10 @@ export class RunRepository {
     if (changes.inserted.length > 0) {
       parts.push(`INSERT INTO workflow.runs
           (id, tenant_id, workflow_id, workflow_version, status, input, created_at, last_event_seq,
-           trigger, event, parent_run_id)
+           trigger, event, parent_run_id, waiting_for)
         SELECT r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.status,
                coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq, r.trigger, r.event,
-               r.parent_run_id
+               r.parent_run_id, r.waiting_for
           FROM jsonb_to_recordset(${json(
             changes.inserted.map((run) => ({
               id: run.id,
@@ -316,10 +316,11 @@ export class RunRepository {
               trigger: run.trigger.type === 'api' ? null : run.trigger,
               event: run.event ?? null,
               parent_run_id: parentOf(run),
+              waiting_for: run.waitingFor ?? null,
             })),
           )}) AS r(id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, status text,
                    input jsonb, created_at timestamptz, last_event_seq int, trigger jsonb,
-                   event jsonb, parent_run_id uuid)`);
+                   event jsonb, parent_run_id uuid, waiting_for text)`);
     }
     if (changes.updated.length > 0) {
       // The id list lets the planner prune to the runs' partitions.

@@ -67,18 +67,22 @@ export class SlotRepository {
   }
 
   /**
-   * Whether `runId` may take one of its tenant's `limit` slots (`concurrentRuns`): fewer taken
-   * and no older run of the tenant waiting for one. The caller holds the tenant's lock.
+   * Whether `runId` may take one of its tenant's `limit` slots (`concurrentRuns`): more are
+   * free than older runs of the tenant wait for one — the free slots are theirs first, so the
+   * tenant's runs start in arrival order, yet woken runs need not be applied oldest first.
+   * The caller holds the tenant's lock.
    */
-  async tenantState(tx: Sql, runId: string, tenantId: string, limit: number): Promise<SlotState> {
-    const [state] = await tx.query<{ taken: number; older: boolean }[]>(
+  async tenantOpen(tx: Sql, runId: string, tenantId: string, limit: number): Promise<boolean> {
+    const [state] = await tx.query<{ taken: number; older: number }[]>(
       `SELECT (SELECT count(*)::int FROM workflow.tenant_slots WHERE tenant_id = $1) AS taken,
-              EXISTS (SELECT 1 FROM workflow.runs
-                       WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
-                         AND status = 'queued' AND id < $2) AS older`,
-      [tenantId, runId],
+              (SELECT count(*)::int FROM (
+                 SELECT 1 FROM workflow.runs
+                  WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
+                    AND status = 'queued' AND id < $2
+                  LIMIT $3) o) AS older`,
+      [tenantId, runId, limit],
     );
-    return { free: limit - state!.taken, older: state!.older };
+    return limit - state!.taken > state!.older;
   }
 
   async takeTenant(tx: Sql, runId: string, tenantId: string): Promise<void> {
@@ -90,28 +94,39 @@ export class SlotRepository {
   }
 
   /**
-   * The oldest runs of the tenant waiting for one of its slots, as many as are free of `limit`
-   * (all of them with no limit), but `except`. Needs no lock: a run request sent to a run that
-   * cannot start yet only makes it check again, and one a concurrent start kept from being
-   * seen here is found by the next sweep (`sweepTenants`).
+   * The oldest runs of the tenant waiting for one of its slots, `count` at most, past the
+   * `skip` oldest (those already sent for).
    */
-  async tenantWaiting(
-    tx: Sql,
-    tenantId: string,
-    limit: number | null,
-    except?: string,
-  ): Promise<string[]> {
+  async tenantWaiting(tx: Sql, tenantId: string, count: number, skip = 0): Promise<string[]> {
+    if (count <= 0) return [];
     const rows: { id: string }[] = await tx.query(
       `SELECT id FROM workflow.runs
         WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns' AND status = 'queued'
-          AND ($3::uuid IS NULL OR id <> $3)
-        ORDER BY id
-        LIMIT CASE WHEN $2::int IS NULL THEN NULL
-                   ELSE greatest($2::int - (SELECT count(*)::int FROM workflow.tenant_slots
-                                             WHERE tenant_id = $1), 0) END`,
-      [tenantId, limit, except ?? null],
+        ORDER BY id LIMIT $2 OFFSET $3`,
+      [tenantId, count, Math.max(0, skip)],
     );
     return rows.map((row) => row.id);
+  }
+
+  /** Whether the tenant has all its `limit` slots taken and runs waiting for one. */
+  async tenantFull(sql: Sql, tenantId: string, limit: number): Promise<boolean> {
+    const [row] = await sql.query<{ full: boolean }[]>(
+      `SELECT (SELECT count(*) FROM workflow.tenant_slots WHERE tenant_id = $1) >= $2
+              AND EXISTS (SELECT 1 FROM workflow.runs
+                           WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
+                             AND status = 'queued') AS full`,
+      [tenantId, limit],
+    );
+    return row!.full;
+  }
+
+  /** How many of the tenant's `limit` slots are free now. */
+  async tenantFree(tx: Sql, tenantId: string, limit: number): Promise<number> {
+    const [row] = await tx.query<{ taken: number }[]>(
+      'SELECT count(*)::int AS taken FROM workflow.tenant_slots WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return limit - row!.taken;
   }
 
   /** The tenants that have runs waiting for one of their slots. */
@@ -125,15 +140,18 @@ export class SlotRepository {
 
   /**
    * Deletes the tenant slots of runs that ended (a run that held none has none to delete);
-   * answers the tenants that had one freed.
+   * answers how many each tenant had freed.
    */
-  async releaseTenant(tx: Sql, runIds: readonly string[]): Promise<string[]> {
-    if (runIds.length === 0) return [];
-    const rows: { tenant_id: string }[] = await tx.query(
+  async releaseTenant(tx: Sql, runIds: readonly string[]): Promise<Map<string, number>> {
+    const freed = new Map<string, number>();
+    if (runIds.length === 0) return freed;
+    // TypeORM answers a DELETE … RETURNING with [rows, count].
+    const [rows] = await tx.query<[{ tenant_id: string }[], number]>(
       'DELETE FROM workflow.tenant_slots WHERE run_id = ANY($1::uuid[]) RETURNING tenant_id',
       [runIds],
     );
-    return [...new Set(rows.map((row) => row.tenant_id))];
+    for (const row of rows) freed.set(row.tenant_id, (freed.get(row.tenant_id) ?? 0) + 1);
+    return freed;
   }
 
   /** Runs waiting for a slot, by what they wait for, and slots held, by scope: for metrics. */

@@ -7,6 +7,11 @@ export type Sql = DataSource | EntityManager;
 export class Transactions {
   constructor(private readonly db: DataSource) {}
 
+  /** The pool, for a single statement that needs no transaction. */
+  get pool(): Sql {
+    return this.db;
+  }
+
   run<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
   }
