@@ -564,6 +564,7 @@ async function runFaults(options = {}) {
       throw new Error(`standalone mode has no separate ${kind} to restart`);
   }
   const killsPerService = options.killsPerService ?? 3;
+  const concurrentRuns = options.concurrentRuns ?? 10;
   const durationMs = options.durationMs ?? Math.max(30_000, runs * 150);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = seeded(seed);
@@ -688,6 +689,13 @@ async function runFaults(options = {}) {
     const { apiKey, tenant } = await expectOk(
       apiCall(base, stack.adminKey, 'POST', '/v1/tenants', { body: { name: `faults-${stamp}` } }),
       'create tenant',
+    );
+    // The tenant's runs go through its concurrentRuns slots, taken and freed across kills.
+    await expectOk(
+      apiCall(base, stack.adminKey, 'PATCH', `/v1/tenants/${tenant.id}`, {
+        body: { limits: { concurrentRuns } },
+      }),
+      'limit the tenant’s concurrent runs',
     );
     await expectOk(
       apiCall(base, apiKey, 'POST', '/v1/credentials', {
@@ -873,6 +881,32 @@ async function runFaults(options = {}) {
         applied.push(record);
       }
     };
+    // The tenant's running top-level runs (those that take a slot: not children a parent waits
+    // for, not foreach items), sampled from submission until quiescence.
+    const concurrency = { limit: concurrentRuns, samples: 0, maxRunning: 0, sawWaiting: false };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling && !signal.aborted) {
+        try {
+          const query = new URLSearchParams({ status: 'running', limit: '100' });
+          const page = await apiCall(base, apiKey, 'GET', `/v1/runs?${query}`, { signal });
+          if (page.status === 200) {
+            const running = page.json.items.filter((run) => run.parentRunId === null).length;
+            concurrency.samples += 1;
+            concurrency.maxRunning = Math.max(concurrency.maxRunning, running);
+          }
+          const waiting = await apiCall(base, apiKey, 'GET', '/v1/runs?status=queued&limit=100', {
+            signal,
+          });
+          if (waiting.status === 200 && waiting.json.items.some((r) => r.waitingFor)) {
+            concurrency.sawWaiting = true;
+          }
+        } catch {
+          // A gateway being killed: the next sample.
+        }
+        await sleep(500, signal).catch(() => undefined);
+      }
+    })();
     try {
       await Promise.all([submit(), inject()]);
     } catch (error) {
@@ -921,6 +955,8 @@ async function runFaults(options = {}) {
       if (Date.now() > quiesceDeadline) break;
       await sleep(1_000, signal);
     }
+    sampling = false;
+    await sampler;
     note(quiescedAtMs === undefined ? 'no quiescence before the deadline' : 'quiescent', {
       afterCalmMs: quiescedAtMs === undefined ? null : quiescedAtMs - calmAtMs,
     });
@@ -959,12 +995,14 @@ async function runFaults(options = {}) {
       signal,
     });
     report.messages = await accountMessages({ smtp, brokers, topic, succeededRuns, note });
+    report.concurrency = concurrency;
     const sc = report.schedule.counts;
     const fe = report.foreach;
     Object.assign(report, {
       passed:
         idsPerStepPassed(report.messages.email) &&
         idsPerStepPassed(report.messages.kafka) &&
+        concurrency.maxRunning <= concurrency.limit &&
         fe.runs === fe.started &&
         fe.stuck === 0 &&
         fe.itemsWithoutOneEffect === 0 &&
@@ -991,6 +1029,7 @@ async function runFaults(options = {}) {
         runs,
         faults,
         killsPerService,
+        concurrentRuns,
         durationMs,
         quiesceTimeoutMs,
         triggerTimeoutMs,
@@ -1358,6 +1397,9 @@ function markdownOf(report) {
     `Child runs (\`workflow.run\`, one per run): ${report.children.runs}; stuck ${report.children.stuck}, ` +
       `parents with two children ${report.children.duplicated}, succeeded parents without one succeeded child with one effect ${report.children.missing}.`,
     '',
+    `Tenant limit \`concurrentRuns: ${report.concurrency.limit}\`: at most ${report.concurrency.maxRunning} top-level runs running at once in ${report.concurrency.samples} samples (every 500 ms)` +
+      `${report.concurrency.sawWaiting ? ', runs seen waiting for a slot' : ''}.`,
+    '',
     `Schedule (\`* * * * * *\`, same steps, fired while the faults ran): ${sch.runs} runs for ${sch.slots} slots ` +
       `(${sch.firstSlot} … ${sch.lastSlot}); succeeded ${sch.succeeded}, failed ${sch.failed}, stuck ${sch.stuck}, ` +
       `slots fired twice ${sch.duplicatedSlots}, slots left out ${sch.missingSlots}, succeeded without one effect ` +
@@ -1457,6 +1499,7 @@ function summaryOf(report) {
       `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
     `  foreach: ${report.foreach.runs} runs for ${report.foreach.started} starts, ${report.foreach.items} items, ${report.foreach.stuck} stuck, ${report.foreach.itemsWithoutOneEffect} items without one effect`,
     `  children: ${report.children.runs} runs, ${report.children.stuck} stuck, ${report.children.duplicated} duplicated, ${report.children.missing} missing`,
+    `  concurrentRuns ${report.concurrency.limit}: at most ${report.concurrency.maxRunning} running in ${report.concurrency.samples} samples`,
     ...Object.entries({
       'email.send': report.messages.email,
       'kafka.publish': report.messages.kafka,
@@ -1501,6 +1544,7 @@ function cliOptions(argv, env) {
     runs: number('runs', 'FAULT_RUNS'),
     faults: list ? list.split(',').map((kind) => kind.trim()) : undefined,
     killsPerService: number('kills-per-service', 'FAULT_KILLS_PER_SERVICE'),
+    concurrentRuns: number('concurrent-runs', 'FAULT_CONCURRENT_RUNS'),
     durationMs: number('duration-ms', 'FAULT_DURATION_MS'),
     quiesceTimeoutMs: number('quiesce-timeout-ms', 'FAULT_QUIESCE_TIMEOUT_MS'),
     seed: number('seed', 'FAULT_SEED'),

@@ -12,6 +12,8 @@ export interface FaultOptions {
   faults?: FaultKind[];
   /** `kill -9` rounds per service (3). */
   killsPerService?: number;
+  /** The tenant's `concurrentRuns` limit (10): every top-level run takes one of its slots. */
+  concurrentRuns?: number;
   /** Submission window; the faults fall at random moments inside it (runs × 150 ms, ≥ 30 s). */
   durationMs?: number;
   killPauseMs?: [number, number];
@@ -88,6 +90,8 @@ export interface FaultReport {
   };
   /** The `workflow.run` children of the submitted runs. */
   children: { runs: number; stuck: number; duplicated: number; missing: number };
+  /** The tenant's running top-level runs, sampled every 500 ms until quiescence. */
+  concurrency: { limit: number; samples: number; maxRunning: number; sawWaiting: boolean };
   /** The `* * * * * *` schedule that fires the same steps while the faults run. */
   schedule: {
     counts: {

@@ -21,6 +21,15 @@ export function describeWorkloadChecks(report: () => FaultReport): void {
     expect(report().counts.viaWebhook).toBeGreaterThan(0);
   });
 
+  it("never runs more of the tenant's runs than its concurrentRuns, and hands every slot on through the kills", () => {
+    // Nothing lost or stuck (checked beside this) means no slot leaked: a leaked slot of a
+    // killed run would have left the runs behind it queued for good.
+    const { limit, samples, maxRunning } = report().concurrency;
+    expect(samples).toBeGreaterThan(10);
+    expect(maxRunning).toBeGreaterThan(0);
+    expect(maxRunning).toBeLessThanOrEqual(limit);
+  });
+
   it('gives every run exactly one child run (workflow.run), none stuck', () => {
     expect(report().children).toEqual({
       runs: report().counts.succeeded,

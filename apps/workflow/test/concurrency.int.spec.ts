@@ -549,6 +549,24 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       expect(await tenantSlotsOf(t1)).toBe(0);
     });
 
+    it('runs a child its parent waits for under the parent’s slot: a limit of 1 cannot wedge a parent', async () => {
+      const limited = randomUUID();
+      await setLimit(limited, 1);
+      work = async (task) => succeed(task);
+      const child = await createWorkflow(undefined, {}, limited);
+      const parent = await bus.call(WorkflowRpc, 'workflows.create', {
+        schemaVersion: 1,
+        tenantId: limited,
+        definition: {
+          name: `parent-${++created}`,
+          steps: [{ id: 'child', type: 'workflow.run', with: { workflow: child, input: {} } }],
+        },
+      });
+      const parents = [await start(parent.id, {}, limited), await start(parent.id, {}, limited)];
+      for (const runId of parents) await statusIs(runId, 'succeeded');
+      expect(await tenantSlotsOf(limited)).toBe(0);
+    });
+
     it('a raised or removed limit starts the waiting runs it now allows', async () => {
       const limited = randomUUID();
       await setLimit(limited, 1);

@@ -373,17 +373,18 @@ export class EngineService {
         })
         .map(({ runId }) => runId),
     );
+    const takingTenantSlots = [...starting]
+      .map((id) => runs.get(id)!)
+      .filter(takesTenantSlot)
+      .map((run) => run.tenantId);
     const tenantLimits =
-      starting.size > 0
-        ? await this.tenantLimits.concurrentRuns(
-            tx,
-            [...starting].map((id) => runs.get(id)!.tenantId),
-          )
+      takingTenantSlots.length > 0
+        ? await this.tenantLimits.concurrentRuns(tx, takingTenantSlots)
         : new Map<string, number | null>();
     for (const run of runs.values()) {
       const starts = starting.has(run.id);
       const entry: SlotGate = {};
-      const tenantLimit = starts ? tenantLimits.get(run.tenantId) : null;
+      const tenantLimit = starts && takesTenantSlot(run) ? tenantLimits.get(run.tenantId) : null;
       if (tenantLimit) entry.tenantLimit = tenantLimit;
       const workflow = await this.catalog.forRun(run, tx);
       // The key of a workflow without a key template is '': a key all the same.
@@ -573,6 +574,15 @@ export class EngineService {
     this.onOutbox();
   }
 }
+
+/**
+ * Whether a run takes one of its tenant's `concurrentRuns` slots. A child run its parent waits
+ * for and a foreach item run under their parent's slot: counted too, parents holding every
+ * slot would wait forever for children that could not start. A child started with
+ * `wait: false` is a run of its own.
+ */
+const takesTenantSlot = (run: RunState): boolean =>
+  run.trigger.type === 'foreach' ? false : run.trigger.type === 'workflow' ? !run.trigger.wait : true;
 
 /** Runs of a tenant without a limit (any more) sent for by one sweep or limit change. */
 const WAKE_UNLIMITED = 1_000;
