@@ -818,9 +818,10 @@ export function describeApi(mode: Mode, port: number): void {
           expect(started.status).toBe(202);
           runIds.push(started.body.id as string);
         }
-        const runsOf = async () =>
-          Promise.all(runIds.map(async (id) => (await limited.get(`/v1/runs/${id}`)).body));
-        const running = (runs: any[]) => runs.filter((run) => run.status === 'running');
+        type Brief = { status: string; waitingFor?: string };
+        const runsOf = (): Promise<Brief[]> =>
+          Promise.all(runIds.map(async (id) => (await limited.get<Brief>(`/v1/runs/${id}`)).body));
+        const running = (runs: Brief[]) => runs.filter((run) => run.status === 'running');
         let most = 0;
         const sample = async () => {
           const runs = await runsOf();
@@ -839,7 +840,9 @@ export function describeApi(mode: Mode, port: number): void {
           steps: [{ id: 'a', type: 'transform', with: { value: 1 } }],
         });
         const otherRun = await api.post(`/v1/workflows/${other}/runs`, { input: {} });
-        expect(await api.waitForRun(otherRun.body.id)).toMatchObject({ status: 'succeeded' });
+        expect(await api.waitForRun(otherRun.body.id as string)).toMatchObject({
+          status: 'succeeded',
+        });
 
         // A cancelled running run hands its slot to the oldest waiting run.
         expect((await limited.post(`/v1/runs/${runIds[0]}/cancel`, {})).status).toBe(202);

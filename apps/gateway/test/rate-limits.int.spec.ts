@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { TenantRateLimits } from '../src/tenants/rate-limits';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const limits = { requestsPerSecond: 5, runsPerSecond: 1 };
+const limits = { requestsPerSecond: 5, runsPerSecond: 1, concurrentRuns: null };
 
 /** Whether each of `n` requests, sent in turn through `replicas`, was admitted. */
 async function send(replicas: TenantRateLimits[], tenantId: string, n: number) {

@@ -12,7 +12,7 @@ describe('tenant rate limits', () => {
   let gateway: TestGateway;
   beforeEach(async () => {
     gateway = await startTestGateway({
-      tenantLimits: { requestsPerSecond: 1_000, runsPerSecond: 1_000 },
+      tenantLimits: { requestsPerSecond: 1_000, runsPerSecond: 1_000, concurrentRuns: null },
     });
     gateway.rpc.on(WorkflowRpc, 'workflows.list', async () => ({ items: [], nextCursor: null }));
     gateway.rpc.on(WorkflowRpc, 'runs.start', async () => ({ run: runSummary(), created: true }));

@@ -49,7 +49,11 @@ export async function startTestGateway(
       events,
       adminKey: ADMIN_KEY,
       rpcTimeoutMs: 1_000,
-      tenantLimits: options.tenantLimits ?? { requestsPerSecond: 1_000, runsPerSecond: 1_000 },
+      tenantLimits: options.tenantLimits ?? {
+        requestsPerSecond: 1_000,
+        runsPerSecond: 1_000,
+        concurrentRuns: null,
+      },
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
       ...(options.limits && { limits: options.limits }),

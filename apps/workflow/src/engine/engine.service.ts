@@ -582,7 +582,11 @@ export class EngineService {
  * `wait: false` is a run of its own.
  */
 const takesTenantSlot = (run: RunState): boolean =>
-  run.trigger.type === 'foreach' ? false : run.trigger.type === 'workflow' ? !run.trigger.wait : true;
+  run.trigger.type === 'foreach'
+    ? false
+    : run.trigger.type === 'workflow'
+      ? !run.trigger.wait
+      : true;
 
 /** Runs of a tenant without a limit (any more) sent for by one sweep or limit change. */
 const WAKE_UNLIMITED = 1_000;
