@@ -828,8 +828,12 @@ export function describeApi(mode: Mode, port: number): void {
           most = Math.max(most, running(runs).length);
           return runs;
         };
-        // Two run; the others wait for the tenant's limit, and say so.
+        // Two run; the others wait for the tenant's limit (once the engine has seen them), and
+        // say so.
         await limited.waitForRun(runIds[1]!, gateWaiting);
+        for (const id of runIds.slice(2)) {
+          await limited.waitForRun(id, (run) => run.waitingFor !== undefined);
+        }
         let runs = await sample();
         expect(runs.slice(2).map((run) => [run.status, run.waitingFor])).toEqual(
           Array(4).fill(['queued', 'concurrentRuns']),

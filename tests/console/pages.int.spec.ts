@@ -26,6 +26,7 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
   let app: ReturnType<typeof startStandalone>;
   let base: string;
   let apiKey: string;
+  let tenantId: string;
   let workflowId: string;
   let browser: Browser;
   let page: Page;
@@ -74,7 +75,9 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
       headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'console-pages' }),
     });
-    apiKey = ((await tenant.json()) as { apiKey: string }).apiKey;
+    const created = (await tenant.json()) as { apiKey: string; tenant: { id: string } };
+    apiKey = created.apiKey;
+    tenantId = created.tenant.id;
     workflowId = (
       await api<{ id: string }>('/v1/workflows', {
         method: 'POST',
@@ -209,6 +212,41 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
     // The list is read again after the revocation: the key's row goes when that answer comes.
     await page.getByRole('button', { name: 'Revoke ci-read' }).waitFor({ state: 'detached' });
     expect((await call('/v1/runs?limit=1', {}, key)).status).toBe(401);
+  });
+
+  it('says why a queued run has not started: it waits for a tenant slot', async () => {
+    const admin = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const limit = (concurrentRuns: number | null) =>
+      fetch(`${base}/v1/tenants/${tenantId}`, {
+        method: 'PATCH',
+        headers: admin,
+        body: JSON.stringify({ limits: { concurrentRuns } }),
+      });
+    expect((await limit(1)).status).toBe(200);
+    const gated = await api<{ id: string }>('/v1/workflows', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'gated',
+        steps: [{ id: 'gate', type: 'approval', with: { timeoutMs: 120_000 } }],
+      }),
+    });
+    const start = () =>
+      api<{ id: string }>(`/v1/workflows/${gated.id}/runs`, { method: 'POST', body: '{}' });
+    const first = await start();
+    const second = await start();
+    try {
+      await page.goto(`${base}/runs/${second.id}`);
+      await page.getByText('waiting for a tenant slot').waitFor();
+      await page.goto(`${base}/runs?status=queued`);
+      await page
+        .locator(`tr[data-run-id="${second.id}"] [data-waiting-for="concurrentRuns"]`)
+        .waitFor();
+    } finally {
+      for (const run of [second, first]) {
+        await api(`/v1/runs/${run.id}/cancel`, { method: 'POST', body: '{}' });
+      }
+      await limit(null);
+    }
   });
 
   it('fits a phone: no page scrolls sideways', async () => {

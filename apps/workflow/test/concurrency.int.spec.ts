@@ -464,8 +464,9 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
     it('runs at most concurrentRuns of the tenant across its workflows, in arrival order, and no other tenant waits', async () => {
       const limited = randomUUID();
       await setLimit(limited, 2);
+      // The limited tenant's steps take a while; the other tenant's answer at once.
       work = async (task) => {
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        if (task.tenantId === limited) await new Promise((resolve) => setTimeout(resolve, 250));
         await succeed(task);
       };
       const workflows = [

@@ -38,12 +38,14 @@ export function runStatusOf(event: RunEventView): RunStatus | null {
 export function applyRunEvent<T extends RunSummary>(run: T, event: RunEventView): T {
   const status = runStatusOf(event);
   if (!status) return run;
+  // Only a queued run waits for a slot: once it started or ended, it no longer does.
+  const waitingFor = status === 'queued' ? run.waitingFor : undefined;
   if (event.type === 'run.started') {
     // A retry starts the run again: it is no longer finished.
-    return { ...run, status, startedAt: run.startedAt ?? event.at, finishedAt: null };
+    return { ...run, status, waitingFor, startedAt: run.startedAt ?? event.at, finishedAt: null };
   }
   const terminal = status === 'succeeded' || status === 'failed' || status === 'cancelled';
-  return { ...run, status, finishedAt: terminal ? event.at : run.finishedAt };
+  return { ...run, status, waitingFor, finishedAt: terminal ? event.at : run.finishedAt };
 }
 
 export const cancelRun = (api: ApiClient, id: string) =>

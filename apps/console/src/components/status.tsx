@@ -1,4 +1,4 @@
-import type { RunStatus, StepStatus } from '@weft/contracts';
+import type { RunStatus, RunWaitingFor, StepStatus } from '@weft/contracts';
 
 type Status = RunStatus | StepStatus;
 
@@ -40,6 +40,28 @@ export function StatusBadge({ status }: { status: Status }) {
   return (
     <span className={`badge tone-${tone}`} data-status={status}>
       <span aria-hidden="true">{icon}</span> {status}
+    </span>
+  );
+}
+
+/** Why a queued run has not started: the slot it waits for (absent: it has not been seen yet). */
+const WAITING_FOR: Record<RunWaitingFor, { label: string; title: string }> = {
+  concurrency: {
+    label: 'waiting for a concurrency slot',
+    title: 'Its workflow’s concurrency key has as many runs running as its limit',
+  },
+  concurrentRuns: {
+    label: 'waiting for a tenant slot',
+    title: 'The tenant has as many runs running as its concurrentRuns limit',
+  },
+};
+
+export function WaitingFor({ reason }: { reason?: RunWaitingFor }) {
+  if (!reason) return null;
+  const { label, title } = WAITING_FOR[reason];
+  return (
+    <span className="muted waiting-for" title={title} data-waiting-for={reason}>
+      {label}
     </span>
   );
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowRpc } from '@weft/contracts';
+import { DomainError, WorkflowRpc } from '@weft/contracts';
 import { runSummary } from '../../test/support/factories';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 
@@ -118,7 +118,7 @@ describe('tenant rate limits', () => {
     expect(set.json()).toEqual({
       id: tenant.tenantId,
       name: expect.any(String),
-      limits: { requestsPerSecond: 50, runsPerSecond: 5 },
+      limits: { requestsPerSecond: 50, runsPerSecond: 5, concurrentRuns: null },
       ownLimits: { requestsPerSecond: 50, runsPerSecond: 5 },
     });
     const cleared = await patch(tenant.tenantId, { runsPerSecond: null });
@@ -146,5 +146,35 @@ describe('tenant rate limits', () => {
       payload: { limits: { requestsPerSecond: 1_000_000 } },
     });
     expect(withApiKey.statusCode).toBe(401);
+  });
+
+  it('sets concurrentRuns in the engine first, and only then shows it', async () => {
+    const tenant = await gateway.createTenant();
+    const told: unknown[] = [];
+    let engineDown = false;
+    gateway.rpc.on(WorkflowRpc, 'tenants.limits.put', async (request) => {
+      if (engineDown) throw new DomainError('unavailable', 'the workflow service is restarting');
+      told.push(request);
+      return { concurrentRuns: request.concurrentRuns };
+    });
+    const set = await patch(tenant.tenantId, { concurrentRuns: 3 });
+    expect(set.json()).toMatchObject({
+      limits: { concurrentRuns: 3 },
+      ownLimits: { concurrentRuns: 3 },
+    });
+    expect(told).toEqual([{ schemaVersion: 1, tenantId: tenant.tenantId, concurrentRuns: 3 }]);
+    // The engine did not take the change: it is not shown either.
+    engineDown = true;
+    const refused = await patch(tenant.tenantId, { concurrentRuns: 8 });
+    expect(refused.statusCode).toBe(503);
+    engineDown = false;
+    const cleared = await patch(tenant.tenantId, { concurrentRuns: null });
+    expect(cleared.json()).toMatchObject({ limits: { concurrentRuns: null }, ownLimits: {} });
+    expect(told.at(-1)).toMatchObject({ concurrentRuns: null });
+    // Other limits do not call the engine.
+    await patch(tenant.tenantId, { requestsPerSecond: 7 });
+    expect(told).toHaveLength(2);
+    expect((await patch(randomUUID(), { concurrentRuns: 2 })).statusCode).toBe(404);
+    expect(told).toHaveLength(2);
   });
 });

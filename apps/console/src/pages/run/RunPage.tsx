@@ -18,7 +18,7 @@ import { LiveIndicator, type LiveState } from '../../components/LiveIndicator';
 import { PageHeader } from '../../components/PageHeader';
 import { ErrorMessage, ErrorState, Loading } from '../../components/states';
 import { shortId } from '../../format/ids';
-import { StatusBadge } from '../../components/status';
+import { StatusBadge, WaitingFor } from '../../components/status';
 import { Duration, RelativeTime } from '../../components/time';
 import { stepsOf } from '../../api/definition';
 import { StepDetails } from './StepDetails';
@@ -168,6 +168,7 @@ export function RunPage() {
         <span role="status" aria-label={`Run status: ${view.status}`}>
           <StatusBadge status={view.status} />
         </span>
+        <WaitingFor reason={view.waitingFor} />
         {!TERMINAL.has(view.status) && (
           <button
             type="button"

@@ -9,7 +9,7 @@ import { LiveIndicator, type LiveState } from '../../components/LiveIndicator';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorState, Loading } from '../../components/states';
 import { shortId } from '../../format/ids';
-import { RUN_STATUS_OPTIONS, StatusBadge } from '../../components/status';
+import { RUN_STATUS_OPTIONS, StatusBadge, WaitingFor } from '../../components/status';
 import { Duration, RelativeTime } from '../../components/time';
 
 const PAGE_SIZE = 20;
@@ -202,7 +202,7 @@ function RunTable({ runs, names }: { runs: RunSummary[]; names: Map<string, stri
         {runs.map((run) => (
           <tr key={run.id} data-run-id={run.id}>
             <td>
-              <StatusBadge status={run.status} />
+              <StatusBadge status={run.status} /> <WaitingFor reason={run.waitingFor} />
             </td>
             <td className="run-id">
               <Link href={`/runs/${run.id}`} aria-label={`Run ${run.id}`}>
