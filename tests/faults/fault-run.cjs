@@ -881,28 +881,25 @@ async function runFaults(options = {}) {
         applied.push(record);
       }
     };
-    // The tenant's running top-level runs (those that take a slot: not children a parent waits
-    // for, not foreach items), sampled from submission until quiescence.
+    // The tenant's slots held, as the engine exports them (`weft_slots_held`, from the
+    // database every second), sampled from submission until quiescence. (Running runs are not
+    // the measure: a run whose steps all wait — here, for its child — holds no slot.)
     const concurrency = { limit: concurrentRuns, samples: 0, maxRunning: 0, sawWaiting: false };
+    const metricsUrl = `http://127.0.0.1:${stack.ports.workflow ?? stack.ports.standalone}/metrics`;
     let sampling = true;
     const sampler = (async () => {
       while (sampling && !signal.aborted) {
         try {
-          const query = new URLSearchParams({ status: 'running', limit: '100' });
-          const page = await apiCall(base, apiKey, 'GET', `/v1/runs?${query}`, { signal });
-          if (page.status === 200) {
-            const running = page.json.items.filter((run) => run.parentRunId === null).length;
+          const text = await (await fetch(metricsUrl, { signal })).text();
+          const held = /^weft_slots_held\{scope="concurrentRuns"\} (\d+)/m.exec(text);
+          const waiting = /^weft_runs_waiting\{for="concurrentRuns"\} (\d+)/m.exec(text);
+          if (held) {
             concurrency.samples += 1;
-            concurrency.maxRunning = Math.max(concurrency.maxRunning, running);
+            concurrency.maxRunning = Math.max(concurrency.maxRunning, Number(held[1]));
           }
-          const waiting = await apiCall(base, apiKey, 'GET', '/v1/runs?status=queued&limit=100', {
-            signal,
-          });
-          if (waiting.status === 200 && waiting.json.items.some((r) => r.waitingFor)) {
-            concurrency.sawWaiting = true;
-          }
+          if (waiting && Number(waiting[1]) > 0) concurrency.sawWaiting = true;
         } catch {
-          // A gateway being killed: the next sample.
+          // The engine being killed: the next sample.
         }
         await sleep(500, signal).catch(() => undefined);
       }
@@ -1397,7 +1394,7 @@ function markdownOf(report) {
     `Child runs (\`workflow.run\`, one per run): ${report.children.runs}; stuck ${report.children.stuck}, ` +
       `parents with two children ${report.children.duplicated}, succeeded parents without one succeeded child with one effect ${report.children.missing}.`,
     '',
-    `Tenant limit \`concurrentRuns: ${report.concurrency.limit}\`: at most ${report.concurrency.maxRunning} top-level runs running at once in ${report.concurrency.samples} samples (every 500 ms)` +
+    `Tenant limit \`concurrentRuns: ${report.concurrency.limit}\`: at most ${report.concurrency.maxRunning} of its slots held at once in ${report.concurrency.samples} samples of \`weft_slots_held\` (every 500 ms)` +
       `${report.concurrency.sawWaiting ? ', runs seen waiting for a slot' : ''}.`,
     '',
     `Schedule (\`* * * * * *\`, same steps, fired while the faults ran): ${sch.runs} runs for ${sch.slots} slots ` +
@@ -1499,7 +1496,7 @@ function summaryOf(report) {
       `${h.keysWithSeveralCalls} keys called more than once; plain target: ${report.effects.plain.keysWithSeveralCalls} keys called more than once`,
     `  foreach: ${report.foreach.runs} runs for ${report.foreach.started} starts, ${report.foreach.items} items, ${report.foreach.stuck} stuck, ${report.foreach.itemsWithoutOneEffect} items without one effect`,
     `  children: ${report.children.runs} runs, ${report.children.stuck} stuck, ${report.children.duplicated} duplicated, ${report.children.missing} missing`,
-    `  concurrentRuns ${report.concurrency.limit}: at most ${report.concurrency.maxRunning} running in ${report.concurrency.samples} samples`,
+    `  concurrentRuns ${report.concurrency.limit}: at most ${report.concurrency.maxRunning} slots held in ${report.concurrency.samples} samples`,
     ...Object.entries({
       'email.send': report.messages.email,
       'kafka.publish': report.messages.kafka,

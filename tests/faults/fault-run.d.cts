@@ -90,7 +90,7 @@ export interface FaultReport {
   };
   /** The `workflow.run` children of the submitted runs. */
   children: { runs: number; stuck: number; duplicated: number; missing: number };
-  /** The tenant's running top-level runs, sampled every 500 ms until quiescence. */
+  /** The tenant's slots held (`weft_slots_held`), sampled every 500 ms until quiescence. */
   concurrency: { limit: number; samples: number; maxRunning: number; sawWaiting: boolean };
   /** The `* * * * * *` schedule that fires the same steps while the faults run. */
   schedule: {

@@ -21,7 +21,7 @@ export function describeWorkloadChecks(report: () => FaultReport): void {
     expect(report().counts.viaWebhook).toBeGreaterThan(0);
   });
 
-  it("never runs more of the tenant's runs than its concurrentRuns, and hands every slot on through the kills", () => {
+  it("never holds more of the tenant's slots than its concurrentRuns, and hands every slot on through the kills", () => {
     // Nothing lost or stuck (checked beside this) means no slot leaked: a leaked slot of a
     // killed run would have left the runs behind it queued for good.
     const { limit, samples, maxRunning } = report().concurrency;

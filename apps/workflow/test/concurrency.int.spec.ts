@@ -550,7 +550,7 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       expect(await tenantSlotsOf(t1)).toBe(0);
     });
 
-    it('runs a child its parent waits for under the parent’s slot: a limit of 1 cannot wedge a parent', async () => {
+    it('runs a child while its parent waits for it: a limit of 1 cannot wedge a parent', async () => {
       const limited = randomUUID();
       await setLimit(limited, 1);
       work = async (task) => succeed(task);
@@ -565,6 +565,60 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       });
       const parents = [await start(parent.id, {}, limited), await start(parent.id, {}, limited)];
       for (const runId of parents) await statusIs(runId, 'succeeded');
+      expect(await tenantSlotsOf(limited)).toBe(0);
+    });
+
+    it('a run whose steps all wait gives its slot back, and takes one again to go on', async () => {
+      const limited = randomUUID();
+      await setLimit(limited, 1);
+      const paused = await bus.call(WorkflowRpc, 'workflows.create', {
+        schemaVersion: 1,
+        tenantId: limited,
+        definition: {
+          name: `paused-${++created}`,
+          steps: [
+            { id: 'pause', type: 'wait', with: { durationMs: 400 } },
+            {
+              id: 'call',
+              type: 'http.request',
+              needs: ['pause'],
+              with: { method: 'GET', url: 'https://example.com/' },
+            },
+          ],
+        },
+      });
+      let mostSlots = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          mostSlots = Math.max(mostSlots, await tenantSlotsOf(limited));
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      try {
+        const [a, b] = [await start(paused.id, {}, limited), await start(paused.id, {}, limited)];
+        // Both run at once while they wait: a waiting run holds no slot.
+        await statusIs(a, 'running');
+        await statusIs(b, 'running');
+        // Their waits end; one takes the slot and calls, the other waits for the slot, running.
+        const first = await until('a task', async () =>
+          tasks.find((t) => t.runId === a || t.runId === b),
+        );
+        const other = first.runId === a ? b : a;
+        await until(`run ${other} to wait for a slot`, async () =>
+          (await runOf(other)).waitingFor === 'concurrentRuns' ? true : undefined,
+        );
+        expect(await runOf(other)).toMatchObject({ status: 'running' });
+        expect(tasks.some((t) => t.runId === other)).toBe(false);
+        await succeed(first);
+        await statusIs(first.runId, 'succeeded');
+        await succeed(await taskOf(other));
+        expect((await statusIs(other, 'succeeded')).waitingFor).toBeUndefined();
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      expect(mostSlots).toBe(1);
       expect(await tenantSlotsOf(limited)).toBe(0);
     });
 

@@ -47,6 +47,11 @@ interface SlotGate {
   key?: { key: SlotKey; limit: number };
   tenantLimit?: number;
   error?: RunError;
+  /**
+   * A running run of a limited tenant that holds no slot: its steps were all waiting, so it
+   * gave its slot back, and it must take one again before it goes on.
+   */
+  resumes?: boolean;
 }
 
 /** A signal for one run. */
@@ -225,12 +230,13 @@ export class EngineService {
     const children: Transition['children'] = [];
     const items: Transition['items'] = [];
     const stops: { runId: string; stepId: string }[] = [];
+    const resumed = new Set<string>();
     // Ports that read the database do it in this transaction, on its connection.
     const services: EngineServices = {
       signLink: this.services.signLink,
       children: this.services.children?.(tx),
     };
-    const gate = await this.lockSlotKeys(tx, runs, signals);
+    const { gate, holding } = await this.lockSlotKeys(tx, runs, signals);
     for (const { runId, signal: received } of signals) {
       const run = runs.get(runId);
       if (!run) continue;
@@ -239,6 +245,31 @@ export class EngineService {
       const workflow = await this.catalog.forRun(run, tx);
       let signal = received;
       const held = gate.get(runId);
+      let hold = false;
+      if (
+        held?.resumes &&
+        run.status === 'running' &&
+        signal.kind !== 'cancel' &&
+        signal.kind !== 'fail'
+      ) {
+        // A waiting run whose wait ended goes on only with a slot; without one its signal is
+        // taken (the step's end recorded) but no step begins, and it waits for a slot.
+        if (await this.slots.tenantOpen(tx, runId, run.tenantId, held.tenantLimit!)) {
+          await this.slots.takeTenant(tx, runId, run.tenantId);
+          held.resumes = false;
+          holding.add(runId);
+          if (run.waitingFor) {
+            run.waitingFor = null;
+            changedRuns.add(runId);
+          }
+        } else {
+          hold = true;
+          if (run.waitingFor !== 'concurrentRuns') {
+            run.waitingFor = 'concurrentRuns';
+            changedRuns.add(runId);
+          }
+        }
+      }
       if (held && this.needsSlot(run, signal)) {
         if (held.error) {
           if (signal.kind === 'retry') {
@@ -247,6 +278,7 @@ export class EngineService {
           signal = { kind: 'fail', error: held.error };
         } else {
           const admitted = await this.admit(tx, run, held);
+          if (!admitted.waitingFor && held.tenantLimit !== undefined) holding.add(runId);
           outbox.push(...admitted.wake.map(runRequest));
           changedRuns.add(runId);
           if (held.key) run.concurrencyKey = held.key.key.key;
@@ -271,6 +303,7 @@ export class EngineService {
         new Date(),
         this.policy,
         services,
+        hold,
       );
       if (transition.runChanged) changedRuns.add(runId);
       children.push(...transition.children);
@@ -309,6 +342,7 @@ export class EngineService {
       // behind the records other runs already have in its partition.
       if (transition.resume) {
         outbox.push(runRequest(runId));
+        resumed.add(runId);
       }
       if (transition.events.length > 0) {
         this.logger.event('debug', 'run advanced', {
@@ -319,6 +353,18 @@ export class EngineService {
         });
       }
     }
+    // A running run whose steps all wait (a wait, an approval, a child run) gives its slot
+    // back until one of them ends.
+    const idle = [...holding].filter((runId) => {
+      const run = runs.get(runId)!;
+      return (
+        run.status === 'running' &&
+        !resumed.has(runId) &&
+        [...steps.get(runId)!.values()].every(
+          (step) => step.status !== 'queued' && step.status !== 'running',
+        )
+      );
+    });
     // Run triggers: the runs these ends start are written with them, as are child runs.
     const chained = ended.length > 0 ? await this.chains.startedBy(tx, ended) : [];
     const started = insertion([...chained, ...(await withFreeKeys(tx, this.runs, children))]);
@@ -340,7 +386,7 @@ export class EngineService {
       },
       tx,
     );
-    await this.releaseSlots(tx, ended);
+    await this.releaseSlots(tx, ended, idle);
     return signals.map((s) => runs.get(s.runId));
   }
 
@@ -363,7 +409,7 @@ export class EngineService {
     tx: EntityManager,
     runs: ReadonlyMap<string, RunState>,
     signals: readonly RunSignalFor[],
-  ): Promise<Map<string, SlotGate>> {
+  ): Promise<{ gate: Map<string, SlotGate>; holding: Set<string> }> {
     const gate = new Map<string, SlotGate>();
     const starting = new Set(
       signals
@@ -405,13 +451,42 @@ export class EngineService {
       }
       if (entry.key || entry.tenantLimit) gate.set(run.id, entry);
     }
+    // Running runs of limited tenants: those that hold a slot may give it back when their steps
+    // all wait; those that gave it back take one again before they go on.
+    const holding = new Set<string>();
+    const active = [...runs.values()].filter(
+      (run) => run.status === 'running' && !starting.has(run.id) && takesTenantSlot(run),
+    );
+    const activeLimits = new Map<string, number | null>();
+    for (const run of active) {
+      if (!activeLimits.has(run.tenantId)) {
+        activeLimits.set(
+          run.tenantId,
+          await this.tenantLimits.cachedConcurrentRuns(tx, run.tenantId),
+        );
+      }
+    }
+    const limited = active.filter((run) => activeLimits.get(run.tenantId) != null);
+    const held = await this.slots.holding(
+      tx,
+      limited.map((run) => run.id),
+    );
+    for (const run of limited) {
+      if (held.has(run.id)) {
+        holding.add(run.id);
+        continue;
+      }
+      const entry = gate.get(run.id) ?? {};
+      if (entry.error) continue;
+      gate.set(run.id, { ...entry, resumes: true, tenantLimit: activeLimits.get(run.tenantId)! });
+    }
     const entries = [...gate.entries()];
     await this.slots.lock(
       tx,
       entries.flatMap(([, held]) => (held.key ? [held.key.key] : [])),
       entries.flatMap(([runId, held]) => (held.tenantLimit ? [runs.get(runId)!.tenantId] : [])),
     );
-    return gate;
+    return { gate, holding };
   }
 
   /**
@@ -450,7 +525,8 @@ export class EngineService {
   }
 
   /**
-   * Frees the slots of runs that ended, in their transaction (after the batch's write, so the
+   * Frees the slots of runs that ended (and the tenant slots of runs whose steps all wait), in
+   * their transaction (after the batch's write, so the
    * queries see the batch's runs as they now are), and sends a run request to the oldest
    * waiting runs of each key and tenant, as many as it has free slots. A waiting run that ended
    * frees nothing, but its key is looked at too: a slot freed for it goes to the next one.
@@ -458,13 +534,14 @@ export class EngineService {
    * freed slot: a start that took the lock and saw the slot still taken waits, and the next
    * sweep (sweepTenantSlots) sends for it.
    */
-  private async releaseSlots(tx: EntityManager, ended: readonly RunState[]): Promise<void> {
+  private async releaseSlots(
+    tx: EntityManager,
+    ended: readonly RunState[],
+    idle: readonly string[] = [],
+  ): Promise<void> {
     const wake: string[] = [];
-    if (ended.length > 0) {
-      const freed = await this.slots.releaseTenant(
-        tx,
-        ended.map((run) => run.id),
-      );
+    if (ended.length > 0 || idle.length > 0) {
+      const freed = await this.slots.releaseTenant(tx, [...ended.map((run) => run.id), ...idle]);
       if (freed.size > 0) {
         const limits = await this.tenantLimits.concurrentRuns(tx, [...freed.keys()]);
         for (const [tenantId, count] of freed) {
@@ -576,17 +653,11 @@ export class EngineService {
 }
 
 /**
- * Whether a run takes one of its tenant's `concurrentRuns` slots. A child run its parent waits
- * for and a foreach item run under their parent's slot: counted too, parents holding every
- * slot would wait forever for children that could not start. A child started with
- * `wait: false` is a run of its own.
+ * Whether a run takes one of its tenant's `concurrentRuns` slots: every run but a foreach item,
+ * which runs under its parent's (the foreach step is running, so its run keeps its slot). A
+ * child run takes its own: its parent, waiting for it, has given its slot back.
  */
-const takesTenantSlot = (run: RunState): boolean =>
-  run.trigger.type === 'foreach'
-    ? false
-    : run.trigger.type === 'workflow'
-      ? !run.trigger.wait
-      : true;
+const takesTenantSlot = (run: RunState): boolean => run.trigger.type !== 'foreach';
 
 /** Runs of a tenant without a limit (any more) sent for by one sweep or limit change. */
 const WAKE_UNLIMITED = 1_000;

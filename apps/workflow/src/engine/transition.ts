@@ -146,6 +146,11 @@ export async function applySignal(
   now: Date,
   policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
   services: EngineServices = {},
+  /**
+   * Take the signal but begin no step (and decide nothing of the run): a run that gave its
+   * tenant slot back while it waited and has none to go on with (EngineService).
+   */
+  hold = false,
 ): Promise<Transition> {
   const t: Transition = {
     runChanged: false,
@@ -167,7 +172,7 @@ export async function applySignal(
   });
   const apply = new Applier(workflow, run, steps, now, policy, t, meter, services);
   await apply.signal(signal);
-  if (run.status === 'running') await apply.schedule();
+  if (run.status === 'running' && !hold) await apply.schedule();
   return t;
 }
 

@@ -56,7 +56,8 @@ export const RunSummary = z.object({
   finishedAt: z.iso.datetime().nullable(),
   /**
    * On a `queued` run that waits for a slot: `concurrency` of its workflow's `concurrency` (its
-   * key has `limit` runs running), `concurrentRuns` of its tenant's limit; absent otherwise.
+   * key has `limit` runs running), `concurrentRuns` of its tenant's limit; on a `running` run,
+   * `concurrentRuns` while it waits for a tenant slot to go on after a wait; absent otherwise.
    */
   waitingFor: RunWaitingFor.optional(),
 });

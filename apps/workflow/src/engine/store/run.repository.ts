@@ -560,6 +560,8 @@ export function toSummary(run: RunState): RunSummary {
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
-    ...(run.status === 'queued' && run.waitingFor ? { waitingFor: run.waitingFor } : {}),
+    ...((run.status === 'queued' || run.status === 'running') && run.waitingFor
+      ? { waitingFor: run.waitingFor }
+      : {}),
   };
 }

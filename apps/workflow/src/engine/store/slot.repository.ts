@@ -78,11 +78,21 @@ export class SlotRepository {
               (SELECT count(*)::int FROM (
                  SELECT 1 FROM workflow.runs
                   WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
-                    AND status = 'queued' AND id < $2
+                    AND status IN ('queued', 'running') AND id < $2
                   LIMIT $3) o) AS older`,
       [tenantId, runId, limit],
     );
     return limit - state!.taken > state!.older;
+  }
+
+  /** Those of `runIds` that hold one of their tenant's slots. */
+  async holding(tx: Sql, runIds: readonly string[]): Promise<Set<string>> {
+    if (runIds.length === 0) return new Set();
+    const rows: { run_id: string }[] = await tx.query(
+      'SELECT run_id FROM workflow.tenant_slots WHERE run_id = ANY($1::uuid[])',
+      [runIds],
+    );
+    return new Set(rows.map((row) => row.run_id));
   }
 
   async takeTenant(tx: Sql, runId: string, tenantId: string): Promise<void> {
@@ -101,7 +111,7 @@ export class SlotRepository {
     if (count <= 0) return [];
     const rows: { id: string }[] = await tx.query(
       `SELECT id FROM workflow.runs
-        WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns' AND status = 'queued'
+        WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns' AND status IN ('queued', 'running')
         ORDER BY id LIMIT $2 OFFSET $3`,
       [tenantId, count, Math.max(0, skip)],
     );
@@ -114,7 +124,7 @@ export class SlotRepository {
       `SELECT (SELECT count(*) FROM workflow.tenant_slots WHERE tenant_id = $1) >= $2
               AND EXISTS (SELECT 1 FROM workflow.runs
                            WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
-                             AND status = 'queued') AS full`,
+                             AND status IN ('queued', 'running')) AS full`,
       [tenantId, limit],
     );
     return row!.full;
@@ -133,7 +143,7 @@ export class SlotRepository {
   async tenantsWaiting(tx: Sql): Promise<string[]> {
     const rows: { tenant_id: string }[] = await tx.query(
       `SELECT DISTINCT tenant_id FROM workflow.runs
-        WHERE waiting_for = 'concurrentRuns' AND status = 'queued'`,
+        WHERE waiting_for = 'concurrentRuns' AND status IN ('queued', 'running')`,
     );
     return rows.map((row) => row.tenant_id);
   }
@@ -161,7 +171,8 @@ export class SlotRepository {
     >(
       `SELECT (SELECT jsonb_object_agg(waiting_for, n) FROM (
                  SELECT waiting_for, count(*)::int AS n FROM workflow.runs
-                  WHERE waiting_for IS NOT NULL AND status = 'queued' GROUP BY waiting_for) w
+                  WHERE waiting_for IS NOT NULL AND status IN ('queued', 'running')
+                  GROUP BY waiting_for) w
               ) AS waiting,
               (SELECT count(*)::int FROM workflow.run_slots) AS keys,
               (SELECT count(*)::int FROM workflow.tenant_slots) AS tenants`,
