@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -28,6 +30,8 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
   let apiKey: string;
   let tenantId: string;
   let workflowId: string;
+  /** A target that never answers: a run calling it holds its tenant slot until cancelled. */
+  let silent: Server;
   let browser: Browser;
   let page: Page;
   /** Everything that went wrong in the page: console errors, exceptions, failed requests. */
@@ -61,12 +65,15 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
     if (!existsSync(consoleBuild)) {
       throw new Error(`The console is not built (${consoleBuild}): run \`npm run build\` first`);
     }
+    silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = await freePort();
     app = startStandalone({
       PORT: String(port),
       WEFT_DATA_DIR: dataDir,
       WEFT_EMBEDDED_PG_PORT: String(await freePort()),
       WEFT_ADMIN_KEY: adminKey,
+      WEFT_EGRESS_ALLOW: `127.0.0.1:${(silent.address() as AddressInfo).port}`,
     });
     await app.ready;
     base = `http://127.0.0.1:${port}`;
@@ -132,6 +139,8 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
   afterAll(async () => {
     await browser?.close();
     if (app?.child.exitCode === null) await stopStandalone(app.child);
+    silent?.closeAllConnections();
+    silent?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -223,11 +232,19 @@ describe('the console’s credentials, workflow and API key pages (Chromium, sta
         body: JSON.stringify({ limits: { concurrentRuns } }),
       });
     expect((await limit(1)).status).toBe(200);
+    const { port } = silent.address() as AddressInfo;
     const gated = await api<{ id: string }>('/v1/workflows', {
       method: 'POST',
       body: JSON.stringify({
-        name: 'gated',
-        steps: [{ id: 'gate', type: 'approval', with: { timeoutMs: 120_000 } }],
+        name: 'held',
+        steps: [
+          {
+            id: 'call',
+            type: 'http.request',
+            timeoutMs: 120_000,
+            with: { method: 'GET', url: `http://127.0.0.1:${port}/` },
+          },
+        ],
       }),
     });
     const start = () =>
