@@ -9,6 +9,8 @@
 //   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
 //   npm run bench -- --scenarios webhook --webhook-rates 100,200 --webhook-duration 20
 //   npm run bench -- --scenarios publish --publish-runs 4 --publish-items 2500 --publish-brokers kafka,rabbitmq
+//   npm run bench -- --scenarios e2e --replicas 2   the stack's scenarios with 1, then 2 processes
+//                                                   of each service, both through PgBouncer
 //
 // Exit code 0 when every scenario ran (targets met or not: the report says which), 1 when one
 // broke, and 2 when another Weft stack uses this machine's brokers.
@@ -38,8 +40,19 @@ function option(name, fallback) {
 }
 const list = (value) => String(value).split(',').filter(Boolean);
 
+/** `--replicas 2` compares one process of each service with two; `--replicas 1,2,3` lists them. */
+function replicaCounts(value) {
+  const counts = list(value).map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--replicas: counts ≥ 1');
+  return counts.length === 1 && counts[0] > 1 ? [1, counts[0]] : counts;
+}
+
 const SETTINGS = {
   scenarios: list(option('scenarios', 'api-mixed,e2e,webhook,history')),
+  /** The stack's scenarios run once per count, with that many processes of every service. */
+  replicas: replicaCounts(option('replicas', '1')),
+  /** PostgreSQL through PgBouncer (transaction mode): on by default when replicas are compared. */
+  pgbouncer: option('pgbouncer', undefined),
   /** api-mixed: the connection counts, and seconds of load at each. */
   connections: list(option('connections', '1000,10000')).map(Number),
   durationS: Number(option('duration', 30)),
@@ -127,10 +140,12 @@ async function withDatabase(database, work) {
 }
 
 /** Starts the stack on `database`, recording each service's output for the report. */
-async function bootStack(database, output) {
+async function bootStack(database, output, { replicas = 1, pgbouncer = false } = {}) {
   return startStack({
     basePort: BASE_PORT,
     database,
+    replicas,
+    pgbouncer,
     // Every connection of the load comes from 127.0.0.1: the per-address cap is off.
     env: {
       LOG_LEVEL: 'warn',
@@ -1127,6 +1142,30 @@ function markdown(report) {
       ]),
     );
   }
+  if ((report.byReplicas ?? []).length > 1) {
+    const e2eOf = (config) => config.figures.e2e?.sustained;
+    const base = e2eOf(report.byReplicas[0]);
+    lines.push(
+      '## Replicas',
+      '',
+      'The same scenarios on a fresh stack per row, with that many processes of every service (gateways sharing the port, engines one Kafka consumer group, workers the queues). The e2e sustained run of each; on one machine the replicas share its cores, so more processes add coordination, not CPU.',
+      '',
+      '| processes of each service | PgBouncer | e2e sustained rate /s | completed /s | p50 | p99 | backlog | stack CPU ms per run | completed /s vs first row | p99 vs first row |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...report.byReplicas.map((config) => {
+        const e = e2eOf(config);
+        if (!e)
+          return `| ${config.replicas} | ${config.pgbouncer ? 'yes' : 'no'} | — | | | | | | | |`;
+        const cpuPerRun =
+          e.completedPerSecond > 0
+            ? ((stackCpuPercent(e.load) * 10) / e.completedPerSecond).toFixed(2)
+            : '';
+        const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : '');
+        return `| ${config.replicas} | ${config.pgbouncer ? 'yes' : 'no'} | ${e.rate} | ${e.completedPerSecond} | ${e.triggerToSucceededMs.p50} | ${e.triggerToSucceededMs.p99} | ${e.flat ? 'flat' : 'grew'} | ${cpuPerRun} | ${ratio(e.completedPerSecond, base?.completedPerSecond)} | ${ratio(e.triggerToSucceededMs.p99, base?.triggerToSucceededMs.p99)} |`;
+      }),
+      '',
+    );
+  }
   if (report.webhook) {
     const w = report.webhook;
     const row = (p) =>
@@ -1232,6 +1271,56 @@ function markdown(report) {
   return `${lines.join('\n')}\n`;
 }
 
+/** The scenarios that need the distributed stack, on a fresh stack of `replicas` processes. */
+async function stackScenarios(wanted, output, { replicas, pgbouncer }) {
+  const figures = {};
+  // A fresh database: the engine would resume a previous benchmark's unfinished runs.
+  await dropDatabase(DATABASE);
+  const stack = await bootStack(DATABASE, output, { replicas, pgbouncer });
+  try {
+    const { tenant, apiKey } = await call(stack.gatewayUrl, stack.adminKey, 'POST', '/v1/tenants', {
+      name: 'bench',
+    });
+    if (wanted('api-mixed')) figures.apiMixed = await apiMixed(stack, apiKey);
+    if (wanted('e2e')) figures.e2e = await withDatabase(DATABASE, (db) => e2e(stack, apiKey, db));
+    if (wanted('webhook')) {
+      figures.webhook = await withDatabase(DATABASE, (db) =>
+        webhook(stack, { id: tenant.id, apiKey }, db),
+      );
+    }
+    if (wanted('foreach')) {
+      figures.foreach = await withDatabase(DATABASE, (db) => foreach(stack, apiKey, db));
+    }
+    if (wanted('publish')) {
+      figures.publish = await withDatabase(DATABASE, (db) => publish(stack, apiKey, db));
+    }
+    if (wanted('fairness')) {
+      figures.fairness = await withDatabase(DATABASE, (db) =>
+        fairness(
+          stack,
+          db,
+          {
+            runs: SETTINGS.fairnessRuns,
+            rate: SETTINGS.fairnessRate,
+            quietS: SETTINGS.fairnessQuietS,
+            floodMaxS: SETTINGS.fairnessMaxS,
+            drainMaxS: SETTINGS.fairnessDrainS,
+            connections: SETTINGS.fairnessConnections,
+            limits: {
+              runsPerSecond: SETTINGS.fairnessRunsPerSecond,
+              concurrentRuns: SETTINGS.fairnessConcurrentRuns,
+            },
+          },
+          following(stack),
+        ),
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+  return figures;
+}
+
 async function main() {
   const others = queuesWithConsumers('weft.rpc.');
   if (others.length > 0) {
@@ -1250,54 +1339,18 @@ async function main() {
     wanted('publish') ||
     wanted('fairness')
   ) {
-    // A fresh database: the engine would resume a previous benchmark's unfinished runs.
-    await dropDatabase(DATABASE);
-    const stack = await bootStack(DATABASE, output);
-    try {
-      const { tenant, apiKey } = await call(
-        stack.gatewayUrl,
-        stack.adminKey,
-        'POST',
-        '/v1/tenants',
-        { name: 'bench' },
-      );
-      if (wanted('api-mixed')) report.apiMixed = await apiMixed(stack, apiKey);
-      if (wanted('e2e')) report.e2e = await withDatabase(DATABASE, (db) => e2e(stack, apiKey, db));
-      if (wanted('webhook')) {
-        report.webhook = await withDatabase(DATABASE, (db) =>
-          webhook(stack, { id: tenant.id, apiKey }, db),
-        );
-      }
-      if (wanted('foreach')) {
-        report.foreach = await withDatabase(DATABASE, (db) => foreach(stack, apiKey, db));
-      }
-      if (wanted('publish')) {
-        report.publish = await withDatabase(DATABASE, (db) => publish(stack, apiKey, db));
-      }
-      if (wanted('fairness')) {
-        report.fairness = await withDatabase(DATABASE, (db) =>
-          fairness(
-            stack,
-            db,
-            {
-              runs: SETTINGS.fairnessRuns,
-              rate: SETTINGS.fairnessRate,
-              quietS: SETTINGS.fairnessQuietS,
-              floodMaxS: SETTINGS.fairnessMaxS,
-              drainMaxS: SETTINGS.fairnessDrainS,
-              connections: SETTINGS.fairnessConnections,
-              limits: {
-                runsPerSecond: SETTINGS.fairnessRunsPerSecond,
-                concurrentRuns: SETTINGS.fairnessConcurrentRuns,
-              },
-            },
-            following(stack),
-          ),
-        );
-      }
-    } finally {
-      await stack.stop();
+    const pgbouncer =
+      SETTINGS.pgbouncer === undefined
+        ? SETTINGS.replicas.some((n) => n > 1)
+        : SETTINGS.pgbouncer !== 'false';
+    report.byReplicas = [];
+    for (const replicas of SETTINGS.replicas) {
+      log(`stack: ${replicas} of each service${pgbouncer ? ', through PgBouncer' : ''}`);
+      const figures = await stackScenarios(wanted, output, { replicas, pgbouncer });
+      report.byReplicas.push({ replicas, pgbouncer, figures });
     }
+    // The targets are judged on the first configuration (one of each service by default).
+    Object.assign(report, report.byReplicas[0].figures);
   }
   if (wanted('history')) {
     report.history = [];

@@ -77,10 +77,20 @@ function queuesWithConsumers(prefix) {
   }
 }
 
+/**
+ * Resolves once `url` answers 200 from `child`. A process on a shared port (`listening` false
+ * until it logs that it is ready) cannot be told apart by the URL alone, which another process
+ * may answer, so its own log line must come first.
+ */
 async function waitReady(url, deadline, child) {
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`);
+    }
+    if (child.listening === false) {
+      if (Date.now() > deadline) throw new Error(`${url} not ready in time`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
@@ -91,6 +101,33 @@ async function waitReady(url, deadline, child) {
     if (Date.now() > deadline) throw new Error(`${url} not ready in time`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** Each service's port offset from `basePort`; replica r ≥ 2 adds 4 × (r − 1) (see portOf). */
+const PORT_OFFSETS = { gateway: 0, workflow: 1, integration: 2, ai: 3 };
+
+/**
+ * The port of a service's process: `workflow` or a replica such as `workflow#2`. Gateways all
+ * share `basePort` (SO_REUSEPORT, `GATEWAY_SHARE_PORT`): the kernel spreads new connections
+ * over the live ones, so a client that retries a reset connection reaches a survivor when one
+ * is killed. Every other replica has a port of its own for /ready and /metrics.
+ */
+function portOf(basePort, name) {
+  const [app, replica] = name.split('#');
+  if (app === 'gateway') return basePort;
+  return basePort + PORT_OFFSETS[app] + 4 * (Number(replica ?? 1) - 1);
+}
+
+/** `replicas` as a count per service: a number is every service's count. */
+function replicaCounts(replicas) {
+  const counts = {};
+  for (const service of SERVICES) {
+    counts[service] = typeof replicas === 'number' ? replicas : (replicas?.[service] ?? 1);
+    if (!Number.isInteger(counts[service]) || counts[service] < 1) {
+      throw new Error(`replicas of ${service}: ${counts[service]} is not a count ≥ 1`);
+    }
+  }
+  return counts;
 }
 
 /**
@@ -104,29 +141,34 @@ async function waitReady(url, deadline, child) {
  *           onOutput?: (service: string, line: string) => void,
  *           onExit?: (service: string, code: number | null, signal: string | null,
  *                     asked: boolean) => void,
- *           restartOnExit?: boolean, timeoutMs?: number, workflowReplicas?: number }} options
- * `workflowReplicas` (default 1) runs more engine processes, named `workflow#2`…, on ports after
- * the AI service's; they share the Kafka consumer group and the database like any replicas.
+ *           restartOnExit?: boolean, timeoutMs?: number,
+ *           replicas?: number | Partial<Record<string, number>>,
+ *           pgbouncer?: boolean }} options
+ * `replicas` (default 1) runs N processes of every service (a number) or of some (an object);
+ * the second and later are named `workflow#2`…, and share the database, queues and the Kafka
+ * consumer group like any replicas. `pgbouncer` sends the services' pooled connections through
+ * the machine's PgBouncer (infra.sh, transaction mode) and migrations straight to PostgreSQL.
  */
 async function startStack(options = {}) {
   const basePort = options.basePort ?? 3000;
   const database = options.database ?? 'weft';
   await ensureDatabase(database);
   const adminKey = options.adminKey ?? `wa_${randomBytes(24).toString('base64url')}`;
-  const ports = {
-    gateway: basePort,
-    workflow: basePort + 1,
-    integration: basePort + 2,
-    ai: basePort + 3,
-  };
-  const services = [...SERVICES];
-  for (let n = 2; n <= (options.workflowReplicas ?? 1); n++) {
-    services.splice(n - 1, 0, `workflow#${n}`);
-    ports[`workflow#${n}`] = basePort + 2 + n;
-  }
+  const counts = replicaCounts(options.replicas);
+  // The engines first: the gateway's first requests go to them.
+  const services = SERVICES.flatMap((service) =>
+    Array.from({ length: counts[service] }, (_, i) => (i === 0 ? service : `${service}#${i + 1}`)),
+  );
+  const ports = Object.fromEntries(services.map((name) => [name, portOf(basePort, name)]));
+  const directUrl =
+    process.env.DATABASE_DIRECT_URL ??
+    process.env.DATABASE_URL ??
+    serverUrl().replace(/\/[^/]*$/, `/${database}`);
+  const pooledUrl = options.pgbouncer ? pgbouncerUrl(database) : directUrl;
   const env = {
     ...process.env,
-    DATABASE_URL: process.env.DATABASE_URL ?? serverUrl().replace(/\/[^/]*$/, `/${database}`),
+    DATABASE_URL: pooledUrl,
+    DATABASE_DIRECT_URL: directUrl,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     RABBITMQ_URL: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -135,9 +177,20 @@ async function startStack(options = {}) {
     WEFT_PUBLIC_URL: `http://127.0.0.1:${basePort}`,
     // Integration seals credentials with it and both workers open them, so they share one.
     WEFT_SECRET_KEY: options.secretKey ?? process.env.WEFT_SECRET_KEY ?? newSecretKey(),
+    ...(counts.gateway > 1 ? { GATEWAY_SHARE_PORT: 'true' } : {}),
     ...options.env,
   };
-  return supervise(services, ports, adminKey, env, options);
+  return supervise(services, ports, adminKey, env, {
+    ...options,
+    portOf: (name) => portOf(basePort, name),
+    sharedPort: counts.gateway > 1 ? (name) => name.startsWith('gateway') : undefined,
+  });
+}
+
+/** The machine's PgBouncer (tools/infra/pgbouncer.sh), in front of the same server. */
+function pgbouncerUrl(database) {
+  const port = process.env.WEFT_PGBOUNCER_PORT ?? '6432';
+  return `postgres://postgres@127.0.0.1:${port}/${database}`;
 }
 
 /**
@@ -210,8 +263,13 @@ async function supervise(services, ports, adminKey, env, options) {
       env: { ...env, PORT: String(ports[service]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (options.sharedPort?.(service)) child.listening = false;
     const forward = (chunk) => {
-      for (const line of chunk.toString().split('\n')) if (line) options.onOutput?.(service, line);
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        if (child.listening === false && line.includes(`"${app} ready"`)) child.listening = true;
+        options.onOutput?.(service, line);
+      }
     };
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
@@ -241,6 +299,17 @@ async function supervise(services, ports, adminKey, env, options) {
     const deadline = Date.now() + (startOptions.timeoutMs ?? timeoutMs);
     await waitReady(`http://127.0.0.1:${ports[service]}/ready`, deadline, child);
   };
+  /** Whether the service's own process answers /ready (see waitReady). */
+  const ready = async (service) => {
+    const child = children[service];
+    if (!alive(service) || child.listening === false) return false;
+    try {
+      const url = `http://127.0.0.1:${ports[service]}/ready`;
+      return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok;
+    } catch {
+      return false;
+    }
+  };
   const stack = {
     adminKey,
     services,
@@ -248,8 +317,33 @@ async function supervise(services, ports, adminKey, env, options) {
     children,
     gatewayUrl: `http://127.0.0.1:${ports.gateway ?? ports.standalone}`,
     isRunning: alive,
+    ready,
     kill,
     start,
+    /**
+     * A scale-out event: starts one more process of `app` (named `app#n`, with the next free
+     * replica number) and resolves with its name once it is ready.
+     */
+    add: async (app) => {
+      let n = 2;
+      while (services.includes(`${app}#${n}`)) n++;
+      const name = `${app}#${n}`;
+      if (!options.portOf) throw new Error('this stack cannot add replicas');
+      ports[name] = options.portOf(name);
+      services.push(name);
+      await start(name);
+      return name;
+    },
+    /**
+     * A scale-in event: stops the process with SIGTERM, as an orchestrator removing a replica
+     * does (it finishes or hands back its work), and forgets it. Resolves with its exit code.
+     */
+    remove: async (service) => {
+      const code = await kill(service, 'SIGTERM');
+      services.splice(services.indexOf(service), 1);
+      delete ports[service];
+      return code;
+    },
     /** Stops the service with `signal` (SIGTERM by default), then starts it again. */
     restart: async (service, signal = 'SIGTERM', startOptions = {}) => {
       await kill(service, signal);
@@ -296,9 +390,26 @@ function keptSecretKey() {
   return key;
 }
 
+/** `npm run start:stack -- [--replicas N] [--pgbouncer]` */
+function cliFlags(argv) {
+  const flags = { replicas: 1, pgbouncer: false };
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i].split('=');
+    if (name === '--pgbouncer') flags.pgbouncer = true;
+    else if (name === '--replicas') {
+      flags.replicas = Number(inline ?? argv[++i]);
+      if (!Number.isInteger(flags.replicas) || flags.replicas < 1) {
+        throw new Error('--replicas takes a whole number ≥ 1');
+      }
+    } else throw new Error(`unknown argument ${argv[i]} (--replicas N, --pgbouncer)`);
+  }
+  return flags;
+}
+
 if (require.main === module) {
   const basePort = Number(process.env.PORT ?? 3000);
   startStack({
+    ...cliFlags(process.argv.slice(2)),
     basePort,
     adminKey: process.env.WEFT_ADMIN_KEY,
     secretKey: process.env.WEFT_SECRET_KEY ?? keptSecretKey(),
@@ -307,9 +418,9 @@ if (require.main === module) {
     restartOnExit: true,
   }).then(
     (stack) => {
+      const processes = stack.services.map((name) => `${name} ${stack.ports[name]}`).join(', ');
       process.stdout.write(
-        `Weft stack is ready on ${stack.gatewayUrl} (gateway ${stack.ports.gateway}, workflow ${stack.ports.workflow}, ` +
-          `integration ${stack.ports.integration}, ai ${stack.ports.ai}; admin key: ${stack.adminKey})\n`,
+        `Weft stack is ready on ${stack.gatewayUrl} (${processes}; admin key: ${stack.adminKey})\n`,
       );
       const stop = () =>
         stack.stop().then((codes) => {

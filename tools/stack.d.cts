@@ -1,9 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 
 export declare const SERVICES: readonly ['workflow', 'integration', 'ai', 'gateway'];
-export type Service = (typeof SERVICES)[number] | `workflow#${number}`;
+export type App = (typeof SERVICES)[number];
+/** A service's process: `workflow`, or a replica such as `workflow#2`. */
+export type Service = App | `${App}#${number}`;
 /** Node flags of each service process, as its image's CMD runs them. */
-export declare const SERVICE_NODE_FLAGS: Readonly<Record<Service, readonly string[]>>;
+export declare const SERVICE_NODE_FLAGS: Readonly<Record<App, readonly string[]>>;
 
 export interface StartOptions {
   /** How long to wait for `/ready`; the stack's `timeoutMs` by default. */
@@ -18,12 +20,18 @@ export interface Stack<S extends string = Service> {
   children: Record<S, ChildProcess>;
   gatewayUrl: string;
   isRunning(service: S): boolean;
+  /** Whether the service's own process answers /ready (a gateway replica shares the port). */
+  ready(service: S): Promise<boolean>;
   /** Signals the service (SIGKILL by default); resolves with its exit code or signal name. */
   kill(service: S, signal?: NodeJS.Signals): Promise<number | string | null>;
   /** Starts the service on its port and environment unless it runs; resolves once ready. */
   start(service: S, options?: StartOptions): Promise<void>;
   /** `kill(service, signal)` (SIGTERM by default), then `start(service)`. */
   restart(service: S, signal?: NodeJS.Signals, options?: StartOptions): Promise<void>;
+  /** Scale out: starts `app#n` (the next free n) and resolves with its name once ready. */
+  add(app: App): Promise<S>;
+  /** Scale in: SIGTERM to the process, which is then forgotten; resolves with its exit code. */
+  remove(service: S): Promise<number | string | null>;
   /** SIGTERM to every running service; each one's exit code (or signal, or the last one's). */
   stop(): Promise<Record<S, number | string>>;
 }
@@ -45,8 +53,13 @@ export declare function startStack(
   options?: LaunchOptions<Service> & {
     database?: string;
     secretKey?: string;
-    /** Engine processes to run (default 1); the extra ones are `workflow#2`, `workflow#3`… */
-    workflowReplicas?: number;
+    /**
+     * Processes of every service (a number) or of some (default 1); the extra ones are
+     * `workflow#2`, `gateway#2`…; gateways share the port (SO_REUSEPORT).
+     */
+    replicas?: number | Partial<Record<App, number>>;
+    /** Pooled connections through the machine's PgBouncer (port 6432), migrations direct. */
+    pgbouncer?: boolean;
   },
 ): Promise<Stack>;
 

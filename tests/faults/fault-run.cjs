@@ -309,16 +309,8 @@ function createSupervisor({ note, readyTimeoutMs, signal }) {
   const unplannedExits = [];
   const readinessRestarts = [];
 
-  const ready = async (service) => {
-    try {
-      const response = await fetch(`http://127.0.0.1:${stack.ports[service]}/ready`, {
-        signal: AbortSignal.timeout(2_000),
-      });
-      return response.ok;
-    } catch {
-      return false;
-    }
-  };
+  // The process's own readiness: replicas of the gateway share one port (tools/stack.cjs).
+  const ready = (service) => stack.ready(service);
 
   return {
     attach: (attached) => {
@@ -369,8 +361,12 @@ function createSupervisor({ note, readyTimeoutMs, signal }) {
   };
 }
 
-/** The faults, at random moments of the submission window, applied one at a time. */
-function faultPlan({ services, faults, killsPerService, durationMs, random }) {
+/**
+ * The faults, at random moments of the submission window, applied one at a time. With
+ * `scaleEvents`, an engine is added at a third of the window and removed (SIGTERM, as a
+ * scale-in does) at two thirds, between the kills.
+ */
+function faultPlan({ services, faults, killsPerService, durationMs, random, scaleEvents }) {
   const kinds = [];
   if (faults.includes('kill')) {
     for (let round = 0; round < killsPerService; round++) {
@@ -386,7 +382,15 @@ function faultPlan({ services, faults, killsPerService, durationMs, random }) {
   const moments = kinds
     .map(() => Math.round(durationMs * (0.05 + 0.8 * random())))
     .sort((a, b) => a - b);
-  return kinds.map((fault, i) => ({ ...fault, plannedAtMs: moments[i] }));
+  const plan = kinds.map((fault, i) => ({ ...fault, plannedAtMs: moments[i] }));
+  if (scaleEvents) {
+    plan.push(
+      { kind: 'scale-out', target: 'workflow', plannedAtMs: Math.round(durationMs / 3) },
+      { kind: 'scale-in', target: 'workflow', plannedAtMs: Math.round((2 * durationMs) / 3) },
+    );
+    plan.sort((a, b) => a.plannedAtMs - b.plannedAtMs);
+  }
+  return plan;
 }
 
 /** Lists every run of the workflow (optionally of one status), newest first, page by page. */
@@ -564,6 +568,11 @@ async function runFaults(options = {}) {
       throw new Error(`standalone mode has no separate ${kind} to restart`);
   }
   const killsPerService = options.killsPerService ?? 3;
+  // N processes of each service; with more than one, PgBouncer in front of PostgreSQL and
+  // two scale events (an engine added, then removed) besides the kills.
+  const replicas = mode === 'stack' ? (options.replicas ?? 1) : 1;
+  const pgbouncer = mode === 'stack' && (options.pgbouncer ?? replicas > 1);
+  const scaleEvents = replicas > 1 && (options.scaleEvents ?? true);
   const concurrentRuns = options.concurrentRuns ?? 10;
   const durationMs = options.durationMs ?? Math.max(30_000, runs * 150);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -675,7 +684,7 @@ async function runFaults(options = {}) {
       fs.chmodSync(dataDir, 0o755);
       stack = await startStandalone({ ...launch, dataDir });
     } else {
-      stack = await startStack({ ...launch, database });
+      stack = await startStack({ ...launch, database, replicas, pgbouncer });
     }
     supervisor.attach(stack);
     note('stack ready', {
@@ -844,8 +853,11 @@ async function runFaults(options = {}) {
       killsPerService,
       durationMs,
       random,
+      scaleEvents,
     });
     const applied = [];
+    /** The engine the scale-out added, which the scale-in removes. */
+    let added;
     const inject = async () => {
       const begin = Date.now();
       for (const fault of plan) {
@@ -857,7 +869,15 @@ async function runFaults(options = {}) {
           acknowledgedBefore: triggers.filter((t) => t.ack).length,
         };
         note(`fault: ${fault.kind} ${fault.target}`, { planned: fault.plannedAtMs });
-        if (fault.kind === 'kill') {
+        if (fault.kind === 'scale-out') {
+          added = await stack.add(fault.target);
+          record.replica = added;
+          record.downMs = 0;
+        } else if (fault.kind === 'scale-in') {
+          record.replica = added ?? `${fault.target}#2`;
+          record.exit = await stack.remove(record.replica);
+          record.downMs = since() - record.startedAtMs;
+        } else if (fault.kind === 'kill') {
           record.exit = await supervisor.kill(fault.target);
           record.pauseMs = between(random, options.killPauseMs ?? [500, 3_000]);
           await sleep(record.pauseMs, signal);
@@ -1026,6 +1046,9 @@ async function runFaults(options = {}) {
         runs,
         faults,
         killsPerService,
+        replicas,
+        pgbouncer,
+        scaleEvents,
         concurrentRuns,
         durationMs,
         quiesceTimeoutMs,
@@ -1332,6 +1355,9 @@ async function account({
       viaWebhook: triggers.filter((t) => t.via === 'webhook').length,
     },
     triggerAttempts: {
+      // Connections refused: no gateway listening. The goal with two gateways, one killed at a
+      // time, is none; a reset connection (a request in flight on the killed one) is retried.
+      refused: failures.ECONNREFUSED ?? 0,
       total: triggers.reduce((sum, t) => sum + t.attempts, 0),
       max: Math.max(0, ...triggers.map((t) => t.attempts)),
       retried: triggers.filter((t) => t.attempts > 1).length,
@@ -1357,6 +1383,12 @@ async function account({
   };
 }
 
+const FAULT_LABELS = {
+  kill: 'kill -9',
+  restart: 'restart',
+  'scale-out': 'add',
+  'scale-in': 'remove (SIGTERM)',
+};
 const seconds = (ms) => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
 
 /** The report as Markdown, for bench/results and the docs. */
@@ -1371,6 +1403,9 @@ function markdownOf(report) {
     `${c.submitted} runs (${c.viaWebhook} of them signed webhook deliveries) of transform → http.request (honoured key) → transform → http.request (plain) ‖ email.send ‖ kafka.publish → transform, ` +
       `seed ${report.seed}, faults: ${report.options.faults.join(', ')} ` +
       `(${report.options.killsPerService} × kill -9 per service).`,
+    `Processes: ${report.options.replicas} of each service` +
+      `${report.options.pgbouncer ? ', PostgreSQL through PgBouncer (transaction mode)' : ''}` +
+      `${report.options.scaleEvents ? '; an engine added and one removed during the load' : ''}.`,
     '',
     '| submitted | acknowledged (202 / 200 on retry) | succeeded | failed | lost | stuck | duplicated |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -1403,6 +1438,7 @@ function markdownOf(report) {
       `${sch.succeededWithoutEffect}; the schedule's own count: ${JSON.stringify(report.schedule.view && { fired: report.schedule.view.fired, late: report.schedule.view.late, missed: report.schedule.view.missed, skipped: report.schedule.view.skipped })}.`,
     '',
     `Keys that were not the \`{runId}:{stepId}\` of their call: ${h.keysNotMatchingSubject.length} (honoured), ${p.keysNotMatchingSubject.length} (plain).`,
+    `**Trigger attempts refused** (connection refused, no gateway listening): ${report.triggerAttempts.refused}.`,
     `Trigger attempts: ${report.triggerAttempts.total} for ${c.submitted} runs (${report.triggerAttempts.retried} retried, ` +
       `max ${report.triggerAttempts.max}); failures seen: ${JSON.stringify(report.triggerAttempts.failures)}.`,
     `Failed runs by error: ${JSON.stringify(report.failedCodes)}.`,
@@ -1422,7 +1458,7 @@ function markdownOf(report) {
     '| --- | --- | --- | --- | --- |',
     ...report.faults.map(
       (f) =>
-        `| ${seconds(f.startedAtMs)} | ${f.kind === 'kill' ? 'kill -9' : 'restart'} ${f.target} | ${f.submittedBefore} | ` +
+        `| ${seconds(f.startedAtMs)} | ${FAULT_LABELS[f.kind]} ${f.replica ?? f.target} | ${f.submittedBefore} | ` +
         `${seconds(f.downMs)} | ${seconds(f.recoveredAtMs - f.startedAtMs)} |`,
     ),
     '',
@@ -1508,6 +1544,7 @@ function summaryOf(report) {
     ),
     `  schedule: ${report.schedule.counts.runs} runs for ${report.schedule.counts.slots} slots, ` +
       `${report.schedule.counts.duplicatedSlots} fired twice, ${report.schedule.counts.missingSlots} left out, ${report.schedule.counts.stuck} stuck`,
+    `  trigger attempts refused: ${report.triggerAttempts.refused} (${report.options.replicas} of each service)`,
     `  faults: ${report.faults.length} applied; quiescent ${seconds(report.timings.quiescenceMs)} after the last fault and acknowledgement; total ${seconds(report.timings.totalMs)}`,
     ...Object.entries(report.serviceLogTally)
       .filter(([message]) => NOTABLE_LOG.test(message))
@@ -1535,12 +1572,15 @@ function cliOptions(argv, env) {
     if (!/^\d+$/.test(value)) throw new Error(`--${flag} / ${variable} must be a whole number`);
     return Number(value);
   };
+  const flag = (value) => (value === undefined ? undefined : value !== 'false');
   const list = pick('faults', 'FAULT_KINDS');
   return {
     mode: pick('mode', 'FAULT_MODE'),
     runs: number('runs', 'FAULT_RUNS'),
     faults: list ? list.split(',').map((kind) => kind.trim()) : undefined,
     killsPerService: number('kills-per-service', 'FAULT_KILLS_PER_SERVICE'),
+    replicas: number('replicas', 'FAULT_REPLICAS'),
+    pgbouncer: flag(pick('pgbouncer', 'FAULT_PGBOUNCER')),
     concurrentRuns: number('concurrent-runs', 'FAULT_CONCURRENT_RUNS'),
     durationMs: number('duration-ms', 'FAULT_DURATION_MS'),
     quiesceTimeoutMs: number('quiesce-timeout-ms', 'FAULT_QUIESCE_TIMEOUT_MS'),

@@ -12,6 +12,12 @@ export interface FaultOptions {
   faults?: FaultKind[];
   /** `kill -9` rounds per service (3). */
   killsPerService?: number;
+  /** Processes of each service in stack mode (1); with more, gateways share the port. */
+  replicas?: number;
+  /** PostgreSQL through the machine's PgBouncer in transaction mode (on with replicas > 1). */
+  pgbouncer?: boolean;
+  /** An engine added, then removed, during the load (on with replicas > 1). */
+  scaleEvents?: boolean;
   /** The tenant's `concurrentRuns` limit (10): every top-level run takes one of its slots. */
   concurrentRuns?: number;
   /** Submission window; the faults fall at random moments inside it (runs × 150 ms, ≥ 30 s). */
@@ -145,7 +151,13 @@ export interface FaultReport {
     /** From `calmAtMs` to no run queued or running. */
     quiescenceMs: number | null;
   };
-  faults: { kind: 'kill' | 'restart'; target: string; startedAtMs: number; downMs: number }[];
+  faults: {
+    kind: 'kill' | 'restart' | 'scale-out' | 'scale-in';
+    target: string;
+    replica?: string;
+    startedAtMs: number;
+    downMs: number;
+  }[];
   supervisor: {
     unplannedExits: { service: string; code: number | null; signal: string | null }[];
     readinessRestarts: { service: string; after: string }[];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local infrastructure for development and tests: PostgreSQL, Redis and RabbitMQ from the
-# machine's packages, a Kafka broker that this script installs and runs itself, and the
+# machine's packages, a Kafka broker that this script installs and runs itself, PgBouncer, and the
 # Chromium of the web console's browser tests (Debian's package, installed when missing).
 #   infra.sh up | down [--all] | status
 # Idempotent and quick when everything runs. See tools/infra/README.md.
@@ -8,6 +8,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/infra/kafka.sh
 . "$here/kafka.sh"
+# shellcheck source=tools/infra/pgbouncer.sh
+. "$here/pgbouncer.sh"
 
 PG_PORT=5432
 REDIS_PORT=6379
@@ -74,18 +76,20 @@ chromium_ensure() {
 }
 
 up() {
-  echo "infra: bringing up PostgreSQL, Redis, RabbitMQ and Kafka on 127.0.0.1, and Chromium"
+  echo "infra: bringing up PostgreSQL, Redis, RabbitMQ, Kafka and PgBouncer on 127.0.0.1, and Chromium"
   local failed=0
   ensure postgres "postgresql 127.0.0.1:$PG_PORT" || failed=1
   ensure redis "redis 127.0.0.1:$REDIS_PORT" || failed=1
   ensure rabbitmq "rabbitmq 127.0.0.1:$RABBITMQ_PORT" || failed=1
   kafka_ensure || failed=1
+  pgbouncer_ensure || failed=1
   chromium_ensure || failed=1
   [ "$failed" = 0 ] || { echo "infra: some services are not available (see above)" >&2; exit 1; }
 }
 
 down() {
   kafka_stop
+  pgbouncer_stop
   if [ "${1:-}" = --all ]; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     rabbitmqctl stop >/dev/null 2>&1 || true
@@ -102,6 +106,7 @@ status() {
   redis_up && ok redis "127.0.0.1:$REDIS_PORT up" || { fail redis "127.0.0.1:$REDIS_PORT down"; all=1; }
   rabbitmq_up && ok rabbitmq "127.0.0.1:$RABBITMQ_PORT up" || { fail rabbitmq "127.0.0.1:$RABBITMQ_PORT down"; all=1; }
   kafka_up && ok kafka "127.0.0.1:$KAFKA_PORT up (Kafka $KAFKA_VERSION, KRaft)" || { fail kafka "127.0.0.1:$KAFKA_PORT down"; all=1; }
+  pgbouncer_up && ok pgbouncer "127.0.0.1:$PGBOUNCER_PORT up (transaction mode)" || { fail pgbouncer "127.0.0.1:$PGBOUNCER_PORT down"; all=1; }
   [ -x "$CHROMIUM" ] && ok chromium "$CHROMIUM" || { fail chromium "$CHROMIUM missing (infra.sh up installs it)"; all=1; }
   return "$all"
 }

@@ -16,6 +16,9 @@ export const configSchema = z.object({
   RABBITMQ_URL: env.rabbitmqUrl(),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   RPC_TIMEOUT_MS: env.positiveInt(5_000),
+  // Several gateway processes on one host share PORT (SO_REUSEPORT; tools/stack.cjs replicas).
+  // Off, a second process on the port fails with EADDRINUSE, which catches a mistake.
+  GATEWAY_SHARE_PORT: z.stringbool().default(false),
   // Load shedding (http/load-shedding.ts): over these, requests are answered 503 + Retry-After.
   GATEWAY_MAX_IN_FLIGHT: env.positiveInt(DEFAULT_LOAD_SHEDDING.maxInFlight),
   GATEWAY_MAX_PENDING: env.positiveInt(DEFAULT_LOAD_SHEDDING.maxPending),

@@ -75,7 +75,7 @@ async function main(logger: JsonLogger): Promise<void> {
     }),
     logger,
   );
-  const listener = await listenGateway(app, config.PORT, config.HOST);
+  const listener = await listenGateway(app, config.PORT, config.HOST, config.GATEWAY_SHARE_PORT);
   // The run-event streams subscribed while the app initialised; consumption starts now.
   await events.start();
   logger.event('info', 'gateway ready', { url: `http://${config.HOST}:${config.PORT}` });

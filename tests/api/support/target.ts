@@ -36,7 +36,7 @@ async function startDistributed(port: number): Promise<Target> {
     basePort: port,
     database: 'weft_test_api',
     // Two engines, as a deployment runs them: schedules must fire once across both.
-    workflowReplicas: 2,
+    replicas: { workflow: 2 },
     env: testEnv,
     onOutput: (service, line) => output.push(`${service}: ${line}`),
   }).catch((error: Error) => {
@@ -45,7 +45,7 @@ async function startDistributed(port: number): Promise<Target> {
   return {
     baseUrl: stack.gatewayUrl,
     adminKey: stack.adminKey,
-    metricsUrls: Object.values(stack.ports).map(
+    metricsUrls: [...new Set(Object.values(stack.ports))].map(
       (servicePort) => `http://127.0.0.1:${servicePort}/metrics`,
     ),
     stop: async () => {

@@ -63,6 +63,24 @@ describe('the gateway HTTP server', () => {
     }
   });
 
+  it('shares the port with another gateway when asked (replicas on one host)', async () => {
+    const other = await startTestGateway();
+    let stopOther = () => undefined as void;
+    try {
+      ({ stopAccepting: stopOther } = await listenGateway(other.app, port, '127.0.0.1', true));
+      expect(listeningSockets(port)).toBe(2 * LISTENING_SOCKETS);
+      stopOther();
+      await other.app.close();
+      // The first gateway's sockets still take every connection.
+      expect(listeningSockets(port)).toBe(LISTENING_SOCKETS);
+      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(response.status).toBe(200);
+    } finally {
+      stopOther();
+      await other.app.close();
+    }
+  });
+
   it('limits how long a request, headers and body, may take to arrive', () => {
     const server = gateway.app.getHttpServer();
     expect(server.requestTimeout).toBe(DEFAULT_LIMITS.requestTimeoutMs);

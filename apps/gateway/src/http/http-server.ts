@@ -171,13 +171,18 @@ export async function listenGateway(
   app: NestFastifyApplication,
   port: number,
   host: string,
+  sharePort = false,
 ): Promise<{ port: number; stopAccepting: () => void }> {
   // SO_REUSEPORT would let a second gateway started on this port by mistake share it
-  // silently; an exclusive bind first makes that fail with EADDRINUSE, as it always did.
-  const probe = createServer();
-  await listening(probe, { port, host, exclusive: true });
-  const bound = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  // silently; an exclusive bind first makes that fail with EADDRINUSE, as it always did —
+  // unless sharing is asked for (replicas on one host, GATEWAY_SHARE_PORT).
+  let bound = port;
+  if (!sharePort || port === 0) {
+    const probe = createServer();
+    await listening(probe, { port, host, exclusive: true });
+    bound = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+  }
 
   const options = { port: bound, host, backlog: LISTEN_BACKLOG, reusePort: true };
   await app.listen(options);
