@@ -84,6 +84,8 @@ const SETTINGS = {
   /** history: stored-run counts measured in turn (each a database of its own). */
   historyRuns: list(option('history-runs', '10000,10000000')).map(Number),
   historyDurationS: Number(option('history-duration', 20)),
+  /** history: run lists from the streaming replica (`npm run infra:up -- --replica`). */
+  historyReadReplica: option('history-read-replica', 'false') !== 'false',
   /** history: an unmeasured load first, so both sizes are measured with a warm cache. */
   historyWarmS: Number(option('history-warm', 5)),
   /**
@@ -140,12 +142,17 @@ async function withDatabase(database, work) {
 }
 
 /** Starts the stack on `database`, recording each service's output for the report. */
-async function bootStack(database, output, { replicas = 1, pgbouncer = false } = {}) {
+async function bootStack(
+  database,
+  output,
+  { replicas = 1, pgbouncer = false, readReplica = false } = {},
+) {
   return startStack({
     basePort: BASE_PORT,
     database,
     replicas,
     pgbouncer,
+    readReplica,
     // Every connection of the load comes from 127.0.0.1: the per-address cap is off.
     env: {
       LOG_LEVEL: 'warn',
@@ -868,11 +875,27 @@ async function historyIdentity(runs) {
   return found?.rowCount === 1 ? identity : undefined;
 }
 
+/** The streaming replica `--history-read-replica` reads from, which the bench does not start. */
+async function replicaReachable() {
+  const port = process.env.WEFT_REPLICA_PORT ?? '5433';
+  const client = new Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+  try {
+    await client.connect();
+    await client.end();
+  } catch (error) {
+    throw new Error(
+      `--history-read-replica: no replica on 127.0.0.1:${port} (${error.message}); ` +
+        'start it with `npm run infra:up -- --replica`',
+    );
+  }
+}
+
 async function historyAt(runs, output) {
   const database = historyDatabase(runs);
+  if (SETTINGS.historyReadReplica) await replicaReachable();
   let identity = await historyIdentity(runs);
   if (!identity) await dropDatabase(database);
-  const stack = await bootStack(database, output);
+  const stack = await bootStack(database, output, { readReplica: SETTINGS.historyReadReplica });
   try {
     const base = stack.gatewayUrl;
     if (identity) {
@@ -940,7 +963,7 @@ async function historyAt(runs, output) {
         runId: runIds[0],
       }),
     );
-    return { runs, seeded, loads, plans };
+    return { runs, readReplica: SETTINGS.historyReadReplica, seeded, loads, plans };
   } finally {
     await stack.stop();
   }
@@ -1245,7 +1268,7 @@ function markdown(report) {
     lines.push(
       '## history',
       '',
-      `GET /v1/runs/{id} of 5,000 stored runs sampled over six months of partitions (get-stored), and the first page of GET /v1/runs?workflowId (list-workflow), 32 connections each, measured for ${report.settings.historyDurationS} s after ${report.settings.historyWarmS} s of the same load unmeasured (a warm cache at both sizes).`,
+      `GET /v1/runs/{id} of 5,000 stored runs sampled over six months of partitions (get-stored), and the first page of GET /v1/runs?workflowId (list-workflow), 32 connections each, measured for ${report.settings.historyDurationS} s after ${report.settings.historyWarmS} s of the same load unmeasured (a warm cache at both sizes).${report.settings.historyReadReplica ? ' Lists read from the streaming replica (DATABASE_READ_URL); a run by id from the primary.' : ''}`,
       '',
       ...report.history.map(
         (h) =>

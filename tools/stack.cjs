@@ -143,11 +143,13 @@ function replicaCounts(replicas) {
  *                     asked: boolean) => void,
  *           restartOnExit?: boolean, timeoutMs?: number,
  *           replicas?: number | Partial<Record<string, number>>,
- *           pgbouncer?: boolean }} options
+ *           pgbouncer?: boolean, readReplica?: boolean }} options
  * `replicas` (default 1) runs N processes of every service (a number) or of some (an object);
  * the second and later are named `workflow#2`…, and share the database, queues and the Kafka
  * consumer group like any replicas. `pgbouncer` sends the services' pooled connections through
  * the machine's PgBouncer (infra.sh, transaction mode) and migrations straight to PostgreSQL.
+ * `readReplica` points the engines' run lists at the machine's streaming replica
+ * (`infra.sh up --replica`, DATABASE_READ_URL).
  */
 async function startStack(options = {}) {
   const basePort = options.basePort ?? 3000;
@@ -169,6 +171,7 @@ async function startStack(options = {}) {
     ...process.env,
     DATABASE_URL: pooledUrl,
     DATABASE_DIRECT_URL: directUrl,
+    ...(options.readReplica ? { DATABASE_READ_URL: replicaUrl(database) } : {}),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     RABBITMQ_URL: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -185,6 +188,11 @@ async function startStack(options = {}) {
     portOf: (name) => portOf(basePort, name),
     sharedPort: counts.gateway > 1 ? (name) => name.startsWith('gateway') : undefined,
   });
+}
+
+/** The machine's streaming replica of the server (tools/infra/replica.sh). */
+function replicaUrl(database) {
+  return `postgres://postgres@127.0.0.1:${process.env.WEFT_REPLICA_PORT ?? '5433'}/${database}`;
 }
 
 /** The machine's PgBouncer (tools/infra/pgbouncer.sh), in front of the same server. */

@@ -60,6 +60,8 @@ export declare function startStack(
     replicas?: number | Partial<Record<App, number>>;
     /** Pooled connections through the machine's PgBouncer (port 6432), migrations direct. */
     pgbouncer?: boolean;
+    /** Run lists from the machine's streaming replica (port 5433, `infra.sh up --replica`). */
+    readReplica?: boolean;
   },
 ): Promise<Stack>;
 

@@ -7,8 +7,8 @@ export NX_DAEMON=false
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "infrastructure (PostgreSQL, Redis, RabbitMQ, Kafka)"
-tools/infra/infra.sh up
+step "infrastructure (PostgreSQL and its read replica, Redis, RabbitMQ, Kafka, PgBouncer)"
+tools/infra/infra.sh up --replica
 
 step "build and type-check (tsc -b), and the web console's bundle (vite)"
 tsc -b tsconfig.build.json tsconfig.spec.json

@@ -2,7 +2,7 @@
 # Local infrastructure for development and tests: PostgreSQL, Redis and RabbitMQ from the
 # machine's packages, a Kafka broker that this script installs and runs itself, PgBouncer, and the
 # Chromium of the web console's browser tests (Debian's package, installed when missing).
-#   infra.sh up | down [--all] | status
+#   infra.sh up [--replica] | down [--all] | status
 # Idempotent and quick when everything runs. See tools/infra/README.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/kafka.sh"
 # shellcheck source=tools/infra/pgbouncer.sh
 . "$here/pgbouncer.sh"
+# shellcheck source=tools/infra/replica.sh
+. "$here/replica.sh"
 
 PG_PORT=5432
 REDIS_PORT=6379
@@ -83,6 +85,7 @@ up() {
   ensure rabbitmq "rabbitmq 127.0.0.1:$RABBITMQ_PORT" || failed=1
   kafka_ensure || failed=1
   pgbouncer_ensure || failed=1
+  if [ "${1:-}" = --replica ]; then replica_ensure || failed=1; fi
   chromium_ensure || failed=1
   [ "$failed" = 0 ] || { echo "infra: some services are not available (see above)" >&2; exit 1; }
 }
@@ -90,6 +93,7 @@ up() {
 down() {
   kafka_stop
   pgbouncer_stop
+  replica_stop
   if [ "${1:-}" = --all ]; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     rabbitmqctl stop >/dev/null 2>&1 || true
@@ -107,13 +111,14 @@ status() {
   rabbitmq_up && ok rabbitmq "127.0.0.1:$RABBITMQ_PORT up" || { fail rabbitmq "127.0.0.1:$RABBITMQ_PORT down"; all=1; }
   kafka_up && ok kafka "127.0.0.1:$KAFKA_PORT up (Kafka $KAFKA_VERSION, KRaft)" || { fail kafka "127.0.0.1:$KAFKA_PORT down"; all=1; }
   pgbouncer_up && ok pgbouncer "127.0.0.1:$PGBOUNCER_PORT up (transaction mode)" || { fail pgbouncer "127.0.0.1:$PGBOUNCER_PORT down"; all=1; }
+  replica_up && ok replica "127.0.0.1:$REPLICA_PORT up (read replica)" || ok replica "127.0.0.1:$REPLICA_PORT not running (infra.sh up --replica starts it)"
   [ -x "$CHROMIUM" ] && ok chromium "$CHROMIUM" || { fail chromium "$CHROMIUM missing (infra.sh up installs it)"; all=1; }
   return "$all"
 }
 
 case "${1:-}" in
-  up) up ;;
+  up) up "${2:-}" ;;
   down) down "${2:-}" ;;
   status) status ;;
-  *) echo "usage: $0 up | down [--all] | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--replica] | down [--all] | status" >&2; exit 2 ;;
 esac

@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('workflow');
 
 import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
-import { openDatabase } from '@weft/persistence';
+import { openDatabase, openReadReplica } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -21,6 +21,9 @@ async function main(logger: JsonLogger): Promise<void> {
   const config = loadConfig(configSchema);
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(workflowDatabase, { url: config.DATABASE_URL }, readiness);
+  const readDataSource = config.DATABASE_READ_URL
+    ? await openReadReplica(workflowDatabase, { url: config.DATABASE_READ_URL }, readiness)
+    : undefined;
   const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
     name: 'weft-workflow',
     logger,
@@ -40,6 +43,7 @@ async function main(logger: JsonLogger): Promise<void> {
       logger,
       readiness,
       dataSource,
+      readDataSource,
       rpc: broker,
       tasks: broker,
       events,
@@ -60,6 +64,7 @@ async function main(logger: JsonLogger): Promise<void> {
         await broker.close();
         await events.close();
         await app.close();
+        await readDataSource?.destroy();
         await dataSource.destroy();
         await telemetry.shutdown();
       },

@@ -31,6 +31,11 @@ export interface WorkflowDeps {
   logger: JsonLogger;
   readiness: ReadinessRegistry;
   dataSource: DataSource;
+  /**
+   * A streaming read replica (`DATABASE_READ_URL`) for reads that may lag: run lists. A run
+   * read by id is always read from the primary: a client reads the run it was just answered.
+   */
+  readDataSource?: DataSource;
   rpc: RpcTransport;
   tasks: TaskQueue;
   events: EventLog;
@@ -54,7 +59,7 @@ export function assemble(deps: WorkflowDeps) {
   const triggers = new TriggerRepository(deps.dataSource);
   const workflowRepository = new WorkflowRepository(deps.dataSource, triggers);
   const transactions = new Transactions(deps.dataSource);
-  const runRepository = new RunRepository(deps.dataSource);
+  const runRepository = new RunRepository(deps.dataSource, deps.readDataSource);
   const catalog = new WorkflowCatalog(workflowRepository);
   const outbox = new OutboxRepository(transactions);
   const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);

@@ -6,3 +6,4 @@ export {
   type ServiceDatabase,
 } from './database';
 export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';
+export { openReadReplica, replicaLagSeconds } from './read-replica';

@@ -19,11 +19,26 @@ function registered<M extends Metric>(name: string, create: () => M): M {
   return (metricsRegistry.getSingleMetric(name) as M | undefined) ?? create();
 }
 
-export function gauge<L extends string>(name: string, help: string, labelNames: readonly L[]) {
-  return registered(
-    name,
-    () => new Gauge<L>({ name, help, labelNames, registers: [metricsRegistry] }),
-  );
+/**
+ * A gauge; `collect` (called on each scrape, may be async) sets values read only then, such
+ * as a pool's size or a replica's lag.
+ */
+export function gauge<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  collect?: (gauge: Gauge<L>) => void | Promise<void>,
+) {
+  return registered(name, () => {
+    const created: Gauge<L> = new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [metricsRegistry],
+      ...(collect ? { collect: () => collect(created) } : {}),
+    });
+    return created;
+  });
 }
 
 export function counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {

@@ -73,7 +73,11 @@ const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input
  * are the engine's, acting on runs whatever their tenant.
  */
 export class RunRepository {
-  constructor(private readonly db: DataSource) {}
+  /** `reads`: where lists go, a read replica that may lag (the primary when none). */
+  constructor(
+    private readonly db: DataSource,
+    private readonly reads: DataSource = db,
+  ) {}
 
   /** Claims an idempotency key for `runId`; answers the run that holds it. */
   async claimKey(sql: Sql, tenantId: string, key: string, runId: string): Promise<string> {
@@ -482,7 +486,7 @@ export class RunRepository {
     after?: string;
     limit: number;
   }): Promise<RunSummary[]> {
-    const rows: RunRow[] = await this.db.query(
+    const rows: RunRow[] = await this.reads.query(
       `SELECT ${RUN_COLUMNS} FROM workflow.runs
         WHERE tenant_id = $1
           AND ($2::uuid IS NULL OR workflow_id = $2)

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { createDataSource, migrate, openReadReplica, replicaLagSeconds } from '@weft/persistence';
+import { metricsRegistry } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { workflowDatabase } from '../src/database';
+import { RunRepository } from '../src/engine/store/run.repository';
+import { Transactions } from '../src/engine/store/transactions';
+import { EngineService } from '../src/engine/engine.service';
+import { WorkflowCatalog } from '../src/engine/workflow-catalog';
+import { RunService } from '../src/runs/run.service';
+import { RunChains } from '../src/triggers/run-chains';
+import { TriggerRepository } from '../src/triggers/trigger.repository';
+import { WorkflowRepository } from '../src/workflows/workflow.repository';
+import { WorkflowService } from '../src/workflows/workflow.service';
+import { JsonLogger } from '@weft/runtime';
+
+const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+// The streaming replica of `infra.sh up --replica` (tools/infra/replica.sh), which npm test starts.
+const replicaUrl =
+  process.env['WEFT_TEST_REPLICA_URL'] ?? 'postgres://postgres@127.0.0.1:5433/test';
+
+/**
+ * `DATABASE_READ_URL`: run lists come from a real streaming replica (which may lag), a run read
+ * by id from the primary, and the replica's lag is a metric.
+ */
+describe('run lists from a read replica (real PostgreSQL primary and hot standby)', () => {
+  const tenantId = randomUUID();
+  let db: DataSource;
+  let replica: DataSource;
+  let runService: RunService;
+  let workflowId: string;
+
+  beforeAll(async () => {
+    db = createDataSource(workflowDatabase, { url, poolSize: 2 });
+    await db.initialize();
+    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
+    await migrate(db, workflowDatabase.schema);
+    replica = await openReadReplica(workflowDatabase, { url: replicaUrl, poolSize: 2 });
+    const logger = new JsonLogger('workflow', 'error', () => undefined);
+    const triggers = new TriggerRepository(db);
+    const workflows = new WorkflowRepository(db, triggers);
+    const catalog = new WorkflowCatalog(workflows);
+    const runs = new RunRepository(db, replica);
+    const chains = new RunChains(triggers, runs, catalog, logger);
+    const transactions = new Transactions(db);
+    const engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
+    runService = new RunService(transactions, runs, workflows, catalog, engine, () => undefined);
+    workflowId = (
+      await new WorkflowService(workflows, triggers).create({
+        schemaVersion: 1,
+        tenantId,
+        definition: { name: 'replicated', steps: [{ id: 'a', type: 'transform', with: {} }] },
+      })
+    ).id;
+  });
+
+  /** Waits until the replica has replayed everything the primary had written when called. */
+  async function caughtUp(): Promise<void> {
+    const [{ lsn }] = await db.query<[{ lsn: string }]>('SELECT pg_current_wal_lsn()::text AS lsn');
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      const [{ behind }] = await replica.query<[{ behind: boolean }]>(
+        'SELECT pg_last_wal_replay_lsn() < $1::pg_lsn AS behind',
+        [lsn],
+      );
+      if (!behind) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`the replica did not replay up to ${lsn} in 10 s`);
+  }
+
+  afterAll(async () => {
+    await replica?.destroy();
+    await db?.destroy();
+  });
+
+  it('is a replica in recovery, not the primary', async () => {
+    const [row] = await replica.query<{ standby: boolean }[]>(
+      'SELECT pg_is_in_recovery() AS standby',
+    );
+    expect(row?.standby).toBe(true);
+    await expect(replica.query('CREATE TABLE workflow.nope (id int)')).rejects.toThrow(
+      /read-only transaction/,
+    );
+  });
+
+  it('lists runs from the replica, as replayed, and reads a new run by id from the primary', async () => {
+    const listed = async () =>
+      (await runService.list({ schemaVersion: 1, tenantId, workflowId, limit: 10 })).items.map(
+        (run) => run.id,
+      );
+    await caughtUp();
+    // Replay paused: the replica stands still, so what the list shows is the replica's.
+    await replica.query('SELECT pg_wal_replay_pause()');
+    let runId: string;
+    try {
+      runId = (await runService.start({ schemaVersion: 1, tenantId, workflowId, input: {} })).run
+        .id;
+      await expect(runService.get({ schemaVersion: 1, tenantId, runId })).resolves.toMatchObject({
+        id: runId,
+      });
+      expect(await listed()).toEqual([]);
+    } finally {
+      await replica.query('SELECT pg_wal_replay_resume()');
+    }
+    const deadline = Date.now() + 10_000;
+    while (!(await listed()).includes(runId) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await listed()).toEqual([runId]);
+    expect(await replicaLagSeconds(replica)).toBeLessThan(10);
+  });
+
+  it('exports the replica lag as weft_db_replica_lag_seconds', async () => {
+    const text = await metricsRegistry.metrics();
+    expect(text).toContain('# TYPE weft_db_replica_lag_seconds gauge');
+    expect(text).toMatch(/^weft_db_replica_lag_seconds\{schema="workflow"\} \d/m);
+  });
+});
