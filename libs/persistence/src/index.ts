@@ -1,9 +1,20 @@
 export {
+  applyMigrations,
   createDataSource,
   migrate,
+  migrationNames,
+  migrationOptionsOf,
   openDatabase,
+  type DatabaseConfig,
   type DatabaseOptions,
+  type MigrationOptions,
   type ServiceDatabase,
 } from './database';
+export {
+  appliedMigrations,
+  MigrationsPendingError,
+  waitForMigrations,
+  type MigrationWait,
+} from './migration-wait';
 export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';
 export { openReadReplica, replicaLagSeconds } from './read-replica';
