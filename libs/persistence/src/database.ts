@@ -1,5 +1,6 @@
 import { DataSource, type MigrationInterface } from 'typeorm';
 import type { ReadinessRegistry } from '@weft/runtime';
+import { watchPool } from './pool-metrics';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -61,7 +62,10 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<s
   }
 }
 
-/** Opens the pool, applies the service's migrations and registers the readiness check. */
+/**
+ * Opens the pool, applies the service's migrations, registers the readiness check and exports
+ * the pool's use (pool-metrics.ts).
+ */
 export async function openDatabase(
   database: ServiceDatabase,
   options: DatabaseOptions,
@@ -76,5 +80,6 @@ export async function openDatabase(
     throw error;
   }
   readiness?.register('postgres', () => dataSource.query('SELECT 1'));
+  watchPool(dataSource, database.schema);
   return dataSource;
 }

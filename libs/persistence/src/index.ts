@@ -5,4 +5,5 @@ export {
   type DatabaseOptions,
   type ServiceDatabase,
 } from './database';
+export { watchPool } from './pool-metrics';
 export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';
