@@ -124,3 +124,20 @@ describe('deploy/grafana/weft-dashboard.json', () => {
     expect([...families.keys()].filter((name) => !shown.has(name))).toEqual([]);
   });
 });
+
+describe('docs/operations.md § Metrics', () => {
+  const text = readText('docs/operations.md');
+  const section = text.slice(
+    text.indexOf('\n## Metrics\n'),
+    text.indexOf('\n## ', text.indexOf('\n## Metrics\n') + 1),
+  );
+
+  it.each(Object.values(METRICS))('describes $name as a $type', ({ name, type }) => {
+    expect(section).toMatch(new RegExp(`^\\| \`${name}\`\\s+\\| ${type}\\s+\\|`, 'm'));
+  });
+
+  it('describes no family the code does not register', () => {
+    const named = [...section.matchAll(/^\| `(weft_[a-z0-9_]+)`/gm)].map(([, name]) => name!);
+    expect(named.filter((name) => !families.has(name))).toEqual([]);
+  });
+});
