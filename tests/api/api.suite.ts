@@ -2,6 +2,7 @@ import * as amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client as PgClient } from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { METRICS, type MetricService } from '@weft/runtime';
 import { signWebhook } from '@weft/secrets';
 import { startChatCompletionsServer } from '../../apps/ai/test/support/chat-completions-server';
 import { Api, until } from './support/client';
@@ -2265,6 +2266,77 @@ export function describeApi(mode: Mode, port: number): void {
         expect((await other.get('/v1/runs')).body.items).toEqual([]);
         expect((await other.get('/v1/credentials')).body.items).toEqual([]);
       });
+    });
+
+    describe('metrics', () => {
+      /** The sum over every process of the samples of `name` that have these labels. */
+      async function total(name: string, labels: Record<string, string> = {}): Promise<number> {
+        let sum = 0;
+        for (const url of target.metricsUrls) {
+          for (const line of (await (await fetch(url)).text()).split('\n')) {
+            const sample = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+            if (sample?.[1] !== name) continue;
+            const has = Object.entries(labels).every(([k, v]) =>
+              (sample[2] ?? '').includes(`${k}="${v}"`),
+            );
+            if (has) sum += Number(sample[3]);
+          }
+        }
+        return sum;
+      }
+
+      it('serves every family of each service, with its type, on every process', async () => {
+        const id = await createWorkflow(threeSteps('metrics'));
+        const run = await startAndWait(id, { input: { name: 'metrics' } });
+        expect(run.status).toBe('succeeded');
+
+        const missing: string[] = [];
+        for (const [process, url] of Object.entries(target.metricsByProcess)) {
+          const response = await fetch(url);
+          expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+          const text = await response.text();
+          const service = process.split('#')[0] as MetricService | 'standalone';
+          for (const family of Object.values(METRICS)) {
+            const served: readonly string[] = family.servedBy;
+            const expected =
+              service === 'standalone' ? served.length > 0 : served.includes(service);
+            if (expected && !text.includes(`\n# TYPE ${family.name} ${family.type}\n`)) {
+              missing.push(`${process}: ${family.name} (${family.type})`);
+            }
+          }
+          // Every process counts its own HTTP requests (in the stack, at least its /ready polls).
+          expect(text).toMatch(
+            /^weft_http_requests_total\{method="GET",route="\/[^"]*",code="200"\} \d+$/m,
+          );
+        }
+        expect(missing).toEqual([]);
+
+        // Values, summed over the processes (either engine may have applied the run).
+        expect(await total('weft_runs_started_total')).toBeGreaterThanOrEqual(1);
+        expect(
+          await total('weft_runs_finished_total', { status: 'succeeded' }),
+        ).toBeGreaterThanOrEqual(1);
+        expect(
+          await total('weft_step_attempts_total', { type: 'http.request', outcome: 'succeeded' }),
+        ).toBeGreaterThanOrEqual(1);
+        expect(
+          await total('weft_step_duration_seconds_count', { type: 'http.request' }),
+        ).toBeGreaterThanOrEqual(1);
+        expect(
+          await total('weft_http_requests_total', {
+            method: 'POST',
+            route: '/v1/workflows/:id/runs',
+            code: '202',
+          }),
+        ).toBeGreaterThanOrEqual(1);
+        expect(
+          await total('weft_db_pool_connections', { database: 'gateway' }),
+        ).toBeGreaterThanOrEqual(1);
+        // Never a raw URL, nor a run's id, in a label.
+        for (const url of target.metricsUrls) {
+          expect(await (await fetch(url)).text()).not.toContain(run.id as string);
+        }
+      }, 60_000);
     });
   });
 }

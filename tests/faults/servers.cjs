@@ -52,8 +52,8 @@ const postgresCluster = () => fs.readdirSync('/etc/postgresql')[0];
 /** How each server is stopped; `startServers` brings it back. */
 const stoppers = {
   rabbitmq: () => run('rabbitmqctl', ['stop']),
-  // `infra.sh down` stops only the Kafka broker it runs (SIGTERM, controlled shutdown).
-  kafka: () => run(infra, ['down']),
+  // The Kafka broker infra.sh runs (SIGTERM, controlled shutdown), and nothing else.
+  kafka: () => run(infra, ['down', 'kafka']),
   postgres: () =>
     run('pg_ctlcluster', ['--skip-systemctl-redirect', postgresCluster(), 'main', 'stop']),
 };

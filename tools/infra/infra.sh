@@ -2,7 +2,7 @@
 # Local infrastructure for development and tests: PostgreSQL, Redis and RabbitMQ from the
 # machine's packages, a Kafka broker that this script installs and runs itself, PgBouncer, and the
 # Chromium of the web console's browser tests (Debian's package, installed when missing).
-#   infra.sh up [--replica] | down [--all] | status
+#   infra.sh up [--replica] | down [--all | kafka | pgbouncer | replica] | status
 # Idempotent and quick when everything runs. See tools/infra/README.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -91,6 +91,10 @@ up() {
 }
 
 down() {
+  # One of the servers this script runs itself (the fault suite stops Kafka alone).
+  case "${1:-}" in
+    kafka | pgbouncer | replica) "${1}_stop"; return ;;
+  esac
   kafka_stop
   pgbouncer_stop
   replica_stop
@@ -120,5 +124,5 @@ case "${1:-}" in
   up) up "${2:-}" ;;
   down) down "${2:-}" ;;
   status) status ;;
-  *) echo "usage: $0 up [--replica] | down [--all] | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--replica] | down [--all | kafka | pgbouncer | replica] | status" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { databaseEnv, env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { DEFAULT_LOAD_SHEDDING } from './http/load-shedding';
 import { DEFAULT_LIMITS } from './limits';
+import { requestLogEnv } from './http/request-log';
 import { tenantLimitEnv } from './tenants/tenant-limits';
 
 export const defaultPort = 3000;
@@ -40,6 +41,8 @@ export const configSchema = z.object({
     .min(0, 'must be 0 (no cap) or a number of connections')
     .default(DEFAULT_LIMITS.maxConnectionsPerAddress),
   GATEWAY_MAX_EVENT_STREAMS_PER_TENANT: env.positiveInt(DEFAULT_LIMITS.maxEventStreamsPerTenant),
+  // One log line per request (http/request-log.ts).
+  ...requestLogEnv,
   // Tenants' limits where a tenant has none of its own (PATCH /v1/tenants/{id}).
   ...tenantLimitEnv,
 });

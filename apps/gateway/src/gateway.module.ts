@@ -15,6 +15,7 @@ import { HookBodies } from './hooks/hook-bodies';
 import { HooksController } from './hooks/hooks.controller';
 import { BodyLimit } from './http/body-limit';
 import { HttpServerLimits } from './http/http-server';
+import { RequestLog } from './http/request-log';
 import { JsonBodyCheck } from './http/json-body';
 import {
   AdmissionInterceptor,
@@ -43,6 +44,7 @@ import {
   GATEWAY_LIMITS,
   LAST_USED_FLUSH_MS,
   LOAD_SHEDDING,
+  REQUEST_LOG,
   RPC_TIMEOUT_MS,
   SSE_HEARTBEAT_MS,
   TENANT_LIMIT_DEFAULTS,
@@ -79,6 +81,8 @@ export interface GatewayDeps {
    * absent (standalone mode, one process).
    */
   rateLimitStore?: Redis;
+  /** One log line per request (`WEFT_REQUEST_LOG`); on when unset. */
+  requestLog?: boolean;
 }
 
 @Module({})
@@ -109,6 +113,7 @@ export class GatewayModule {
         { provide: LOAD_SHEDDING, useValue: { ...DEFAULT_LOAD_SHEDDING, ...deps.loadShedding } },
         { provide: GATEWAY_LIMITS, useValue: { ...DEFAULT_LIMITS, ...deps.limits } },
         { provide: LAST_USED_FLUSH_MS, useValue: deps.lastUsedFlushMs ?? 10_000 },
+        { provide: REQUEST_LOG, useValue: deps.requestLog ?? true },
         {
           provide: CONSOLE_DIR,
           useValue: deps.consoleDir === undefined ? DEFAULT_CONSOLE_DIR : deps.consoleDir,
@@ -123,6 +128,7 @@ export class GatewayModule {
         { provide: APP_INTERCEPTOR, useClass: AdmissionInterceptor },
         // First of the hooks, so that a shed request costs no other work.
         LoadShedding,
+        RequestLog,
         HttpServerLimits,
         ConsoleAssets,
         BodyLimit,

@@ -76,6 +76,7 @@ async function main(logger: JsonLogger): Promise<void> {
       },
       tenantLimits: tenantLimitDefaultsOf(config),
       rateLimitStore: redis,
+      requestLog: config.WEFT_REQUEST_LOG,
     }),
     logger,
   );

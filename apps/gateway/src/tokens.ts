@@ -8,3 +8,5 @@ export const LAST_USED_FLUSH_MS = Symbol('LastUsedFlushMs');
 export const CONSOLE_DIR = Symbol('ConsoleDir');
 /** The platform's default tenant limits (WEFT_TENANT_…); a tenant's own override them. */
 export const TENANT_LIMIT_DEFAULTS = Symbol('TenantLimitDefaults');
+/** Whether RequestLog writes a line per request (`WEFT_REQUEST_LOG`). */
+export const REQUEST_LOG = Symbol('RequestLog');

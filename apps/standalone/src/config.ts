@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
-import { tenantLimitEnv } from '@weft/gateway';
+import { requestLogEnv, tenantLimitEnv } from '@weft/gateway';
 import { env, serviceEnv } from '@weft/runtime';
 import { breakerEnv } from '@weft/worker';
 
@@ -11,6 +11,8 @@ export const configSchema = z.object({
   ...breakerEnv,
   /** Default tenant limits: WEFT_TENANT_REQUESTS_PER_SECOND, …_RUNS_PER_SECOND, …_CONCURRENT_RUNS. */
   ...tenantLimitEnv,
+  /** WEFT_REQUEST_LOG: one log line per API request (`on`, the default) or none (`off`). */
+  ...requestLogEnv,
   PORT: env.port(3000),
   WEFT_DATA_DIR: z.string().min(1).default('./.weft'),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),

@@ -107,6 +107,7 @@ async function main(logger: JsonLogger): Promise<void> {
       rpcTimeoutMs: 5_000,
       // One process: the tenants' rate windows are counted in it, without Redis.
       tenantLimits: tenantLimitDefaultsOf(config),
+      requestLog: config.WEFT_REQUEST_LOG,
     }),
     logger,
   );

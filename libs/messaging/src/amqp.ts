@@ -18,7 +18,14 @@ import {
   type FieldProblem,
   type RpcService,
 } from '@weft/contracts';
-import { exponentialBackoffMs, type JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import {
+  counter,
+  exponentialBackoffMs,
+  gauge,
+  METRICS,
+  type JsonLogger,
+  type ReadinessRegistry,
+} from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders, validate } from './codec';
 import { UnprocessableMessage } from './errors';
@@ -37,6 +44,11 @@ const METHOD_HEADER = 'x-weft-method';
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 /** An RPC request older than this is dropped by the broker: its caller has given up. */
 const RPC_REQUEST_TTL_MS = 30_000;
+/** How often the depth of each queue this process consumes is read (`weft_queue_messages`). */
+const QUEUE_DEPTH_INTERVAL_MS = 10_000;
+
+const deadLetters = counter(METRICS.deadLetters);
+const queueMessages = gauge(METRICS.queueMessages);
 
 type RpcReply =
   | { ok: true; result: unknown }
@@ -64,6 +76,11 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
   private inFlight = 0;
   private idle: (() => void) | undefined;
   private closing = false;
+  /** Queues whose depth is exported: those this process consumes. */
+  private readonly consumed = new Set<string>();
+  private depthTimer?: NodeJS.Timeout;
+  /** A channel of its own: checking a queue that is gone closes the channel it was asked on. */
+  private depthChannel?: Promise<Channel>;
 
   private constructor(
     private readonly connection: ChannelModel,
@@ -178,6 +195,35 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       { noAck: false },
     );
     this.consumers.push({ channel: amqpChannel, tag: consumerTag });
+    this.sampleDepthOf(channel.queue);
+  }
+
+  /**
+   * Reads the ready messages of every queue this process consumes every
+   * QUEUE_DEPTH_INTERVAL_MS (a passive declare, one round trip a queue), for
+   * `weft_queue_messages`: the signal to scale workers on. Sampled rather than read at each
+   * scrape, so that a scrape never waits on the broker.
+   */
+  private sampleDepthOf(queue: string): void {
+    this.consumed.add(queue);
+    if (this.depthTimer) return;
+    this.depthTimer = setInterval(() => void this.sampleDepths(), QUEUE_DEPTH_INTERVAL_MS);
+    this.depthTimer.unref();
+    void this.sampleDepths();
+  }
+
+  private async sampleDepths(): Promise<void> {
+    for (const queue of this.consumed) {
+      if (this.closing) return;
+      try {
+        this.depthChannel ??= this.openChannel('queue depth');
+        const { messageCount } = await (await this.depthChannel).checkQueue(queue);
+        queueMessages.set({ queue }, messageCount);
+      } catch (error) {
+        this.depthChannel = undefined;
+        this.logger.event('debug', 'queue depth not read', { queue, err: error });
+      }
+    }
   }
 
   async consumeDeadLetters<S extends z.ZodType>(
@@ -202,6 +248,9 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
           try {
             await handler(decoded.value, deadLetterReason(delivery));
             amqpChannel.ack(delivery);
+            // A consumer's dead letters were counted when it sent them; RabbitMQ's own (past the
+            // delivery limit) are counted here, where they are handled.
+            if (!ourDeadLetter(delivery)) deadLetters.inc({ source: channel.queue });
           } catch (error) {
             this.logger.event('warn', 'dead letter not handled; retrying', { queue, err: error });
             await sleep(1_000);
@@ -214,6 +263,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       { noAck: false },
     );
     this.consumers.push({ channel: amqpChannel, tag: consumerTag });
+    this.sampleDepthOf(queue);
   }
 
   /** Counts `work` as in flight, so that `close()` waits for it. */
@@ -283,6 +333,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     reason: string,
   ): Promise<void> {
     this.logger.event('error', 'message dead-lettered', { queue, reason });
+    deadLetters.inc({ source: queue });
     await this.confirmedPublish(Exchanges.deadLetter, queue, delivery.content, {
       persistent: true,
       contentType: delivery.properties.contentType as string | undefined,
@@ -391,6 +442,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       { noAck: false },
     );
     this.consumers.push({ channel, tag: consumerTag });
+    this.sampleDepthOf(service.queue);
   }
 
   private async answer<Svc extends RpcService>(
@@ -456,6 +508,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
   /** Stops consuming, lets in-flight handlers settle their messages, then closes. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.depthTimer);
     for (const { channel, tag } of this.consumers) {
       await channel.cancel(tag).catch(() => undefined);
     }
@@ -472,6 +525,12 @@ const rpcQueueOptions: amqp.Options.AssertQueue = {
   durable: true,
   arguments: { 'x-message-ttl': RPC_REQUEST_TTL_MS },
 };
+
+/** Whether a consumer dead-lettered it (with its reason), rather than RabbitMQ. */
+function ourDeadLetter(delivery: ConsumeMessage): boolean {
+  const reason: unknown = delivery.properties.headers?.[DEAD_LETTER_REASON_HEADER];
+  return typeof reason === 'string' || Buffer.isBuffer(reason);
+}
 
 /** Ours when a consumer dead-lettered it; RabbitMQ's own when the delivery limit did. */
 function deadLetterReason(delivery: ConsumeMessage): string {

@@ -7,7 +7,7 @@ import {
   type RpcService,
   type TopicChannel,
 } from '@weft/contracts';
-import { exponentialBackoffMs, type JsonLogger } from '@weft/runtime';
+import { counter, exponentialBackoffMs, METRICS, type JsonLogger } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, validate } from './codec';
 import { UnprocessableMessage } from './errors';
@@ -43,6 +43,8 @@ interface LogSubscription {
   offset: number;
   running: boolean;
 }
+
+const deadLetters = counter(METRICS.deadLetters);
 
 /**
  * The transports of standalone mode: the same ports, semantics and validation as RabbitMQ
@@ -300,6 +302,7 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
 
   private deadLetter(source: string, body: Buffer, reason: string): void {
     this.logger.event('error', 'message dead-lettered', { source, reason });
+    deadLetters.inc({ source });
     this.deadLetters.push({ source, reason, body: body.toString() });
     this.deadLetterWatchers.get(source)?.(body, reason);
   }

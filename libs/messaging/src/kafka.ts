@@ -11,7 +11,14 @@ import {
   type Producer,
 } from 'kafkajs';
 import { Topics, type ConsumerGroup, type TopicChannel, type TopicName } from '@weft/contracts';
-import { exponentialBackoffMs, type JsonLogger, type ReadinessRegistry } from '@weft/runtime';
+import {
+  counter,
+  exponentialBackoffMs,
+  gauge,
+  METRICS,
+  type JsonLogger,
+  type ReadinessRegistry,
+} from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders } from './codec';
 import { UnprocessableMessage } from './errors';
@@ -26,6 +33,12 @@ const MAX_RETRY_DELAY_MS = 5_000;
  */
 const SESSION_TIMEOUT_MS = 10_000;
 export const KAFKA_DEAD_LETTER_REASON_HEADER = 'x-weft-dead-letter-reason';
+/** How often the lag of this process's consumer groups is read (`weft_kafka_consumer_lag`). */
+const LAG_INTERVAL_MS = 15_000;
+
+const deadLetters = counter(METRICS.deadLetters);
+const consumerLag = gauge(METRICS.kafkaConsumerLag);
+
 /** Most records in one produce request; more wait for the next. */
 const MAX_PRODUCE_BATCH = 1_000;
 
@@ -87,6 +100,7 @@ export class KafkaEventLog implements EventLog, Drainable {
   /** Records produced while a request is in flight; they leave together in the next one. */
   private pending: PendingRecord[] = [];
   private sending = false;
+  private lagTimer?: NodeJS.Timeout;
 
   private constructor(private readonly options: KafkaOptions) {
     this.kafka = new Kafka({
@@ -302,6 +316,53 @@ export class KafkaEventLog implements EventLog, Drainable {
       await joined;
     }
     this.consuming = true;
+    if (this.durableGroups().length > 0) {
+      this.lagTimer = setInterval(() => void this.sampleLag(), LAG_INTERVAL_MS);
+      this.lagTimer.unref();
+      void this.sampleLag();
+    }
+  }
+
+  /**
+   * Groups shared across processes and restarts (the engine's): a group of one process that
+   * follows live records only (SSE, cancellations) has a random name and is not exported.
+   */
+  private durableGroups(): [ConsumerGroup, Subscription[]][] {
+    return [...this.subscriptions].filter(([, subscriptions]) =>
+      subscriptions.every((subscription) => subscription.from === 'earliest'),
+    );
+  }
+
+  /**
+   * `weft_kafka_consumer_lag`: per durable group and topic, the records past the group's
+   * committed offsets (from the earliest kept record where it has committed none), summed over
+   * partitions; what to scale engines on. Two admin requests a topic every LAG_INTERVAL_MS;
+   * sampled rather than read at each scrape, so that a scrape never waits on the brokers.
+   */
+  private async sampleLag(): Promise<void> {
+    for (const [group, subscriptions] of this.durableGroups()) {
+      const topics = subscriptions.map((subscription) => subscription.channel.topic as string);
+      try {
+        for (const { topic, partitions } of await this.admin.fetchOffsets({
+          groupId: group,
+          topics,
+        })) {
+          const ends = new Map(
+            (await this.admin.fetchTopicOffsets(topic)).map((end) => [end.partition, end]),
+          );
+          let lag = 0n;
+          for (const { partition, offset } of partitions) {
+            const end = ends.get(partition);
+            if (!end) continue;
+            const from = BigInt(offset) < 0n ? BigInt(end.low) : BigInt(offset);
+            if (BigInt(end.high) > from) lag += BigInt(end.high) - from;
+          }
+          consumerLag.set({ group, topic }, Number(lag));
+        }
+      } catch (error) {
+        this.options.logger.event('debug', 'consumer lag not read', { group, err: error });
+      }
+    }
   }
 
   /**
@@ -383,6 +444,7 @@ export class KafkaEventLog implements EventLog, Drainable {
     record: KafkaMessage,
     reason: string,
   ): Promise<void> {
+    deadLetters.inc({ source: topic });
     this.options.logger.event('error', 'record dead-lettered', {
       topic,
       partition,
@@ -410,6 +472,7 @@ export class KafkaEventLog implements EventLog, Drainable {
 
   /** Leaves the groups once in-flight batches are done and committed, then disconnects. */
   async close(): Promise<void> {
+    clearInterval(this.lagTimer);
     await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
     await this.producer.disconnect();
     await this.admin.disconnect();

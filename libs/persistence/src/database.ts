@@ -1,6 +1,7 @@
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { DEFAULT_MIGRATIONS_WAIT_MS, type ReadinessRegistry } from '@weft/runtime';
 import { waitForMigrations, type WaitLog } from './migration-wait';
+import { watchPool } from './pool-metrics';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -121,7 +122,7 @@ export async function applyMigrations(
 
 /**
  * Brings the schema to this release's version (migrations applied, or waited for), then opens
- * the pool and registers the readiness check.
+ * the pool, registers the readiness check and exports the pool's use (pool-metrics.ts).
  */
 export async function openDatabase(
   database: ServiceDatabase,
@@ -149,5 +150,6 @@ export async function openDatabase(
     throw error;
   }
   readiness?.register('postgres', () => dataSource.query('SELECT 1'));
+  watchPool(dataSource, database.schema);
   return dataSource;
 }

@@ -16,5 +16,6 @@ export {
   waitForMigrations,
   type MigrationWait,
 } from './migration-wait';
+export { watchPool } from './pool-metrics';
 export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';
 export { openReadReplica, replicaLagSeconds } from './read-replica';

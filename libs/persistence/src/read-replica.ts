@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { gauge, type ReadinessRegistry } from '@weft/runtime';
+import { gauge, METRICS, type ReadinessRegistry } from '@weft/runtime';
 import { createDataSource, type DatabaseOptions, type ServiceDatabase } from './database';
 
 /**
@@ -17,23 +17,18 @@ const LAG_SQL = `
 /** The replicas this process reads from; the gauge asks each when Prometheus scrapes. */
 const replicas = new Map<string, DataSource>();
 
-gauge(
-  'weft_db_replica_lag_seconds',
-  'Replay lag of the read replica, in seconds',
-  ['schema'],
-  async (lag) => {
-    await Promise.all(
-      [...replicas].map(async ([schema, source]) => {
-        try {
-          lag.set({ schema }, await replicaLagSeconds(source));
-        } catch {
-          // The replica unreachable: no sample rather than a made-up one.
-          lag.remove({ schema });
-        }
-      }),
-    );
-  },
-);
+gauge(METRICS.dbReplicaLag, async (lag) => {
+  await Promise.all(
+    [...replicas].map(async ([schema, source]) => {
+      try {
+        lag.set({ schema }, await replicaLagSeconds(source));
+      } catch {
+        // The replica unreachable: no sample rather than a made-up one.
+        lag.remove({ schema });
+      }
+    }),
+  );
+});
 
 /** Reads the replica's replay lag once (the gauge's query). */
 export async function replicaLagSeconds(source: DataSource): Promise<number> {

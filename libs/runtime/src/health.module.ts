@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Logger, Module, type DynamicModule, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { HttpMetrics } from './http-metrics';
 import { collectProcessMetrics, metricsRegistry } from './metrics';
 import { ReadinessRegistry, type ReadinessReport } from './readiness';
 
@@ -56,7 +57,10 @@ class HealthController {
   }
 }
 
-/** `GET /health`, `GET /ready` backed by the service's readiness registry, and `GET /metrics`. */
+/**
+ * `GET /health`, `GET /ready` backed by the service's readiness registry, and `GET /metrics`;
+ * and the HTTP request metrics of every route of the app (HttpMetrics).
+ */
 @Module({})
 export class HealthModule {
   static forRoot(readiness: ReadinessRegistry): DynamicModule {
@@ -64,7 +68,7 @@ export class HealthModule {
     return {
       module: HealthModule,
       controllers: [HealthController],
-      providers: [{ provide: ReadinessRegistry, useValue: readiness }],
+      providers: [{ provide: ReadinessRegistry, useValue: readiness }, HttpMetrics],
       exports: [ReadinessRegistry],
     };
   }

@@ -20,5 +20,16 @@ export { ReadinessRegistry, type ReadinessCheck, type ReadinessReport } from './
 export { createHttpApp } from './http-app';
 export { uuidv7 } from './ids';
 export { exponentialBackoffMs } from './backoff';
-export { collectProcessMetrics, counter, gauge, metricsRegistry } from './metrics';
+export {
+  collectProcessMetrics,
+  counter,
+  DURATION_BUCKETS,
+  gauge,
+  histogram,
+  METRICS,
+  metricsRegistry,
+  type MetricFamily,
+  type MetricService,
+} from './metrics';
+export { UNMATCHED_ROUTE } from './http-metrics';
 export { LruCache } from './lru-cache';

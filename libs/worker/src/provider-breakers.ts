@@ -1,5 +1,5 @@
 import type { OpenedCredential } from '@weft/contracts';
-import { counter, env, gauge } from '@weft/runtime';
+import { counter, env, gauge, METRICS } from '@weft/runtime';
 import {
   BrokenCircuitError,
   circuitBreaker,
@@ -39,16 +39,18 @@ export const breakerSettingsOf = (config: {
 /** Circuits kept per process; the oldest closed one is forgotten past this (a closed circuit is the default). */
 const MAX_CIRCUITS = 10_000;
 
-const circuitState = gauge(
-  'weft_circuit_breaker_state',
-  "A provider's circuit: 0 closed, 1 open (skipped), 2 half-open (one probe call in flight)",
-  ['worker', 'tenant', 'credential'],
-);
-const circuitOpened = counter(
-  'weft_circuit_breaker_opened_total',
-  'Times a circuit opened (its provider failed too often, or its probe failed)',
-  ['worker'],
-);
+const circuitState = gauge(METRICS.circuitBreakerState);
+const circuitOpened = counter(METRICS.circuitBreakerOpened);
+/** Every ProviderBreakers of the process (one per worker), for the circuits-by-state gauge. */
+const everyWorker = new Set<ProviderBreakers>();
+gauge(METRICS.circuitBreakers, (circuits) => {
+  circuits.reset();
+  for (const breakers of everyWorker) {
+    for (const [state, count] of breakers.countByState()) {
+      circuits.inc({ worker: breakers.worker, state }, count);
+    }
+  }
+});
 
 /** What a chain of providers answered, and which credential answered it. */
 export interface Served<T> {
@@ -67,9 +69,30 @@ export class ProviderBreakers {
   private readonly circuits = new Map<string, CircuitBreakerPolicy>();
 
   constructor(
-    private readonly worker: string,
+    readonly worker: string,
     private readonly settings: BreakerSettings = DEFAULT_BREAKER_SETTINGS,
-  ) {}
+  ) {
+    everyWorker.add(this);
+  }
+
+  /** How many circuits are in each state (`weft_circuit_breakers`). */
+  countByState(): Map<'closed' | 'open' | 'half_open', number> {
+    const counts = new Map<'closed' | 'open' | 'half_open', number>([
+      ['closed', 0],
+      ['open', 0],
+      ['half_open', 0],
+    ]);
+    for (const circuit of this.circuits.values()) {
+      const state =
+        circuit.state === CircuitState.HalfOpen
+          ? 'half_open'
+          : circuit.state === CircuitState.Closed
+            ? 'closed'
+            : 'open';
+      counts.set(state, counts.get(state)! + 1);
+    }
+    return counts;
+  }
 
   /**
    * Calls `call` with each credential in turn until one answers: a retryable failure moves on

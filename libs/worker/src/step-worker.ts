@@ -13,7 +13,7 @@ import {
 } from '@weft/contracts';
 import { mayFailWith } from '@weft/definitions';
 import { UnprocessableMessage, type EventLog, type TaskQueue } from '@weft/messaging';
-import type { JsonLogger } from '@weft/runtime';
+import { counter, histogram, METRICS, type JsonLogger } from '@weft/runtime';
 import { contextFieldsOf, type Connector, type WorkerServices } from './define-connector';
 import { scrubberOf } from './scrub';
 import { StepFailed } from './step-failed';
@@ -38,6 +38,22 @@ export const DEFAULT_HEARTBEAT_MS = 10_000;
 const LEASE_HEARTBEATS = 3;
 /** A connector reporting progress more often than this sends one heartbeat, not many. */
 const MIN_HEARTBEAT_GAP_MS = 1_000;
+
+const attempts = counter(METRICS.stepAttempts);
+const durations = histogram(METRICS.stepDuration);
+
+/**
+ * An attempt's outcome as a metric label: its two outcomes, with the failures a worker did not
+ * cause (its deadline, its run's cancellation) told apart. Error codes are not labels: a
+ * connector may declare its own.
+ */
+export function attemptOutcome(
+  result: StepResult,
+): 'succeeded' | 'failed' | 'timeout' | 'cancelled' {
+  if (result.outcome === 'succeeded') return 'succeeded';
+  const code = result.outcome === 'failed' ? result.error.code : undefined;
+  return code === 'timeout' || code === 'cancelled' ? code : 'failed';
+}
 
 /** Why an attempt's signal aborted when its run was cancelled. */
 class AttemptCancelled extends Error {
@@ -100,12 +116,17 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<void>
         if (Date.now() - lastBeat >= heartbeatMs) heartbeat();
       }, heartbeatMs);
       let result: StepResult;
+      const started = performance.now();
       try {
         result = await runConnector(connector, task, options, cancel.signal, heartbeat);
       } finally {
         clearInterval(timer);
         inFlight.delete(key);
       }
+      // Counted once the attempt ended, before its result is produced: a redelivered task (the
+      // produce failed, or the process died) runs, and is counted, again.
+      attempts.inc({ type: task.stepType, outcome: attemptOutcome(result) });
+      durations.observe({ type: task.stepType }, (performance.now() - started) / 1_000);
       await options.events.produce(EventTopics.stepResults, result);
     },
     { prefetch: options.prefetch },

@@ -10,6 +10,8 @@ export interface Target {
   adminKey: string;
   /** `GET /metrics` of every process (one in standalone mode). */
   metricsUrls: string[];
+  /** The same by process: `gateway`, `workflow`, `workflow#2`, … or `standalone`. */
+  metricsByProcess: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,12 @@ async function startDistributed(port: number): Promise<Target> {
     adminKey: stack.adminKey,
     metricsUrls: [...new Set(Object.values(stack.ports))].map(
       (servicePort) => `http://127.0.0.1:${servicePort}/metrics`,
+    ),
+    metricsByProcess: Object.fromEntries(
+      Object.entries(stack.ports).map(([name, servicePort]) => [
+        name,
+        `http://127.0.0.1:${servicePort}/metrics`,
+      ]),
     ),
     stop: async () => {
       await stack.stop();
@@ -89,6 +97,7 @@ async function startStandalone(port: number): Promise<Target> {
     baseUrl: `http://127.0.0.1:${port}`,
     adminKey,
     metricsUrls: [`http://127.0.0.1:${port}/metrics`],
+    metricsByProcess: { standalone: `http://127.0.0.1:${port}/metrics` },
     stop: async () => {
       if (child.exitCode === null) {
         await new Promise((resolve) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowRpc } from '@weft/contracts';
-import { ConfigError, loadConfig } from '@weft/runtime';
+import { ConfigError, loadConfig, METRICS, metricsRegistry } from '@weft/runtime';
 import { runView } from '../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 import { configSchema } from '../config';
@@ -55,6 +55,12 @@ function expectShed(
   });
 }
 
+/** `weft_http_shed_total{reason}` of this process. */
+async function shedCount(reason: string): Promise<number> {
+  const metric = await metricsRegistry.getSingleMetric(METRICS.httpShed.name)!.get();
+  return metric.values.find((value) => value.labels['reason'] === reason)?.value ?? 0;
+}
+
 describe('load shedding: requests in flight', () => {
   let gateway: TestGateway;
   let authorization: string;
@@ -74,6 +80,7 @@ describe('load shedding: requests in flight', () => {
     });
 
   it('answers 503 with Retry-After past the bound, and admits again once slots free', async () => {
+    const shedBefore = await shedCount('in_flight');
     const held = holdRunsGet(gateway);
     const first = [getRun(), getRun()];
     await until(() => held.count === 2, 'two requests in flight');
@@ -85,6 +92,8 @@ describe('load shedding: requests in flight', () => {
       /requests in flight/,
     );
     expect(held.count).toBe(2);
+    // Both counted by reason (weft_http_shed_total).
+    expect((await shedCount('in_flight')) - shedBefore).toBe(2);
 
     held.releaseAll();
     for (const response of await Promise.all(first)) expect(response.statusCode).toBe(200);

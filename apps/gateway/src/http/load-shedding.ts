@@ -12,7 +12,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { JsonLogger } from '@weft/runtime';
+import { counter, JsonLogger, METRICS } from '@weft/runtime';
 import { requestTracing } from '@weft/runtime/telemetry';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
@@ -76,25 +76,40 @@ const NEVER_SHED = new Set(['/health', '/ready', '/metrics']);
  */
 const LONG_LIVED = new Set(['/v1/runs/:id/events', '/v1/events']);
 
+/** Why a request was shed: the `reason` label of `weft_http_shed_total`. */
+type ShedReason = 'in_flight' | 'event_loop' | 'pending';
+
+const shedRequests = counter(METRICS.httpShed);
+
 interface Rejection {
+  reason: ShedReason;
   error: ProblemError;
   headers: Record<string, string>;
   body: string;
 }
 
-function rejection(detail: string, extraHeaders: Record<string, string> = {}): Rejection {
+function rejection(
+  reason: ShedReason,
+  detail: string,
+  extraHeaders: Record<string, string> = {},
+): Rejection {
   const error = overloaded(detail, RETRY_AFTER_SECONDS);
   return {
+    reason,
     error,
     headers: { ...error.headers, ...extraHeaders, 'content-type': 'application/problem+json' },
     body: JSON.stringify(error.problem),
   };
 }
 
-const TOO_MANY_IN_FLIGHT = rejection('The gateway is at its limit of requests in flight.');
-const EVENT_LOOP_LAGGING = rejection('The gateway is too busy to answer in time.');
+const TOO_MANY_IN_FLIGHT = rejection(
+  'in_flight',
+  'The gateway is at its limit of requests in flight.',
+);
+const EVENT_LOOP_LAGGING = rejection('event_loop', 'The gateway is too busy to answer in time.');
 // Closed: the rest of the body is not worth reading, and a slow client's socket is the cost.
 const TOO_MANY_PENDING = rejection(
+  'pending',
   'The gateway is at its limit of requests still being received.',
   { connection: 'close' },
 );
@@ -157,6 +172,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
       requestTracing.paused = rejected !== undefined;
       if (rejected) {
         this.shedSinceSample++;
+        shedRequests.inc({ reason: rejected.reason });
         this.answerShed(request, reply, rejected);
         return; // not calling done(): the request ends here, before any other work
       }
@@ -172,6 +188,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
         if (held.closed) return;
         if (request.raw.complete) return done();
         this.shedSinceSample++;
+        shedRequests.inc({ reason: TOO_MANY_PENDING.reason });
         void reply.code(503).headers(TOO_MANY_PENDING.headers).send(TOO_MANY_PENDING.body);
       });
     });
@@ -190,6 +207,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.inFlight >= this.options.maxInFlight) {
       this.free(held);
       this.shedSinceSample++;
+      shedRequests.inc({ reason: TOO_MANY_IN_FLIGHT.reason });
       const delayMs = this.paceDelay(request.raw.socket);
       if (delayMs > 0) await sleep(delayMs);
       return TOO_MANY_IN_FLIGHT.error;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { counter } from '@weft/runtime';
+import { counter, METRICS } from '@weft/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import {
@@ -42,11 +42,7 @@ export interface RateDecision {
 
 const WINDOW_SECONDS = 1;
 
-const limited = counter(
-  'weft_rate_limited_total',
-  'Requests answered 429 because their tenant was over a limit, by limit',
-  ['kind'],
-);
+const limited = counter(METRICS.rateLimited);
 
 /**
  * Fixed one-second windows per tenant and limit (rate-limiter-flexible). With Redis every

@@ -1,4 +1,4 @@
-import { gauge, type JsonLogger } from '@weft/runtime';
+import { counter, gauge, METRICS, type JsonLogger } from '@weft/runtime';
 import type { EntityManager } from 'typeorm';
 import type { LeaseRepository } from './store/lease.repository';
 import type { RunRepository } from './store/run.repository';
@@ -6,6 +6,7 @@ import type { TimerRepository } from './store/timer.repository';
 import type { Transactions } from './store/transactions';
 import type { EngineService } from './engine.service';
 import type { RunSignal } from './signals';
+import { RunTally } from './run-metrics';
 import type { ScheduleFirer } from '../triggers/schedule-firer';
 
 const POLL_MS = 200;
@@ -13,16 +14,9 @@ const BATCH = 100;
 /** How often waiting runs are checked against their tenant's free slots, and slot use exported. */
 const SLOT_SWEEP_MS = 1_000;
 
-const waitingRuns = gauge(
-  'weft_runs_waiting',
-  'Queued runs waiting for a slot: of their workflow’s concurrency key, or of their tenant’s concurrentRuns (every engine replica reports the whole; take the max)',
-  ['for'],
-);
-const heldSlots = gauge(
-  'weft_slots_held',
-  'Slots held by running runs: of concurrency keys, or of tenants’ concurrentRuns (every replica reports the whole; take the max)',
-  ['scope'],
-);
+const waitingRuns = gauge(METRICS.runsWaiting);
+const heldSlots = gauge(METRICS.slotsHeld);
+const leasesReaped = counter(METRICS.leasesReaped);
 
 /**
  * Applies what falls due with time: schedule slots (ScheduleFirer), timers (retry back-offs,
@@ -82,11 +76,13 @@ export class DueWorkPoller {
     }
     for (const { runId, stepId, attempt } of await this.leases.expiredLeases(BATCH)) {
       this.logger.event('warn', 'step lease expired', { runId, stepId, attempt });
-      applied += await this.applyLocked(runId, async () => ({
+      const reaped = await this.applyLocked(runId, async () => ({
         kind: 'lease-expired',
         stepId,
         attempt,
       }));
+      if (reaped > 0) leasesReaped.inc();
+      applied += reaped;
     }
     if (applied > 0) this.onOutbox();
     if (Date.now() - this.lastSweep >= SLOT_SWEEP_MS) {
@@ -109,12 +105,15 @@ export class DueWorkPoller {
     runId: string,
     claim: (tx: EntityManager) => Promise<RunSignal | undefined>,
   ): Promise<number> {
-    return this.transactions.run(async (tx) => {
+    const tally = new RunTally();
+    const applied = await this.transactions.run(async (tx) => {
       if (!(await this.runs.tryLockRunAnyTenant(tx, runId))) return 0;
       const signal = await claim(tx);
       if (!signal) return 0;
-      await this.engine.apply(runId, signal, { tx });
+      await this.engine.apply(runId, signal, { tx, tally });
       return 1;
     });
+    tally.record();
+    return applied;
   }
 }

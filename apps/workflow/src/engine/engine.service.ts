@@ -18,6 +18,7 @@ import { TenantLimitRepository } from './store/tenant-limit.repository';
 import { concurrencyKeyOf } from './concurrency';
 import type { WorkflowCatalog } from './workflow-catalog';
 import type { RunState } from './run-state';
+import { RunTally } from './run-metrics';
 import type { RunSignal } from './signals';
 import { insertion, withFreeKeys } from '../runs/new-run';
 import type { RunChains } from '../triggers/run-chains';
@@ -83,15 +84,32 @@ export class EngineService {
     this.tenantLimits = services.tenantLimits ?? new TenantLimitRepository(0);
   }
 
-  /** Undefined when the run does not exist (or is not `tenantId`'s, when given). */
+  /**
+   * Undefined when the run does not exist (or is not `tenantId`'s, when given). In the
+   * caller's transaction (`tx`), the caller records `tally` once it has committed.
+   */
   async apply(
     runId: string,
     signal: RunSignal,
-    options: { tenantId?: string; tx?: EntityManager } = {},
+    options:
+      | { tenantId?: string; tx?: undefined }
+      | { tenantId?: string; tx: EntityManager; tally: RunTally } = {},
   ): Promise<RunState | undefined> {
-    const work = (tx: EntityManager) => this.applyIn(tx, [{ runId, signal }], options.tenantId);
-    const [run] = options.tx ? await work(options.tx) : await this.transactions.run(work);
-    if (run && !options.tx) this.onOutbox();
+    if (options.tx) {
+      const [run] = await this.applyIn(
+        options.tx,
+        [{ runId, signal }],
+        options.tally,
+        options.tenantId,
+      );
+      return run;
+    }
+    const tally = new RunTally();
+    const [run] = await this.transactions.run((tx) =>
+      this.applyIn(tx, [{ runId, signal }], tally, options.tenantId),
+    );
+    tally.record();
+    if (run) this.onOutbox();
     return run;
   }
 
@@ -105,7 +123,9 @@ export class EngineService {
   async applyAll(signals: RunSignalFor[]): Promise<(RunState | undefined)[]> {
     let runs: (RunState | undefined)[];
     try {
-      runs = await this.transactions.run((tx) => this.applyIn(tx, signals));
+      const tally = new RunTally();
+      runs = await this.transactions.run((tx) => this.applyIn(tx, signals, tally));
+      tally.record();
     } catch (error) {
       if (isTransientDatabaseError(error)) throw error;
       runs = [];
@@ -120,7 +140,11 @@ export class EngineService {
     batchError: unknown,
   ): Promise<RunState | undefined> {
     try {
-      const [run] = await this.transactions.run((tx) => this.applyIn(tx, [{ runId, signal }]));
+      const tally = new RunTally();
+      const [run] = await this.transactions.run((tx) =>
+        this.applyIn(tx, [{ runId, signal }], tally),
+      );
+      tally.record();
       return run;
     } catch (error) {
       if (isTransientDatabaseError(error)) throw error;
@@ -136,9 +160,11 @@ export class EngineService {
         error: stepError('state_rejected', `applying ${signal.kind}: ${reason}`.slice(0, 500)),
       };
       try {
+        const tally = new RunTally();
         const [run] = await this.transactions.run((tx) =>
-          this.applyIn(tx, [{ runId, signal: failed }]),
+          this.applyIn(tx, [{ runId, signal: failed }], tally),
         );
+        tally.record();
         return run;
       } catch (failError) {
         if (isTransientDatabaseError(failError)) throw failError;
@@ -214,6 +240,7 @@ export class EngineService {
   private async applyIn(
     tx: EntityManager,
     signals: RunSignalFor[],
+    tally: RunTally,
     tenantId?: string,
   ): Promise<(RunState | undefined)[]> {
     const runIds = [...new Set(signals.map((s) => s.runId))];
@@ -240,6 +267,7 @@ export class EngineService {
     for (const { runId, signal: received } of signals) {
       const run = runs.get(runId);
       if (!run) continue;
+      const before = run.status;
       const wasActive = !isTerminalRunStatus(run.status);
       const runSteps = steps.get(runId)!;
       const workflow = await this.catalog.forRun(run, tx);
@@ -306,6 +334,7 @@ export class EngineService {
         hold,
       );
       if (transition.runChanged) changedRuns.add(runId);
+      tally.note(before, run.status, signal.kind);
       children.push(...transition.children);
       items.push(...transition.items);
       stops.push(...transition.stopItemsOf.map((stepId) => ({ runId, stepId })));

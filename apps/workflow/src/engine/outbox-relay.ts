@@ -1,10 +1,15 @@
 import { EventTopics, TaskQueues } from '@weft/contracts';
 import type { EventLog, TaskQueue } from '@weft/messaging';
-import type { JsonLogger } from '@weft/runtime';
+import { gauge, METRICS, type JsonLogger } from '@weft/runtime';
 import type { OutboxMessage, OutboxRepository } from './store/outbox.repository';
 
 const BATCH = 200;
 const POLL_MS = 250;
+/** How often the backlog is measured for `weft_outbox_rows` and `…_oldest_age_seconds`. */
+const BACKLOG_MS = 5_000;
+
+const backlogRows = gauge(METRICS.outboxRows);
+const backlogAge = gauge(METRICS.outboxOldestAge);
 
 /**
  * Sends outbox rows: tasks with RabbitMQ publisher confirms, events and requests with Kafka
@@ -13,6 +18,7 @@ const POLL_MS = 250;
  */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
+  private backlogTimer?: NodeJS.Timeout;
   private draining?: Promise<void>;
   private again = false;
   private stopped = false;
@@ -26,7 +32,24 @@ export class OutboxRelay {
 
   start(): void {
     this.timer = setInterval(() => this.wake(), POLL_MS);
+    this.backlogTimer = setInterval(() => void this.measureBacklog(), BACKLOG_MS);
+    this.backlogTimer.unref();
     this.wake();
+    void this.measureBacklog();
+  }
+
+  /**
+   * The rows waiting to be sent and the oldest one's age: a backlog that grows, or an age past
+   * a few seconds, means RabbitMQ or Kafka is refusing or slow (docs/operations.md § Metrics).
+   */
+  private async measureBacklog(): Promise<void> {
+    try {
+      const { rows, oldestAgeSeconds } = await this.outbox.backlog();
+      backlogRows.set(rows);
+      backlogAge.set(oldestAgeSeconds);
+    } catch (error) {
+      this.logger.event('debug', 'outbox backlog not measured', { err: error });
+    }
   }
 
   /** Called after each commit that wrote outbox rows; coalesces concurrent calls. */
@@ -52,6 +75,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.backlogTimer);
     await this.draining;
   }
 

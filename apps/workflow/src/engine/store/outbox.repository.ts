@@ -18,6 +18,15 @@ export type OutboxMessage =
 export class OutboxRepository {
   constructor(private readonly transactions: Transactions) {}
 
+  /** Rows not sent yet, and the age of the oldest (0 when none), in seconds. */
+  async backlog(): Promise<{ rows: number; oldestAgeSeconds: number }> {
+    const [row] = await this.transactions.pool.query<{ rows: string; age: number | null }[]>(
+      `SELECT count(*) AS rows, extract(epoch FROM now() - min(created_at))::float8 AS age
+         FROM workflow.outbox`,
+    );
+    return { rows: Number(row?.rows ?? 0), oldestAgeSeconds: Math.max(0, row?.age ?? 0) };
+  }
+
   /**
    * Removes up to `limit` outbox rows in id order and hands them to `publish`; the rows come
    * back if publishing throws, since the delete commits only after it.
