@@ -1,7 +1,12 @@
-// `npm run migrate`: applies every service's pending migrations to DATABASE_URL. Services also
-// migrate their own schema when they start; this is for operators who want it as a step.
+// `npm run migrate`, and what the Kubernetes migration Job and the compose `migrate` service run
+// (`node tools/migrate.cjs`, in the standalone image, which holds every service's migrations):
+// applies every service's pending migrations, each under its advisory lock.
+//
+// It connects to DATABASE_DIRECT_URL, or DATABASE_URL when that is unset: the lock is held by a
+// session, which a transaction-mode PgBouncer does not keep, so the direct URL must reach
+// PostgreSQL itself (or a session-mode pool). Exits 0 when every schema is up to date.
 'use strict';
-const { migrate, createDataSource } = require('@weft/persistence');
+const { applyMigrations } = require('@weft/persistence');
 
 const services = {
   gateway: () => require('@weft/gateway').gatewayDatabase,
@@ -10,23 +15,26 @@ const services = {
   ai: () => require('@weft/ai').aiDatabase,
 };
 
+/** The URL migrations use; empty strings count as unset, as in the services' configuration. */
+function migrationUrl(env = process.env) {
+  const url = env.DATABASE_DIRECT_URL || env.DATABASE_URL;
+  if (!url) throw new Error('neither DATABASE_DIRECT_URL nor DATABASE_URL is set');
+  return url;
+}
+
 async function main() {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set');
+  const url = migrationUrl();
   for (const [service, database] of Object.entries(services)) {
-    // Two connections: migrate() holds one for its advisory lock while TypeORM runs on another.
-    const dataSource = createDataSource(database(), { url, poolSize: 2 });
-    await dataSource.initialize();
-    try {
-      const applied = await migrate(dataSource, database().schema);
-      console.log(`${service}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
-    } finally {
-      await dataSource.destroy();
-    }
+    const applied = await applyMigrations(database(), url, `weft-migrate-${service}`);
+    console.log(`${service}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
   }
 }
 
-main().catch((error) => {
-  console.error(`migrate failed: ${error.message}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(`migrate failed: ${error.message}`);
+    process.exit(1);
+  });
+}
+
+module.exports = { migrationUrl, services };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { egressAllowSchema } from '@weft/egress';
 import { breakerEnv, DEFAULT_HEARTBEAT_MS } from '@weft/worker';
-import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { databaseEnv, env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { keyRingSchema } from '@weft/secrets';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from './connectors/model-call';
 
@@ -14,7 +14,7 @@ export const configSchema = z.object({
   /** Circuit breakers of the providers steps call (fallback credentials). */
   ...breakerEnv,
   PORT: env.port(defaultPort),
-  DATABASE_URL: env.databaseUrl(),
+  ...databaseEnv,
   RABBITMQ_URL: env.rabbitmqUrl(),
   /** How often a step attempt still running renews its lease in the engine. */
   WEFT_HEARTBEAT_MS: env.positiveInt(DEFAULT_HEARTBEAT_MS),

@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('ai');
 
 import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
-import { openDatabase } from '@weft/persistence';
+import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -23,7 +23,7 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     aiDatabase,
-    { url: config.DATABASE_URL, poolSize: 4 },
+    { url: config.DATABASE_URL, poolSize: 4, migrations: migrationOptionsOf(config, logger) },
     readiness,
   );
   const events = await KafkaEventLog.connect({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { databaseEnv, env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { DEFAULT_LOAD_SHEDDING } from './http/load-shedding';
 import { DEFAULT_LIMITS } from './limits';
 import { tenantLimitEnv } from './tenants/tenant-limits';
@@ -11,7 +11,7 @@ export const configSchema = z.object({
   ...serviceEnv,
   ...kafkaEnv,
   PORT: env.port(defaultPort),
-  DATABASE_URL: env.databaseUrl(),
+  ...databaseEnv,
   REDIS_URL: env.redisUrl(),
   RABBITMQ_URL: env.rabbitmqUrl(),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),

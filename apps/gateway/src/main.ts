@@ -4,7 +4,7 @@ const telemetry = startTelemetry('gateway');
 
 import { Redis } from 'ioredis';
 import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
-import { openDatabase } from '@weft/persistence';
+import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -24,7 +24,11 @@ import { GatewayModule } from './gateway.module';
 async function main(logger: JsonLogger): Promise<void> {
   const config = loadConfig(configSchema);
   const readiness = new ReadinessRegistry();
-  const dataSource = await openDatabase(gatewayDatabase, { url: config.DATABASE_URL }, readiness);
+  const dataSource = await openDatabase(
+    gatewayDatabase,
+    { url: config.DATABASE_URL, migrations: migrationOptionsOf(config, logger) },
+    readiness,
+  );
   // Redis holds the tenants' rate windows, shared by the replicas. Lazy, so a Redis outage shows
   // on /ready rather than stopping the start. A command that takes longer than the timeout
   // fails, and the request is counted in this process instead (tenants/rate-limits.ts).

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { concurrentRunsEnv, env, kafkaEnv, serviceEnv } from '@weft/runtime';
+import { concurrentRunsEnv, databaseEnv, env, kafkaEnv, serviceEnv } from '@weft/runtime';
 import { DEFAULT_ENGINE_POLICY } from './engine/transition';
 import { DEFAULT_RETENTION_MONTHS } from './runs/run-partitions';
 
@@ -10,7 +10,7 @@ export const configSchema = z.object({
   ...serviceEnv,
   ...kafkaEnv,
   PORT: env.port(defaultPort),
-  DATABASE_URL: env.databaseUrl(),
+  ...databaseEnv,
   RABBITMQ_URL: env.rabbitmqUrl(),
   /** How long past its timeout a dispatched step attempt may stay silent before it is reaped. */
   WEFT_LEASE_GRACE_MS: env.positiveInt(DEFAULT_ENGINE_POLICY.leaseGraceMs),

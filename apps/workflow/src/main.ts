@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('workflow');
 
 import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
-import { openDatabase } from '@weft/persistence';
+import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -20,7 +20,11 @@ import { WorkflowModule } from './workflow.module';
 async function main(logger: JsonLogger): Promise<void> {
   const config = loadConfig(configSchema);
   const readiness = new ReadinessRegistry();
-  const dataSource = await openDatabase(workflowDatabase, { url: config.DATABASE_URL }, readiness);
+  const dataSource = await openDatabase(
+    workflowDatabase,
+    { url: config.DATABASE_URL, migrations: migrationOptionsOf(config, logger) },
+    readiness,
+  );
   const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
     name: 'weft-workflow',
     logger,

@@ -1,5 +1,6 @@
 import { DataSource, type MigrationInterface } from 'typeorm';
-import type { ReadinessRegistry } from '@weft/runtime';
+import { DEFAULT_MIGRATIONS_WAIT_MS, type ReadinessRegistry } from '@weft/runtime';
+import { waitForMigrations, type WaitLog } from './migration-wait';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -15,6 +16,43 @@ export interface DatabaseOptions {
   /** Connections in this process's pool. */
   poolSize?: number;
   applicationName?: string;
+}
+
+/** What openDatabase does about the schema's version before it hands out the pool. */
+export interface MigrationOptions {
+  /** `apply` (the default) migrates; `wait` waits for someone else to (WEFT_MIGRATIONS). */
+  mode?: 'apply' | 'wait';
+  /**
+   * The session-capable URL that `apply` migrates on (DATABASE_DIRECT_URL); the pool's URL
+   * when unset.
+   */
+  directUrl?: string;
+  /** How long `wait` waits (WEFT_MIGRATIONS_WAIT_MS). */
+  waitMs?: number;
+  log?: WaitLog;
+}
+
+/** The database settings of a service's configuration (`databaseEnv` of @weft/runtime). */
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  DATABASE_DIRECT_URL?: string | undefined;
+  WEFT_MIGRATIONS: 'apply' | 'wait';
+  WEFT_MIGRATIONS_WAIT_MS: number;
+}
+
+/** openDatabase's migration options from a service's configuration. */
+export function migrationOptionsOf(config: DatabaseConfig, log?: WaitLog): MigrationOptions {
+  return {
+    mode: config.WEFT_MIGRATIONS,
+    directUrl: config.DATABASE_DIRECT_URL ?? config.DATABASE_URL,
+    waitMs: config.WEFT_MIGRATIONS_WAIT_MS,
+    ...(log ? { log } : {}),
+  };
+}
+
+/** The names TypeORM records in the migrations table for the service's migrations. */
+export function migrationNames(database: ServiceDatabase): string[] {
+  return database.migrations.map((Migration) => new Migration().name ?? Migration.name);
 }
 
 /**
@@ -61,16 +99,51 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<s
   }
 }
 
-/** Opens the pool, applies the service's migrations and registers the readiness check. */
+/**
+ * Applies the service's pending migrations over a data source of its own on `url`, closed
+ * afterwards. Its own, because the pool's URL may lead to a transaction-mode pooler, where
+ * migrate()'s session advisory lock would not hold.
+ */
+export async function applyMigrations(
+  database: ServiceDatabase,
+  url: string,
+  applicationName = `weft-${database.schema}-migrate`,
+): Promise<string[]> {
+  // Two connections: migrate() holds one for its advisory lock while TypeORM runs on another.
+  const dataSource = createDataSource(database, { url, poolSize: 2, applicationName });
+  await dataSource.initialize();
+  try {
+    return await migrate(dataSource, database.schema);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/**
+ * Brings the schema to this release's version (migrations applied, or waited for), then opens
+ * the pool and registers the readiness check.
+ */
 export async function openDatabase(
   database: ServiceDatabase,
-  options: DatabaseOptions,
+  options: DatabaseOptions & { migrations?: MigrationOptions },
   readiness?: ReadinessRegistry,
 ): Promise<DataSource> {
+  const migrations = options.migrations ?? {};
+  if ((migrations.mode ?? 'apply') === 'apply') {
+    await applyMigrations(database, migrations.directUrl ?? options.url);
+  }
   const dataSource = createDataSource(database, options);
   await dataSource.initialize();
   try {
-    await migrate(dataSource, database.schema);
+    if (migrations.mode === 'wait') {
+      await waitForMigrations({
+        query: (sql, parameters) => dataSource.query(sql, parameters),
+        schema: database.schema,
+        expected: migrationNames(database),
+        timeoutMs: migrations.waitMs ?? DEFAULT_MIGRATIONS_WAIT_MS,
+        ...(migrations.log ? { log: migrations.log } : {}),
+      });
+    }
   } catch (error) {
     await dataSource.destroy();
     throw error;

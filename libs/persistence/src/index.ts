@@ -1,8 +1,19 @@
 export {
+  applyMigrations,
   createDataSource,
   migrate,
+  migrationNames,
+  migrationOptionsOf,
   openDatabase,
+  type DatabaseConfig,
   type DatabaseOptions,
+  type MigrationOptions,
   type ServiceDatabase,
 } from './database';
+export {
+  appliedMigrations,
+  MigrationsPendingError,
+  waitForMigrations,
+  type MigrationWait,
+} from './migration-wait';
 export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';

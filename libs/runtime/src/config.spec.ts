@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { ConfigError, env, kafkaEnv, loadConfig, serviceEnv } from './config';
+import {
+  ConfigError,
+  DEFAULT_MIGRATIONS_WAIT_MS,
+  databaseEnv,
+  env,
+  kafkaEnv,
+  loadConfig,
+  serviceEnv,
+} from './config';
 
 const schema = z.object({
   ...serviceEnv,
@@ -44,5 +52,39 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig(schema, { ...valid, PORT: '' }).PORT).toBe(3000);
+  });
+});
+
+describe('databaseEnv', () => {
+  const schema = z.object(databaseEnv);
+  const url = 'postgres://u@pgbouncer:6432/db';
+
+  it('applies migrations by default and leaves the direct URL to DATABASE_URL', () => {
+    expect(loadConfig(schema, { DATABASE_URL: url })).toEqual({
+      DATABASE_URL: url,
+      WEFT_MIGRATIONS: 'apply',
+      WEFT_MIGRATIONS_WAIT_MS: DEFAULT_MIGRATIONS_WAIT_MS,
+    });
+  });
+
+  it('reads wait mode, its timeout and a direct URL', () => {
+    const config = loadConfig(schema, {
+      DATABASE_URL: url,
+      DATABASE_DIRECT_URL: 'postgresql://u@postgres:5432/db',
+      WEFT_MIGRATIONS: 'wait',
+      WEFT_MIGRATIONS_WAIT_MS: '60000',
+    });
+    expect(config).toMatchObject({ WEFT_MIGRATIONS: 'wait', WEFT_MIGRATIONS_WAIT_MS: 60_000 });
+    expect(config.DATABASE_DIRECT_URL).toBe('postgresql://u@postgres:5432/db');
+  });
+
+  it('names a wrong mode or a direct URL that is not PostgreSQL', () => {
+    expect(() =>
+      loadConfig(schema, {
+        DATABASE_URL: url,
+        DATABASE_DIRECT_URL: 'redis://x',
+        WEFT_MIGRATIONS: 'skip',
+      }),
+    ).toThrow(/DATABASE_DIRECT_URL: must be a postgres[\s\S]*WEFT_MIGRATIONS: /);
   });
 });

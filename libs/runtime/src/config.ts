@@ -70,7 +70,30 @@ export const env = {
           .min(1, 'at least one broker'),
       ),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  /**
+   * `apply`: the service migrates its schema as it starts. `wait`: something else does (the
+   * Kubernetes migration Job, `npm run migrate`), and the service only waits for the result, so
+   * a long migration does not run under a start-up probe and replicas never race to it.
+   */
+  migrations: () => z.enum(['apply', 'wait']).default('apply'),
 };
+
+/** How long a service in `WEFT_MIGRATIONS=wait` waits for its schema before it gives up. */
+export const DEFAULT_MIGRATIONS_WAIT_MS = 300_000;
+
+/** Variables of the services that own a PostgreSQL schema. */
+export const databaseEnv = {
+  /** The pool's URL; may point at PgBouncer in transaction mode. */
+  DATABASE_URL: env.databaseUrl(),
+  /**
+   * A session-capable URL (PostgreSQL itself, or PgBouncer in session mode) for migrations,
+   * whose advisory lock is held by a session: through a transaction-mode pooler it would be
+   * taken and released on connections the migration never uses. Defaults to DATABASE_URL.
+   */
+  DATABASE_DIRECT_URL: env.databaseUrl().optional(),
+  WEFT_MIGRATIONS: env.migrations(),
+  WEFT_MIGRATIONS_WAIT_MS: env.positiveInt(DEFAULT_MIGRATIONS_WAIT_MS),
+} as const;
 
 /**
  * The platform default of a tenant's `concurrentRuns` (0: no limit), which an operator may

@@ -1,4 +1,13 @@
-export { ConfigError, env, concurrentRunsEnv, kafkaEnv, loadConfig, serviceEnv } from './config';
+export {
+  ConfigError,
+  DEFAULT_MIGRATIONS_WAIT_MS,
+  env,
+  concurrentRunsEnv,
+  databaseEnv,
+  kafkaEnv,
+  loadConfig,
+  serviceEnv,
+} from './config';
 export { HealthModule } from './health.module';
 export {
   exitOnLostConnection,
