@@ -1,7 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readJson, readText, root, serviceNames, workspaceDirs } from './support';
+import {
+  readJson,
+  readText,
+  root,
+  serviceNames,
+  transitiveDependencies,
+  workspaceDirs,
+} from './support';
 
 /**
  * .github/workflows: each service's workflow runs when the service or any library it depends
@@ -25,71 +32,6 @@ interface Workflow {
 
 function workflow(name: string): Workflow {
   return parse(readText(`.github/workflows/${name}.yml`)) as Workflow;
-}
-
-interface Manifest {
-  name: string;
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-}
-
-/** Workspace directory by package name (`@weft/runtime` → `libs/runtime`). */
-const dirByPackage = new Map(
-  workspaceDirs().map((dir) => [readJson<Manifest>(`${dir}/package.json`).name, dir]),
-);
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && /\.[cm]?ts$/.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .filter((file) => !/[/\\](dist|node_modules)[/\\]/.test(file));
-}
-
-/**
- * The workspaces `dir` depends on directly, from every place a dependency can be declared:
- * package.json (none of the apps declare their @weft libraries there today), the TypeScript
- * project references that `tsc -b` builds, and the `@weft/*` imports in its sources.
- */
-function directDependencies(dir: string): Set<string> {
-  const manifest = readJson<Manifest>(`${dir}/package.json`);
-  const names = [
-    manifest.dependencies,
-    manifest.devDependencies,
-    manifest.peerDependencies,
-    manifest.optionalDependencies,
-  ].flatMap((deps) => Object.keys(deps ?? {}));
-  const tsconfig = readJson<{ references?: { path: string }[] }>(`${dir}/tsconfig.json`);
-  const referenced = (tsconfig.references ?? []).map((ref) => posix.join(dir, ref.path));
-  const imported = sourceFiles(dir).flatMap((file) =>
-    [
-      ...readFileSync(file, 'utf8').matchAll(
-        /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](@weft\/[a-z-]+)(?:\/[^'"]*)?['"]/g,
-      ),
-    ].map((m) => m[1]!),
-  );
-  const dirs = [...names, ...imported].flatMap((name) => {
-    if (!name.startsWith('@weft/')) return [];
-    const found = dirByPackage.get(name);
-    if (!found) throw new Error(`${dir} depends on ${name}, which is no workspace`);
-    return [found];
-  });
-  return new Set([...dirs, ...referenced].filter((dep) => dep !== dir));
-}
-
-function transitiveDependencies(dir: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (current: string) => {
-    for (const dep of directDependencies(current)) {
-      if (!seen.has(dep)) {
-        seen.add(dep);
-        visit(dep);
-      }
-    }
-  };
-  visit(dir);
-  return seen;
 }
 
 const libs = workspaceDirs().filter((dir) => dir.startsWith('libs/'));
