@@ -545,3 +545,24 @@ describe('apps/*/Dockerfile', () => {
     }
   });
 });
+
+describe('the compose quick starts (README.md, deploy/README.md)', () => {
+  describe.each(['README.md', 'deploy/README.md'])('%s', (file) => {
+    const text = readText(file);
+
+    it('starts from a .env made from .env.example', () => {
+      expect(text).toContain('cp .env.example .env');
+    });
+
+    it('calls the gateway from inside a container by its service name, never 127.0.0.1', () => {
+      const inContainer = text
+        .split('\n')
+        .filter((line) => /docker compose (exec|run)\b/.test(line));
+      expect(inContainer.length).toBeGreaterThan(0);
+      for (const line of inContainer) {
+        expect(line).not.toMatch(/127\.0\.0\.1|localhost/);
+        expect(line).toContain(`http://gateway:${services.gateway.defaultPort}`);
+      }
+    });
+  });
+});
