@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { z } from 'zod';
 import * as ai from '@weft/ai';
 import * as gateway from '@weft/gateway';
@@ -126,4 +126,89 @@ export function envPairs(args: string): Record<string, string> {
       m[2]!.replace(/^"(.*)"$/, '$1'),
     ]),
   );
+}
+
+/**
+ * A `KEY=value` file as kustomize's generators and compose's `.env` read the simple case: one
+ * assignment a line, `#` comments and blank lines skipped, the value taken as written.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const entries = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      if (!match) throw new Error(`not a KEY=value line: ${line}`);
+      return [match[1]!, match[2]!] as const;
+    });
+  const names = entries.map(([name]) => name);
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index);
+  if (repeated.length > 0) throw new Error(`set twice: ${repeated.join(', ')}`);
+  return Object.fromEntries(entries);
+}
+
+interface Manifest {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** Workspace directory by package name (`@weft/runtime` → `libs/runtime`). */
+const dirByPackage = new Map(
+  workspaceDirs().map((dir) => [readJson<Manifest>(`${dir}/package.json`).name, dir]),
+);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.[cm]?ts$/.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => !/[/\\](dist|node_modules)[/\\]/.test(file));
+}
+
+/**
+ * The workspaces `dir` depends on directly, from every place a dependency can be declared:
+ * package.json (none of the apps declare their @weft libraries there today), the TypeScript
+ * project references that `tsc -b` builds, and the `@weft/*` imports in its sources.
+ */
+export function directDependencies(dir: string): Set<string> {
+  const manifest = readJson<Manifest>(`${dir}/package.json`);
+  const names = [
+    manifest.dependencies,
+    manifest.devDependencies,
+    manifest.peerDependencies,
+    manifest.optionalDependencies,
+  ].flatMap((deps) => Object.keys(deps ?? {}));
+  const tsconfig = readJson<{ references?: { path: string }[] }>(`${dir}/tsconfig.json`);
+  const referenced = (tsconfig.references ?? []).map((ref) => posix.join(dir, ref.path));
+  const imported = sourceFiles(dir).flatMap((file) =>
+    [
+      ...readFileSync(file, 'utf8').matchAll(
+        /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](@weft\/[a-z-]+)(?:\/[^'"]*)?['"]/g,
+      ),
+    ].map((m) => m[1]!),
+  );
+  const dirs = [...names, ...imported].flatMap((name) => {
+    if (!name.startsWith('@weft/')) return [];
+    const found = dirByPackage.get(name);
+    if (!found) throw new Error(`${dir} depends on ${name}, which is no workspace`);
+    return [found];
+  });
+  return new Set([...dirs, ...referenced].filter((dep) => dep !== dir));
+}
+
+export function transitiveDependencies(dir: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (current: string) => {
+    for (const dep of directDependencies(current)) {
+      if (!seen.has(dep)) {
+        seen.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  visit(dir);
+  return seen;
 }

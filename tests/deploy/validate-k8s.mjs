@@ -1,11 +1,14 @@
-// Validates Kubernetes objects against the API's OpenAPI schemas, with kubernetes-models.
-// That package is ESM only (its exports have only an "import" condition), which Jest's
+// Validates Kubernetes objects against the API's OpenAPI schemas, with kubernetes-models and,
+// for KEDA's custom resources, @kubernetes-models/keda (generated from KEDA's CRDs). Those
+// packages are ESM only (their exports have only an "import" condition), which Jest's
 // CommonJS module system cannot load, so k8s-manifests.spec.ts runs this file in a child Node.
 //   stdin:  a JSON array of objects
 //   stdout: a JSON array of { ok: true } | { ok: false, error: string }, in the same order
 import { readFileSync } from 'node:fs';
+import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 
@@ -13,12 +16,15 @@ import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 const models = new Map(
   [
     Deployment,
-    HorizontalPodAutoscaler,
+    Job,
+    NetworkPolicy,
     PodDisruptionBudget,
     ConfigMap,
     Namespace,
     Secret,
     Service,
+    ScaledObject,
+    TriggerAuthentication,
   ].map((Model) => [`${Model.apiVersion} ${Model.kind}`, Model]),
 );
 

@@ -1,7 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readJson, readText, root, serviceNames, workspaceDirs } from './support';
+import {
+  readJson,
+  readText,
+  root,
+  serviceNames,
+  transitiveDependencies,
+  workspaceDirs,
+} from './support';
 
 /**
  * .github/workflows: each service's workflow runs when the service or any library it depends
@@ -19,77 +26,37 @@ interface Job {
   steps?: Step[];
 }
 interface Workflow {
-  on: Record<'push' | 'pull_request', { paths?: string[] } | undefined>;
-  jobs: Record<string, Job>;
+  on: Record<'push' | 'pull_request', { paths?: string[]; tags?: string[] } | undefined>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job & { strategy?: { matrix?: Record<string, string[]> } }>;
 }
 
-function workflow(name: string): Workflow {
-  return parse(readText(`.github/workflows/${name}.yml`)) as Workflow;
-}
+/** The CI service image of each server, and how a test shows that it talks to that server. */
+const servers = {
+  'postgres:15': /WEFT_PG_SERVER_URL|DATABASE_URL|createDataSource|from 'pg'/,
+  'redis:7': /REDIS_URL|ioredis/,
+  'rabbitmq:3.13': /RABBITMQ_URL|AmqpBroker|amqplib/,
+  'apache/kafka:3.9.1': /KAFKA_BROKERS|KafkaEventLog|kafkajs/,
+};
 
-interface Manifest {
-  name: string;
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-}
-
-/** Workspace directory by package name (`@weft/runtime` → `libs/runtime`). */
-const dirByPackage = new Map(
-  workspaceDirs().map((dir) => [readJson<Manifest>(`${dir}/package.json`).name, dir]),
-);
-
-function sourceFiles(dir: string): string[] {
+/** The test files of a project: its unit specs and its integration tests. */
+function testFiles(dir: string): string[] {
   return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && /\.[cm]?ts$/.test(entry.name))
+    .filter((entry) => entry.isFile() && /\.spec\.ts$/.test(entry.name))
     .map((entry) => join(entry.parentPath, entry.name))
     .filter((file) => !/[/\\](dist|node_modules)[/\\]/.test(file));
 }
 
-/**
- * The workspaces `dir` depends on directly, from every place a dependency can be declared:
- * package.json (none of the apps declare their @weft libraries there today), the TypeScript
- * project references that `tsc -b` builds, and the `@weft/*` imports in its sources.
- */
-function directDependencies(dir: string): Set<string> {
-  const manifest = readJson<Manifest>(`${dir}/package.json`);
-  const names = [
-    manifest.dependencies,
-    manifest.devDependencies,
-    manifest.peerDependencies,
-    manifest.optionalDependencies,
-  ].flatMap((deps) => Object.keys(deps ?? {}));
-  const tsconfig = readJson<{ references?: { path: string }[] }>(`${dir}/tsconfig.json`);
-  const referenced = (tsconfig.references ?? []).map((ref) => posix.join(dir, ref.path));
-  const imported = sourceFiles(dir).flatMap((file) =>
-    [
-      ...readFileSync(file, 'utf8').matchAll(
-        /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](@weft\/[a-z-]+)(?:\/[^'"]*)?['"]/g,
-      ),
-    ].map((m) => m[1]!),
-  );
-  const dirs = [...names, ...imported].flatMap((name) => {
-    if (!name.startsWith('@weft/')) return [];
-    const found = dirByPackage.get(name);
-    if (!found) throw new Error(`${dir} depends on ${name}, which is no workspace`);
-    return [found];
-  });
-  return new Set([...dirs, ...referenced].filter((dep) => dep !== dir));
+/** The servers `dir`'s tests connect to, by their CI service image. */
+function serversNeeded(dir: string): string[] {
+  const sources = testFiles(dir).map((file) => readFileSync(file, 'utf8'));
+  return Object.entries(servers)
+    .filter(([, marker]) => sources.some((source) => marker.test(source)))
+    .map(([image]) => image);
 }
 
-function transitiveDependencies(dir: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (current: string) => {
-    for (const dep of directDependencies(current)) {
-      if (!seen.has(dep)) {
-        seen.add(dep);
-        visit(dep);
-      }
-    }
-  };
-  visit(dir);
-  return seen;
+function workflow(name: string): Workflow {
+  return parse(readText(`.github/workflows/${name}.yml`)) as Workflow;
 }
 
 const libs = workspaceDirs().filter((dir) => dir.startsWith('libs/'));
@@ -107,7 +74,7 @@ function steps(file: string): Step[] {
 describe('.github/workflows', () => {
   it('has one workflow per service and one for the libraries', () => {
     const files = readdirSync(join(root, '.github/workflows')).sort();
-    expect(files).toEqual([...serviceNames, 'libs'].map((name) => `${name}.yml`).sort());
+    expect(files).toEqual([...serviceNames, 'libs', 'release'].map((name) => `${name}.yml`).sort());
   });
 
   it.each(['push', 'pull_request'] as const)(
@@ -161,6 +128,16 @@ describe('.github/workflows', () => {
       expect(images).toEqual(expect.arrayContaining(['postgres:15', 'redis:7', 'rabbitmq:3.13']));
     });
 
+    it('starts every server its tests connect to, in the job that runs them', () => {
+      const job = Object.values(workflow(app).jobs).find((j) =>
+        (j.steps ?? []).some((step) => step.run === `npx nx run ${project.name}:test`),
+      );
+      const images = Object.values(job?.services ?? {}).map((service) => service.image);
+      const needed = serversNeeded(`apps/${app}`);
+      expect(needed.length).toBeGreaterThan(0);
+      expect(needed.filter((image) => !images.includes(image))).toEqual([]);
+    });
+
     it('builds the app’s image from its Dockerfile without pushing it', () => {
       const build = steps(app).find((step) => step.uses?.startsWith('docker/build-push-action@'));
       expect(build?.with).toMatchObject({
@@ -169,6 +146,48 @@ describe('.github/workflows', () => {
         push: false,
       });
       expect(existsSync(join(root, `apps/${app}/Dockerfile`))).toBe(true);
+    });
+  });
+
+  describe('release.yml', () => {
+    const release = workflow('release');
+    const dockerfiles = [...serviceNames, 'standalone'].filter((app) =>
+      existsSync(join(root, `apps/${app}/Dockerfile`)),
+    );
+
+    it('runs on version tags only, allowed to push packages', () => {
+      expect(Object.keys(release.on)).toEqual(['push']);
+      expect(release.on.push).toEqual({ tags: ['v*'] });
+      expect(release.permissions).toEqual({ contents: 'read', packages: 'write' });
+    });
+
+    it('builds and pushes every image to ghcr.io/<owner>/weft-<app>', () => {
+      const [job] = Object.values(release.jobs);
+      expect(job?.strategy?.matrix?.['app']?.slice().sort()).toEqual(dockerfiles.sort());
+      const meta = job?.steps?.find((step) => step.uses?.startsWith('docker/metadata-action@'));
+      expect(meta?.with?.['images']).toBe(
+        'ghcr.io/${{ github.repository_owner }}/weft-${{ matrix.app }}',
+      );
+      const login = job?.steps?.find((step) => step.uses?.startsWith('docker/login-action@'));
+      expect(login?.with?.['registry']).toBe('ghcr.io');
+      const build = job?.steps?.find((step) => step.uses?.startsWith('docker/build-push-action@'));
+      expect(build?.with).toMatchObject({
+        context: '.',
+        file: 'apps/${{ matrix.app }}/Dockerfile',
+        push: true,
+        tags: '${{ steps.meta.outputs.tags }}',
+      });
+    });
+
+    it('pushes the images the Kubernetes manifests are pointed at', () => {
+      const kustomization = parse(readText('deploy/k8s/kustomization.yaml')) as {
+        images: { name: string; newName: string }[];
+      };
+      for (const image of kustomization.images) {
+        const app = image.name.replace(/^weft\//, '');
+        expect(dockerfiles).toContain(app);
+        expect(image.newName).toMatch(new RegExp(`^ghcr\\.io/[^/]+/weft-${app}$`));
+      }
     });
   });
 
