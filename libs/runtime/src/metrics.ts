@@ -119,6 +119,13 @@ export const METRICS = {
     labels: ['type'],
     servedBy: WORKERS,
   },
+  stallsRepaired: {
+    name: 'weft_stalled_work_repaired_total',
+    type: 'counter',
+    help: 'Signals the engine sent again for work that had not moved for two minutes (a run request or a child end that went missing)',
+    labels: [],
+    servedBy: ['workflow'],
+  },
   leasesReaped: {
     name: 'weft_step_leases_reaped_total',
     type: 'counter',

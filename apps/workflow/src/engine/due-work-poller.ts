@@ -4,7 +4,8 @@ import type { LeaseRepository } from './store/lease.repository';
 import type { RunRepository } from './store/run.repository';
 import type { TimerRepository } from './store/timer.repository';
 import type { Transactions } from './store/transactions';
-import type { EngineService } from './engine.service';
+import type { EngineService, RunSignalFor } from './engine.service';
+import { childEndResult } from './transition';
 import type { RunSignal } from './signals';
 import { RunTally } from './run-metrics';
 import type { ScheduleFirer } from '../triggers/schedule-firer';
@@ -13,10 +14,19 @@ const POLL_MS = 200;
 const BATCH = 100;
 /** How often waiting runs are checked against their tenant's free slots, and slot use exported. */
 const SLOT_SWEEP_MS = 1_000;
+/**
+ * How often, and after how long without moving, stalled work is put back (sweepStalled): long
+ * enough that a backlog of requests in Kafka is not taken for lost, and what is re-sent is
+ * bounded (STALL_BATCH of each kind a sweep).
+ */
+const STALL_SWEEP_MS = 30_000;
+const STALL_AGE_MS = 120_000;
+const STALL_BATCH = 100;
 
 const waitingRuns = gauge(METRICS.runsWaiting);
 const heldSlots = gauge(METRICS.slotsHeld);
 const leasesReaped = counter(METRICS.leasesReaped);
+const stallsRepaired = counter(METRICS.stallsRepaired);
 
 /**
  * Applies what falls due with time: schedule slots (ScheduleFirer), timers (retry back-offs,
@@ -28,6 +38,7 @@ export class DueWorkPoller {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private lastSweep = 0;
+  private lastStallSweep = Date.now();
 
   constructor(
     private readonly transactions: Transactions,
@@ -91,6 +102,39 @@ export class DueWorkPoller {
         this.logger.event('warn', 'slot sweep failed', { err: error });
       });
     }
+    if (Date.now() - this.lastStallSweep >= STALL_SWEEP_MS) {
+      this.lastStallSweep = Date.now();
+      await this.sweepStalled().catch((error: unknown) => {
+        this.logger.event('warn', 'stall sweep failed', { err: error });
+      });
+    }
+  }
+
+  /**
+   * The safety net under every message between the engine's stores: a run request or a
+   * child's end that never arrived (a record lost in a broker failover, a bug) would leave a
+   * run queued or a parent waiting for good. What has not moved for STALL_AGE_MS is told
+   * again — the same signals LostWorkRecovery sends after a restart, each a no-op when the work
+   * was not lost after all — and logged, since each one is a message that went missing.
+   */
+  private async sweepStalled(): Promise<void> {
+    const { queuedRuns, endedChildren } = await this.runs.stalledWork(STALL_AGE_MS, STALL_BATCH);
+    const signals: RunSignalFor[] = [
+      ...endedChildren.flatMap((child): RunSignalFor[] => {
+        const result = childEndResult(child);
+        return result ? [{ runId: result.runId, signal: { kind: 'result', result } }] : [];
+      }),
+      ...queuedRuns.map((runId): RunSignalFor => ({ runId, signal: { kind: 'start' } })),
+    ];
+    if (signals.length === 0) return;
+    this.logger.event('warn', 'stalled work told again', {
+      queuedRuns: queuedRuns.slice(0, 10),
+      endedChildren: endedChildren.slice(0, 10).map((child) => child.id),
+      count: signals.length,
+    });
+    await this.engine.applyAll(signals);
+    stallsRepaired.inc(signals.length);
+    this.onOutbox();
   }
 
   private async sweepSlots(): Promise<void> {

@@ -187,6 +187,46 @@ export class RunRepository {
     return { endedChildren: ended.map(toRunState), orphans: orphans.map((row) => row.id) };
   }
 
+  /**
+   * Work that should have moved by now and did not: a message that would have moved it was
+   * lost somewhere between two durable stores. Queued runs not waiting for a slot, older than
+   * `ageMs`; children (of `workflow.run` and foreach steps) that ended over `ageMs` ago while
+   * their parent step still waits — for a foreach, only a step with no item left active, as one
+   * whose item ends all arrived would have gone on. At most `limit` of each.
+   */
+  async stalledWork(
+    ageMs: number,
+    limit: number,
+  ): Promise<{ queuedRuns: string[]; endedChildren: RunState[] }> {
+    const queued: { id: string }[] = await this.db.query(
+      `SELECT id FROM workflow.runs
+        WHERE status = 'queued' AND waiting_for IS NULL
+          AND created_at < now() - $1 * interval '1 millisecond'
+        ORDER BY id LIMIT $2`,
+      [ageMs, limit],
+    );
+    const ended: RunRow[] = await this.db.query(
+      `SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM workflow.step_runs s
+         JOIN workflow.runs c ON c.id = (s.waiting ->> 'runId')::uuid
+        WHERE s.status = 'waiting' AND s.waiting ->> 'kind' = 'run'
+          AND c.status IN ('succeeded', 'failed', 'cancelled')
+          AND c.finished_at < now() - $1 * interval '1 millisecond'
+       UNION ALL
+       SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM workflow.step_runs s
+         JOIN workflow.runs c ON c.parent_run_id = s.run_id AND c.trigger ->> 'stepId' = s.step_id
+        WHERE s.status = 'running' AND s.items IS NOT NULL AND c.trigger ->> 'type' = 'foreach'
+          AND c.status IN ('succeeded', 'failed', 'cancelled')
+          AND NOT EXISTS (
+            SELECT 1 FROM workflow.runs a
+             WHERE a.parent_run_id = s.run_id AND a.trigger ->> 'stepId' = s.step_id
+               AND (a.status IN ('queued', 'running')
+                    OR a.finished_at >= now() - $1 * interval '1 millisecond'))
+       LIMIT $2`,
+      [ageMs, limit],
+    );
+    return { queuedRuns: queued.map((row) => row.id), endedChildren: ended.map(toRunState) };
+  }
+
   /** The run that holds an idempotency key, with how it stands (a child a retried step reuses). */
   async runOfKey(tenantId: string, key: string, sql: Sql = this.db): Promise<RunState | undefined> {
     const rows: RunRow[] = await sql.query(
