@@ -609,11 +609,18 @@ async function runFaults(options = {}) {
 
   /** Warnings and errors the services logged, by service and message: the first clue of a failure. */
   const logTally = {};
+  /** Signals the engines' stall sweep sent again: each one a message that went missing. */
+  const stalled = { signals: 0, runs: [] };
   const tallyLog = (service, line) => {
     if (!line.includes('"level":"warn"') && !line.includes('"level":"error"')) return;
     let msg;
     try {
-      msg = String(JSON.parse(line).msg).replace(/\d+/g, 'N').slice(0, 80);
+      const parsed = JSON.parse(line);
+      msg = String(parsed.msg).replace(/\d+/g, 'N').slice(0, 80);
+      if (parsed.msg === 'stalled work told again') {
+        stalled.signals += parsed.count;
+        stalled.runs.push(...parsed.queuedRuns, ...parsed.endedChildren);
+      }
     } catch {
       msg = line.slice(0, 80);
     }
@@ -1013,6 +1020,7 @@ async function runFaults(options = {}) {
     });
     report.messages = await accountMessages({ smtp, brokers, topic, succeededRuns, note });
     report.concurrency = concurrency;
+    report.stalled = stalled;
     const sc = report.schedule.counts;
     const fe = report.foreach;
     Object.assign(report, {
@@ -1439,6 +1447,7 @@ function markdownOf(report) {
     '',
     `Keys that were not the \`{runId}:{stepId}\` of their call: ${h.keysNotMatchingSubject.length} (honoured), ${p.keysNotMatchingSubject.length} (plain).`,
     `**Trigger attempts refused** (connection refused, no gateway listening): ${report.triggerAttempts.refused}.`,
+    `Stalled work told again by the engines' sweep (a run request or a child's end that went missing, found after two minutes): ${report.stalled.signals} signals ${JSON.stringify(report.stalled.runs.slice(0, 20))}.`,
     `Trigger attempts: ${report.triggerAttempts.total} for ${c.submitted} runs (${report.triggerAttempts.retried} retried, ` +
       `max ${report.triggerAttempts.max}); failures seen: ${JSON.stringify(report.triggerAttempts.failures)}.`,
     `Failed runs by error: ${JSON.stringify(report.failedCodes)}.`,
@@ -1544,6 +1553,7 @@ function summaryOf(report) {
     ),
     `  schedule: ${report.schedule.counts.runs} runs for ${report.schedule.counts.slots} slots, ` +
       `${report.schedule.counts.duplicatedSlots} fired twice, ${report.schedule.counts.missingSlots} left out, ${report.schedule.counts.stuck} stuck`,
+    `  stalled work told again by the engines' sweep: ${report.stalled.signals} signals${report.stalled.runs.length > 0 ? ` (${report.stalled.runs.slice(0, 5).join(', ')})` : ''}`,
     `  trigger attempts refused: ${report.triggerAttempts.refused} (${report.options.replicas} of each service)`,
     `  faults: ${report.faults.length} applied; quiescent ${seconds(report.timings.quiescenceMs)} after the last fault and acknowledgement; total ${seconds(report.timings.totalMs)}`,
     ...Object.entries(report.serviceLogTally)

@@ -151,6 +151,8 @@ export interface FaultReport {
     /** From `calmAtMs` to no run queued or running. */
     quiescenceMs: number | null;
   };
+  /** What the engines' stall sweep sent again (each a message that went missing). */
+  stalled: { signals: number; runs: string[] };
   faults: {
     kind: 'kill' | 'restart' | 'scale-out' | 'scale-in';
     target: string;
