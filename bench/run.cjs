@@ -331,7 +331,8 @@ async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
     apiKey,
     'POST',
     '/v1/workflows',
-    threeSteps(`bench-e2e-${rate}`, targetUrl),
+    // Names are unique per tenant: a sustained run at a probed rate needs its own.
+    threeSteps(`bench-e2e-${rate}-${durationS}s`, targetUrl),
   );
   const stopBacklog = followBacklog(db, workflow.id);
   const load = await runLoad(

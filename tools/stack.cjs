@@ -78,23 +78,55 @@ function queuesWithConsumers(prefix) {
 }
 
 /**
- * Resolves once `url` answers 200 from `child`. A process on a shared port (`listening` false
- * until it logs that it is ready) cannot be told apart by the URL alone, which another process
- * may answer, so its own log line must come first.
+ * Whether process `pid` has a listening TCP socket on `port`, from Linux's /proc: the
+ * listening sockets' inodes in /proc/net/tcp{,6} against the process's open descriptors.
+ * How a process on a shared port (SO_REUSEPORT) is told apart from the others, whichever
+ * of them answers a request. True where /proc is not there to ask.
+ */
+function listensOn(pid, port) {
+  const fs = require('node:fs');
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set();
+  try {
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        // local_address is "ADDR:PORT"; state 0A is LISTEN; the inode is field 9.
+        if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') inodes.add(fields[9]);
+      }
+    }
+    return fs
+      .readdirSync(`/proc/${pid}/fd`)
+      .some((fd) =>
+        inodes.has(/^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`))?.[1]),
+      );
+  } catch (error) {
+    return error.code === 'ENOENT' && !fs.existsSync('/proc/net/tcp');
+  }
+}
+
+function safeReadlink(file) {
+  try {
+    return require('node:fs').readlinkSync(file);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Resolves once `url` answers 200 from `child`. A process on a shared port (`sharedPort`)
+ * cannot be told apart by the URL alone, which another process may answer, so it must also
+ * be listening on the port itself.
  */
 async function waitReady(url, deadline, child) {
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`);
     }
-    if (child.listening === false) {
-      if (Date.now() > deadline) throw new Error(`${url} not ready in time`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      continue;
-    }
+    const own = child.sharedPort === undefined || listensOn(child.pid, child.sharedPort);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) return;
+      const response = own && (await fetch(url, { signal: AbortSignal.timeout(2_000) }));
+      if (response && response.ok) return;
     } catch {
       // not listening yet
     }
@@ -271,13 +303,9 @@ async function supervise(services, ports, adminKey, env, options) {
       env: { ...env, PORT: String(ports[service]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (options.sharedPort?.(service)) child.listening = false;
+    if (options.sharedPort?.(service)) child.sharedPort = ports[service];
     const forward = (chunk) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line) continue;
-        if (child.listening === false && line.includes(`"${app} ready"`)) child.listening = true;
-        options.onOutput?.(service, line);
-      }
+      for (const line of chunk.toString().split('\n')) if (line) options.onOutput?.(service, line);
     };
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
@@ -310,7 +338,8 @@ async function supervise(services, ports, adminKey, env, options) {
   /** Whether the service's own process answers /ready (see waitReady). */
   const ready = async (service) => {
     const child = children[service];
-    if (!alive(service) || child.listening === false) return false;
+    if (!alive(service)) return false;
+    if (child.sharedPort !== undefined && !listensOn(child.pid, child.sharedPort)) return false;
     try {
       const url = `http://127.0.0.1:${ports[service]}/ready`;
       return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok;
@@ -379,6 +408,7 @@ async function supervise(services, ports, adminKey, env, options) {
 }
 
 module.exports = {
+  listensOn,
   startStack,
   startStandalone,
   SERVICES,

@@ -70,6 +70,9 @@ export declare function startStandalone(
   options: LaunchOptions<'standalone'> & { dataDir: string },
 ): Promise<Stack<'standalone'>>;
 
+/** Whether process `pid` has a listening TCP socket on `port` (Linux /proc). */
+export declare function listensOn(pid: number, port: number): boolean;
+
 /** Drops a stack's database on the machine's PostgreSQL (`WEFT_PG_SERVER_URL`). */
 export declare function dropDatabase(name: string): Promise<unknown>;
 

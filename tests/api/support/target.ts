@@ -37,8 +37,10 @@ async function startDistributed(port: number): Promise<Target> {
   const stack = await startStack({
     basePort: port,
     database: 'weft_test_api',
-    // Two engines, as a deployment runs them: schedules must fire once across both.
+    // Two engines, as a deployment runs them: schedules must fire once across both. Through
+    // PgBouncer in transaction mode, as a deployment at scale runs: nothing may need a session.
     replicas: { workflow: 2 },
+    pgbouncer: true,
     env: testEnv,
     onOutput: (service, line) => output.push(`${service}: ${line}`),
   }).catch((error: Error) => {
