@@ -42,13 +42,37 @@ replica_create() {
   fi
 }
 
-replica_ensure() {
-  local address="replica 127.0.0.1:$REPLICA_PORT"
-  if replica_up; then ok replica "$address (already running)"; return 0; fi
+# Whether the replica receives WAL from the primary (within ~10 s of a start).
+replica_streaming() {
+  local deadline=$((SECONDS + 10))
+  until [ "$(psql -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -Atc \
+    "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'" 2>/dev/null)" = 1 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+replica_start() {
   replica_create || return 1
   pg_ctlcluster --skip-systemctl-redirect "$(replica_version)" "$REPLICA_CLUSTER" start >/dev/null 2>&1 ||
     { fail replica "could not start the cluster (pg_lsclusters; its log in /var/log/postgresql)"; return 1; }
   wait_for replica replica_up || { fail replica "not ready within ${WAIT_SECONDS}s"; return 1; }
+}
+
+replica_ensure() {
+  local address="replica 127.0.0.1:$REPLICA_PORT"
+  if replica_up && replica_streaming; then ok replica "$address (already running)"; return 0; fi
+  replica_up || replica_start || return 1
+  if ! replica_streaming; then
+    # Stopped for long enough that the primary recycled the WAL it needs (there is no
+    # replication slot, so a forgotten replica cannot fill the primary's disk): copy again.
+    replica_stop >/dev/null
+    rm -f "/var/lib/postgresql/$(replica_version)/$REPLICA_CLUSTER/standby.signal"
+    replica_start || return 1
+    replica_streaming || { fail replica "not streaming from the primary (see /var/log/postgresql)"; return 1; }
+    ok replica "$address (copied again from 127.0.0.1:$PG_PORT: it had fallen behind the primary's WAL)"
+    return 0
+  fi
   ok replica "$address (streaming from 127.0.0.1:$PG_PORT)"
 }
 

@@ -1,20 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { stepError, type StepResult } from '@weft/contracts';
-import { createDataSource, migrate } from '@weft/persistence';
-import { JsonLogger } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
-import { workflowDatabase } from '../src/database';
-import { EngineService } from '../src/engine/engine.service';
-import { WorkflowCatalog } from '../src/engine/workflow-catalog';
-import { RunRepository } from '../src/engine/store/run.repository';
-import { Transactions } from '../src/engine/store/transactions';
-import { RunService } from '../src/runs/run.service';
-import { WorkflowRepository } from '../src/workflows/workflow.repository';
-import { WorkflowService } from '../src/workflows/workflow.service';
-import { RunChains } from '../src/triggers/run-chains';
-import { TriggerRepository } from '../src/triggers/trigger.repository';
-
-const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+import type { EngineService } from '../src/engine/engine.service';
+import type { RunService } from '../src/runs/run.service';
+import { openEngineHarness } from './support/engine-harness';
 
 /**
  * The engine applies a batch of signals (a Kafka partition's records) in one transaction and
@@ -24,26 +13,14 @@ const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.
 describe('engine batches (real PostgreSQL)', () => {
   const tenantId = randomUUID();
   let db: DataSource;
-  let runs: RunRepository;
   let engine: EngineService;
   let runService: RunService;
   let workflowId: string;
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url, poolSize: 4 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
-    const logger = new JsonLogger('workflow', 'error', () => undefined);
-    const triggers = new TriggerRepository(db);
-    const workflows = new WorkflowRepository(db, triggers);
-    const catalog = new WorkflowCatalog(workflows);
-    runs = new RunRepository(db);
-    const transactions = new Transactions(db);
-    const chains = new RunChains(triggers, runs, catalog, logger);
-    engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
-    runService = new RunService(transactions, runs, workflows, catalog, engine, () => undefined);
-    const workflow = await new WorkflowService(workflows, triggers).create({
+    let workflowService;
+    ({ db, engine, runService, workflowService } = await openEngineHarness());
+    const workflow = await workflowService.create({
       schemaVersion: 1,
       tenantId,
       definition: {

@@ -1,20 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createDataSource, migrate, openReadReplica, replicaLagSeconds } from '@weft/persistence';
+import { openReadReplica, replicaLagSeconds } from '@weft/persistence';
 import { metricsRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
-import { RunRepository } from '../src/engine/store/run.repository';
-import { Transactions } from '../src/engine/store/transactions';
-import { EngineService } from '../src/engine/engine.service';
-import { WorkflowCatalog } from '../src/engine/workflow-catalog';
-import { RunService } from '../src/runs/run.service';
-import { RunChains } from '../src/triggers/run-chains';
-import { TriggerRepository } from '../src/triggers/trigger.repository';
-import { WorkflowRepository } from '../src/workflows/workflow.repository';
-import { WorkflowService } from '../src/workflows/workflow.service';
-import { JsonLogger } from '@weft/runtime';
+import type { RunService } from '../src/runs/run.service';
+import { openEngineHarness } from './support/engine-harness';
 
-const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 // The streaming replica of `infra.sh up --replica` (tools/infra/replica.sh), which npm test starts.
 const replicaUrl =
   process.env['WEFT_TEST_REPLICA_URL'] ?? 'postgres://postgres@127.0.0.1:5433/test';
@@ -31,22 +22,14 @@ describe('run lists from a read replica (real PostgreSQL primary and hot standby
   let workflowId: string;
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url, poolSize: 2 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
-    replica = await openReadReplica(workflowDatabase, { url: replicaUrl, poolSize: 2 });
-    const logger = new JsonLogger('workflow', 'error', () => undefined);
-    const triggers = new TriggerRepository(db);
-    const workflows = new WorkflowRepository(db, triggers);
-    const catalog = new WorkflowCatalog(workflows);
-    const runs = new RunRepository(db, replica);
-    const chains = new RunChains(triggers, runs, catalog, logger);
-    const transactions = new Transactions(db);
-    const engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
-    runService = new RunService(transactions, runs, workflows, catalog, engine, () => undefined);
+    let workflowService;
+    ({ db, runService, workflowService } = await openEngineHarness({
+      poolSize: 2,
+      reads: async () =>
+        (replica = await openReadReplica(workflowDatabase, { url: replicaUrl, poolSize: 2 })),
+    }));
     workflowId = (
-      await new WorkflowService(workflows, triggers).create({
+      await workflowService.create({
         schemaVersion: 1,
         tenantId,
         definition: { name: 'replicated', steps: [{ id: 'a', type: 'transform', with: {} }] },

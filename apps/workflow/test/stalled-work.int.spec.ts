@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createDataSource, migrate } from '@weft/persistence';
-import { JsonLogger } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
-import { workflowDatabase } from '../src/database';
-import { EngineService } from '../src/engine/engine.service';
-import { RunRepository } from '../src/engine/store/run.repository';
-import { Transactions } from '../src/engine/store/transactions';
-import { WorkflowCatalog } from '../src/engine/workflow-catalog';
-import { RunService } from '../src/runs/run.service';
-import { RunChains } from '../src/triggers/run-chains';
-import { TriggerRepository } from '../src/triggers/trigger.repository';
-import { WorkflowRepository } from '../src/workflows/workflow.repository';
-import { WorkflowService } from '../src/workflows/workflow.service';
-
-const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+import type { EngineService } from '../src/engine/engine.service';
+import type { RunRepository } from '../src/engine/store/run.repository';
+import type { RunService } from '../src/runs/run.service';
+import { openEngineHarness } from './support/engine-harness';
 
 /**
  * The engine's safety net under lost messages (DueWorkPoller.sweepStalled): what it finds as
@@ -28,21 +18,10 @@ describe('stalled work (real PostgreSQL)', () => {
   let workflowId: string;
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url, poolSize: 4 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
-    const logger = new JsonLogger('workflow', 'error', () => undefined);
-    const triggers = new TriggerRepository(db);
-    const workflows = new WorkflowRepository(db, triggers);
-    const catalog = new WorkflowCatalog(workflows);
-    runs = new RunRepository(db);
-    const transactions = new Transactions(db);
-    const chains = new RunChains(triggers, runs, catalog, logger);
-    engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
-    runService = new RunService(transactions, runs, workflows, catalog, engine, () => undefined);
+    let workflowService;
+    ({ db, runs, engine, runService, workflowService } = await openEngineHarness());
     workflowId = (
-      await new WorkflowService(workflows, triggers).create({
+      await workflowService.create({
         schemaVersion: 1,
         tenantId,
         definition: { name: 'stalls', steps: [{ id: 'a', type: 'transform', with: {} }] },

@@ -1,0 +1,65 @@
+import { createDataSource, migrate } from '@weft/persistence';
+import { JsonLogger } from '@weft/runtime';
+import type { DataSource } from 'typeorm';
+import { workflowDatabase } from '../../src/database';
+import { EngineService } from '../../src/engine/engine.service';
+import { RunRepository } from '../../src/engine/store/run.repository';
+import { Transactions } from '../../src/engine/store/transactions';
+import { WorkflowCatalog } from '../../src/engine/workflow-catalog';
+import { RunService } from '../../src/runs/run.service';
+import { RunChains } from '../../src/triggers/run-chains';
+import { TriggerRepository } from '../../src/triggers/trigger.repository';
+import { WorkflowRepository } from '../../src/workflows/workflow.repository';
+import { WorkflowService } from '../../src/workflows/workflow.service';
+
+/** The test database; these tests drop and rebuild the workflow schema in it. */
+export const testDatabaseUrl =
+  process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface EngineHarness {
+  db: DataSource;
+  runs: RunRepository;
+  engine: EngineService;
+  runService: RunService;
+  workflowService: WorkflowService;
+}
+
+/**
+ * The engine and run service of one workflow service over the real PostgreSQL, on a freshly
+ * migrated schema, without transports: a test applies signals itself. `reads`: a second data
+ * source for lists (a read replica).
+ */
+export async function openEngineHarness(
+  options: { poolSize?: number; reads?: (db: DataSource) => Promise<DataSource> } = {},
+): Promise<EngineHarness> {
+  const db = createDataSource(workflowDatabase, {
+    url: testDatabaseUrl,
+    poolSize: options.poolSize ?? 4,
+  });
+  await db.initialize();
+  await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
+  await migrate(db, workflowDatabase.schema);
+  const logger = new JsonLogger('workflow', 'error', () => undefined);
+  const triggers = new TriggerRepository(db);
+  const workflows = new WorkflowRepository(db, triggers);
+  const catalog = new WorkflowCatalog(workflows);
+  const runs = new RunRepository(db, options.reads ? await options.reads(db) : db);
+  const transactions = new Transactions(db);
+  const chains = new RunChains(triggers, runs, catalog, logger);
+  const engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
+  const runService = new RunService(
+    transactions,
+    runs,
+    workflows,
+    catalog,
+    engine,
+    () => undefined,
+  );
+  return {
+    db,
+    runs,
+    engine,
+    runService,
+    workflowService: new WorkflowService(workflows, triggers),
+  };
+}
