@@ -1,6 +1,11 @@
+import {
+  KafkaJSConnectionError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+} from 'kafkajs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { EgressDenied, EgressGuard, parseEgressAllow } from '@weft/egress';
-import { guardedSockets } from './broker-clients';
+import { guardedSockets, publishFailure } from './broker-clients';
 
 /** Kafka broker connections (event triggers, kafka.publish) pass the egress guard. */
 describe('guardedSockets', () => {
@@ -34,5 +39,26 @@ describe('guardedSockets', () => {
     expect(refused).toBeInstanceOf(EgressDenied);
     expect((refused as Error).message).toContain(`kafka broker 127.0.0.1:${port}`);
     expect(await connect('127.0.0.1/32')).toBe('connected');
+  });
+});
+
+describe('publishFailure', () => {
+  it('makes a broker that stayed unreachable through the client’s retries a retryable connection failure', () => {
+    const unreachable = new KafkaJSNumberOfRetriesExceeded(
+      new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'),
+      { retryCount: 5, retryTime: 1000 },
+    );
+    expect(publishFailure(unreachable, 'kafka topic t').error).toMatchObject({
+      code: 'connection_failed',
+      retryable: true,
+    });
+  });
+
+  it('keeps a refusal by the broker final', () => {
+    const unknown = new KafkaJSProtocolError('This server does not host this topic-partition');
+    expect(publishFailure(unknown, 'kafka topic t').error).toMatchObject({
+      code: 'publish_failed',
+      retryable: false,
+    });
   });
 });
