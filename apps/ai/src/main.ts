@@ -2,7 +2,7 @@
 import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('ai');
 
-import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
+import { AmqpBroker, connectEventLog } from '@weft/messaging';
 import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
@@ -26,7 +26,7 @@ async function main(logger: JsonLogger): Promise<void> {
     { url: config.DATABASE_URL, poolSize: 4, migrations: migrationOptionsOf(config, logger) },
     readiness,
   );
-  const events = await KafkaEventLog.connect({
+  const events = await connectEventLog({
     clientId: 'weft-ai',
     brokers: config.KAFKA_BROKERS,
     partitions: config.KAFKA_PARTITIONS,

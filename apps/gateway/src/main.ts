@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('gateway');
 
 import { Redis } from 'ioredis';
-import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
+import { AmqpBroker, connectEventLog } from '@weft/messaging';
 import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
@@ -45,7 +45,7 @@ async function main(logger: JsonLogger): Promise<void> {
     readiness,
     onLost: exitOnLostConnection(logger),
   });
-  const events = await KafkaEventLog.connect({
+  const events = await connectEventLog({
     clientId: 'weft-gateway',
     brokers: config.KAFKA_BROKERS,
     partitions: config.KAFKA_PARTITIONS,

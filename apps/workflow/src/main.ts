@@ -2,7 +2,7 @@
 import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('workflow');
 
-import { AmqpBroker, KafkaEventLog } from '@weft/messaging';
+import { AmqpBroker, connectEventLog } from '@weft/messaging';
 import { migrationOptionsOf, openDatabase, openReadReplica } from '@weft/persistence';
 import {
   createHttpApp,
@@ -34,7 +34,7 @@ async function main(logger: JsonLogger): Promise<void> {
     readiness,
     onLost: exitOnLostConnection(logger),
   });
-  const events = await KafkaEventLog.connect({
+  const events = await connectEventLog({
     clientId: 'weft-workflow',
     brokers: config.KAFKA_BROKERS,
     partitions: config.KAFKA_PARTITIONS,

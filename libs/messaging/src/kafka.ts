@@ -84,7 +84,7 @@ interface DecodedRecord {
 /** Records of the step results topic may be as large as a step output (10 MiB) and its envelope. */
 export const MAX_STEP_RESULT_RECORD_BYTES = 16 * 1024 * 1024;
 
-const TOPIC_CONFIG: Record<string, { name: string; value: string }[]> = {
+export const TOPIC_CONFIG: Record<string, { name: string; value: string }[]> = {
   [Topics.stepResults]: [
     { name: 'max.message.bytes', value: String(MAX_STEP_RESULT_RECORD_BYTES) },
   ],

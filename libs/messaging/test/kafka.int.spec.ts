@@ -3,27 +3,51 @@ import { context, trace } from '@opentelemetry/api';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventTopics, Topics, type ConsumerGroup, type StepResult } from '@weft/contracts';
 import { startTelemetry } from '@weft/runtime/telemetry';
-import { KAFKA_DEAD_LETTER_REASON_HEADER, KafkaEventLog, UnprocessableMessage } from '../src';
+import {
+  connectEventLog,
+  KAFKA_DEAD_LETTER_REASON_HEADER,
+  UnprocessableMessage,
+  type KafkaClient,
+} from '../src';
 import { eventually, memoryLogger, stepResult } from './fixtures';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const telemetry = startTelemetry('kafka-test');
 const kafka = new Kafka({ clientId: 'weft-test', brokers, logLevel: logLevel.NOTHING });
 
-const connect = () =>
-  KafkaEventLog.connect({
-    clientId: 'weft-test',
-    brokers,
-    partitions: 12,
-    replicationFactor: 1,
-    logger: memoryLogger().logger,
-  });
+/**
+ * Each client behind the adapter. @platformatic/kafka is an ES module, which Jest loads only
+ * under `NODE_OPTIONS=--experimental-vm-modules`; without it those tests are skipped.
+ */
+const esmLoads = /--experimental-vm-modules/.test(
+  `${process.env['NODE_OPTIONS'] ?? ''} ${process.execArgv.join(' ')}`,
+);
+const clients: [KafkaClient, typeof describe][] = [
+  ['kafkajs', describe],
+  ['platformatic', esmLoads ? describe : describe.skip],
+];
 
 /** A fresh group per test run, so offsets of earlier runs do not hide records. */
 const freshGroup = () => `weft.test.${randomUUID()}` as ConsumerGroup;
 
-describe('Kafka adapter (real broker)', () => {
-  afterAll(() => telemetry.shutdown());
+afterAll(() => telemetry.shutdown());
+
+describe.each(clients)('Kafka adapter on %s (real broker)', (client, describeClient) => {
+  describeClient(client, () => suite(client));
+});
+
+function suite(client: KafkaClient): void {
+  const connect = () =>
+    connectEventLog(
+      {
+        clientId: 'weft-test',
+        brokers,
+        partitions: 12,
+        replicationFactor: 1,
+        logger: memoryLogger().logger,
+      },
+      client,
+    );
 
   it('creates the platform topics with the configured partitions', async () => {
     const log = await connect();
@@ -205,4 +229,4 @@ describe('Kafka adapter (real broker)', () => {
       await producer.close();
     }
   }, 60_000);
-});
+}
