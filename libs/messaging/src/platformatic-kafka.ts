@@ -30,7 +30,7 @@ import { consumeInTraceContext, traceHeaders } from './trace';
  * replicas, coalesced into one request at a time (which keeps a key's order); keys hashed like
  * kafkajs and the Java client (`compatibilityPartitioner`), so both clients put a key on the
  * same partition; consumer groups with manual commits only after handling; a partition that
- * moved (another generation) is abandoned uncommitted; dead-lettering; lag sampling; topic
+ * moved to another member is abandoned uncommitted; dead-lettering; lag sampling; topic
  * creation.
  */
 type Library = typeof PlatformaticKafka;
@@ -42,8 +42,12 @@ const MAX_PRODUCE_BATCH = 1_000;
 const MAX_HANDLER_BATCH = 200;
 /** Records fetched but not yet handled, over all partitions of a group, before fetching pauses. */
 const MAX_BUFFERED = 5_000;
-/** Handled records of one partition left uncommitted at most, while more keep coming. */
+/**
+ * Handled records of one partition left uncommitted at most, in number and in time, while more
+ * keep coming: what a rebalance hands the partition's next owner to handle again.
+ */
 const MAX_UNCOMMITTED = 1_000;
+const MAX_UNCOMMITTED_MS = 250;
 
 const deadLetters = counter(METRICS.deadLetters);
 const consumerLag = gauge(METRICS.kafkaConsumerLag);
@@ -69,13 +73,20 @@ interface DecodedRecord {
   headers: { [name: string]: string };
 }
 
-/** One partition's records of one generation, handled in order. */
+/** One partition's records, handled in order. */
 interface Lane {
+  topic: string;
+  partition: number;
   queue: Record[];
   running?: Promise<void>;
-  /** Offset after the last record handled in `generation`: earlier ones are duplicates. */
+  /**
+   * Offset after the last record handled since this member was last given the partition:
+   * records before it that come again (the stream fetches again from the committed offset after
+   * each rebalance) are duplicates.
+   */
   next: bigint;
-  generation: number;
+  /** Counts the times the partition was taken from this member; its records are then stale. */
+  epoch: number;
 }
 
 interface GroupConsumer {
@@ -84,9 +95,6 @@ interface GroupConsumer {
   lanes: Map<string, Lane>;
   buffered: number;
 }
-
-const generationOf = (record: Record): number =>
-  (record.metadata['consumer'] as { generationId?: number } | undefined)?.generationId ?? -1;
 
 const stringHeadersOf = (record: Record): { [name: string]: string } => {
   const headers: { [name: string]: string } = {};
@@ -274,6 +282,7 @@ export class PlatformaticKafkaEventLog implements EventLog, Drainable {
       // that starts and then produces does not race a group that follows live records.
       const offsetsRead = new Promise<void>((resolve) => stream.once('offsets', () => resolve()));
       const entry: GroupConsumer = { consumer, stream, lanes: new Map(), buffered: 0 };
+      consumer.on('consumer:group:join', () => this.revokeLost(entry));
       stream.on('data', (record: Record) => this.enqueue(entry, byTopic, record));
       stream.on('error', (error: Error) => {
         this.options.logger.event('error', 'kafka consumer stream failed', { group, err: error });
@@ -295,9 +304,11 @@ export class PlatformaticKafkaEventLog implements EventLog, Drainable {
     const key = `${record.topic}:${record.partition}`;
     let lane = entry.lanes.get(key);
     if (!lane) {
-      lane = { queue: [], next: -1n, generation: -1 };
+      lane = { topic: record.topic, partition: record.partition, queue: [], next: -1n, epoch: 0 };
       entry.lanes.set(key, lane);
     }
+    // Fetched before the partition moved to another member: its new owner handles it.
+    if (!this.assigned(entry, lane)) return;
     lane.queue.push(record);
     entry.buffered++;
     if (entry.buffered >= MAX_BUFFERED && !entry.stream.isPaused()) entry.stream.pause();
@@ -324,68 +335,72 @@ export class PlatformaticKafkaEventLog implements EventLog, Drainable {
     return taken;
   }
 
-  /** Whether this member still owns the partition in the generation `record` was fetched in. */
-  private owns(entry: GroupConsumer, record: Record): boolean {
-    const { consumer } = entry;
-    return (
-      consumer.generationId === generationOf(record) &&
-      (consumer.assignments ?? []).some(
-        (a) => a.topic === record.topic && a.partitions.includes(record.partition),
-      )
+  /** Whether the partition is assigned to this member now. */
+  private assigned(entry: GroupConsumer, lane: Lane): boolean {
+    return (entry.consumer.assignments ?? []).some(
+      (a) => a.topic === lane.topic && a.partitions.includes(lane.partition),
     );
+  }
+
+  /**
+   * After each rebalance: the lanes of partitions this member lost drop their queued records,
+   * uncommitted, and stop (at their next check) handling and committing. Partitions it kept go
+   * on where they were; the records the stream fetches again are skipped as duplicates.
+   */
+  private revokeLost(entry: GroupConsumer): void {
+    for (const lane of entry.lanes.values()) {
+      if (this.assigned(entry, lane)) continue;
+      lane.epoch++;
+      lane.next = -1n;
+      this.take(entry, lane, lane.queue.length);
+    }
   }
 
   private async drain(entry: GroupConsumer, subscription: Subscription, lane: Lane): Promise<void> {
     let toCommit: Record | undefined;
     let uncommitted = 0;
+    let committedAt = performance.now();
+    let epoch = lane.epoch;
+    const owned = () => !this.closing && lane.epoch === epoch && this.assigned(entry, lane);
     while (lane.queue.length > 0 && !this.closing) {
-      const first = lane.queue[0]!;
-      const generation = generationOf(first);
-      if (generation !== lane.generation) {
-        // A new generation refetches from the committed offset: start over from there.
-        lane.generation = generation;
-        lane.next = -1n;
+      if (lane.epoch !== epoch) {
+        // Lost (and given back) meanwhile: what was handled before is not this member's to commit.
+        epoch = lane.epoch;
+        toCommit = undefined;
+        uncommitted = 0;
       }
-      if (!this.owns(entry, first)) {
-        // Fetched before a rebalance: the partition's owner (this member again, perhaps) reads
-        // these records again from the committed offset.
-        this.take(entry, lane, 1);
-        continue;
-      }
-      // Take up to batchSize records of this generation.
-      let count = 0;
-      while (
-        count < subscription.batchSize &&
-        count < lane.queue.length &&
-        generationOf(lane.queue[count]!) === generation
-      ) {
-        count++;
-      }
+      const count = Math.min(subscription.batchSize, lane.queue.length);
       const records = this.take(entry, lane, count).filter((record) => record.offset >= lane.next);
       if (records.length === 0) continue;
-      const owned = () => !this.closing && this.owns(entry, records[0]!);
       const handled = await this.handleRecords(subscription, records, owned);
       if (!handled) {
         toCommit = undefined;
         break;
       }
+      // The partition moved while the handler ran: handled, but its new owner may handle it too.
+      if (lane.epoch !== epoch) continue;
       const last = records.at(-1)!;
       lane.next = last.offset + 1n;
       toCommit = last;
       uncommitted += records.length;
-      if (lane.queue.length === 0 || uncommitted >= MAX_UNCOMMITTED) {
-        await this.commit(entry, toCommit);
+      if (
+        lane.queue.length === 0 ||
+        uncommitted >= MAX_UNCOMMITTED ||
+        performance.now() - committedAt >= MAX_UNCOMMITTED_MS
+      ) {
+        await this.commit(entry, lane, epoch, toCommit);
         toCommit = undefined;
         uncommitted = 0;
+        committedAt = performance.now();
       }
     }
     // Handled before the consumer began to close: committed, as kafkajs does on disconnect.
-    if (toCommit) await this.commit(entry, toCommit);
+    if (toCommit) await this.commit(entry, lane, epoch, toCommit);
   }
 
   /** Commits up to `record` (its offset + 1) unless the partition moved meanwhile. */
-  private async commit(entry: GroupConsumer, record: Record): Promise<void> {
-    if (!this.owns(entry, record)) return;
+  private async commit(entry: GroupConsumer, lane: Lane, epoch: number, record: Record) {
+    if (lane.epoch !== epoch || !this.assigned(entry, lane)) return;
     try {
       await record.commit();
     } catch (error) {
