@@ -20,7 +20,11 @@ async function round(client, n) {
   const { connectEventLog } = require('../libs/messaging/dist/index.js');
   const { JsonLogger } = require('../libs/runtime/dist/index.js');
   const topic = `weft.bench.clients.${randomUUID()}`;
-  const admin = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'bench',
+    brokers: BROKERS,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
@@ -32,7 +36,13 @@ async function round(client, n) {
     key: (message) => `k${message.i % 1000}`,
   };
   const logger = new JsonLogger('bench', 'warn', () => undefined);
-  const options = { clientId: 'bench', brokers: BROKERS, partitions: 12, replicationFactor: 1, logger };
+  const options = {
+    clientId: 'bench',
+    brokers: BROKERS,
+    partitions: 12,
+    replicationFactor: 1,
+    logger,
+  };
   const producer = await connectEventLog(options, client);
   const consumer = await connectEventLog(options, client);
   const result = { client, n };
