@@ -1077,7 +1077,7 @@ function markdown(report) {
   lines.push(`# Benchmark ${report.at}`, '');
   lines.push(
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; ` +
-      `${m.postgres}; ${m.redis}; RabbitMQ ${m.rabbitmq}; Kafka ${m.kafka}. Everything — load ` +
+      `${m.postgres}; ${m.redis}; RabbitMQ ${m.rabbitmq}; Kafka ${m.kafka}, event log on ${m.kafkaClient}. Everything — load ` +
       'generator, servers and the four services as separate processes — on this one machine, ' +
       'on 127.0.0.1.',
     '',

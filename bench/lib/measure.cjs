@@ -230,6 +230,8 @@ function machineInfo() {
     redis: versionOf('redis-server', ['--version']),
     rabbitmq: versionOf('rabbitmqctl', ['-q', 'version']),
     kafka: kafka ? `${kafka[1]} (KRaft, single broker)` : undefined,
+    // The event log's client (libs/messaging/src/event-log.ts): the services inherit this env.
+    kafkaClient: process.env.WEFT_KAFKA_CLIENT ?? 'kafkajs',
     somaxconn: Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8')),
   };
 }

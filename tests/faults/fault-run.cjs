@@ -1057,6 +1057,7 @@ async function runFaults(options = {}) {
         replicas,
         pgbouncer,
         scaleEvents,
+        kafkaClient: process.env.WEFT_KAFKA_CLIENT ?? 'kafkajs',
         concurrentRuns,
         durationMs,
         quiesceTimeoutMs,
@@ -1413,7 +1414,8 @@ function markdownOf(report) {
       `(${report.options.killsPerService} × kill -9 per service).`,
     `Processes: ${report.options.replicas} of each service` +
       `${report.options.pgbouncer ? ', PostgreSQL through PgBouncer (transaction mode)' : ''}` +
-      `${report.options.scaleEvents ? '; an engine added and one removed during the load' : ''}.`,
+      `${report.options.scaleEvents ? '; an engine added and one removed during the load' : ''}; ` +
+      `event log on ${report.options.kafkaClient}.`,
     '',
     '| submitted | acknowledged (202 / 200 on retry) | succeeded | failed | lost | stuck | duplicated |',
     '| --- | --- | --- | --- | --- | --- | --- |',
