@@ -121,7 +121,11 @@ function safeReadlink(file) {
 async function waitReady(url, deadline, child) {
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`);
+      const last = (child.lastLines ?? []).slice(-5).join('\n');
+      throw new Error(
+        `${url}: process exited with ${child.exitCode ?? child.signalCode}` +
+          (last ? `; its last lines:\n${last}` : ''),
+      );
     }
     const own = child.sharedPort === undefined || listensOn(child.pid, child.sharedPort);
     try {
@@ -304,8 +308,15 @@ async function supervise(services, ports, adminKey, env, options) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (options.sharedPort?.(service)) child.sharedPort = ports[service];
+    // The last lines are kept so that a process that dies while starting says why.
+    child.lastLines = [];
     const forward = (chunk) => {
-      for (const line of chunk.toString().split('\n')) if (line) options.onOutput?.(service, line);
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        child.lastLines.push(line);
+        if (child.lastLines.length > 20) child.lastLines.shift();
+        options.onOutput?.(service, line);
+      }
     };
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);

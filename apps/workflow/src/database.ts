@@ -16,6 +16,7 @@ import { ForeachItems1765200000000 } from './migrations/1765200000000-foreach-it
 import { UniqueWorkflowNames1765300000000 } from './migrations/1765300000000-unique-workflow-names';
 import { ConcurrencySlots1765400000000 } from './migrations/1765400000000-concurrency-slots';
 import { TenantConcurrentRuns1765600000000 } from './migrations/1765600000000-tenant-concurrent-runs';
+import { TimersByRun1765700000000 } from './migrations/1765700000000-timers-by-run';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -38,5 +39,6 @@ export const workflowDatabase: ServiceDatabase = {
     UniqueWorkflowNames1765300000000,
     ConcurrencySlots1765400000000,
     TenantConcurrentRuns1765600000000,
+    TimersByRun1765700000000,
   ],
 };

@@ -47,11 +47,11 @@ export class RunService {
     trigger,
     event,
   }: StartRun): Promise<RunStarted> {
-    const workflow = await this.workflows.find(tenantId, workflowId);
+    const workflow = await this.workflows.head(tenantId, workflowId);
     if (!workflow) {
       throw new DomainError('workflow_not_found', `workflow ${workflowId} does not exist`);
     }
-    if (workflow.archivedAt) {
+    if (workflow.archived) {
       throw new DomainError(
         'workflow_archived',
         `workflow ${workflowId} is archived; it starts no runs`,

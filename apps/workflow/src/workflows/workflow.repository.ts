@@ -212,6 +212,23 @@ export class WorkflowRepository {
   }
 
   /**
+   * What starting a run needs of a workflow: its latest version number and whether it is
+   * archived. The definition itself comes compiled from the catalog (versions never change), so
+   * a trigger reads one narrow row instead of the whole definition.
+   */
+  async head(
+    tenantId: string,
+    id: string,
+  ): Promise<{ version: number; archived: boolean } | undefined> {
+    const rows: { latest_version: number; archived: boolean }[] = await this.db.query(
+      `SELECT latest_version, archived_at IS NOT NULL AS archived FROM workflow.workflows
+        WHERE id = $1 AND tenant_id = $2`,
+      [id, tenantId],
+    );
+    return rows[0] && { version: rows[0].latest_version, archived: rows[0].archived };
+  }
+
+  /**
    * The tenant's active workflow that `ref` names, by id or by its (unique) name, with its
    * latest version; an id wins over a workflow named like it.
    */
