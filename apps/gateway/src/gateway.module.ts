@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
-import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcTransport } from '@weft/messaging';
+import { EVENT_LOG, RPC_TRANSPORT, type EventLog, type RpcClient } from '@weft/messaging';
 import { HealthModule, JsonLogger, type ReadinessRegistry } from '@weft/runtime';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
@@ -57,7 +57,7 @@ export interface GatewayDeps {
   readiness: ReadinessRegistry;
   /** The gateway's own schema (`gatewayDatabase`), migrated: tenants and API keys. */
   dataSource: DataSource;
-  rpc: RpcTransport;
+  rpc: RpcClient;
   /** Run events for the SSE streams; the caller calls `start()` once the app is initialised. */
   events: EventLog;
   adminKey: string;

@@ -3,11 +3,10 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('gateway');
 
 import { Redis } from 'ioredis';
-import { AmqpBroker, connectEventLog } from '@weft/messaging';
+import { connectEventLog, ReconnectingRpcClient } from '@weft/messaging';
 import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
-  exitOnLostConnection,
   exitOnSignal,
   exitOnStartupFailure,
   JsonLogger,
@@ -39,11 +38,12 @@ async function main(logger: JsonLogger): Promise<void> {
   });
   await redis.connect();
   readiness.register('redis', () => redis.ping());
-  const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
+  // The gateway only calls: it rides out a RabbitMQ restart answering 503s rather than exiting
+  // (and refusing connections) as the consuming services do.
+  const broker = await ReconnectingRpcClient.connect(config.RABBITMQ_URL, {
     name: 'weft-gateway',
     logger,
     readiness,
-    onLost: exitOnLostConnection(logger),
   });
   const events = await connectEventLog({
     clientId: 'weft-gateway',

@@ -111,15 +111,28 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
     connection.on('close', () => {
       if (broker.closing) return;
       options.logger.event('error', 'rabbitmq connection closed unexpectedly');
+      // Their answers would come on the channel that just died: fail them now, not at timeout.
+      broker.failPendingCalls('RabbitMQ connection lost');
       options.onLost?.('rabbitmq');
     });
     broker.publisher = await connection.createConfirmChannel();
     broker.watch(broker.publisher, 'publisher');
     await broker.publisher.assertExchange(Exchanges.deadLetter, 'direct', { durable: true });
-    options.readiness?.register('rabbitmq', () =>
-      broker.publisher.checkExchange(Exchanges.deadLetter),
-    );
+    options.readiness?.register('rabbitmq', () => broker.check());
     return broker;
+  }
+
+  /** A broker round trip on the publisher channel: rejects when the connection is gone. */
+  async check(): Promise<void> {
+    await this.publisher.checkExchange(Exchanges.deadLetter);
+  }
+
+  private failPendingCalls(reason: string): void {
+    for (const [id, pending] of this.pendingCalls) {
+      clearTimeout(pending.timer);
+      this.pendingCalls.delete(id);
+      pending.reject(new DomainError('unavailable', reason));
+    }
   }
 
   /** A channel error closes only that channel; unobserved, it would crash the process. */
@@ -513,10 +526,7 @@ export class AmqpBroker implements TaskQueue, RpcTransport, Drainable {
       await channel.cancel(tag).catch(() => undefined);
     }
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    for (const [, pending] of this.pendingCalls) {
-      clearTimeout(pending.timer);
-      pending.reject(new DomainError('unavailable', 'shutting down'));
-    }
+    this.failPendingCalls('shutting down');
     await this.connection.close().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 export { AmqpBroker, DEAD_LETTER_REASON_HEADER } from './amqp';
 export { UnprocessableMessage } from './errors';
 export { InProcessBus } from './in-process';
+export { ReconnectingRpcClient } from './reconnecting-rpc';
 export { answerOutagesAsUnavailable } from './outages';
 export { connectEventLog, kafkaClient, type KafkaClient } from './event-log';
 export { PlatformaticKafkaEventLog } from './platformatic-kafka';
@@ -13,6 +14,7 @@ export type {
   MessageHandler,
   RpcHandlers,
   SubscribeOptions,
+  RpcClient,
   RpcTransport,
   TaskQueue,
 } from './ports';

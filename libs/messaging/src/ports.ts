@@ -91,14 +91,18 @@ export type RpcHandlers<Svc extends RpcService> = {
   ) => Promise<ResponseOf<Svc['methods'][K]>>;
 };
 
-/** Request/reply between services. Handler errors other than `DomainError` answer `internal`. */
-export interface RpcTransport {
+/** The calling half of request/reply: what a process that serves nothing (the gateway) needs. */
+export interface RpcClient {
   call<Svc extends RpcService, K extends keyof Svc['methods'] & string>(
     service: Svc,
     method: K,
     request: RequestOf<Svc['methods'][K]>,
     options?: { timeoutMs?: number },
   ): Promise<ResponseOf<Svc['methods'][K]>>;
+}
+
+/** Request/reply between services. Handler errors other than `DomainError` answer `internal`. */
+export interface RpcTransport extends RpcClient {
   serve<Svc extends RpcService>(service: Svc, handlers: RpcHandlers<Svc>): Promise<void>;
 }
 

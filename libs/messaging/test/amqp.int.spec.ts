@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { context, trace } from '@opentelemetry/api';
 import amqp from 'amqplib';
 import {
@@ -11,7 +14,12 @@ import {
   type RpcService,
 } from '@weft/contracts';
 import { startTelemetry } from '@weft/runtime/telemetry';
-import { AmqpBroker, DEAD_LETTER_REASON_HEADER, UnprocessableMessage } from '../src';
+import {
+  AmqpBroker,
+  DEAD_LETTER_REASON_HEADER,
+  ReconnectingRpcClient,
+  UnprocessableMessage,
+} from '../src';
 import { eventually, memoryLogger, stepTask } from './fixtures';
 
 const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -43,6 +51,27 @@ async function purge(...queues: string[]): Promise<void> {
     await channel.purgeQueue(queue).catch(() => undefined);
   }
   await connection.close();
+}
+
+/**
+ * Has RabbitMQ close the connection a client named (`connection_name`), as a broker restart
+ * does from the client's side.
+ */
+async function closeConnectionNamed(name: string): Promise<void> {
+  const run = promisify(execFile);
+  const { stdout } = await run('rabbitmqctl', [
+    '-q',
+    'list_connections',
+    'pid',
+    'client_properties',
+  ]);
+  const line = stdout.split('\n').find((l) => l.includes(`{"connection_name","${name}"}`));
+  if (!line) throw new Error(`no RabbitMQ connection named ${name}`);
+  await run('rabbitmqctl', [
+    'close_connection',
+    line.split('\t')[0]!,
+    'test: connection taken away',
+  ]);
 }
 
 /** The probe methods of the workflow service: a service of the real queue, small enough to serve whole. */
@@ -116,6 +145,38 @@ describe('RabbitMQ adapter (real broker)', () => {
         ),
       );
       expect(answers).toHaveLength(200);
+    });
+  });
+
+  describe('a client that rides out a lost connection', () => {
+    it('answers unavailable while it reconnects, never times out, and calls again once back', async () => {
+      const name = `test-reconnecting-${randomUUID()}`;
+      const reconnecting = await ReconnectingRpcClient.connect(url, { name, logger: log.logger });
+      try {
+        const start = () => reconnecting.call(ProbeRpc, 'probe.start', { schemaVersion: 1 });
+        await expect(start()).resolves.toMatchObject({ probeId: PROBE_ID });
+        // Calls every 10 ms while RabbitMQ closes the connection, until one succeeds after an
+        // `unavailable`: the outage must show as quick `unavailable`s, never as a timeout.
+        const closed = closeConnectionNamed(name);
+        const outcomes: string[] = [];
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline) {
+          const outcome = await start().then(
+            () => 'ok',
+            (error: unknown) => (error instanceof DomainError ? error.code : String(error)),
+          );
+          outcomes.push(outcome);
+          if (outcome === 'ok' && outcomes.includes('unavailable')) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await closed;
+        expect(outcomes).toContain('unavailable');
+        expect(outcomes.at(-1)).toBe('ok');
+        expect(new Set(outcomes)).toEqual(new Set(['ok', 'unavailable']));
+        expect(log.lines().map((line) => line['msg'])).toContain('rabbitmq reconnected');
+      } finally {
+        await reconnecting.close();
+      }
     });
   });
 

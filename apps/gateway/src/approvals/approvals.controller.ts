@@ -1,6 +1,6 @@
 import { Controller, Get, Header, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import { WorkflowRpc, type ApprovalLinkView } from '@weft/contracts';
-import { RPC_TRANSPORT, type RpcTransport } from '@weft/messaging';
+import { RPC_TRANSPORT, type RpcClient } from '@weft/messaging';
 import type { FastifyRequest } from 'fastify';
 import { ZodPipe } from '../http/request-validation';
 import { RPC_TIMEOUT_MS } from '../tokens';
@@ -18,7 +18,7 @@ export const APPROVALS_PREFIX = '/v1/approvals/';
 @Controller('v1/approvals')
 export class ApprovalsController {
   constructor(
-    @Inject(RPC_TRANSPORT) private readonly rpc: RpcTransport,
+    @Inject(RPC_TRANSPORT) private readonly rpc: RpcClient,
     @Inject(RPC_TIMEOUT_MS) private readonly timeoutMs: number,
   ) {}
 

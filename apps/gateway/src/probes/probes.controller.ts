@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { WorkflowRpc, type ProbeStarted, type ProbeView } from '@weft/contracts';
-import { RPC_TRANSPORT, type RpcTransport } from '@weft/messaging';
+import { RPC_TRANSPORT, type RpcClient } from '@weft/messaging';
 import { AdminKeyGuard } from '../admin/admin-key.guard';
 import { ZodPipe } from '../http/request-validation';
 import { RPC_TIMEOUT_MS } from '../tokens';
@@ -14,7 +14,7 @@ import { ProbeParams } from './probe.api';
 @UseGuards(AdminKeyGuard)
 export class ProbesController {
   constructor(
-    @Inject(RPC_TRANSPORT) private readonly rpc: RpcTransport,
+    @Inject(RPC_TRANSPORT) private readonly rpc: RpcClient,
     @Inject(RPC_TIMEOUT_MS) private readonly timeoutMs: number,
   ) {}
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, type RequestOf, type ResponseOf, type RpcService } from '@weft/contracts';
-import { RPC_TRANSPORT, type RpcTransport } from '@weft/messaging';
+import { RPC_TRANSPORT, type RpcClient } from '@weft/messaging';
 import { RPC_TIMEOUT_MS } from '../tokens';
 
 type MethodOf<Svc extends RpcService> = keyof Svc['methods'] & string;
@@ -14,7 +14,7 @@ export type CommandOf<Svc extends RpcService, K extends MethodOf<Svc>> = Omit<
 @Injectable()
 export class TenantRpc {
   constructor(
-    @Inject(RPC_TRANSPORT) private readonly rpc: RpcTransport,
+    @Inject(RPC_TRANSPORT) private readonly rpc: RpcClient,
     @Inject(RPC_TIMEOUT_MS) private readonly timeoutMs: number,
   ) {}
 
