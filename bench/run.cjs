@@ -74,7 +74,7 @@ const SETTINGS = {
    * alone at `getRate` req/s (0: not run), `durationS` each.
    */
   apiRate: Number(option('api-rate', 3000)),
-  getRate: Number(option('get-rate', 1000)),
+  getRate: Number(option('get-rate', 300)),
   /** Open-loop arrivals: `constant` inter-arrival time, or `poisson`. */
   arrivals: option('arrivals', 'constant'),
   /** e2e: arrival rates (runs/s) tried in turn, each for `e2eProbeS`, until one is not held. */
@@ -268,7 +268,11 @@ async function apiMixed(stack, apiKey) {
       },
       following(stack),
     );
-    loads.push({ ...load, kernel: tcpDelta(before, tcpCounters()), drainedBeforeMs });
+    loads.push({
+      ...load,
+      kernel: tcpDelta(before, tcpCounters()),
+      drainedBeforeMs,
+    });
     log(`  ${describeLoad(load)}`);
   }
   /** Open-loop loads at a fixed rate: the mix, then `GET /v1/runs/{id}` alone. */
@@ -320,7 +324,10 @@ const describeLoad = (load) =>
   `p50/p95/p99 ${load.latencyMs.all.p50}/${load.latencyMs.all.p95}/${load.latencyMs.all.p99} ms, ` +
   `status ${JSON.stringify(load.status.byCode)}, socket errors ${load.sockets.errors}, ` +
   `timeouts ${load.sockets.timeouts}` +
-  (load.schedule ? `, sent on time ${(100 * load.schedule.onTimeShare).toFixed(1)} %` : '') +
+  (load.schedule
+    ? `, sent on time ${(100 * load.schedule.onTimeShare).toFixed(1)} % (late p99 ${load.schedule.lateMs.p99} ms: ` +
+      `timer ${load.schedule.timerLateMs.p99}, waiting for a connection ${load.schedule.connectionWaitMs.p99})`
+    : '') +
   (load.stackCpuMsPer2xx !== undefined ? `, ${load.stackCpuMsPer2xx} stack CPU ms per 2xx` : '');
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +346,10 @@ function followBacklog(db, workflowId) {
           WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
         [workflowId],
       );
-      samples.push({ s: (performance.now() - startedAt) / 1000, backlog: rows[0].backlog });
+      samples.push({
+        s: (performance.now() - startedAt) / 1000,
+        backlog: rows[0].backlog,
+      });
       await sleep(1_000);
     }
   })();
@@ -402,7 +412,11 @@ async function outcomeOfLoad(db, workflowId, stopBacklog, { rate, durationS, loa
     succeeded: outcome.succeeded,
     notFinishedAfterDrain: backlog,
     completedPerSecond: outcome.runs === 0 ? 0 : Math.round(outcome.in_window / windowS),
-    triggerToSucceededMs: { p50: ms(outcome.p50), p99: ms(outcome.p99), max: ms(outcome.max) },
+    triggerToSucceededMs: {
+      p50: ms(outcome.p50),
+      p99: ms(outcome.p99),
+      max: ms(outcome.max),
+    },
     backlog: {
       max: Math.max(0, ...during.map((p) => p.backlog)),
       slopePerS: Math.round(slope * 10) / 10,
@@ -497,9 +511,13 @@ async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
   };
   log(
     `  e2e at ${rate}/s for ${durationS} s: sent on time ${(100 * load.schedule.onTimeShare).toFixed(1)} %, ` +
-      `${result.completedPerSecond} completed/s, client p50/p99 ${result.clientMs.p50}/${result.clientMs.p99} ms ` +
-      `(engine ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms), ` +
-      `drift ${result.latencyDrift.driftMs} ms (bound ${result.latencyDrift.boundMs}), ` +
+      `${result.completedPerSecond} completed/s, ` +
+      (runs
+        ? `client p50/p99 ${result.clientMs.p50}/${result.clientMs.p99} ms ` +
+          `(engine ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms), ` +
+          `drift ${result.latencyDrift.driftMs} ms (bound ${result.latencyDrift.boundMs}), `
+        : `not followed: engine p50/p99 ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms, ` +
+          `backlog ${result.backlogFlat ? 'flat' : 'grew'}, `) +
       `backlog max ${result.backlog.max}, ${result.stackCpuMsPerRun} stack CPU ms/run, ` +
       `${result.held ? 'held' : 'NOT HELD'}; triggers ${JSON.stringify(load.status.byCode)}`,
   );
@@ -648,7 +666,10 @@ async function webhookAtRate(stack, tenant, db, hook, mode, rate, durationS) {
 async function webhook(stack, tenant, db) {
   // The hooks' secret: an hmac credential of the tenant, which only the integration service
   // reads; the load client signs with the same value.
-  const hook = { name: 'bench-hook', secret: randomBytes(24).toString('base64url') };
+  const hook = {
+    name: 'bench-hook',
+    secret: randomBytes(24).toString('base64url'),
+  };
   await call(stack.gatewayUrl, tenant.apiKey, 'POST', '/v1/credentials', {
     name: hook.name,
     type: 'hmac',
@@ -702,7 +723,11 @@ async function foreach(stack, apiKey, db) {
             concurrency: SETTINGS.foreachConcurrency,
             step: {
               type: 'http.request',
-              with: { method: 'POST', url: target.url, body: { n: '{{ item }}' } },
+              with: {
+                method: 'POST',
+                url: target.url,
+                body: { n: '{{ item }}' },
+              },
             },
           },
         },
@@ -789,7 +814,10 @@ async function foreach(stack, apiKey, db) {
 // ---------------------------------------------------------------------------------------------
 
 /** The credentials the publish runs name, created once per stack. */
-const PUBLISH_CREDENTIALS = { kafka: 'bench-kafka', rabbitmq: 'bench-rabbitmq' };
+const PUBLISH_CREDENTIALS = {
+  kafka: 'bench-kafka',
+  rabbitmq: 'bench-rabbitmq',
+};
 
 /** The step each item of a publish run executes: one message to the topic or the queue. */
 const publishItemStep = (broker, destination) => ({
@@ -812,7 +840,12 @@ const publishItemStep = (broker, destination) => ({
       }),
   // A broker hiccup retries the item rather than failing it; retries show in `attempts`, and
   // a retry after a lost confirm shows as more messages at the broker than steps.
-  retry: { maxAttempts: 3, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 2_000 },
+  retry: {
+    maxAttempts: 3,
+    backoff: 'exponential',
+    initialDelayMs: 200,
+    maxDelayMs: 2_000,
+  },
 });
 
 /** Item steps of `runIds`' foreach runs, read from the engine's tables. */
@@ -1019,7 +1052,9 @@ async function historyIdentity(runs) {
 /** The streaming replica `--history-read-replica` reads from, which the bench does not start. */
 async function replicaReachable() {
   const port = process.env.WEFT_REPLICA_PORT ?? '5433';
-  const client = new Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+  const client = new Client({
+    connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+  });
   try {
     await client.connect();
     await client.end();
@@ -1036,7 +1071,9 @@ async function historyAt(runs, output) {
   if (SETTINGS.historyReadReplica) await replicaReachable();
   let identity = await historyIdentity(runs);
   if (!identity) await dropDatabase(database);
-  const stack = await bootStack(database, output, { readReplica: SETTINGS.historyReadReplica });
+  const stack = await bootStack(database, output, {
+    readReplica: SETTINGS.historyReadReplica,
+  });
   try {
     const base = stack.gatewayUrl;
     if (identity) {
@@ -1104,7 +1141,13 @@ async function historyAt(runs, output) {
         runId: runIds[0],
       }),
     );
-    return { runs, readReplica: SETTINGS.historyReadReplica, seeded, loads, plans };
+    return {
+      runs,
+      readReplica: SETTINGS.historyReadReplica,
+      seeded,
+      loads,
+      plans,
+    };
   } finally {
     await stack.stop();
   }
@@ -1188,8 +1231,10 @@ function verdicts(report) {
       `${sustained.completedPerSecond} completed runs/s at ${sustained.rate}/s for ${sustained.durationS} s, ` +
         `${(100 * sustained.load.schedule.onTimeShare).toFixed(1)} % sent on time${notOffered}, ` +
         `${sustained.succeeded}/${sustained.load.schedule.scheduled} runs succeeded, ` +
-        `client latency ${sustained.flat ? 'flat' : 'drifted'} (${sustained.latencyDrift.driftMs} ms over the run, bound ${sustained.latencyDrift.boundMs} ms), ` +
-        `client p50/p99 ${sustained.clientMs.p50}/${sustained.clientMs.p99} ms (engine ${sustained.triggerToSucceededMs.p50}/${sustained.triggerToSucceededMs.p99} ms)`,
+        (sustained.followed
+          ? `client latency ${sustained.flat ? 'flat' : 'grew'} (${sustained.latencyDrift.driftMs} ms over the run, bound ${sustained.latencyDrift.boundMs} ms), ` +
+            `client p50/p99 ${sustained.clientMs.p50}/${sustained.clientMs.p99} ms (engine ${sustained.triggerToSucceededMs.p50}/${sustained.triggerToSucceededMs.p99} ms)`
+          : `runs not followed (--e2e-follow false): no client latency; backlog ${sustained.backlogFlat ? 'flat' : 'grew'}, engine p50/p99 ${sustained.triggerToSucceededMs.p50}/${sustained.triggerToSucceededMs.p99} ms`),
     );
     check(
       'e2eCpu',
@@ -1386,12 +1431,12 @@ function markdown(report) {
         '',
         `Requests sent on a fixed schedule (${report.settings.arrivals} arrivals) whether or not earlier ones were answered; api-mixed in the same 1/4/4/1 proportions (each GET reads the run of the last answered trigger), then \`GET /v1/runs/{id}\` alone over 100 stored runs. Latency from each request's scheduled time (from its actual send in brackets), 2xx only, in ms. Sent on time: within ${ON_TIME_MS} ms of the schedule; under ${100 * ON_TIME_SHARE} % the load was not offered.`,
         '',
-        '| load | endpoint | rate /s | sent on time % | 2xx /s | answers | p50 | p95 | p99 | max | stack CPU ms per 2xx |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| load | endpoint | rate /s | sent on time % | late p99 ms (timer / connection wait) | 2xx /s | answers | p50 | p95 | p99 | max | stack CPU ms per 2xx |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
         ...open.flatMap(([name, l]) =>
           Object.entries(l.byEndpoint).map(
             ([endpoint, e]) =>
-              `| ${name} | ${endpoint} | ${l.rate} | ${(100 * l.schedule.onTimeShare).toFixed(1)}${l.schedule.offered ? '' : ' (not offered)'} | ${e.successPerSecond} | ${JSON.stringify(e.statuses)} | ${e.latencyMs.p50} (${e.latencyFromSendMs.p50}) | ${e.latencyMs.p95} (${e.latencyFromSendMs.p95}) | ${e.latencyMs.p99} (${e.latencyFromSendMs.p99}) | ${e.latencyMs.max} (${e.latencyFromSendMs.max}) | ${Object.keys(l.byEndpoint).length === 1 ? l.stackCpuMsPer2xx : `${l.stackCpuMsPer2xx} (whole mix)`} |`,
+              `| ${name} | ${endpoint} | ${l.rate} | ${(100 * l.schedule.onTimeShare).toFixed(1)}${l.schedule.offered ? '' : ' (not offered)'} | ${l.schedule.lateMs.p99} (${l.schedule.timerLateMs?.p99} / ${l.schedule.connectionWaitMs?.p99}) | ${e.successPerSecond} | ${JSON.stringify(e.statuses)} | ${e.latencyMs.p50} (${e.latencyFromSendMs.p50}) | ${e.latencyMs.p95} (${e.latencyFromSendMs.p95}) | ${e.latencyMs.p99} (${e.latencyFromSendMs.p99}) | ${e.latencyMs.max} (${e.latencyFromSendMs.max}) | ${Object.keys(l.byEndpoint).length === 1 ? l.stackCpuMsPer2xx : `${l.stackCpuMsPer2xx} (whole mix)`} |`,
           ),
         ),
         '',
@@ -1629,7 +1674,10 @@ async function main() {
     report.byReplicas = [];
     for (const replicas of SETTINGS.replicas) {
       log(`stack: ${replicas} of each service${pgbouncer ? ', through PgBouncer' : ''}`);
-      const figures = await stackScenarios(wanted, output, { replicas, pgbouncer });
+      const figures = await stackScenarios(wanted, output, {
+        replicas,
+        pgbouncer,
+      });
       report.byReplicas.push({ replicas, pgbouncer, figures });
     }
     // The targets are judged on the first configuration (one of each service by default).

@@ -43,7 +43,13 @@ const MIXES = {
           // Names are unique among a tenant's active workflows: each create names a new one.
           body: JSON.stringify({
             name: `bench-open-${process.pid}-${++created}`,
-            steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
+            steps: [
+              {
+                id: 'echo',
+                type: 'transform',
+                with: { value: '{{ input.n }}' },
+              },
+            ],
           }),
         };
       if (slot === 9)
@@ -61,7 +67,10 @@ const MIXES = {
 };
 
 const auth = (config) => ({ authorization: `Bearer ${config.apiKey}` });
-const json = (config) => ({ ...auth(config), 'content-type': 'application/json' });
+const json = (config) => ({
+  ...auth(config),
+  'content-type': 'application/json',
+});
 const TRIGGER_BODY = JSON.stringify({ input: { n: 1 } });
 
 const trigger = (config) => ({
@@ -117,7 +126,10 @@ function schedule({ rate, durationS, arrivals = 'constant', seed = 1 }) {
 async function followRuns(config, onEnd) {
   const { Client } = require('undici');
   const { createParser } = require('eventsource-parser');
-  const client = new Client(config.baseUrl, { bodyTimeout: 0, headersTimeout: 10_000 });
+  const client = new Client(config.baseUrl, {
+    bodyTimeout: 0,
+    headersTimeout: 10_000,
+  });
   const { statusCode, body } = await client.request({
     method: 'GET',
     path: `/v1/events?workflowId=${config.workflowId}`,
@@ -172,6 +184,7 @@ async function client(config) {
   const offsets = schedule(config);
   const n = offsets.length;
   const scheduledAt = new Float64Array(n);
+  const dispatchedAt = new Float64Array(n).fill(NaN);
   const sentAt = new Float64Array(n).fill(NaN);
   const answeredAt = new Float64Array(n).fill(NaN);
   const status = new Int16Array(n); // 0: no answer (a socket error or a timeout)
@@ -219,9 +232,15 @@ async function client(config) {
     if (e === -1) e = endpoints.push(spec.endpoint) - 1;
     endpointOf[i] = e;
     outstanding++;
+    dispatchedAt[i] = performance.now();
     const chunks = [];
     pool.dispatch(
-      { method: spec.method, path: spec.path, headers: spec.headers, body: spec.body },
+      {
+        method: spec.method,
+        path: spec.path,
+        headers: spec.headers,
+        body: spec.body,
+      },
       {
         // Called as the request is written to a socket: after any wait for a connection.
         onRequestStart: () => (sentAt[i] = performance.now()),
@@ -297,6 +316,7 @@ async function client(config) {
   return summarise(config, {
     n,
     scheduledAt,
+    dispatchedAt,
     sentAt,
     answeredAt,
     status,
@@ -358,6 +378,8 @@ function summarise(config, r) {
   const fromScheduled = { all: [], success: [], shed: [], byCode: {} };
   const fromSend = { all: [], success: [] };
   const lateMs = [];
+  const timerLateMs = [];
+  const connectionWaitMs = [];
   let onTime = 0;
   const byEndpoint = {};
   for (let i = 0; i < n; i++) {
@@ -365,6 +387,8 @@ function summarise(config, r) {
     if (Number.isFinite(late)) {
       lateMs.push(late);
       if (late <= ON_TIME_MS) onTime++;
+      timerLateMs.push(r.dispatchedAt[i] - r.scheduledAt[i]);
+      connectionWaitMs.push(r.sentAt[i] - r.dispatchedAt[i]);
     }
     const endpoint = (byEndpoint[r.endpoints[r.endpointOf[i]]] ??= {
       sent: 0,
@@ -416,6 +440,10 @@ function summarise(config, r) {
       /** At least 99 % of the schedule sent within 50 ms of its time: the load was offered. */
       offered: n > 0 && onTime >= ON_TIME_SHARE * n,
       lateMs: percentiles(lateMs),
+      /** Of the lateness: the client's own (its timer fired late: a busy client or host)… */
+      timerLateMs: percentiles(timerLateMs),
+      /** …and the wait for a free connection (every one holding an unanswered request). */
+      connectionWaitMs: percentiles(connectionWaitMs),
     },
     requests: {
       sent: lateMs.length,
@@ -453,7 +481,10 @@ function summarise(config, r) {
       ),
     },
     /** From each request's actual send to its answer (ms). */
-    latencyFromSendMs: { all: percentiles(fromSend.all), success: percentiles(fromSend.success) },
+    latencyFromSendMs: {
+      all: percentiles(fromSend.all),
+      success: percentiles(fromSend.success),
+    },
     /** 2xx latencies per endpoint, from the scheduled time and from the send. */
     byEndpoint: Object.fromEntries(
       Object.entries(byEndpoint).map(([name, e]) => [
