@@ -11,6 +11,8 @@
 //   npm run bench -- --scenarios publish --publish-runs 4 --publish-items 2500 --publish-brokers kafka,rabbitmq
 //   npm run bench -- --scenarios e2e --replicas 2   the stack's scenarios with 1, then 2 processes
 //                                                   of each service, both through PgBouncer
+//   npm run bench -- --scenarios e2e --e2e-rates 100,200 --e2e-probe 10 --e2e-duration 30
+//   npm run bench -- --scenarios api-mixed --connections '' --api-rate 3000 --get-rate 1000
 //
 // Exit code 0 when every scenario ran (targets met or not: the report says which), 1 when one
 // broke, and 2 when another Weft stack uses this machine's brokers.
@@ -23,14 +25,25 @@ const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stac
 const { fairness } = require('./fairness.cjs');
 const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
 const { call, sleep, waitForDrain } = require('./lib/api.cjs');
+const { calibrate } = require('./lib/calibrate.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
+const { ON_TIME_MS, ON_TIME_SHARE, runOpenLoop } = require('./lib/open-loop.cjs');
 const {
   createTopic,
   deleteTopic,
   kafkaBrokers,
   topicRecordCount,
 } = require('../tools/kafka-topics.cjs');
-const { machineInfo, monitor, processSample, tcpCounters, tcpDelta } = require('./lib/measure.cjs');
+const {
+  leastSquaresSlope,
+  machineCpu,
+  machineInfo,
+  monitor,
+  processSample,
+  stealPercent,
+  tcpCounters,
+  tcpDelta,
+} = require('./lib/measure.cjs');
 const { declareQueue, deleteQueue, queueMessageCount, rabbitmqUrl } = require('./lib/queues.cjs');
 const { oneTransform, startTarget, threeSteps, webhookSteps } = require('./lib/workloads.cjs');
 
@@ -53,14 +66,31 @@ const SETTINGS = {
   replicas: replicaCounts(option('replicas', '1')),
   /** PostgreSQL through PgBouncer (transaction mode): on by default when replicas are compared. */
   pgbouncer: option('pgbouncer', undefined),
-  /** api-mixed: the connection counts, and seconds of load at each. */
+  /** api-mixed: the connection counts (capacity checks), and seconds of load at each. */
   connections: list(option('connections', '1000,10000')).map(Number),
   durationS: Number(option('duration', 30)),
-  /** e2e: arrival rates (runs/s) tried in turn, each for `e2eProbeS`, until the backlog grows. */
+  /**
+   * api-mixed at a fixed arrival rate (open loop, req/s; 0: not run), then `GET /v1/runs/{id}`
+   * alone at `getRate` req/s (0: not run), `durationS` each.
+   */
+  apiRate: Number(option('api-rate', 3000)),
+  getRate: Number(option('get-rate', 300)),
+  /** Open-loop arrivals: `constant` inter-arrival time, or `poisson`. */
+  arrivals: option('arrivals', 'constant'),
+  /** e2e: arrival rates (runs/s) tried in turn, each for `e2eProbeS`, until one is not held. */
   e2eRates: list(option('e2e-rates', '100,150,200,300,400,600,800,1000,1200')).map(Number),
   e2eProbeS: Number(option('e2e-probe', 20)),
-  /** e2e: the highest flat rate then runs this long. */
-  e2eDurationS: Number(option('e2e-duration', 60)),
+  /** e2e: the highest rate held then runs this long (the sustained run). */
+  e2eDurationS: Number(option('e2e-duration', 300)),
+  /** e2e: seconds after a load during which its runs are still followed to their end. */
+  e2eDrainS: Number(option('e2e-drain', 60)),
+  /**
+   * e2e: the client follows the runs on the workflow's event stream to time them (`false`: it
+   * does not, to measure what the stream costs; then only the engine's latency and the backlog).
+   */
+  e2eFollow: option('e2e-follow', 'true') !== 'false',
+  /** The host's calibration (JavaScript loop, pgbench) before the scenarios. */
+  calibrate: option('calibrate', 'true') !== 'false',
   /**
    * webhook: signed deliveries answered at once (`async`) and with `?wait=10s` (`wait`), each
    * mode at these arrival rates in turn, for `webhookDurationS` each, until the backlog grows.
@@ -116,10 +146,15 @@ const serverUrl = (database) =>
   );
 
 const TARGETS = {
-  apiMixed1k: 'api-mixed at 1,000 connections: ≥ 5,000 req/s, p99 ≤ 100 ms, 0 errors',
+  apiMixed1k:
+    'api-mixed at 1,000 connections: ≥ 5,000 2xx/s, 2xx p99 ≤ 100 ms; every answer 2xx or 429/503 with Retry-After, 0 socket errors',
   apiMixed10k:
-    'api-mixed at 10,000 connections: 0 socket errors, ≥ 3,000 successful req/s, every rejection a 429/503 with Retry-After',
-  e2e: 'e2e: ≥ 1,000 completed runs/s for 60 s, flat backlog, p99 ≤ 1 s trigger-to-succeeded',
+    'api-mixed at 10,000 connections: ≥ 3,000 2xx/s; every answer 2xx or 429/503 with Retry-After, 0 socket errors',
+  apiMixedRate:
+    'api-mixed at a fixed 3,000 req/s (open loop): offered on time, every answer 2xx, p99 ≤ 100 ms on every endpoint, 0 errors',
+  getRunCpu: 'GET /v1/runs/{id} at a fixed rate: ≤ 0.3 ms stack CPU per 2xx',
+  e2e: 'e2e: ≥ 1,000 runs/s sustained (offered on time, all succeeded), client latency flat, client p99 ≤ 1 s',
+  e2eCpu: 'e2e: ≤ 1.6 ms stack CPU per succeeded run (sustained run)',
   history: 'history: p99 at 10 million stored runs within 1.2× of the p99 at 10 thousand',
   fairness: "fairness: B's and C's trigger-to-succeeded p99 within 2× of quiet while A floods",
   publishKafka:
@@ -167,11 +202,38 @@ async function bootStack(
   });
 }
 
-/** Follows every service and the load client while a load runs. */
+/** The benchmark's own processes in a load's process table: not the stack's. */
+const DRIVER_PROCESSES = new Set(['client', 'driver']);
+
+/**
+ * Follows every service, the load client and this process (the driver, with the loopback
+ * HTTP target the e2e runs call) while a load runs.
+ */
 const following = (stack) => (clientPid) => {
   const services = Object.entries(stack.children).map(([name, child]) => [name, child.pid]);
-  return monitor({ ...Object.fromEntries(services), client: clientPid });
+  return monitor({
+    ...Object.fromEntries(services),
+    client: clientPid,
+    ...(clientPid !== process.pid && { driver: process.pid }),
+  });
 };
+
+/** CPU seconds of the services and servers (not the load client or the driver) in a load. */
+const stackCpuS = (load) =>
+  Object.entries(load.processes ?? {})
+    .filter(([name]) => !DRIVER_PROCESSES.has(name))
+    .reduce((sum, [, p]) => sum + (p.cpuS ?? 0), 0) +
+  Object.values(load.serversCpuS ?? {}).reduce((sum, v) => sum + v, 0);
+
+/** CPU seconds of the load client and the driver in a load. */
+const driverCpuS = (load) =>
+  Object.entries(load.processes ?? {})
+    .filter(([name]) => DRIVER_PROCESSES.has(name))
+    .reduce((sum, [, p]) => sum + (p.cpuS ?? 0), 0);
+
+/** Stack CPU ms per unit of work (`units`: 2xx answers, succeeded runs), or null. */
+const stackCpuMsPer = (load, units) =>
+  units > 0 ? Math.round(((stackCpuS(load) * 1000) / units) * 1000) / 1000 : null;
 
 // ---------------------------------------------------------------------------------------------
 // api-mixed
@@ -206,17 +268,67 @@ async function apiMixed(stack, apiKey) {
       },
       following(stack),
     );
-    loads.push({ ...load, kernel: tcpDelta(before, tcpCounters()), drainedBeforeMs });
+    loads.push({
+      ...load,
+      kernel: tcpDelta(before, tcpCounters()),
+      drainedBeforeMs,
+    });
     log(`  ${describeLoad(load)}`);
   }
-  return { workflow: 'one transform step', loads };
+  /** Open-loop loads at a fixed rate: the mix, then `GET /v1/runs/{id}` alone. */
+  const atRate = async (mix, rate, extra) => {
+    const drainedBeforeMs = await waitForDrain(base, apiKey);
+    log(`${mix}: ${rate} req/s for ${SETTINGS.durationS} s (open loop, ${SETTINGS.arrivals})`);
+    const before = tcpCounters();
+    const load = await runOpenLoop(
+      {
+        baseUrl: base,
+        apiKey,
+        mix,
+        rate,
+        arrivals: SETTINGS.arrivals,
+        durationS: SETTINGS.durationS,
+        // One second of arrivals in flight at most: past that, a request waits for a
+        // connection, is sent late, and the load counts as not offered.
+        connections: Math.max(100, rate),
+        workflowId: workflow.id,
+        seedRunId: seed.id,
+        ...extra,
+      },
+      following(stack),
+    );
+    const result = {
+      ...load,
+      kernel: tcpDelta(before, tcpCounters()),
+      drainedBeforeMs,
+      /** Stack CPU (services and servers) per 2xx answer, in ms. */
+      stackCpuMsPer2xx: stackCpuMsPer(load, load.status['2xx']),
+      driverCpuS: Math.round(driverCpuS(load) * 100) / 100,
+    };
+    log(`  ${describeLoad(result)}`);
+    return result;
+  };
+  const fixedRate = SETTINGS.apiRate > 0 ? await atRate('api-mixed', SETTINGS.apiRate) : undefined;
+  let getRun;
+  if (SETTINGS.getRate > 0) {
+    // Runs of the reference workflow (the seed and those the loads above triggered).
+    const page = await call(base, apiKey, 'GET', `/v1/runs?workflowId=${workflow.id}&limit=100`);
+    const runIds = page.items.map((run) => run.id);
+    getRun = await atRate('get-run', SETTINGS.getRate, { runIds });
+  }
+  return { workflow: 'one transform step', loads, fixedRate, getRun };
 }
 
 const describeLoad = (load) =>
   `${load.requests.perSecond} req/s (${load.requests.successPerSecond} 2xx/s), ` +
   `p50/p95/p99 ${load.latencyMs.all.p50}/${load.latencyMs.all.p95}/${load.latencyMs.all.p99} ms, ` +
   `status ${JSON.stringify(load.status.byCode)}, socket errors ${load.sockets.errors}, ` +
-  `timeouts ${load.sockets.timeouts}`;
+  `timeouts ${load.sockets.timeouts}` +
+  (load.schedule
+    ? `, sent on time ${(100 * load.schedule.onTimeShare).toFixed(1)} % (late p99 ${load.schedule.lateMs.p99} ms: ` +
+      `timer ${load.schedule.timerLateMs.p99}, waiting for a connection ${load.schedule.connectionWaitMs.p99})`
+    : '') +
+  (load.stackCpuMsPer2xx !== undefined ? `, ${load.stackCpuMsPer2xx} stack CPU ms per 2xx` : '');
 
 // ---------------------------------------------------------------------------------------------
 // e2e
@@ -234,7 +346,10 @@ function followBacklog(db, workflowId) {
           WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
         [workflowId],
       );
-      samples.push({ s: (performance.now() - startedAt) / 1000, backlog: rows[0].backlog });
+      samples.push({
+        s: (performance.now() - startedAt) / 1000,
+        backlog: rows[0].backlog,
+      });
       await sleep(1_000);
     }
   })();
@@ -246,16 +361,8 @@ function followBacklog(db, workflowId) {
 }
 
 /** Least-squares slope (runs/s) of the backlog, leaving out the first `warmS` seconds. */
-function backlogSlope(samples, warmS) {
-  const points = samples.filter((p) => p.s >= warmS);
-  if (points.length < 3) return 0;
-  const n = points.length;
-  const mx = points.reduce((a, p) => a + p.s, 0) / n;
-  const my = points.reduce((a, p) => a + p.backlog, 0) / n;
-  const sxy = points.reduce((a, p) => a + (p.s - mx) * (p.backlog - my), 0);
-  const sxx = points.reduce((a, p) => a + (p.s - mx) ** 2, 0);
-  return sxx === 0 ? 0 : sxy / sxx;
-}
+const backlogSlope = (samples, warmS) =>
+  leastSquaresSlope(samples.filter((p) => p.s >= warmS).map((p) => ({ x: p.s, y: p.backlog })));
 
 /**
  * After a load that started runs of `workflowId` ended at `loadEndedAt`: lets those runs finish
@@ -305,7 +412,11 @@ async function outcomeOfLoad(db, workflowId, stopBacklog, { rate, durationS, loa
     succeeded: outcome.succeeded,
     notFinishedAfterDrain: backlog,
     completedPerSecond: outcome.runs === 0 ? 0 : Math.round(outcome.in_window / windowS),
-    triggerToSucceededMs: { p50: ms(outcome.p50), p99: ms(outcome.p99), max: ms(outcome.max) },
+    triggerToSucceededMs: {
+      p50: ms(outcome.p50),
+      p99: ms(outcome.p99),
+      max: ms(outcome.max),
+    },
     backlog: {
       max: Math.max(0, ...during.map((p) => p.backlog)),
       slopePerS: Math.round(slope * 10) / 10,
@@ -323,7 +434,12 @@ async function outcomeOfLoad(db, workflowId, stopBacklog, { rate, durationS, loa
   };
 }
 
-/** One load at a fixed arrival rate; the runs' outcome read from the engine's database. */
+/**
+ * One open-loop load of triggers at a fixed arrival rate. The load client times each accepted
+ * run from its trigger's scheduled time (and from its send) until it sees `run.succeeded` on
+ * the workflow's event stream; the engine's own figure (createdAt → finishedAt) and the backlog
+ * are read from its database beside it.
+ */
 async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
   const base = stack.gatewayUrl;
   const workflow = await call(
@@ -335,33 +451,75 @@ async function e2eAtRate(stack, apiKey, db, targetUrl, rate, durationS) {
     threeSteps(`bench-e2e-${rate}-${durationS}s`, targetUrl),
   );
   const stopBacklog = followBacklog(db, workflow.id);
-  const load = await runLoad(
+  const load = await runOpenLoop(
     {
       baseUrl: base,
       apiKey,
       mix: 'trigger',
-      // Enough connections that the rate, not the round trip, paces the load.
-      connections: Math.max(50, Math.ceil(rate / 10)),
+      rate,
+      arrivals: SETTINGS.arrivals,
       durationS,
-      overallRate: rate,
+      // Two seconds of arrivals in flight at most (a trigger is answered in tens of ms, but
+      // the first ones of a new workflow, on a busy host, took up to a second).
+      connections: Math.max(100, 2 * rate),
       workflowId: workflow.id,
+      followRuns: SETTINGS.e2eFollow,
+      drainS: SETTINGS.e2eDrainS,
     },
     following(stack),
   );
   const loadEndedAt = Date.now();
+  const outcome = await outcomeOfLoad(db, workflow.id, stopBacklog, {
+    rate,
+    durationS,
+    load,
+    loadEndedAt,
+  });
+  // Without the event stream (--e2e-follow false), flat is the backlog's test.
+  const runs = load.runs;
+  const latencyFlat = runs ? runs.latencyDrift.flat : outcome.flat;
+  const offered = load.schedule.offered;
+  const allAccepted = load.status['2xx'] === load.schedule.scheduled;
+  const allSucceeded =
+    (!runs || runs.succeeded === runs.accepted) &&
+    outcome.succeeded === outcome.runs &&
+    outcome.notFinishedAfterDrain === 0;
   const result = {
     rate,
     durationS,
     triggersAnswered: load.requests.answered,
     triggersAccepted: load.status.byCode[202] ?? 0,
-    ...(await outcomeOfLoad(db, workflow.id, stopBacklog, { rate, durationS, load, loadEndedAt })),
+    ...outcome,
+    /** The engine's backlog judged as before (the trend of queued + running runs). */
+    backlogFlat: outcome.flat,
+    /** The client's run latency did not grow (see open-loop.cjs `drift`). */
+    flat: latencyFlat,
+    followed: Boolean(runs),
+    offered,
+    allAccepted,
+    allSucceeded,
+    /** The rate held: offered on time, every trigger accepted, every run succeeded, flat. */
+    held: offered && allAccepted && allSucceeded && latencyFlat,
+    /** Client-observed: scheduled trigger → `run.succeeded` seen, and from the send (ms). */
+    clientMs: runs?.latencyMs ?? {},
+    clientFromSendMs: runs?.latencyFromSendMs ?? {},
+    latencyDrift: runs?.latencyDrift ?? {},
+    /** Stack CPU (services and servers, not the client or driver) per succeeded run, ms. */
+    stackCpuMsPerRun: stackCpuMsPer(load, outcome.succeeded),
+    driverCpuS: Math.round(driverCpuS(load) * 100) / 100,
     load,
   };
   log(
-    `  e2e at ${rate}/s for ${durationS} s: ${result.completedPerSecond} completed/s, ` +
-      `p50/p99 ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms, ` +
-      `backlog max ${result.backlog.max} slope ${result.backlog.slopePerS}/s, ` +
-      `${result.flat ? 'flat' : 'GREW'}; triggers ${JSON.stringify(load.status.byCode)}`,
+    `  e2e at ${rate}/s for ${durationS} s: sent on time ${(100 * load.schedule.onTimeShare).toFixed(1)} %, ` +
+      `${result.completedPerSecond} completed/s, ` +
+      (runs
+        ? `client p50/p99 ${result.clientMs.p50}/${result.clientMs.p99} ms ` +
+          `(engine ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms), ` +
+          `drift ${result.latencyDrift.driftMs} ms (bound ${result.latencyDrift.boundMs}), `
+        : `not followed: engine p50/p99 ${result.triggerToSucceededMs.p50}/${result.triggerToSucceededMs.p99} ms, ` +
+          `backlog ${result.backlogFlat ? 'flat' : 'grew'}, `) +
+      `backlog max ${result.backlog.max}, ${result.stackCpuMsPerRun} stack CPU ms/run, ` +
+      `${result.held ? 'held' : 'NOT HELD'}; triggers ${JSON.stringify(load.status.byCode)}`,
   );
   return result;
 }
@@ -374,22 +532,22 @@ async function e2e(stack, apiKey, db) {
       await waitForDrain(stack.gatewayUrl, apiKey);
       const probe = await e2eAtRate(stack, apiKey, db, target.url, rate, SETTINGS.e2eProbeS);
       probes.push(probe);
-      if (!probe.flat) break;
+      if (!probe.held) break;
     }
-    // The sustained run: the highest rate that stayed flat (the lowest tried when none did).
-    // A 60 s run can outlast a probe's flat backlog; then the next lower flat rate is tried.
-    const flatRates = probes.filter((p) => p.flat).map((p) => p.rate);
+    // The sustained run: the highest rate held (the lowest tried when none was). A longer
+    // run can outlast a probe's flat latency; then the next lower held rate is tried.
+    const heldRates = probes.filter((p) => p.held).map((p) => p.rate);
     const candidates =
-      flatRates.length > 0 ? flatRates.slice(-2).reverse() : [SETTINGS.e2eRates[0]];
+      heldRates.length > 0 ? heldRates.slice(-2).reverse() : [SETTINGS.e2eRates[0]];
     const sustainedRuns = [];
     for (const rate of candidates) {
       await waitForDrain(stack.gatewayUrl, apiKey);
       log(`e2e: sustained at ${rate}/s for ${SETTINGS.e2eDurationS} s`);
       const run = await e2eAtRate(stack, apiKey, db, target.url, rate, SETTINGS.e2eDurationS);
       sustainedRuns.push(run);
-      if (run.flat) break;
+      if (run.held) break;
     }
-    const sustained = sustainedRuns.find((run) => run.flat) ?? sustainedRuns[0];
+    const sustained = sustainedRuns.find((run) => run.held) ?? sustainedRuns[0];
     return {
       workflow: 'transform → http.request (loopback server) → transform',
       probes,
@@ -408,10 +566,10 @@ async function e2e(stack, apiKey, db) {
 /** How long a `wait` delivery asks the gateway to hold its answer for the run's result. */
 const WEBHOOK_WAIT = '10s';
 
-/** CPU % of the services and servers (not the load client) during a load; 100 = one core. */
+/** CPU % of the services and servers (not the load client or driver); 100 = one core. */
 const stackCpuPercent = (load) =>
   Object.entries(load.processes ?? {})
-    .filter(([name]) => name !== 'client')
+    .filter(([name]) => !DRIVER_PROCESSES.has(name))
     .reduce((sum, [, p]) => sum + p.cpuPercentMean, 0) +
   Object.values(load.serversCpuPercent ?? {}).reduce((sum, v) => sum + v, 0);
 
@@ -508,7 +666,10 @@ async function webhookAtRate(stack, tenant, db, hook, mode, rate, durationS) {
 async function webhook(stack, tenant, db) {
   // The hooks' secret: an hmac credential of the tenant, which only the integration service
   // reads; the load client signs with the same value.
-  const hook = { name: 'bench-hook', secret: randomBytes(24).toString('base64url') };
+  const hook = {
+    name: 'bench-hook',
+    secret: randomBytes(24).toString('base64url'),
+  };
   await call(stack.gatewayUrl, tenant.apiKey, 'POST', '/v1/credentials', {
     name: hook.name,
     type: 'hmac',
@@ -562,7 +723,11 @@ async function foreach(stack, apiKey, db) {
             concurrency: SETTINGS.foreachConcurrency,
             step: {
               type: 'http.request',
-              with: { method: 'POST', url: target.url, body: { n: '{{ item }}' } },
+              with: {
+                method: 'POST',
+                url: target.url,
+                body: { n: '{{ item }}' },
+              },
             },
           },
         },
@@ -617,7 +782,7 @@ async function foreach(stack, apiKey, db) {
     // The process table's "per answer" is per item here.
     load.requests = { perSecond: items / seconds };
     const cpuSeconds = Object.entries(load.processes)
-      .filter(([name]) => name !== 'client')
+      .filter(([name]) => !DRIVER_PROCESSES.has(name))
       .reduce((sum, [, p]) => sum + (p.cpuPercentMean / 100) * seconds, 0);
     return {
       items,
@@ -649,7 +814,10 @@ async function foreach(stack, apiKey, db) {
 // ---------------------------------------------------------------------------------------------
 
 /** The credentials the publish runs name, created once per stack. */
-const PUBLISH_CREDENTIALS = { kafka: 'bench-kafka', rabbitmq: 'bench-rabbitmq' };
+const PUBLISH_CREDENTIALS = {
+  kafka: 'bench-kafka',
+  rabbitmq: 'bench-rabbitmq',
+};
 
 /** The step each item of a publish run executes: one message to the topic or the queue. */
 const publishItemStep = (broker, destination) => ({
@@ -672,7 +840,12 @@ const publishItemStep = (broker, destination) => ({
       }),
   // A broker hiccup retries the item rather than failing it; retries show in `attempts`, and
   // a retry after a lost confirm shows as more messages at the broker than steps.
-  retry: { maxAttempts: 3, backoff: 'exponential', initialDelayMs: 200, maxDelayMs: 2_000 },
+  retry: {
+    maxAttempts: 3,
+    backoff: 'exponential',
+    initialDelayMs: 200,
+    maxDelayMs: 2_000,
+  },
 });
 
 /** Item steps of `runIds`' foreach runs, read from the engine's tables. */
@@ -879,7 +1052,9 @@ async function historyIdentity(runs) {
 /** The streaming replica `--history-read-replica` reads from, which the bench does not start. */
 async function replicaReachable() {
   const port = process.env.WEFT_REPLICA_PORT ?? '5433';
-  const client = new Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+  const client = new Client({
+    connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+  });
   try {
     await client.connect();
     await client.end();
@@ -896,7 +1071,9 @@ async function historyAt(runs, output) {
   if (SETTINGS.historyReadReplica) await replicaReachable();
   let identity = await historyIdentity(runs);
   if (!identity) await dropDatabase(database);
-  const stack = await bootStack(database, output, { readReplica: SETTINGS.historyReadReplica });
+  const stack = await bootStack(database, output, {
+    readReplica: SETTINGS.historyReadReplica,
+  });
   try {
     const base = stack.gatewayUrl;
     if (identity) {
@@ -964,7 +1141,13 @@ async function historyAt(runs, output) {
         runId: runIds[0],
       }),
     );
-    return { runs, readReplica: SETTINGS.historyReadReplica, seeded, loads, plans };
+    return {
+      runs,
+      readReplica: SETTINGS.historyReadReplica,
+      seeded,
+      loads,
+      plans,
+    };
   } finally {
     await stack.stop();
   }
@@ -979,33 +1162,85 @@ function verdicts(report) {
   const check = (name, met, measured) => out.push({ target: TARGETS[name], met, measured });
   const loads = report.apiMixed?.loads ?? [];
   const at = (n) => loads.find((load) => load.connections === n);
+  // Capacity checks: throughput counts 2xx only; every other answer must be a 429/503 with
+  // Retry-After, and no socket error, timeout or close.
+  const capacity = (l) =>
+    `${l.requests.successPerSecond} 2xx/s (${l.requests.perSecond} answers/s, ${l.status[503] + l.status[429]} shed, ` +
+    `${l.retryAfter.shed - l.retryAfter.withoutRetryAfter}/${l.retryAfter.shed} with Retry-After), ` +
+    `2xx p99 ${l.latencyMs.success.p99} ms, ${l.status.otherNon2xx} other non-2xx, ` +
+    `${l.sockets.errors} socket errors, ${l.sockets.timeouts} timeouts, ${l.sockets.closedByServer} closed by the server`;
+  const onlyShedOr2xx = (l) => answeredEveryRequest(l) && l.status.otherNon2xx === 0;
   const l1k = at(1000);
   if (l1k) {
-    const errors = l1k.sockets.errors + l1k.sockets.timeouts + l1k.status.otherNon2xx;
     check(
       'apiMixed1k',
-      l1k.requests.perSecond >= 5000 && l1k.latencyMs.all.p99 <= 100 && errors === 0,
-      `${l1k.requests.perSecond} req/s (${l1k.requests.successPerSecond} 2xx/s, ${l1k.status[503] + l1k.status[429]} shed), p99 ${l1k.latencyMs.all.p99} ms, ${errors} errors`,
+      l1k.requests.successPerSecond >= 5000 &&
+        l1k.latencyMs.success.p99 <= 100 &&
+        onlyShedOr2xx(l1k),
+      capacity(l1k),
     );
   }
   const l10k = at(10000);
   if (l10k) {
     check(
       'apiMixed10k',
-      answeredEveryRequest(l10k) &&
-        l10k.requests.successPerSecond >= 3000 &&
-        l10k.status.otherNon2xx === 0,
-      `${l10k.requests.successPerSecond} 2xx/s, ${l10k.sockets.errors} socket errors, ${l10k.sockets.timeouts} timeouts, ${l10k.retryAfter.shed - l10k.retryAfter.withoutRetryAfter}/${l10k.retryAfter.shed} rejections with Retry-After, ${l10k.status.otherNon2xx} other non-2xx`,
+      l10k.requests.successPerSecond >= 3000 && onlyShedOr2xx(l10k),
+      capacity(l10k),
+    );
+  }
+  const fixedRate = report.apiMixed?.fixedRate;
+  if (fixedRate) {
+    const endpoints = Object.entries(fixedRate.byEndpoint);
+    const worstP99 = Math.max(0, ...endpoints.map(([, e]) => e.latencyMs.p99));
+    check(
+      'apiMixedRate',
+      fixedRate.rate >= 3000 &&
+        fixedRate.schedule.offered &&
+        fixedRate.status['2xx'] === fixedRate.schedule.scheduled &&
+        worstP99 <= 100 &&
+        fixedRate.sockets.errors === 0 &&
+        fixedRate.sockets.timeouts === 0,
+      `${fixedRate.rate} req/s offered, ${(100 * fixedRate.schedule.onTimeShare).toFixed(1)} % sent on time${fixedRate.schedule.offered ? '' : ' (LOAD NOT OFFERED)'}; ` +
+        `${fixedRate.requests.successPerSecond} 2xx/s, answers ${JSON.stringify(fixedRate.status.byCode)}; ` +
+        `2xx p99 from the scheduled time ${endpoints.map(([name, e]) => `${name} ${e.latencyMs.p99} ms`).join(', ')}; ` +
+        `${fixedRate.sockets.errors} socket errors, ${fixedRate.sockets.timeouts} timeouts; ${fixedRate.stackCpuMsPer2xx} stack CPU ms per 2xx`,
+    );
+  }
+  const getRun = report.apiMixed?.getRun;
+  if (getRun) {
+    check(
+      'getRunCpu',
+      getRun.schedule.offered &&
+        getRun.status['2xx'] === getRun.schedule.scheduled &&
+        getRun.stackCpuMsPer2xx !== null &&
+        getRun.stackCpuMsPer2xx <= 0.3,
+      `${getRun.stackCpuMsPer2xx} ms stack CPU per 2xx at ${getRun.rate} req/s (${getRun.requests.successPerSecond} 2xx/s, ` +
+        `${(100 * getRun.schedule.onTimeShare).toFixed(1)} % sent on time${getRun.schedule.offered ? '' : ', LOAD NOT OFFERED'}, ` +
+        `answers ${JSON.stringify(getRun.status.byCode)}, p99 ${getRun.latencyMs.success.p99} ms)`,
     );
   }
   const sustained = report.e2e?.sustained;
   if (sustained) {
+    const notOffered = sustained.offered ? '' : ' (LOAD NOT OFFERED)';
     check(
       'e2e',
-      sustained.completedPerSecond >= 1000 &&
-        sustained.flat &&
-        sustained.triggerToSucceededMs.p99 <= 1000,
-      `${sustained.completedPerSecond} completed runs/s at ${sustained.rate}/s for ${sustained.durationS} s, backlog ${sustained.flat ? 'flat' : 'grew'}, p99 ${sustained.triggerToSucceededMs.p99} ms`,
+      sustained.rate >= 1000 &&
+        sustained.completedPerSecond >= 0.99 * sustained.rate &&
+        sustained.held &&
+        sustained.clientMs.p99 <= 1000,
+      `${sustained.completedPerSecond} completed runs/s at ${sustained.rate}/s for ${sustained.durationS} s, ` +
+        `${(100 * sustained.load.schedule.onTimeShare).toFixed(1)} % sent on time${notOffered}, ` +
+        `${sustained.succeeded}/${sustained.load.schedule.scheduled} runs succeeded, ` +
+        (sustained.followed
+          ? `client latency ${sustained.flat ? 'flat' : 'grew'} (${sustained.latencyDrift.driftMs} ms over the run, bound ${sustained.latencyDrift.boundMs} ms), ` +
+            `client p50/p99 ${sustained.clientMs.p50}/${sustained.clientMs.p99} ms (engine ${sustained.triggerToSucceededMs.p50}/${sustained.triggerToSucceededMs.p99} ms)`
+          : `runs not followed (--e2e-follow false): no client latency; backlog ${sustained.backlogFlat ? 'flat' : 'grew'}, engine p50/p99 ${sustained.triggerToSucceededMs.p50}/${sustained.triggerToSucceededMs.p99} ms`),
+    );
+    check(
+      'e2eCpu',
+      sustained.stackCpuMsPerRun !== null && sustained.stackCpuMsPerRun <= 1.6,
+      `${sustained.stackCpuMsPerRun} ms stack CPU per succeeded run at ${sustained.rate}/s (${sustained.succeeded} runs; ` +
+        `load client and driver ${sustained.driverCpuS} CPU s apart)`,
     );
   }
   const history = report.history ?? [];
@@ -1050,13 +1285,14 @@ function verdicts(report) {
   const peaks = {};
   for (const load of [
     ...loads,
+    ...[report.apiMixed?.fixedRate, report.apiMixed?.getRun].filter(Boolean),
     ...(report.e2e ? [...report.e2e.probes, ...report.e2e.sustainedRuns].map((p) => p.load) : []),
     ...(report.webhook?.probes ?? []).map((p) => p.load),
     ...(report.publish?.phases ?? []).map((p) => p.load),
     ...history.flatMap((h) => Object.values(h.loads)),
   ]) {
     for (const [name, p] of Object.entries(load.processes ?? {})) {
-      if (name !== 'client') peaks[name] = Math.max(peaks[name] ?? 0, p.peakRssMiB);
+      if (!DRIVER_PROCESSES.has(name)) peaks[name] = Math.max(peaks[name] ?? 0, p.peakRssMiB);
     }
   }
   if (Object.keys(peaks).length > 0) {
@@ -1071,6 +1307,38 @@ function verdicts(report) {
   return out;
 }
 
+/** The host's calibration, for the report's header. */
+function calibrationLines(c) {
+  if (!c) return [];
+  const loop = c.jsLoop;
+  const pg = c.pgbench;
+  return [
+    '## Host calibration',
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    `| CPU steal over the whole benchmark | ${c.stealPercentOverBenchmark ?? ''} % of the machine's CPU time |`,
+    ...(c.stealPercentDuringCalibration === undefined
+      ? []
+      : [`| CPU steal during the calibration | ${c.stealPercentDuringCalibration} % |`]),
+    ...(loop
+      ? [
+          `| fixed JavaScript loop (${loop.iterations.toLocaleString('en')} xorshift iterations, ${c.node}), median of 5 | ${loop.medianMs} ms (${loop.timesMs.join(', ')}) |`,
+        ]
+      : []),
+    ...(pg
+      ? [
+          pg.error
+            ? `| pgbench | not run: ${pg.error} |`
+            : `| ${pg.command} | ${pg.tps} TPS (steal ${pg.stealPercent} %) |`,
+        ]
+      : []),
+    '',
+    'A report from another host (or another day) compares with this one only once scaled by these: a slower loop or fewer pgbench TPS means less CPU for the same work.',
+    '',
+  ];
+}
+
 function markdown(report) {
   const lines = [];
   const m = report.machine;
@@ -1083,6 +1351,7 @@ function markdown(report) {
     '',
     `Settings: ${JSON.stringify(report.settings)}`,
     '',
+    ...calibrationLines(report.calibration),
     '## Targets',
     '',
     '| target | met | measured |',
@@ -1107,12 +1376,19 @@ function markdown(report) {
   const processTable = (loads) => {
     const names = [...new Set(loads.flatMap(([, l]) => Object.keys(l.processes ?? {})))];
     const servers = Object.keys(loads[0]?.[1].serversCpuPercent ?? {});
-    /** CPU of the services and servers (not the load client) per answered request, in ms. */
-    const cpuPerRequest = (l) =>
-      l.requests.perSecond > 0 ? ((stackCpuPercent(l) * 10) / l.requests.perSecond).toFixed(2) : '';
+    /**
+     * CPU of the services and servers (not the load client or the driver) per 2xx answer, in
+     * ms; per unit of `requests.perSecond` for the phases without answers (foreach, publish).
+     */
+    const cpuPerRequest = (l) => {
+      if (l.status) return stackCpuMsPer(l, l.status['2xx'])?.toFixed(2) ?? '';
+      return l.requests.perSecond > 0
+        ? ((stackCpuPercent(l) * 10) / l.requests.perSecond).toFixed(2)
+        : '';
+    };
     return [
-      `| load | ${names.map((n) => `${n} CPU % mean/max · peak RSS MiB`).join(' | ')} | ${servers.map((s) => `${s} CPU %`).join(' | ')} | machine busy % | stack CPU ms per answer |`,
-      `| --- | ${names.map(() => '---').join(' | ')} | ${servers.map(() => '---').join(' | ')} | --- | --- |`,
+      `| load | ${names.map((n) => `${n} CPU % mean/max · peak RSS MiB`).join(' | ')} | ${servers.map((s) => `${s} CPU %`).join(' | ')} | machine busy % | steal % | driver CPU s | stack CPU ms per 2xx |`,
+      `| --- | ${names.map(() => '---').join(' | ')} | ${servers.map(() => '---').join(' | ')} | --- | --- | --- | --- |`,
       ...loads.map(
         ([name, l]) =>
           `| ${name}${l.disturbedBy?.length ? ' (DISTURBED¹)' : ''} | ${names
@@ -1122,10 +1398,10 @@ function markdown(report) {
             })
             .join(
               ' | ',
-            )} | ${servers.map((s) => l.serversCpuPercent[s]).join(' | ')} | ${l.machineCpuBusyPercent} | ${cpuPerRequest(l)} |`,
+            )} | ${servers.map((s) => l.serversCpuPercent[s]).join(' | ')} | ${l.machineCpuBusyPercent} | ${l.stealPercent ?? ''} | ${driverCpuS(l).toFixed(2)} | ${cpuPerRequest(l)} |`,
       ),
       '',
-      'CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis. Stack CPU per answer: the services and servers (not the load client) over the answers per second.',
+      "CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis. Steal: CPU time the hypervisor took, in % of the machine's CPU time. Driver: the load client and the bench driver (with the loopback HTTP target), not in the stack's figures. Stack CPU per 2xx: the CPU seconds of the services and servers over the load's 2xx answers (foreach, publish: per item or step).",
       ...(loads.some(([, l]) => l.disturbedBy?.length)
         ? [
             '',
@@ -1145,18 +1421,40 @@ function markdown(report) {
       ...loadTable(loads, 'connections'),
       ...processTable(loads),
     );
+    const open = [
+      ['api-mixed', report.apiMixed.fixedRate],
+      ['GET /v1/runs/{id}', report.apiMixed.getRun],
+    ].filter(([, l]) => l);
+    if (open.length > 0) {
+      lines.push(
+        '### At a fixed arrival rate (open loop)',
+        '',
+        `Requests sent on a fixed schedule (${report.settings.arrivals} arrivals) whether or not earlier ones were answered; api-mixed in the same 1/4/4/1 proportions (each GET reads the run of the last answered trigger), then \`GET /v1/runs/{id}\` alone over 100 stored runs. Latency from each request's scheduled time (from its actual send in brackets), 2xx only, in ms. Sent on time: within ${ON_TIME_MS} ms of the schedule; under ${100 * ON_TIME_SHARE} % the load was not offered.`,
+        '',
+        '| load | endpoint | rate /s | sent on time % | late p99 ms (timer / connection wait) | 2xx /s | answers | p50 | p95 | p99 | max | stack CPU ms per 2xx |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        ...open.flatMap(([name, l]) =>
+          Object.entries(l.byEndpoint).map(
+            ([endpoint, e]) =>
+              `| ${name} | ${endpoint} | ${l.rate} | ${(100 * l.schedule.onTimeShare).toFixed(1)}${l.schedule.offered ? '' : ' (not offered)'} | ${l.schedule.lateMs.p99} (${l.schedule.timerLateMs?.p99} / ${l.schedule.connectionWaitMs?.p99}) | ${e.successPerSecond} | ${JSON.stringify(e.statuses)} | ${e.latencyMs.p50} (${e.latencyFromSendMs.p50}) | ${e.latencyMs.p95} (${e.latencyFromSendMs.p95}) | ${e.latencyMs.p99} (${e.latencyFromSendMs.p99}) | ${e.latencyMs.max} (${e.latencyFromSendMs.max}) | ${Object.keys(l.byEndpoint).length === 1 ? l.stackCpuMsPer2xx : `${l.stackCpuMsPer2xx} (whole mix)`} |`,
+          ),
+        ),
+        '',
+        ...processTable(open.map(([name, l]) => [`${name} ${l.rate}/s`, l])),
+      );
+    }
   }
   if (report.e2e) {
     const e = report.e2e;
     const row = (p, label) =>
-      `| ${label} | ${p.rate} | ${p.durationS} | ${p.runs} | ${p.completedPerSecond} | ${p.triggerToSucceededMs.p50} | ${p.triggerToSucceededMs.p99} | ${p.triggerToSucceededMs.max} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.flat ? 'flat' : 'grew'} | ${statusCounts(p.load)} |`;
+      `| ${label} | ${p.rate} | ${p.durationS} | ${(100 * p.load.schedule.onTimeShare).toFixed(1)}${p.offered ? '' : ' (not offered)'} | ${p.runs} | ${p.succeeded} | ${p.completedPerSecond} | ${p.followed ? `${p.clientMs.p50}/${p.clientMs.p99}/${p.clientMs.max}` : 'not followed'} | ${p.followed ? `${p.clientFromSendMs.p50}/${p.clientFromSendMs.p99}` : ''} | ${p.triggerToSucceededMs.p50}/${p.triggerToSucceededMs.p99}/${p.triggerToSucceededMs.max} | ${p.followed ? `${p.latencyDrift.driftMs} (≤ ${p.latencyDrift.boundMs}) ` : 'backlog '}${p.flat ? 'flat' : 'grew'} | ${p.backlog.max} | ${p.backlog.slopePerS} | ${p.stackCpuMsPerRun ?? ''} | ${p.driverCpuS} | ${p.held ? 'held' : '**not held**'} | ${statusCounts(p.load)} |`;
     lines.push(
       '## e2e',
       '',
-      `${e.workflow}, triggered at a fixed arrival rate. Trigger-to-succeeded is the engine's createdAt → finishedAt of each run (ms); completed/s counts runs that succeeded before the load ended.`,
+      `${e.workflow}, triggered open loop at a fixed arrival rate (${report.settings.arrivals} arrivals). Client latency: from each trigger's scheduled time until the load client saw the run's \`run.succeeded\` on \`GET /v1/events?workflowId=\` (p50/p99/max, ms), and from its actual send (p50/p99); engine: createdAt → finishedAt from the database. Drift: least-squares slope of the client latency over arrival time (after the first ${Math.min(10, report.settings.e2eProbeS / 3).toFixed(0)} s or a third), times the rest of the run, against max(100 ms, 10 % of p50). Held: sent on time (≥ ${100 * ON_TIME_SHARE} % within ${ON_TIME_MS} ms), every trigger 202, every run succeeded, latency flat. Completed/s: runs that succeeded before the load ended; stack CPU per run: services and servers over the succeeded runs; driver: load client and driver CPU s.`,
       '',
-      '| load | rate /s | s | runs | completed /s | p50 | p99 | max | backlog max | backlog slope /s | backlog | triggers |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| load | rate /s | s | sent on time % | runs | succeeded | completed /s | client p50/p99/max | client from send p50/p99 | engine p50/p99/max | drift ms | backlog max | backlog slope /s | stack CPU ms per run | driver CPU s | rate | triggers |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...e.probes.map((p) => row(p, 'probe')),
       ...e.sustainedRuns.map((p) => row(p, p === e.sustained ? '**sustained**' : 'sustained')),
       '',
@@ -1174,18 +1472,14 @@ function markdown(report) {
       '',
       'The same scenarios on a fresh stack per row, with that many processes of every service (gateways sharing the port, engines one Kafka consumer group, workers the queues). The e2e sustained run of each; on one machine the replicas share its cores, so more processes add coordination, not CPU.',
       '',
-      '| processes of each service | PgBouncer | e2e sustained rate /s | completed /s | p50 | p99 | backlog | stack CPU ms per run | completed /s vs first row | p99 vs first row |',
+      '| processes of each service | PgBouncer | e2e sustained rate /s | completed /s | client p50 | client p99 | rate | stack CPU ms per run | completed /s vs first row | client p99 vs first row |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...report.byReplicas.map((config) => {
         const e = e2eOf(config);
         if (!e)
           return `| ${config.replicas} | ${config.pgbouncer ? 'yes' : 'no'} | — | | | | | | | |`;
-        const cpuPerRun =
-          e.completedPerSecond > 0
-            ? ((stackCpuPercent(e.load) * 10) / e.completedPerSecond).toFixed(2)
-            : '';
         const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : '');
-        return `| ${config.replicas} | ${config.pgbouncer ? 'yes' : 'no'} | ${e.rate} | ${e.completedPerSecond} | ${e.triggerToSucceededMs.p50} | ${e.triggerToSucceededMs.p99} | ${e.flat ? 'flat' : 'grew'} | ${cpuPerRun} | ${ratio(e.completedPerSecond, base?.completedPerSecond)} | ${ratio(e.triggerToSucceededMs.p99, base?.triggerToSucceededMs.p99)} |`;
+        return `| ${config.replicas} | ${config.pgbouncer ? 'yes' : 'no'} | ${e.rate} | ${e.completedPerSecond} | ${e.clientMs.p50} | ${e.clientMs.p99} | ${e.held ? 'held' : 'not held'} | ${e.stackCpuMsPerRun ?? ''} | ${ratio(e.completedPerSecond, base?.completedPerSecond)} | ${ratio(e.clientMs.p99, base?.clientMs.p99)} |`;
       }),
       '',
     );
@@ -1352,7 +1646,17 @@ async function main() {
     process.exit(2);
   }
   const at = new Date().toISOString();
+  const cpuAtStart = machineCpu();
   const report = { at, machine: machineInfo(), settings: SETTINGS };
+  if (SETTINGS.calibrate) {
+    log('calibration: a fixed JavaScript loop, then pgbench -S for 10 s');
+    report.calibration = await calibrate(serverUrl, 'weft_bench_calibration');
+    log(
+      `  loop ${report.calibration.jsLoop.medianMs} ms, pgbench ${report.calibration.pgbench.tps ?? report.calibration.pgbench.error} TPS, steal ${report.calibration.stealPercentDuringCalibration} %`,
+    );
+  } else {
+    report.calibration = {};
+  }
   const output = [];
   const wanted = (name) => SETTINGS.scenarios.includes(name);
   if (
@@ -1370,7 +1674,10 @@ async function main() {
     report.byReplicas = [];
     for (const replicas of SETTINGS.replicas) {
       log(`stack: ${replicas} of each service${pgbouncer ? ', through PgBouncer' : ''}`);
-      const figures = await stackScenarios(wanted, output, { replicas, pgbouncer });
+      const figures = await stackScenarios(wanted, output, {
+        replicas,
+        pgbouncer,
+      });
       report.byReplicas.push({ replicas, pgbouncer, figures });
     }
     // The targets are judged on the first configuration (one of each service by default).
@@ -1380,6 +1687,7 @@ async function main() {
     report.history = [];
     for (const runs of SETTINGS.historyRuns) report.history.push(await historyAt(runs, output));
   }
+  report.calibration.stealPercentOverBenchmark = stealPercent(cpuAtStart, machineCpu());
   report.verdicts = verdicts(report);
   report.serviceWarnings = output.filter((line) => /"level":"(warn|error)"/.test(line)).length;
   const name = at.replace(/[:.]/g, '-');

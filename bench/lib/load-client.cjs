@@ -255,23 +255,36 @@ async function client(config) {
  *           secret?: string, wait?: string }} config
  * @param {(clientPid: number) => () => object} startMonitor
  */
-function runLoad(config, startMonitor = () => () => ({})) {
+const runLoad = (config, startMonitor = () => () => ({})) =>
+  forkClient(__filename, { timeoutS: 10, ...config }, startMonitor).then(({ report, observed }) =>
+    summarise(config, report, observed),
+  );
+
+/**
+ * Forks `file` with `--client`, sends it `config`, and resolves with the one report it sends
+ * back and what `startMonitor` (started with the child's pid, stopped when it exits) observed.
+ * The child is killed past its duration plus `config.drainS` and a minute.
+ */
+function forkClient(file, config, startMonitor) {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--client'], {
+    const child = fork(file, ['--client'], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const stopMonitor = startMonitor(child.pid);
     // Bounded: the client ends after its duration; past this, it is killed.
-    const killer = setTimeout(() => child.kill('SIGKILL'), (config.durationS + 60) * 1000);
+    const killer = setTimeout(
+      () => child.kill('SIGKILL'),
+      (config.durationS + (config.drainS ?? 0) + 60) * 1000,
+    );
     let report;
     child.once('message', (message) => (report = message));
     child.once('exit', (code, signal) => {
       clearTimeout(killer);
       const observed = stopMonitor();
-      if (report) resolve(summarise(config, report, observed));
+      if (report) resolve({ report, observed });
       else reject(new Error(`load client exited with ${code ?? signal} without a report`));
     });
-    child.send({ timeoutS: 10, ...config });
+    child.send(config);
   });
 }
 
@@ -342,4 +355,4 @@ if (require.main === module && process.argv.includes('--client')) {
   });
 }
 
-module.exports = { answeredEveryRequest, runLoad };
+module.exports = { answeredEveryRequest, forkClient, runLoad };

@@ -24,14 +24,27 @@ function processSample(pid) {
   }
 }
 
-/** Busy and total CPU time of the whole machine, from /proc/stat (all cores). */
+/**
+ * Busy, stolen and total CPU time of the whole machine, from /proc/stat (all cores). `steal` is
+ * time the hypervisor ran something else while this guest had work: it is in `total` (not in
+ * `busy`), so a host that steals shows it as a share of the CPU time.
+ */
 function machineCpu() {
   const [, ...fields] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-  const values = fields.map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice: guest time is already
+  // counted in user and nice, so the total stops at steal.
+  const values = fields.slice(0, 8).map(Number);
   const idle = values[3] + values[4]; // idle + iowait
+  const steal = values[7] ?? 0;
   const total = values.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle - steal, steal, total };
 }
+
+/** Steal between two machineCpu() readings, in % of the machine's CPU time (all cores). */
+const stealPercent = (before, after) =>
+  after.total > before.total
+    ? Math.round((1000 * (after.steal - before.steal)) / (after.total - before.total)) / 10
+    : 0;
 
 /** The servers a stack runs on, by the name of their processes. */
 const SERVER_PROCESSES = {
@@ -69,9 +82,14 @@ function serverCpuPercent(before, after, seconds) {
     // A process born during the window (a new PostgreSQL backend) counts from zero.
     used[now.server] += now.cpuS - (before.get(pid)?.cpuS ?? 0);
   }
-  return Object.fromEntries(
-    Object.entries(used).map(([name, cpuS]) => [name, Math.round((100 * cpuS) / seconds)]),
-  );
+  return {
+    percent: Object.fromEntries(
+      Object.entries(used).map(([name, cpuS]) => [name, Math.round((100 * cpuS) / seconds)]),
+    ),
+    cpuS: Object.fromEntries(
+      Object.entries(used).map(([name, cpuS]) => [name, Math.round(cpuS * 100) / 100]),
+    ),
+  };
 }
 
 /** This process and the ones that started it (npm, its shell): not disturbances. */
@@ -111,8 +129,9 @@ function otherWeftProcesses(ours) {
 /**
  * Samples once a second until the returned function is called, which answers each process's
  * peak RSS (the highest sample) and descriptors, its mean and peak CPU (100 = one
- * core), the CPU of each server (PostgreSQL, RabbitMQ, Kafka, Redis), the machine's CPU, and
- * any other Weft process that appeared meanwhile.
+ * core) and CPU seconds, the CPU of each server (PostgreSQL, RabbitMQ, Kafka, Redis), the
+ * machine's CPU and steal, the window's length, and any other Weft process that appeared
+ * meanwhile.
  * @param {Record<string, number>} pids the processes to follow, by name
  * @param {number[]} alsoOurs other pids of this benchmark, not to be reported as disturbances
  */
@@ -152,7 +171,9 @@ function monitor(pids, alsoOurs = []) {
     sample();
     const seconds = (performance.now() - startedAt) / 1000;
     const machineEnd = machineCpu();
+    const servers = serverCpuPercent(serversStart, serverCpu(), seconds);
     return {
+      seconds: Math.round(seconds * 100) / 100,
       processes: Object.fromEntries(
         Object.entries(stats).map(([name, s]) => [
           name,
@@ -162,13 +183,16 @@ function monitor(pids, alsoOurs = []) {
             cpuPercentMean:
               s.first && s.last ? Math.round((100 * (s.last.cpuS - s.first.cpuS)) / seconds) : 0,
             cpuPercentMax: Math.round(Math.max(0, ...s.cpuPercent)),
+            cpuS: s.first && s.last ? Math.round((s.last.cpuS - s.first.cpuS) * 100) / 100 : 0,
           },
         ]),
       ),
-      serversCpuPercent: serverCpuPercent(serversStart, serverCpu(), seconds),
+      serversCpuPercent: servers.percent,
+      serversCpuS: servers.cpuS,
       machineCpuBusyPercent: Math.round(
         (100 * (machineEnd.busy - machineStart.busy)) / (machineEnd.total - machineStart.total),
       ),
+      stealPercent: stealPercent(machineStart, machineEnd),
       disturbedBy: [...disturbances],
     };
   };
@@ -247,4 +271,38 @@ function percentiles(values, ps = [0.5, 0.95, 0.99]) {
   };
 }
 
-module.exports = { machineInfo, monitor, percentiles, processSample, tcpCounters, tcpDelta };
+/**
+ * Least-squares slope of y over x (`points` of `{ x, y }`): 0 with fewer than three points or
+ * no spread in x.
+ */
+function leastSquaresSlope(points) {
+  const n = points.length;
+  if (n < 3) return 0;
+  let mx = 0;
+  let my = 0;
+  for (const p of points) {
+    mx += p.x;
+    my += p.y;
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of points) {
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+  }
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+module.exports = {
+  leastSquaresSlope,
+  machineCpu,
+  machineInfo,
+  monitor,
+  percentiles,
+  processSample,
+  stealPercent,
+  tcpCounters,
+  tcpDelta,
+};
