@@ -3,7 +3,7 @@ import { stepError, type StepResult } from '@weft/contracts';
 import type { DataSource } from 'typeorm';
 import type { EngineService } from '../src/engine/engine.service';
 import type { RunService } from '../src/runs/run.service';
-import { openEngineHarness } from './support/engine-harness';
+import { openEngineHarness, type EngineHarness } from './support/engine-harness';
 
 /**
  * The engine applies a batch of signals (a Kafka partition's records) in one transaction and
@@ -16,10 +16,11 @@ describe('engine batches (real PostgreSQL)', () => {
   let engine: EngineService;
   let runService: RunService;
   let workflowId: string;
+  let queueRun: EngineHarness['queueRun'];
 
   beforeAll(async () => {
     let workflowService;
-    ({ db, engine, runService, workflowService } = await openEngineHarness());
+    ({ db, engine, runService, workflowService, queueRun } = await openEngineHarness());
     const workflow = await workflowService.create({
       schemaVersion: 1,
       tenantId,
@@ -43,8 +44,8 @@ describe('engine batches (real PostgreSQL)', () => {
 
   afterAll(() => db?.destroy());
 
-  const startRun = async (n: number) =>
-    (await runService.start({ schemaVersion: 1, tenantId, workflowId, input: { n } })).run.id;
+  /** A queued run: these tests apply its start themselves, in batches. */
+  const startRun = (n: number) => queueRun(tenantId, workflowId, { n });
 
   const result = (runId: string, outcome: Partial<StepResult>): StepResult =>
     ({

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { EngineService } from '../src/engine/engine.service';
 import type { RunRepository } from '../src/engine/store/run.repository';
 import type { RunService } from '../src/runs/run.service';
-import { openEngineHarness } from './support/engine-harness';
+import { openEngineHarness, type EngineHarness } from './support/engine-harness';
 
 /**
  * The engine's safety net under lost messages (DueWorkPoller.sweepStalled): what it finds as
@@ -16,10 +16,11 @@ describe('stalled work (real PostgreSQL)', () => {
   let engine: EngineService;
   let runService: RunService;
   let workflowId: string;
+  let queueRun: EngineHarness['queueRun'];
 
   beforeAll(async () => {
     let workflowService;
-    ({ db, runs, engine, runService, workflowService } = await openEngineHarness());
+    ({ db, runs, engine, runService, workflowService, queueRun } = await openEngineHarness());
     workflowId = (
       await workflowService.create({
         schemaVersion: 1,
@@ -31,8 +32,8 @@ describe('stalled work (real PostgreSQL)', () => {
 
   afterAll(() => db?.destroy());
 
-  const start = async () =>
-    (await runService.start({ schemaVersion: 1, tenantId, workflowId, input: {} })).run.id;
+  /** A queued run with its run request, as a schedule or a parent writes one. */
+  const start = () => queueRun(tenantId, workflowId, {});
   const age = (runId: string, minutes: number) =>
     db.query(
       `UPDATE workflow.runs SET created_at = now() - $2 * interval '1 minute' WHERE id = $1`,

@@ -17,10 +17,10 @@ import { SlotRepository, type SlotKey } from './store/slot.repository';
 import { TenantLimitRepository } from './store/tenant-limit.repository';
 import { concurrencyKeyOf } from './concurrency';
 import type { WorkflowCatalog } from './workflow-catalog';
-import type { RunState } from './run-state';
+import type { RunState, StepState } from './run-state';
 import { RunTally } from './run-metrics';
 import type { RunSignal } from './signals';
-import { insertion, withFreeKeys } from '../runs/new-run';
+import { insertion, withFreeKeys, type NewRun } from '../runs/new-run';
 import type { RunChains } from '../triggers/run-chains';
 import {
   applySignal,
@@ -111,6 +111,37 @@ export class EngineService {
     tally.record();
     if (run) this.onOutbox();
     return run;
+  }
+
+  /**
+   * Writes new runs already started: each run's row, its steps and its first transition (its
+   * engine steps applied up to the first step a worker runs, or to its end) in the caller's
+   * transaction, or one of its own. A trigger answered 202 so has nothing left to send the
+   * engine: no run request goes through the event log and back (one durable write instead of
+   * three), and a crash before the commit leaves nothing behind (the trigger was not
+   * answered). Runs that join their tenant's waiting runs are not started here (see
+   * `startsWaiting`); slots, run triggers and child runs are handled as for any start.
+   */
+  async startNew(
+    created: readonly NewRun[],
+    options: { tx?: undefined } | { tx: EntityManager; tally: RunTally } = {},
+  ): Promise<RunState[]> {
+    const signals = created.map(({ run }) => ({
+      runId: run.id,
+      signal: { kind: 'start' } as const,
+    }));
+    if (options.tx) {
+      return (await this.applyIn(options.tx, signals, options.tally, undefined, created)).map(
+        (run) => run!,
+      );
+    }
+    const tally = new RunTally();
+    const runs = await this.transactions.run((tx) =>
+      this.applyIn(tx, signals, tally, undefined, created),
+    );
+    tally.record();
+    this.onOutbox();
+    return runs.map((run) => run!);
   }
 
   /**
@@ -237,17 +268,34 @@ export class EngineService {
     });
   }
 
+  /**
+   * `fresh`: runs not written yet (startNew), taken as they are instead of read and locked, and
+   * inserted in their state after the signals instead of updated; their run requests are
+   * dropped, since their start is applied here.
+   */
   private async applyIn(
     tx: EntityManager,
     signals: RunSignalFor[],
     tally: RunTally,
     tenantId?: string,
+    fresh: readonly NewRun[] = [],
   ): Promise<(RunState | undefined)[]> {
-    const runIds = [...new Set(signals.map((s) => s.runId))];
-    const runs = tenantId
-      ? await this.runs.lockRuns(tx, runIds, tenantId)
-      : await this.runs.lockRunsAnyTenant(tx, runIds);
-    const steps = await this.runs.stepsOf([...runs.keys()], tx);
+    const freshIds = new Set(fresh.map(({ run }) => run.id));
+    const runIds = [...new Set(signals.map((s) => s.runId))].filter((id) => !freshIds.has(id));
+    const runs =
+      runIds.length === 0
+        ? new Map<string, RunState>()
+        : tenantId
+          ? await this.runs.lockRuns(tx, runIds, tenantId)
+          : await this.runs.lockRunsAnyTenant(tx, runIds);
+    const steps =
+      runs.size === 0
+        ? new Map<string, Map<string, StepState>>()
+        : await this.runs.stepsOf([...runs.keys()], tx);
+    for (const { run, steps: newSteps } of fresh) {
+      runs.set(run.id, run);
+      steps.set(run.id, new Map(newSteps.map(({ step }) => [step.id, step])));
+    }
     const changedRuns = new Set<string>();
     const changedSteps = new Map<string, Set<string>>();
     const timersCleared = new Set<string>();
@@ -401,17 +449,28 @@ export class EngineService {
     outbox.push(...(await this.family(tx, ended, stops)));
     await this.runs.write(
       {
-        inserted: started.inserted,
-        updated: [...changedRuns].map((id) => runs.get(id)!),
+        // A fresh run is inserted as the signals left it, with every step it has.
+        inserted: [...fresh.map(({ run }) => run), ...started.inserted],
+        updated: [...changedRuns].filter((id) => !freshIds.has(id)).map((id) => runs.get(id)!),
         steps: [
-          ...[...changedSteps].flatMap(([runId, ids]) =>
-            [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
+          ...fresh.flatMap(({ run }) =>
+            [...steps.get(run.id)!.values()].map((step) => ({ runId: run.id, step })),
           ),
+          ...[...changedSteps]
+            .filter(([runId]) => !freshIds.has(runId))
+            .flatMap(([runId, ids]) =>
+              [...ids].map((id) => ({ runId, step: steps.get(runId)!.get(id)! })),
+            ),
           ...started.steps,
         ],
-        timersCleared: [...timersCleared],
+        timersCleared: [...timersCleared].filter((id) => !freshIds.has(id)),
         timers,
-        outbox: [...outbox, ...started.outbox],
+        // A fresh run's own rows first (its `run.queued`), without the run request.
+        outbox: [
+          ...fresh.flatMap((run) => run.outbox.filter((m) => m.destination !== 'run-request')),
+          ...outbox,
+          ...started.outbox,
+        ],
       },
       tx,
     );

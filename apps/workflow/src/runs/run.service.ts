@@ -19,12 +19,18 @@ import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
 import { toSummary, type RunRepository } from '../engine/store/run.repository';
-import type { ForeachState } from '../engine/run-state';
-import type { Sql, Transactions } from '../engine/store/transactions';
+import type { ForeachState, RunState } from '../engine/run-state';
+import type { Transactions } from '../engine/store/transactions';
+import type { EntityManager } from 'typeorm';
+import { RunTally } from '../engine/run-metrics';
 import { inputInvalid, insertion, newRun, startProblems } from './new-run';
+import { StartBatcher } from './start-batcher';
 
 /** The run API of the engine: what the gateway asks over RPC. */
 export class RunService {
+  /** Starts without an idempotency key, written together when they arrive together. */
+  private readonly starts: StartBatcher;
+
   constructor(
     private readonly transactions: Transactions,
     private readonly runs: RunRepository,
@@ -32,7 +38,9 @@ export class RunService {
     private readonly catalog: WorkflowCatalog,
     private readonly engine: EngineService,
     private readonly onOutbox: () => void,
-  ) {}
+  ) {
+    this.starts = new StartBatcher(engine);
+  }
 
   /**
    * Writes the run, its pending steps and a `RunRequested` atomically (with the idempotency
@@ -70,24 +78,35 @@ export class RunService {
       event,
       waiting: await this.engine.startsWaiting(tenantId),
     });
-    const run = created.run;
-    // The run, its steps and its two outbox rows are one statement: without an idempotency
-    // key, one round trip to PostgreSQL and no transaction to open.
-    const insert = (sql?: Sql) => this.runs.write(insertion([created]), sql);
-    const started: RunStarted = { run: toSummary(run), created: true };
-    const result =
-      idempotencyKey === undefined
-        ? await insert().then(() => started)
-        : await this.transactions.run(async (tx): Promise<RunStarted> => {
-            const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, run.id);
-            if (holder !== run.id) {
-              const existing = await this.runs.findRun(tenantId, holder, tx);
-              if (existing) return { run: toSummary(existing), created: false };
-            }
-            await insert(tx);
-            return started;
-          });
-    if (result.created) this.onOutbox();
+    // The run is written started (EngineService.startNew): its first steps are applied in the
+    // transaction that stores it. A run that joins its tenant's waiting runs is only stored.
+    const write = async (tx?: EntityManager, tally?: RunTally): Promise<RunState> => {
+      if (created.run.waitingFor) {
+        await this.runs.write(insertion([created]), tx);
+        return created.run;
+      }
+      if (!tx) return this.starts.start(created);
+      const [run] = await this.engine.startNew([created], { tx, tally: tally! });
+      return run!;
+    };
+    if (idempotencyKey === undefined) {
+      const run = await write();
+      this.onOutbox();
+      return { run: toSummary(run), created: true };
+    }
+    const tally = new RunTally();
+    const result = await this.transactions.run(async (tx): Promise<RunStarted> => {
+      const holder = await this.runs.claimKey(tx, tenantId, idempotencyKey, created.run.id);
+      if (holder !== created.run.id) {
+        const existing = await this.runs.findRun(tenantId, holder, tx);
+        if (existing) return { run: toSummary(existing), created: false };
+      }
+      return { run: toSummary(await write(tx, tally)), created: true };
+    });
+    if (result.created) {
+      tally.record();
+      this.onOutbox();
+    }
     return result;
   }
 

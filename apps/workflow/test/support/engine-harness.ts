@@ -6,6 +6,7 @@ import { EngineService } from '../../src/engine/engine.service';
 import { RunRepository } from '../../src/engine/store/run.repository';
 import { Transactions } from '../../src/engine/store/transactions';
 import { WorkflowCatalog } from '../../src/engine/workflow-catalog';
+import { insertion, newRun } from '../../src/runs/new-run';
 import { RunService } from '../../src/runs/run.service';
 import { RunChains } from '../../src/triggers/run-chains';
 import { TriggerRepository } from '../../src/triggers/trigger.repository';
@@ -22,6 +23,12 @@ export interface EngineHarness {
   engine: EngineService;
   runService: RunService;
   workflowService: WorkflowService;
+  /**
+   * Writes a queued run with its run request, as a schedule, an event trigger or a parent
+   * does, and answers its id; the engine starts it when a test applies `start`. (An API start,
+   * `runService.start`, is written already started.)
+   */
+  queueRun(tenantId: string, workflowId: string, input: unknown): Promise<string>;
 }
 
 /**
@@ -55,11 +62,26 @@ export async function openEngineHarness(
     engine,
     () => undefined,
   );
+  const queueRun = async (tenantId: string, workflowId: string, input: unknown) => {
+    const head = await workflows.head(tenantId, workflowId);
+    if (!head) throw new Error(`no workflow ${workflowId}`);
+    const created = newRun({
+      tenantId,
+      workflowId,
+      version: head.version,
+      workflow: await catalog.version(workflowId, head.version),
+      input,
+      trigger: { type: 'api' },
+    });
+    await runs.write(insertion([created]));
+    return created.run.id;
+  };
   return {
     db,
     runs,
     engine,
     runService,
     workflowService: new WorkflowService(workflows, triggers),
+    queueRun,
   };
 }

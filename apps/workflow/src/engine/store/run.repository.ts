@@ -340,12 +340,16 @@ export class RunRepository {
     const json = (value: unknown) => `${param(JSON.stringify(value))}::jsonb`;
     const parts: string[] = [];
     if (changes.inserted.length > 0) {
+      // Every column a transition sets too: a run started as it is written (startNew) is
+      // inserted running, or already ended.
       parts.push(`INSERT INTO workflow.runs
           (id, tenant_id, workflow_id, workflow_version, status, input, created_at, last_event_seq,
-           trigger, event, parent_run_id, waiting_for)
+           trigger, event, parent_run_id, waiting_for, output, error, started_at, finished_at,
+           expression_ms, concurrency_key)
         SELECT r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.status,
                coalesce(r.input, 'null'::jsonb), r.created_at, r.last_event_seq, r.trigger, r.event,
-               r.parent_run_id, r.waiting_for
+               r.parent_run_id, r.waiting_for, r.output, r.error, r.started_at, r.finished_at,
+               r.expression_ms, r.concurrency_key
           FROM jsonb_to_recordset(${json(
             changes.inserted.map((run) => ({
               id: run.id,
@@ -361,10 +365,18 @@ export class RunRepository {
               event: run.event ?? null,
               parent_run_id: parentOf(run),
               waiting_for: run.waitingFor ?? null,
+              output: run.output ?? null,
+              error: run.error,
+              started_at: run.startedAt,
+              finished_at: run.finishedAt,
+              expression_ms: Math.ceil(run.expressionMs),
+              concurrency_key: run.concurrencyKey ?? null,
             })),
           )}) AS r(id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, status text,
                    input jsonb, created_at timestamptz, last_event_seq int, trigger jsonb,
-                   event jsonb, parent_run_id uuid, waiting_for text)`);
+                   event jsonb, parent_run_id uuid, waiting_for text, output jsonb, error jsonb,
+                   started_at timestamptz, finished_at timestamptz, expression_ms int,
+                   concurrency_key text)`);
     }
     if (changes.updated.length > 0) {
       // The id list lets the planner prune to the runs' partitions.
