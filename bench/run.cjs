@@ -23,7 +23,15 @@ const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
 const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
 const { fairness } = require('./fairness.cjs');
-const { explainPlans, sampleRunIds, seedRuns } = require('./history.cjs');
+const {
+  blockCounters,
+  blocksDelta,
+  createPlan,
+  explainPlans,
+  historySize,
+  readPlan,
+  seedRuns,
+} = require('./history.cjs');
 const { call, sleep, waitForDrain } = require('./lib/api.cjs');
 const { calibrate } = require('./lib/calibrate.cjs');
 const { answeredEveryRequest, runLoad } = require('./lib/load-client.cjs');
@@ -118,6 +126,10 @@ const SETTINGS = {
   historyReadReplica: option('history-read-replica', 'false') !== 'false',
   /** history: an unmeasured load first, so both sizes are measured with a warm cache. */
   historyWarmS: Number(option('history-warm', 5)),
+  /** history: the tenants, the workflows of each, and the runs seeded per batch of transitions. */
+  historyTenants: Number(option('history-tenants', 1000)),
+  historyWorkflows: Number(option('history-workflows', 10)),
+  historyBatch: Number(option('history-batch', 5000)),
   /**
    * fairness: tenant A sends `fairnessRuns` triggers as fast as `fairnessConnections`
    * connections can (at most `fairnessMaxS` s) while B and C each trigger `fairnessRate` runs/s,
@@ -136,8 +148,13 @@ const SETTINGS = {
 
 const BASE_PORT = 3700;
 const DATABASE = 'weft_bench';
-/** The seeded histories are kept between benchmarks (seeding 10 million runs takes minutes). */
-const historyDatabase = (runs) => `weft_bench_history_${runs}`;
+/**
+ * The seeded histories are kept between benchmarks (seeding is the long part), in databases of
+ * the shape bench/history.cjs seeds since issue 18; `weft_bench_history_<n>` were the earlier
+ * shape (one tenant, one step row per run), dropped when the history of that size is measured.
+ */
+const historyDatabase = (runs) => `weft_bench_history_v2_${runs}`;
+const oldHistoryDatabase = (runs) => `weft_bench_history_${runs}`;
 const CACHE = path.join(__dirname, '..', '.cache', 'bench');
 const serverUrl = (database) =>
   (process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').replace(
@@ -1029,24 +1046,11 @@ async function publish(stack, apiKey, db) {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The tenant, API key and workflow a kept history database was seeded for, when this clone
- * seeded it and it still holds that workflow (another clone may have seeded it since).
+ * The plan of a kept history database (tenants, keys, workflows, how many runs are seeded), or
+ * undefined when there is no such database or it holds no plan.
  */
 async function historyIdentity(runs) {
-  const database = historyDatabase(runs);
-  let identity;
-  try {
-    identity = JSON.parse(fs.readFileSync(path.join(CACHE, `${database}.json`), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  const found = await withDatabase(database, (db) =>
-    db.query('SELECT 1 FROM workflow.workflows WHERE id = $1 AND tenant_id = $2', [
-      identity.workflowId,
-      identity.tenantId,
-    ]),
-  ).catch(() => undefined);
-  return found?.rowCount === 1 ? identity : undefined;
+  return withDatabase(historyDatabase(runs), readPlan).catch(() => undefined);
 }
 
 /** The streaming replica `--history-read-replica` reads from, which the bench does not start. */
@@ -1069,82 +1073,79 @@ async function replicaReachable() {
 async function historyAt(runs, output) {
   const database = historyDatabase(runs);
   if (SETTINGS.historyReadReplica) await replicaReachable();
-  let identity = await historyIdentity(runs);
-  if (!identity) await dropDatabase(database);
-  const stack = await bootStack(database, output, {
-    readReplica: SETTINGS.historyReadReplica,
-  });
+  // The earlier shape of this size, and what the bench kept of it, go.
+  await dropDatabase(oldHistoryDatabase(runs));
+  fs.rmSync(path.join(CACHE, `${oldHistoryDatabase(runs)}.json`), { force: true });
+  let plan = await historyIdentity(runs);
+  if (plan && plan.total !== runs) plan = undefined;
+  if (!plan) {
+    // A new history: the services migrate the database, its workflows are created through the
+    // API, and the stack stops before the seeding (its engine would take the seeded runs that
+    // are queued or running for its own and move them).
+    await dropDatabase(database);
+    const stack = await bootStack(database, output);
+    try {
+      plan = await withDatabase(database, (db) =>
+        createPlan(db, {
+          total: runs,
+          tenants: SETTINGS.historyTenants,
+          workflowsPerTenant: SETTINGS.historyWorkflows,
+          createWorkflow: (apiKey, definition) =>
+            call(stack.gatewayUrl, apiKey, 'POST', '/v1/workflows', definition),
+        }),
+      );
+    } finally {
+      await stack.stop();
+    }
+  }
+  const seeded = await withDatabase(database, (db) =>
+    seedRuns(db, { batch: SETTINGS.historyBatch }),
+  );
+  const stack = await bootStack(database, output, { readReplica: SETTINGS.historyReadReplica });
   try {
     const base = stack.gatewayUrl;
-    if (identity) {
-      // The kept database answers the kept key (a key is never changed in place).
-      const check = await fetch(`${base}/v1/workflows/${identity.workflowId}`, {
-        headers: { authorization: `Bearer ${identity.apiKey}` },
-      });
-      if (check.status !== 200) throw new Error(`${database}: the kept API key is refused`);
-    } else {
-      const { tenant, apiKey } = await call(base, stack.adminKey, 'POST', '/v1/tenants', {
-        name: `bench-history-${runs}`,
-      });
-      const workflow = await call(
-        base,
-        apiKey,
-        'POST',
-        '/v1/workflows',
-        oneTransform('bench-transform'),
-      );
-      identity = { tenantId: tenant.id, apiKey, workflowId: workflow.id };
-    }
-    const seeded = await withDatabase(database, (db) =>
-      seedRuns(db, {
-        tenantId: identity.tenantId,
-        workflowId: identity.workflowId,
-        workflowVersion: 1,
-        total: runs,
-      }),
-    );
-    fs.mkdirSync(CACHE, { recursive: true });
-    fs.writeFileSync(path.join(CACHE, `${database}.json`), JSON.stringify(identity));
-    const runIds = await withDatabase(database, (db) =>
-      sampleRunIds(db, { tenantId: identity.tenantId, count: 5_000 }),
-    );
+    // The kept database answers the kept keys (a key is never changed in place).
+    const check = await fetch(`${base}/v1/workflows/${plan.workflowIds[0][0]}`, {
+      headers: { authorization: `Bearer ${plan.apiKeys[0]}` },
+    });
+    if (check.status !== 200) throw new Error(`${database}: the kept API key is refused`);
+    plan = await withDatabase(database, readPlan);
+    const size = await withDatabase(database, historySize);
+    log(`history at ${runs} runs: ${JSON.stringify(size)}`);
     const loads = {};
-    for (const mix of ['get-stored', 'list-workflow']) {
-      await runLoad({
+    for (const mix of ['history-get', 'history-list']) {
+      const config = {
         baseUrl: base,
-        apiKey: identity.apiKey,
         mix,
+        mixModule: require.resolve('./history.cjs'),
         connections: 32,
-        durationS: SETTINGS.historyWarmS,
-        workflowId: identity.workflowId,
-        runIds,
-      });
+        history: plan,
+      };
+      await runLoad({ ...config, durationS: SETTINGS.historyWarmS });
+      // Backends report their counters within a second of going idle.
+      await sleep(1500);
+      const before = await withDatabase(database, blockCounters);
       log(`history at ${runs} runs: ${mix} for ${SETTINGS.historyDurationS} s`);
-      loads[mix] = await runLoad(
-        {
-          baseUrl: base,
-          apiKey: identity.apiKey,
-          mix,
-          connections: 32,
-          durationS: SETTINGS.historyDurationS,
-          workflowId: identity.workflowId,
-          runIds,
-        },
+      const load = await runLoad(
+        { ...config, durationS: SETTINGS.historyDurationS },
         following(stack),
       );
-      log(`  ${describeLoad(loads[mix])}`);
+      await sleep(1500);
+      const blocks = blocksDelta(before, await withDatabase(database, blockCounters));
+      loads[mix] = { ...load, blocks };
+      log(`  ${describeLoad(load)}; blocks ${JSON.stringify(blocks)}`);
     }
-    const plans = await withDatabase(database, (db) =>
-      explainPlans(db, {
-        tenantId: identity.tenantId,
-        workflowId: identity.workflowId,
-        runId: runIds[0],
-      }),
-    );
+    const plans = await withDatabase(database, (db) => explainPlans(db, plan));
     return {
       runs,
       readReplica: SETTINGS.historyReadReplica,
+      shape: {
+        tenants: plan.tenants,
+        workflowsPerTenant: plan.workflowsPerTenant,
+        seedSeconds: Math.round(plan.seedSeconds),
+      },
       seeded,
+      size,
       loads,
       plans,
     };
@@ -1247,7 +1248,7 @@ function verdicts(report) {
   if (history.length >= 2) {
     const small = history[0];
     const large = history.at(-1);
-    const ratios = ['get-stored', 'list-workflow'].map((mix) => {
+    const ratios = ['history-get', 'history-list'].map((mix) => {
       const a = small.loads[mix].latencyMs.all.p99;
       const b = large.loads[mix].latencyMs.all.p99;
       return { mix, a, b, ratio: b / Math.max(1, a) };
@@ -1560,17 +1561,42 @@ function markdown(report) {
     const loads = report.history.flatMap((h) =>
       Object.entries(h.loads).map(([mix, l]) => [`${mix}, ${h.runs} runs`, l]),
     );
+    const ratio = (read, hit) =>
+      read + hit > 0 ? `${((100 * hit) / (read + hit)).toFixed(1)} %` : '';
+    const tableBlocks = (t) =>
+      t
+        ? `${t.heap_read}/${t.heap_hit} · ${t.idx_read}/${t.idx_hit} · ${t.toast_read}/${t.toast_hit}`
+        : '';
+    const first = report.history[0];
     lines.push(
       '## history',
       '',
-      `GET /v1/runs/{id} of 5,000 stored runs sampled over six months of partitions (get-stored), and the first page of GET /v1/runs?workflowId (list-workflow), 32 connections each, measured for ${report.settings.historyDurationS} s after ${report.settings.historyWarmS} s of the same load unmeasured (a warm cache at both sizes).${report.settings.historyReadReplica ? ' Lists read from the streaming replica (DATABASE_READ_URL); a run by id from the primary.' : ''}`,
+      `A history of ${first.shape.tenants} tenants with ${first.shape.workflowsPerTenant} workflows each (3–5 chained http.request steps); each run's tenant and workflow drawn from Zipf distributions (s = 1), each step's output 0.5–5 KB of JSON with random values; every run written through the engine's transitions in SQL (queued with its steps pending; started with its first step queued; each step succeeded with its output and the next one queued; the last one's with the run succeeded), one statement per transition for a batch of runs, with its run_events; UUIDv7 ids spread over six months of partitions (bench/history.cjs). history-get: GET /v1/runs/{id} of a run drawn uniformly from the whole history for each request, with its tenant's key; history-list: the first page of GET /v1/runs?workflowId of a tenant and workflow drawn from the same Zipf distributions, with that tenant's key. 32 connections each, measured for ${report.settings.historyDurationS} s after ${report.settings.historyWarmS} s of the same load unmeasured.${report.settings.historyReadReplica ? ' Lists read from the streaming replica (DATABASE_READ_URL); a run by id from the primary.' : ''}`,
       '',
-      ...report.history.map(
-        (h) =>
-          `- ${h.runs} stored runs: seeded ${h.seeded.inserted} now (${h.seeded.seconds} s), ${h.seeded.total} in all.`,
-      ),
+      ...report.history.map((h) => {
+        const t = h.size.tables;
+        const table = (name) =>
+          t[name]
+            ? `${name} ${t[name].tableMiB} + ${t[name].indexMiB} MiB of indexes (${t[name].updates} row updates, ${t[name].hotUpdates} HOT)`
+            : '';
+        const o = h.size.stepOutputs;
+        return (
+          `- ${h.runs} stored runs: seeded ${h.seeded.inserted} now (${h.seeded.seconds} s${h.seeded.runsPerSecond ? `, ${h.seeded.runsPerSecond} runs/s, ${h.seeded.walMiB} MiB of WAL` : ''}); ${h.shape.seedSeconds} s of seeding in all. ` +
+          `Database ${h.size.databaseMiB} MiB: ${['runs', 'step_runs', 'run_events'].map(table).join(', ')} (tables with TOAST). ` +
+          `Step outputs (sample of ${o.n}): ${o.text_bytes} bytes as text, ${o.stored_bytes} bytes stored on average, ${o.over_2000} over 2,000 bytes stored.`
+        );
+      }),
       '',
       ...loadTable(loads, 'load'),
+      "Blocks over each measured load (read = not in shared_buffers: from the OS page cache or the disk; hit = in shared_buffers). Database: pg_stat_database of the whole database (the services' other queries included); runs and step_runs: pg_statio_user_tables of every partition, read/hit of heap · indexes · TOAST (table and index).",
+      '',
+      '| load | database read | database hit | hit ratio | runs read/hit: heap · index · TOAST | step_runs read/hit: heap · index · TOAST |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...loads.map(
+        ([name, l]) =>
+          `| ${name} | ${l.blocks.database.read} | ${l.blocks.database.hit} | ${ratio(l.blocks.database.read, l.blocks.database.hit)} | ${tableBlocks(l.blocks.runs)} | ${tableBlocks(l.blocks.step_runs)} |`,
+      ),
+      '',
       ...processTable(loads),
       ...report.history.flatMap((h) => [
         `### Plans at ${h.runs} runs`,

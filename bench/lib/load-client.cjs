@@ -192,7 +192,11 @@ async function client(config) {
     ...(config.overallRate && { overallRate: config.overallRate }),
     // Webhook deliveries carry no key: the hook's signature is their authentication.
     headers: config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {},
-    requests: MIXES[config.mix](config, record),
+    // A scenario may bring its own sequences (`mixModule`: a file exporting MIXES).
+    requests: (config.mixModule ? require(config.mixModule).MIXES : MIXES)[config.mix](
+      config,
+      record,
+    ),
     // Socket-level accounting: autocannon reconnects silently when the server closes a
     // connection, so closes are counted here, with every connection error by its code.
     setupClient: (httpClient) => {
