@@ -1070,9 +1070,37 @@ async function replicaReachable() {
   }
 }
 
+/**
+ * A realistic history takes about 14 KB of database a run (the 200 k trial: 2.8 GiB): refuse a
+ * size the disk under PostgreSQL cannot hold before spending an hour on it.
+ */
+const HISTORY_BYTES_PER_RUN = 15_000;
+async function checkHistoryDisk(runs) {
+  // A kept database of this size already holds its share.
+  const { dataDirectory, kept } = await withDatabase('postgres', async (db) => {
+    const { rows } = await db.query('SHOW data_directory');
+    const size = await db.query(
+      'SELECT coalesce(sum(pg_database_size(datname)), 0)::bigint AS bytes FROM pg_database WHERE datname = $1',
+      [historyDatabase(runs)],
+    );
+    return { dataDirectory: rows[0].data_directory, kept: Number(size.rows[0].bytes) };
+  });
+  const { bavail, bsize } = fs.statfsSync(dataDirectory);
+  const free = bavail * bsize;
+  const needed = Math.max(0, runs * HISTORY_BYTES_PER_RUN - kept);
+  if (free < needed * 1.1) {
+    const gib = (bytes) => (bytes / 2 ** 30).toFixed(0);
+    throw new Error(
+      `history: ${runs} runs need about ${gib(needed)} GiB under ${dataDirectory}, ` +
+        `${gib(free)} GiB are free; choose smaller sizes with --history-runs`,
+    );
+  }
+}
+
 async function historyAt(runs, output) {
   const database = historyDatabase(runs);
   if (SETTINGS.historyReadReplica) await replicaReachable();
+  await checkHistoryDisk(runs);
   // The earlier shape of this size, and what the bench kept of it, go.
   await dropDatabase(oldHistoryDatabase(runs));
   fs.rmSync(path.join(CACHE, `${oldHistoryDatabase(runs)}.json`), { force: true });
