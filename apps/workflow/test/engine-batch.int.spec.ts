@@ -172,4 +172,47 @@ describe('engine batches (real PostgreSQL)', () => {
       await db.query('DROP FUNCTION workflow.refuse_poisoned()');
     }
   });
+
+  it('answers a start whose started state the database refuses, with the run failed; batched starts go on', async () => {
+    // PostgreSQL refusing the started state of runs whose input says so (as a U+0000 would be).
+    await db.query(`
+      CREATE FUNCTION workflow.refuse_poisoned() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.step_id = 'prepare' AND NEW.status = 'succeeded' AND NEW.output::text LIKE '%666%' THEN
+          RAISE EXCEPTION 'unsupported Unicode escape sequence' USING ERRCODE = '22P05';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(`CREATE TRIGGER refuse_poisoned BEFORE INSERT OR UPDATE ON workflow.step_runs
+      FOR EACH ROW EXECUTE FUNCTION workflow.refuse_poisoned()`);
+    try {
+      // Started together, so the group commit writes the last three in one transaction.
+      const starts = [1, 666, 2, 3].map((n) =>
+        runService.start({ schemaVersion: 1, tenantId, workflowId, input: { n } }),
+      );
+      const started = await Promise.all(starts);
+      const views = await Promise.all(
+        started.map(({ run }) => runService.get({ schemaVersion: 1, tenantId, runId: run.id })),
+      );
+      expect(views.map((view) => view.status)).toEqual(['running', 'failed', 'running', 'running']);
+      expect(views[1]).toMatchObject({ error: { code: 'state_rejected', retryable: false } });
+      expect(views[0]!.steps.map((step) => [step.id, step.status])).toEqual([
+        ['prepare', 'succeeded'],
+        ['call', 'queued'],
+        ['finish', 'pending'],
+      ]);
+      // Each started run's task is in the outbox with it: nothing was lost to the retry.
+      const tasks: { run_id: string }[] = await db.query(
+        `SELECT payload -> 'task' ->> 'runId' AS run_id FROM workflow.outbox
+          WHERE destination = 'task' AND payload -> 'task' ->> 'runId' = ANY($1)`,
+        [started.map(({ run }) => run.id)],
+      );
+      expect(new Set(tasks.map((t) => t.run_id))).toEqual(
+        new Set([started[0]!.run.id, started[2]!.run.id, started[3]!.run.id]),
+      );
+    } finally {
+      await db.query('DROP TRIGGER refuse_poisoned ON workflow.step_runs');
+      await db.query('DROP FUNCTION workflow.refuse_poisoned()');
+    }
+  });
 });

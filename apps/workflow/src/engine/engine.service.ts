@@ -117,31 +117,59 @@ export class EngineService {
    * Writes new runs already started: each run's row, its steps and its first transition (its
    * engine steps applied up to the first step a worker runs, or to its end) in the caller's
    * transaction, or one of its own. A trigger answered 202 so has nothing left to send the
-   * engine: no run request goes through the event log and back (one durable write instead of
-   * three), and a crash before the commit leaves nothing behind (the trigger was not
-   * answered). Runs that join their tenant's waiting runs are not started here (see
-   * `startsWaiting`); slots, run triggers and child runs are handled as for any start.
+   * engine: no run request goes through the event log and back (ADR 0020), and a crash before
+   * the commit leaves nothing behind (the trigger was not answered). Runs that join their
+   * tenant's waiting runs are not started here (see `startsWaiting`); slots, run triggers and
+   * child runs are handled as for any start. `created` is not changed: each attempt works on a
+   * copy, so a caller may try the same runs again.
+   *
+   * Several runs fail together if the database refuses one (StartBatcher then writes them one
+   * at a time). A lone run whose started state the database refuses (a value jsonb cannot hold
+   * that got past the checks, a bug) is written failed with `state_rejected` instead, as the
+   * engine fails a run whose signal it cannot store: the trigger is still answered.
    */
   async startNew(
     created: readonly NewRun[],
     options: { tx?: undefined } | { tx: EntityManager; tally: RunTally } = {},
   ): Promise<RunState[]> {
-    const signals = created.map(({ run }) => ({
-      runId: run.id,
-      signal: { kind: 'start' } as const,
-    }));
-    if (options.tx) {
-      return (await this.applyIn(options.tx, signals, options.tally, undefined, created)).map(
-        (run) => run!,
-      );
-    }
+    if (options.tx) return this.startNewIn(options.tx, created, options.tally);
     const tally = new RunTally();
-    const runs = await this.transactions.run((tx) =>
-      this.applyIn(tx, signals, tally, undefined, created),
-    );
+    const runs = await this.transactions.run((tx) => this.startNewIn(tx, created, tally));
     tally.record();
     this.onOutbox();
-    return runs.map((run) => run!);
+    return runs;
+  }
+
+  private async startNewIn(
+    tx: EntityManager,
+    created: readonly NewRun[],
+    tally: RunTally,
+  ): Promise<RunState[]> {
+    const attempt = async (signal: RunSignal) => {
+      const fresh = created.map((run) => structuredClone(run));
+      const signals = fresh.map(({ run }) => ({ runId: run.id, signal }));
+      return (await this.applyIn(tx, signals, tally, undefined, fresh)).map((run) => run!);
+    };
+    if (created.length !== 1) return attempt({ kind: 'start' });
+    await tx.query('SAVEPOINT weft_start_new');
+    try {
+      return await attempt({ kind: 'start' });
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      await tx.query('ROLLBACK TO SAVEPOINT weft_start_new');
+      tally.discard();
+      const runId = created[0]!.run.id;
+      this.logger.event('error', 'run state rejected; failing the run', {
+        runId,
+        signal: 'start',
+        err: error,
+      });
+      const reason = storableText(error instanceof Error ? error.message : String(error));
+      return attempt({
+        kind: 'fail',
+        error: stepError('state_rejected', `applying start: ${reason}`.slice(0, 500)),
+      });
+    }
   }
 
   /**

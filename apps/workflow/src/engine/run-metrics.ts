@@ -25,6 +25,12 @@ export class RunTally {
     if (!isTerminalRunStatus(before) && isTerminalRunStatus(after)) this.finished.push(after);
   }
 
+  /** Forgets what was noted: the work it counted was rolled back (to a savepoint). */
+  discard(): void {
+    this.started = 0;
+    this.finished.length = 0;
+  }
+
   /** Call after the commit. */
   record(): void {
     if (this.started > 0) started.inc(this.started);
