@@ -5,6 +5,14 @@
 #   infra.sh up [--replica] | down [--all | kafka | pgbouncer | replica] | status
 # Idempotent and quick when everything runs. See tools/infra/README.md.
 set -euo pipefail
+
+# The servers started here must not inherit the caller's descriptors: a PostgreSQL started under
+# `flock /tmp/weft-stack.lock …` kept that lock until it stopped, and every later locked run
+# waited for it. (Closing our copy leaves the caller's lock held by the caller.)
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/infra/kafka.sh
 . "$here/kafka.sh"
