@@ -1,5 +1,6 @@
 import {
   KafkaJSConnectionError,
+  KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
 } from 'kafkajs';
@@ -49,6 +50,17 @@ describe('publishFailure', () => {
       { retryCount: 5, retryTime: 1000 },
     );
     expect(publishFailure(unreachable, 'kafka topic t').error).toMatchObject({
+      code: 'connection_failed',
+      retryable: true,
+    });
+  });
+
+  it('makes a connection error that kafkajs calls non-retriable a retryable connection failure', () => {
+    // As seen in the fault suite while the broker restarted.
+    const refused = new KafkaJSNonRetriableError(
+      new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'),
+    );
+    expect(publishFailure(refused, 'kafka topic t').error).toMatchObject({
       code: 'connection_failed',
       retryable: true,
     });

@@ -160,10 +160,15 @@ export function publishFailure(error: unknown, target: string): StepFailed {
   const denied = egressDenial(error);
   if (denied) return new StepFailed('egress_denied', denied.message);
   const message = (error as Error).message ?? String(error);
-  // kafkajs gives up on a broker it could not reach with KafkaJSNumberOfRetriesExceeded, which
-  // is "not retriable" for its own client: the step, with its own back-off, may still try again.
-  const exhausted = (error as Error).name === 'KafkaJSNumberOfRetriesExceeded';
-  const retriable = exhausted ? true : (error as { retriable?: boolean }).retriable;
+  // kafkajs gives up on a broker it could not reach with KafkaJSNumberOfRetriesExceeded, or
+  // wraps the connection error in a KafkaJSNonRetriableError: "not retriable" for its own
+  // client, while the step, with its own back-off, may still try again (a broker restarting).
+  const unreachable =
+    (error as Error).name === 'KafkaJSNumberOfRetriesExceeded' ||
+    /Connection error|Connection timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/i.test(
+      message,
+    );
+  const retriable = unreachable ? true : (error as { retriable?: boolean }).retriable;
   const refused =
     /UNKNOWN_TOPIC|does not host this topic-partition|AUTHORIZATION|NOT_FOUND|404|403|ACCESS_REFUSED/i.test(
       message,
