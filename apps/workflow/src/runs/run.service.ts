@@ -19,7 +19,7 @@ import type { WorkflowCatalog } from '../engine/workflow-catalog';
 import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
 import { toSummary, type RunRepository } from '../engine/store/run.repository';
-import type { ForeachState, RunState } from '../engine/run-state';
+import type { ForeachState } from '../engine/run-state';
 import type { Transactions } from '../engine/store/transactions';
 import type { EntityManager } from 'typeorm';
 import { RunTally } from '../engine/run-metrics';
@@ -80,19 +80,18 @@ export class RunService {
     });
     // The run is written started (EngineService.startNew): its first steps are applied in the
     // transaction that stores it. A run that joins its tenant's waiting runs is only stored.
-    const write = async (tx?: EntityManager, tally?: RunTally): Promise<RunState> => {
-      if (created.run.waitingFor) {
-        await this.runs.write(insertion([created]), tx);
-        return created.run;
-      }
-      if (!tx) return this.starts.start(created);
-      const [run] = await this.engine.startNew([created], { tx, tally: tally! });
-      return run!;
+    const write = async (tx?: EntityManager, tally?: RunTally): Promise<void> => {
+      if (created.run.waitingFor) await this.runs.write(insertion([created]), tx);
+      else if (!tx) await this.starts.start(created);
+      else await this.engine.startNew([created], { tx, tally: tally! });
     };
+    // The answer is the run as it was accepted (SPEC: a 202 says `queued`); startNew leaves
+    // `created` as it was, and a read shows how far it got since.
+    const accepted: RunStarted = { run: toSummary(created.run), created: true };
     if (idempotencyKey === undefined) {
-      const run = await write();
+      await write();
       this.onOutbox();
-      return { run: toSummary(run), created: true };
+      return accepted;
     }
     const tally = new RunTally();
     const result = await this.transactions.run(async (tx): Promise<RunStarted> => {
@@ -101,7 +100,8 @@ export class RunService {
         const existing = await this.runs.findRun(tenantId, holder, tx);
         if (existing) return { run: toSummary(existing), created: false };
       }
-      return { run: toSummary(await write(tx, tally)), created: true };
+      await write(tx, tally);
+      return accepted;
     });
     if (result.created) {
       tally.record();
