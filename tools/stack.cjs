@@ -184,7 +184,7 @@ function replicaCounts(replicas) {
  * the second and later are named `workflow#2`…, and share the database, queues and the Kafka
  * consumer group like any replicas. `pgbouncer` sends the services' pooled connections through
  * the machine's PgBouncer (infra.sh, transaction mode) and migrations straight to PostgreSQL.
- * `readReplica` points the engines' run lists at the machine's streaming replica
+ * `readReplica` points the gateways' run lists at the machine's streaming replica
  * (`infra.sh up --replica`, DATABASE_READ_URL).
  */
 async function startStack(options = {}) {

@@ -13,6 +13,11 @@ export const configSchema = z.object({
   ...kafkaEnv,
   PORT: env.port(defaultPort),
   ...databaseEnv,
+  /**
+   * A streaming read replica for reads that may lag: run lists, through the workflow service's
+   * published functions (ADR 0021). The primary when unset; a run by id always reads the primary.
+   */
+  DATABASE_READ_URL: env.databaseUrl().optional(),
   REDIS_URL: env.redisUrl(),
   RABBITMQ_URL: env.rabbitmqUrl(),
   WEFT_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),

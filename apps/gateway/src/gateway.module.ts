@@ -30,6 +30,7 @@ import { ProbesController } from './probes/probes.controller';
 import { TenantRpc } from './rpc/tenant-rpc';
 import { RunEventFanout } from './runs/events/run-event.fanout';
 import { RunEventsService } from './runs/events/run-events.service';
+import { RunReads, SqlRunReads } from './runs/run-reads';
 import { RunsController } from './runs/runs.controller';
 import { ApiKeyGuard } from './tenants/api-key.guard';
 import { LastUsedRecorder } from './tenants/last-used.recorder';
@@ -55,8 +56,15 @@ import { WorkflowsController } from './workflows/workflows.controller';
 export interface GatewayDeps {
   logger: JsonLogger;
   readiness: ReadinessRegistry;
-  /** The gateway's own schema (`gatewayDatabase`), migrated: tenants and API keys. */
+  /**
+   * The gateway's own schema (`gatewayDatabase`), migrated: tenants and API keys. Runs are read
+   * on it too, through the workflow service's published functions (ADR 0021).
+   */
   dataSource: DataSource;
+  /** A streaming read replica (`DATABASE_READ_URL`) for run lists; `dataSource` when unset. */
+  readDataSource?: DataSource;
+  /** Run reads other than from `dataSource` (tests). */
+  runReads?: RunReads;
   rpc: RpcClient;
   /** Run events for the SSE streams; the caller calls `start()` once the app is initialised. */
   events: EventLog;
@@ -119,6 +127,10 @@ export class GatewayModule {
           useValue: deps.consoleDir === undefined ? DEFAULT_CONSOLE_DIR : deps.consoleDir,
         },
         { provide: TenantRepository, useValue: new TenantRepository(deps.dataSource) },
+        {
+          provide: RunReads,
+          useValue: deps.runReads ?? new SqlRunReads(deps.dataSource, deps.readDataSource),
+        },
         { provide: TenantCache, useValue: new TenantCache() },
         { provide: TENANT_LIMIT_DEFAULTS, useValue: deps.tenantLimits },
         { provide: TenantRateLimits, useValue: new TenantRateLimits(deps.rateLimitStore) },

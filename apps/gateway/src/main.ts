@@ -4,7 +4,7 @@ const telemetry = startTelemetry('gateway');
 
 import { Redis } from 'ioredis';
 import { connectEventLog, ReconnectingRpcClient } from '@weft/messaging';
-import { migrationOptionsOf, openDatabase } from '@weft/persistence';
+import { migrationOptionsOf, openDatabase, openReadReplica } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnSignal,
@@ -28,6 +28,10 @@ async function main(logger: JsonLogger): Promise<void> {
     { url: config.DATABASE_URL, migrations: migrationOptionsOf(config, logger) },
     readiness,
   );
+  // Run lists may read a streaming replica; runs by id stay on the primary (ADR 0021).
+  const readDataSource = config.DATABASE_READ_URL
+    ? await openReadReplica(gatewayDatabase, { url: config.DATABASE_READ_URL }, readiness)
+    : undefined;
   // Redis holds the tenants' rate windows, shared by the replicas. Lazy, so a Redis outage shows
   // on /ready rather than stopping the start. A command that takes longer than the timeout
   // fails, and the request is counted in this process instead (tenants/rate-limits.ts).
@@ -59,6 +63,7 @@ async function main(logger: JsonLogger): Promise<void> {
       logger,
       readiness,
       dataSource,
+      ...(readDataSource ? { readDataSource } : {}),
       rpc: broker,
       events,
       adminKey: adminKey.key,
@@ -96,6 +101,7 @@ async function main(logger: JsonLogger): Promise<void> {
         await events.close();
         await broker.close();
         redis.disconnect();
+        await readDataSource?.destroy();
         await dataSource.destroy();
         await telemetry.shutdown();
       },

@@ -193,6 +193,10 @@ async function prepareAppRole(admin: Client, password: string): Promise<void> {
       ? `ALTER ROLE ${APP_ROLE} ${attributes}`
       : `CREATE ROLE ${APP_ROLE} ${attributes}`,
   );
+  // The role of the workflow service's published run reads (ADR 0021), which its migration
+  // grants to; weft_app may not create roles.
+  const reader = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', ['weft_reader']);
+  if (!reader.rowCount) await admin.query('CREATE ROLE weft_reader NOLOGIN');
   const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
   await admin.query(
     found.rowCount

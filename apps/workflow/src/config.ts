@@ -11,8 +11,6 @@ export const configSchema = z.object({
   ...kafkaEnv,
   PORT: env.port(defaultPort),
   ...databaseEnv,
-  /** A streaming read replica for reads that may lag (run lists); the primary when unset. */
-  DATABASE_READ_URL: env.databaseUrl().optional(),
   RABBITMQ_URL: env.rabbitmqUrl(),
   /** How long past its timeout a dispatched step attempt may stay silent before it is reaped. */
   WEFT_LEASE_GRACE_MS: env.positiveInt(DEFAULT_ENGINE_POLICY.leaseGraceMs),

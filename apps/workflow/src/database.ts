@@ -17,6 +17,7 @@ import { UniqueWorkflowNames1765300000000 } from './migrations/1765300000000-uni
 import { ConcurrencySlots1765400000000 } from './migrations/1765400000000-concurrency-slots';
 import { TenantConcurrentRuns1765600000000 } from './migrations/1765600000000-tenant-concurrent-runs';
 import { TimersByRun1765700000000 } from './migrations/1765700000000-timers-by-run';
+import { PublishedRunReads1765800000000 } from './migrations/1765800000000-published-run-reads';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -40,5 +41,6 @@ export const workflowDatabase: ServiceDatabase = {
     ConcurrencySlots1765400000000,
     TenantConcurrentRuns1765600000000,
     TimersByRun1765700000000,
+    PublishedRunReads1765800000000,
   ],
 };

@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('workflow');
 
 import { AmqpBroker, connectEventLog } from '@weft/messaging';
-import { migrationOptionsOf, openDatabase, openReadReplica } from '@weft/persistence';
+import { migrationOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -25,9 +25,6 @@ async function main(logger: JsonLogger): Promise<void> {
     { url: config.DATABASE_URL, migrations: migrationOptionsOf(config, logger) },
     readiness,
   );
-  const readDataSource = config.DATABASE_READ_URL
-    ? await openReadReplica(workflowDatabase, { url: config.DATABASE_READ_URL }, readiness)
-    : undefined;
   const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {
     name: 'weft-workflow',
     logger,
@@ -47,7 +44,6 @@ async function main(logger: JsonLogger): Promise<void> {
       logger,
       readiness,
       dataSource,
-      readDataSource,
       rpc: broker,
       tasks: broker,
       events,
@@ -68,7 +64,6 @@ async function main(logger: JsonLogger): Promise<void> {
         await broker.close();
         await events.close();
         await app.close();
-        await readDataSource?.destroy();
         await dataSource.destroy();
         await telemetry.shutdown();
       },

@@ -31,11 +31,6 @@ export interface WorkflowDeps {
   logger: JsonLogger;
   readiness: ReadinessRegistry;
   dataSource: DataSource;
-  /**
-   * A streaming read replica (`DATABASE_READ_URL`) for reads that may lag: run lists. A run
-   * read by id is always read from the primary: a client reads the run it was just answered.
-   */
-  readDataSource?: DataSource;
   rpc: RpcTransport;
   tasks: TaskQueue;
   events: EventLog;
@@ -59,7 +54,7 @@ export function assemble(deps: WorkflowDeps) {
   const triggers = new TriggerRepository(deps.dataSource);
   const workflowRepository = new WorkflowRepository(deps.dataSource, triggers);
   const transactions = new Transactions(deps.dataSource);
-  const runRepository = new RunRepository(deps.dataSource, deps.readDataSource);
+  const runRepository = new RunRepository(deps.dataSource);
   const catalog = new WorkflowCatalog(workflowRepository);
   const outbox = new OutboxRepository(transactions);
   const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);

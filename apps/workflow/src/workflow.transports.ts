@@ -56,6 +56,7 @@ export async function serveTransports(
     'webhooks.resolve': (request) => workflows.resolveWebhook(request),
     'runs.start': (request) => runs.start(request),
     'runs.get': (request) => runs.get(request),
+    // For gateways of the previous release during a rolling upgrade (ADR 0021).
     'runs.list': (request) => runs.list(request),
     'runs.events': (request) => runs.events(request),
     'runs.cancel': (request) => runs.cancel(request),

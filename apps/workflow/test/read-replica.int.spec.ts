@@ -11,8 +11,9 @@ const replicaUrl =
   process.env['WEFT_TEST_REPLICA_URL'] ?? 'postgres://postgres@127.0.0.1:5433/test';
 
 /**
- * `DATABASE_READ_URL`: run lists come from a real streaming replica (which may lag), a run read
- * by id from the primary, and the replica's lag is a metric.
+ * `DATABASE_READ_URL` (the gateway's, ADR 0021): the published read functions answer on a real
+ * streaming replica, where run lists come from and may lag, while a run read by id on the
+ * primary is there at once; the replica's lag is a metric.
  */
 describe('run lists from a read replica (real PostgreSQL primary and hot standby)', () => {
   const tenantId = randomUUID();
@@ -23,11 +24,8 @@ describe('run lists from a read replica (real PostgreSQL primary and hot standby
 
   beforeAll(async () => {
     let workflowService;
-    ({ db, runService, workflowService } = await openEngineHarness({
-      poolSize: 2,
-      reads: async () =>
-        (replica = await openReadReplica(workflowDatabase, { url: replicaUrl, poolSize: 2 })),
-    }));
+    ({ db, runService, workflowService } = await openEngineHarness({ poolSize: 2 }));
+    replica = await openReadReplica(workflowDatabase, { url: replicaUrl, poolSize: 2 });
     workflowId = (
       await workflowService.create({
         schemaVersion: 1,
@@ -67,10 +65,13 @@ describe('run lists from a read replica (real PostgreSQL primary and hot standby
   });
 
   it('lists runs from the replica, as replayed, and reads a new run by id from the primary', async () => {
-    const listed = async () =>
-      (await runService.list({ schemaVersion: 1, tenantId, workflowId, limit: 10 })).items.map(
-        (run) => run.id,
+    const listed = async () => {
+      const [{ runs }] = await replica.query<[{ runs: { id: string }[] }]>(
+        'SELECT workflow.list_runs_v1($1, $2, NULL, NULL, NULL, 10) AS runs',
+        [tenantId, workflowId],
       );
+      return runs.map((run) => run.id);
+    };
     await caughtUp();
     // Replay paused: the replica stands still, so what the list shows is the replica's.
     await replica.query('SELECT pg_wal_replay_pause()');

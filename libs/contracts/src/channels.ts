@@ -96,6 +96,11 @@ export const WorkflowRpc = Object.freeze({
     'triggers.events': { request: ListEventTriggers, response: EventTriggerList },
     'webhooks.resolve': { request: ResolveWebhook, response: ResolvedWebhook },
     'runs.start': { request: StartRun, response: RunStarted },
+    // The gateway reads runs, lists and event pages from the functions the workflow service
+    // publishes in its schema (ADR 0021), not here. `runs.get` is the same view from the same
+    // function, for the service's own callers; `runs.list` and `runs.events` are still answered
+    // (from those functions) for gateways of the previous release during a rolling upgrade:
+    // remove them in the next release.
     'runs.get': { request: GetRun, response: RunView },
     'runs.list': { request: ListRuns, response: RunPage },
     'runs.events': { request: ListRunEvents, response: RunEventPage },

@@ -14,6 +14,7 @@ export * from './messages/run';
 export * from './messages/credential';
 export * from './messages/usage';
 export * from './messages/tenant';
+export * from './pagination';
 export * from './json-path';
 export * from './json-storable';
 export * from './host-pattern';

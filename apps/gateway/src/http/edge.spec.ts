@@ -134,7 +134,7 @@ describe('the edge: clients slow to send their body', () => {
     shedding = gateway.app.get(LoadShedding);
     ({ authorization } = await gateway.createTenant());
     gateway.rpc.on(WorkflowRpc, 'workflows.create', async () => workflowView());
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async ({ runId }) => {
+    gateway.reads.on('run', async ({ runId }) => {
       if (runId.startsWith('00000000')) await new Promise<void>((release) => held.push(release));
       return runView({ id: runId });
     });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WorkflowRpc } from '@weft/contracts';
 import { ConfigError, loadConfig, METRICS, metricsRegistry } from '@weft/runtime';
 import { runView } from '../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
@@ -25,10 +24,10 @@ async function listen(gateway: TestGateway): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** Holds every `runs.get` until released, so a test decides how many requests are in flight. */
+/** Holds every run read until released, so a test decides how many requests are in flight. */
 function holdRunsGet(gateway: TestGateway) {
   const held: (() => void)[] = [];
-  gateway.rpc.on(WorkflowRpc, 'runs.get', async ({ runId }) => {
+  gateway.reads.on('run', async ({ runId }) => {
     await new Promise<void>((resolve) => held.push(resolve));
     return runView({ id: runId });
   });
@@ -262,7 +261,7 @@ describe('load shedding: a real server at 30x its bound', () => {
       limits: { maxConnectionsPerAddress: 0 },
     });
     ({ authorization } = await gateway.createTenant());
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async ({ runId }) => {
+    gateway.reads.on('run', async ({ runId }) => {
       await sleep(20);
       return runView({ id: runId });
     });

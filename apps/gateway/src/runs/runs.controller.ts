@@ -19,6 +19,7 @@ import { ApiKeyGuard } from '../tenants/api-key.guard';
 import { TenantRateLimitGate } from '../tenants/rate-limits';
 import { TenantId } from '../tenants/tenant-id.decorator';
 import { RunEventsService } from './events/run-events.service';
+import { RunReads } from './run-reads';
 import {
   ListRunsQuery,
   RunEventsHeaders,
@@ -36,6 +37,7 @@ import {
 export class RunsController {
   constructor(
     private readonly rpc: TenantRpc,
+    private readonly reads: RunReads,
     private readonly runEvents: RunEventsService,
     private readonly rateLimits: TenantRateLimitGate,
   ) {}
@@ -67,9 +69,7 @@ export class RunsController {
     @TenantId() tenantId: string,
     @Query(new ZodPipe(ListRunsQuery, 'query')) query: ListRunsQuery,
   ): Promise<RunPage> {
-    return this.rpc.call(WorkflowRpc, 'runs.list', tenantId, query, {
-      cursor: '$.query.cursor',
-    });
+    return this.reads.list(tenantId, query);
   }
 
   @Get('runs/:id')
@@ -77,7 +77,7 @@ export class RunsController {
     @TenantId() tenantId: string,
     @Param(new ZodPipe(RunParams, 'params')) { id }: RunParams,
   ): Promise<RunView> {
-    return this.rpc.call(WorkflowRpc, 'runs.get', tenantId, { runId: id });
+    return this.reads.run(tenantId, id);
   }
 
   @Get('runs/:id/events')

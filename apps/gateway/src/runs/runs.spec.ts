@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, WorkflowRpc } from '@weft/contracts';
+import { DomainError, encodeCursor, WorkflowRpc } from '@weft/contracts';
 import { runSummary, runView, stepView } from '../../test/support/factories';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway-app';
 
@@ -100,7 +100,7 @@ describe('runs API', () => {
       gateway.app.inject({ method: 'GET', url: `/v1/runs${query}`, headers: { authorization } });
 
     beforeEach(() => {
-      gateway.rpc.on(WorkflowRpc, 'runs.list', async () => ({
+      gateway.reads.on('list', async () => ({
         items: [runSummary()],
         nextCursor: null,
       }));
@@ -108,19 +108,15 @@ describe('runs API', () => {
 
     it('pages 20 runs by default and passes filters and the cursor on', async () => {
       expect((await list('')).statusCode).toBe(200);
-      expect(gateway.rpc.lastRequest('runs.list')).toEqual({
-        schemaVersion: 1,
-        tenantId,
-        limit: 20,
-      });
-      await list(`?workflowId=${workflowId}&status=failed&limit=5&cursor=abc`);
-      expect(gateway.rpc.lastRequest('runs.list')).toEqual({
-        schemaVersion: 1,
+      expect(gateway.reads.lastRequest('list')).toEqual({ tenantId, limit: 20 });
+      const cursor = encodeCursor(randomUUID());
+      await list(`?workflowId=${workflowId}&status=failed&limit=5&cursor=${cursor}`);
+      expect(gateway.reads.lastRequest('list')).toEqual({
         tenantId,
         workflowId,
         status: 'failed',
         limit: 5,
-        cursor: 'abc',
+        cursor,
       });
     });
 
@@ -140,7 +136,7 @@ describe('runs API', () => {
     const run = runView({
       steps: [stepView({ status: 'succeeded', attempts: 1, output: { a: 1 } })],
     });
-    gateway.rpc.on(WorkflowRpc, 'runs.get', async () => run);
+    gateway.reads.on('run', async () => run);
     const response = await gateway.app.inject({
       method: 'GET',
       url: `/v1/runs/${run.id}`,
@@ -148,11 +144,7 @@ describe('runs API', () => {
     });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual(run);
-    expect(gateway.rpc.lastRequest('runs.get')).toEqual({
-      schemaVersion: 1,
-      tenantId,
-      runId: run.id,
-    });
+    expect(gateway.reads.lastRequest('run')).toEqual({ tenantId, runId: run.id });
   });
 
   it.each(['cancel', 'retry'] as const)('answers %s with 202 and the run', async (command) => {

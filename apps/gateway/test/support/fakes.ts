@@ -1,9 +1,13 @@
-import type {
-  ConsumerGroup,
-  RequestOf,
-  ResponseOf,
-  RpcService,
-  TopicChannel,
+import {
+  DomainError,
+  RunEventPage,
+  RunPage,
+  RunView,
+  type ConsumerGroup,
+  type RequestOf,
+  type ResponseOf,
+  type RpcService,
+  type TopicChannel,
 } from '@weft/contracts';
 import type {
   EventLog,
@@ -14,6 +18,7 @@ import type {
 } from '@weft/messaging';
 import { JsonLogger } from '@weft/runtime';
 import type { z } from 'zod';
+import { RunReads, type RunListQuery } from '../../src/runs/run-reads';
 
 type Handler = (request: never) => Promise<unknown>;
 
@@ -55,6 +60,56 @@ export class FakeRpc implements RpcTransport {
 
   lastRequest(method: string): Record<string, unknown> | undefined {
     return this.calls.filter((call) => call.method === method).at(-1)?.request;
+  }
+}
+
+type ReadHandlers = {
+  run: (request: { tenantId: string; runId: string }) => Promise<RunView>;
+  list: (request: { tenantId: string } & RunListQuery) => Promise<RunPage>;
+  events: (request: { tenantId: string; runId: string; afterSeq: number }) => Promise<RunEventPage>;
+};
+
+/**
+ * Run reads with answers set by each test, as FakeRpc's; answers are checked against the
+ * contracts the published functions answer (ADR 0021). A read without a handler answers
+ * `run_not_found`, as the functions do for a run that is not the tenant's.
+ */
+export class FakeRunReads extends RunReads {
+  readonly calls: { read: keyof ReadHandlers; request: Record<string, unknown> }[] = [];
+  private readonly handlers: Partial<ReadHandlers> = {};
+
+  on<K extends keyof ReadHandlers>(read: K, handler: ReadHandlers[K]): this {
+    this.handlers[read] = handler;
+    return this;
+  }
+
+  lastRequest(read: keyof ReadHandlers): Record<string, unknown> | undefined {
+    return this.calls.filter((call) => call.read === read).at(-1)?.request;
+  }
+
+  async run(tenantId: string, runId: string): Promise<RunView> {
+    return RunView.parse(await this.answer('run', { tenantId, runId }));
+  }
+
+  async list(tenantId: string, query: RunListQuery): Promise<RunPage> {
+    return RunPage.parse(await this.answer('list', { tenantId, ...query }));
+  }
+
+  async events(tenantId: string, runId: string, afterSeq: number): Promise<RunEventPage> {
+    return RunEventPage.parse(await this.answer('events', { tenantId, runId, afterSeq }));
+  }
+
+  private answer<K extends keyof ReadHandlers>(
+    read: K,
+    request: Parameters<ReadHandlers[K]>[0],
+  ): Promise<unknown> {
+    this.calls.push({ read, request: request as Record<string, unknown> });
+    const handler = this.handlers[read] as ((request: unknown) => Promise<unknown>) | undefined;
+    if (!handler) {
+      const runId = (request as { runId?: string }).runId;
+      throw new DomainError('run_not_found', `run ${runId} does not exist`);
+    }
+    return handler(request);
   }
 }
 

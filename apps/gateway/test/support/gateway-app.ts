@@ -5,13 +5,15 @@ import { GatewayModule } from '../../src/gateway.module';
 import type { LoadSheddingOptions } from '../../src/http/load-shedding';
 import type { GatewayLimits } from '../../src/limits';
 import type { TenantLimits } from '../../src/tenants/tenant-limits';
-import { FakeEventLog, FakeRpc, FakeTenantDatabase, memoryLogger } from './fakes';
+import { FakeEventLog, FakeRpc, FakeRunReads, FakeTenantDatabase, memoryLogger } from './fakes';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 export interface TestGateway {
   app: NestFastifyApplication;
   rpc: FakeRpc;
+  /** Runs, lists and event pages, as the workflow service's published functions answer them. */
+  reads: FakeRunReads;
   events: FakeEventLog;
   database: FakeTenantDatabase;
   logs: () => string;
@@ -37,6 +39,7 @@ export async function startTestGateway(
   } = {},
 ): Promise<TestGateway> {
   const rpc = new FakeRpc();
+  const reads = new FakeRunReads();
   const events = new FakeEventLog();
   const database = options.database ?? new FakeTenantDatabase();
   const { logger, output } = memoryLogger();
@@ -46,6 +49,7 @@ export async function startTestGateway(
       readiness: new ReadinessRegistry(),
       dataSource: options.dataSource ?? (database as unknown as DataSource),
       rpc,
+      runReads: reads,
       events,
       adminKey: ADMIN_KEY,
       rpcTimeoutMs: 1_000,
@@ -69,6 +73,7 @@ export async function startTestGateway(
   return {
     app,
     rpc,
+    reads,
     events,
     database,
     logs: output,

@@ -1,5 +1,7 @@
 import {
+  decodeCursor,
   DomainError,
+  page,
   isTerminalRunStatus,
   type CompleteStep,
   type GetRun,
@@ -12,21 +14,21 @@ import {
   type RunSummary,
   type RunView,
   type StartRun,
-  type StepItems,
 } from '@weft/contracts';
 import type { EngineService } from '../engine/engine.service';
 import type { WorkflowCatalog } from '../engine/workflow-catalog';
-import { decodeCursor, page } from '../pagination';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
 import { toSummary, type RunRepository } from '../engine/store/run.repository';
-import type { ForeachState } from '../engine/run-state';
 import type { Transactions } from '../engine/store/transactions';
 import type { EntityManager } from 'typeorm';
 import { RunTally } from '../engine/run-metrics';
 import { inputInvalid, insertion, newRun, startProblems } from './new-run';
 import { StartBatcher } from './start-batcher';
 
-/** The run API of the engine: what the gateway asks over RPC. */
+/**
+ * The run API of the engine: what the gateway asks over RPC. Reads of runs for the API answer
+ * from the functions this service publishes, which the gateway calls itself (ADR 0021).
+ */
 export class RunService {
   /** Starts without an idempotency key, written together when they arrive together. */
   private readonly starts: StartBatcher;
@@ -110,46 +112,21 @@ export class RunService {
     return result;
   }
 
+  /** The run as the API shows it: the view the gateway reads too (`read_run_v1`, ADR 0021). */
   async get({ tenantId, runId }: GetRun): Promise<RunView> {
-    const run = await this.runs.findRun(tenantId, runId);
-    if (!run) throw notFound(runId);
-    const steps = (await this.runs.stepsOf([runId])).get(runId)!;
-    const compiled = await this.catalog.forRun(run);
-    return {
-      ...toSummary(run),
-      trigger: run.trigger,
-      input: run.input,
-      output: run.output ?? null,
-      error: run.error,
-      // In definition order, which is how the user wrote them.
-      steps: [...compiled.steps.keys()].flatMap((id) => {
-        const step = steps.get(id);
-        return step
-          ? [
-              {
-                id,
-                type: step.type,
-                status: step.status,
-                attempts: step.attempt,
-                output: step.output ?? null,
-                error: step.error,
-                startedAt: step.startedAt?.toISOString() ?? null,
-                finishedAt: step.finishedAt?.toISOString() ?? null,
-                ...(step.waiting ? { waiting: step.waiting } : {}),
-                ...(step.items ? { items: itemsView(step.items) } : {}),
-              },
-            ]
-          : [];
-      }),
-    };
+    const view = await this.runs.view(tenantId, runId);
+    if (!view) throw notFound(runId);
+    return view;
   }
 
+  /** For gateways of the previous release during a rolling upgrade (ADR 0021). */
   async events({ tenantId, runId, afterSeq, limit }: ListRunEvents): Promise<RunEventPage> {
     const page = await this.runs.events(tenantId, runId, afterSeq, limit);
     if (!page) throw notFound(runId);
     return page;
   }
 
+  /** For gateways of the previous release during a rolling upgrade (ADR 0021). */
   async list({
     tenantId,
     workflowId,
@@ -245,16 +222,3 @@ export class RunService {
 }
 
 const notFound = (runId: string) => new DomainError('run_not_found', `run ${runId} does not exist`);
-
-/** A foreach's progress as the run view shows it. */
-function itemsView(state: ForeachState): StepItems {
-  const ended = state.succeeded + state.failed;
-  return {
-    total: state.total,
-    succeeded: state.succeeded,
-    failed: state.failed,
-    running: state.started - ended,
-    pending: state.total - state.started,
-    errors: state.errors,
-  };
-}

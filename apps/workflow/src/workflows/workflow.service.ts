@@ -1,5 +1,7 @@
 import {
+  decodeCursor,
   DomainError,
+  page,
   type ArchiveWorkflow,
   type CreateWorkflow,
   type Done,
@@ -17,7 +19,6 @@ import {
 import { validateDefinition, type WorkflowDefinition } from '@weft/definitions';
 import { uuidv7 } from '@weft/runtime';
 import { isDeepStrictEqual } from 'node:util';
-import { decodeCursor, page } from '../pagination';
 import type { TriggerRepository } from '../triggers/trigger.repository';
 import type { TriggersToSave, WorkflowRepository } from './workflow.repository';
 

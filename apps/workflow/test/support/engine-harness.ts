@@ -37,7 +37,7 @@ export interface EngineHarness {
  * source for lists (a read replica).
  */
 export async function openEngineHarness(
-  options: { poolSize?: number; reads?: (db: DataSource) => Promise<DataSource> } = {},
+  options: { poolSize?: number } = {},
 ): Promise<EngineHarness> {
   const db = createDataSource(workflowDatabase, {
     url: testDatabaseUrl,
@@ -50,7 +50,7 @@ export async function openEngineHarness(
   const triggers = new TriggerRepository(db);
   const workflows = new WorkflowRepository(db, triggers);
   const catalog = new WorkflowCatalog(workflows);
-  const runs = new RunRepository(db, options.reads ? await options.reads(db) : db);
+  const runs = new RunRepository(db);
   const transactions = new Transactions(db);
   const chains = new RunChains(triggers, runs, catalog, logger);
   const engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);

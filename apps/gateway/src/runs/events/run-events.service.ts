@@ -3,9 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   isTerminalRunEvent,
   isTerminalRunStatus,
-  RUN_EVENTS_PAGE_MAX,
   viewOfRunEvent,
-  WorkflowRpc,
   type RunEventPage,
   type RunEventView,
   type RunView,
@@ -13,8 +11,8 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { GatewayLimits } from '../../limits';
 import { tooManyEventStreams } from '../../problem/problem';
-import { TenantRpc } from '../../rpc/tenant-rpc';
 import { GATEWAY_LIMITS, SSE_HEARTBEAT_MS } from '../../tokens';
+import { RunReads } from '../run-reads';
 import { RunEventFanout } from './run-event.fanout';
 import { SseStream } from './sse-stream';
 
@@ -26,7 +24,7 @@ export class RunEventsService {
 
   constructor(
     private readonly fanout: RunEventFanout,
-    private readonly rpc: TenantRpc,
+    private readonly reads: RunReads,
     @Inject(SSE_HEARTBEAT_MS) private readonly heartbeatMs: number,
     @Inject(GATEWAY_LIMITS) private readonly limits: GatewayLimits,
   ) {}
@@ -72,7 +70,7 @@ export class RunEventsService {
         };
         for (const event of feed.follow(heard, resolve)) heard(event);
       });
-      const read = () => this.rpc.call(WorkflowRpc, 'runs.get', tenantId, { runId });
+      const read = () => this.reads.run(tenantId, runId);
       const now = await read();
       if (isTerminalRunStatus(now.status)) return now;
       const heard = await Promise.race([
@@ -90,11 +88,7 @@ export class RunEventsService {
 
   /** One page of the run's stored events after `afterSeq`; throws when not the tenant's. */
   history(tenantId: string, runId: string, afterSeq: number): Promise<RunEventPage> {
-    return this.rpc.call(WorkflowRpc, 'runs.events', tenantId, {
-      runId,
-      afterSeq,
-      limit: RUN_EVENTS_PAGE_MAX,
-    });
+    return this.reads.events(tenantId, runId, afterSeq);
   }
 
   /**

@@ -6,7 +6,6 @@ import {
   DomainError,
   EventTopics,
   viewOfRunEvent,
-  WorkflowRpc,
   type RunEvent,
   type RunEventPage,
 } from '@weft/contracts';
@@ -65,10 +64,10 @@ describe('GET /v1/runs/{id}/events', () => {
   });
   afterEach(() => gateway.app.close());
 
-  /** The workflow service's store of the run's events, answered page by page. */
+  /** The run's stored events, answered page by page. */
   function stored(events: RunEvent[], ended: boolean, pageSize = 1000) {
     const asked: number[] = [];
-    gateway.rpc.on(WorkflowRpc, 'runs.events', async ({ afterSeq }): Promise<RunEventPage> => {
+    gateway.reads.on('events', async ({ afterSeq }): Promise<RunEventPage> => {
       asked.push(afterSeq);
       return {
         items: events
@@ -179,7 +178,7 @@ describe('GET /v1/runs/{id}/events', () => {
   });
 
   it('answers 404 problem+json, and subscribes to nothing, for a run that is not the tenant’s', async () => {
-    gateway.rpc.on(WorkflowRpc, 'runs.events', async () => {
+    gateway.reads.on('events', async () => {
       throw new DomainError('run_not_found', 'no such run');
     });
     const answer = await follow();
@@ -220,7 +219,7 @@ describe('GET /v1/runs/{id}/events', () => {
 
   it('unsubscribes when the client left while the history was being read', async () => {
     const page = deferred<RunEventPage>();
-    gateway.rpc.on(WorkflowRpc, 'runs.events', () => page.promise);
+    gateway.reads.on('events', () => page.promise);
     await gateway.app.listen(0, '127.0.0.1');
     const { port } = gateway.app.getHttpServer().address() as AddressInfo;
     const request = get({

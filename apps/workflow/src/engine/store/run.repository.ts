@@ -1,11 +1,11 @@
 import {
-  isTerminalRunStatus,
   jsonSize,
   OUT_OF_LINE_OUTPUT_BYTES,
   type RunEventPage,
   type RunStatus,
   type RunTrigger,
   type RunSummary,
+  type RunView,
   type RunWaitingFor,
 } from '@weft/contracts';
 import type { DataSource } from 'typeorm';
@@ -73,11 +73,7 @@ const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input
  * are the engine's, acting on runs whatever their tenant.
  */
 export class RunRepository {
-  /** `reads`: where lists go, a read replica that may lag (the primary when none). */
-  constructor(
-    private readonly db: DataSource,
-    private readonly reads: DataSource = db,
-  ) {}
+  constructor(private readonly db: DataSource) {}
 
   /** Claims an idempotency key for `runId`; answers the run that holds it. */
   async claimKey(sql: Sql, tenantId: string, key: string, runId: string): Promise<string> {
@@ -501,35 +497,32 @@ export class RunRepository {
   }
 
   /**
-   * The tenant's run's events after `afterSeq`, with the run's newest sequence number and
-   * whether it had ended, all from one snapshot. Undefined when the run is not the tenant's.
+   * The tenant's run as the API shows it (`RunView`), from the function this service publishes
+   * for the gateway (ADR 0021): one definition of the view. Undefined when not the tenant's.
    */
+  async view(tenantId: string, runId: string): Promise<RunView | undefined> {
+    const rows: { view: RunView | null }[] = await this.db.query(
+      'SELECT workflow.read_run_v1($1, $2) AS view',
+      [tenantId, runId],
+    );
+    return rows[0]?.view ?? undefined;
+  }
+
+  /** The tenant's run's events after `afterSeq` (`run_events_v1`); undefined when not its run. */
   async events(
     tenantId: string,
     runId: string,
     afterSeq: number,
     limit: number,
   ): Promise<RunEventPage | undefined> {
-    const rows: { last_event_seq: number; status: RunStatus; event: unknown }[] =
-      await this.db.query(
-        `SELECT r.last_event_seq, r.status, e.event
-           FROM workflow.runs r
-           LEFT JOIN LATERAL (
-             SELECT seq, event FROM workflow.run_events
-              WHERE run_id = $1 AND seq > $3 ORDER BY seq LIMIT $4) e ON true
-          WHERE r.id = $1 AND r.tenant_id = $2
-          ORDER BY e.seq`,
-        [runId, tenantId, afterSeq, limit],
-      );
-    const [first] = rows;
-    if (!first) return undefined;
-    return {
-      items: rows.flatMap((row) => (row.event ? [row.event as RunEventPage['items'][number]] : [])),
-      lastSeq: first.last_event_seq,
-      ended: isTerminalRunStatus(first.status),
-    };
+    const rows: { page: RunEventPage | null }[] = await this.db.query(
+      'SELECT workflow.run_events_v1($1, $2, $3, $4) AS page',
+      [tenantId, runId, afterSeq, limit],
+    );
+    return rows[0]?.page ?? undefined;
   }
 
+  /** Up to `limit` of the tenant's runs, newest first, before the run `after` (`list_runs_v1`). */
   async list(filter: {
     tenantId: string;
     workflowId?: string;
@@ -538,27 +531,18 @@ export class RunRepository {
     after?: string;
     limit: number;
   }): Promise<RunSummary[]> {
-    const rows: RunRow[] = await this.reads.query(
-      `SELECT ${RUN_COLUMNS} FROM workflow.runs
-        WHERE tenant_id = $1
-          AND ($2::uuid IS NULL OR workflow_id = $2)
-          AND ($3::text IS NULL OR status = $3)
-          AND ($4::uuid IS NULL OR id < $4)
-          AND ($6::uuid IS NULL OR parent_run_id = $6)
-          -- A foreach item's run is listed only among its parent's children.
-          AND ($6::uuid IS NOT NULL OR parent_run_id IS NULL OR trigger ->> 'type' <> 'foreach')
-        ORDER BY id DESC
-        LIMIT $5`,
+    const rows: { runs: RunSummary[] }[] = await this.db.query(
+      'SELECT workflow.list_runs_v1($1, $2, $3, $4, $5, $6) AS runs',
       [
         filter.tenantId,
         filter.workflowId ?? null,
+        filter.parentRunId ?? null,
         filter.status ?? null,
         filter.after ?? null,
         filter.limit,
-        filter.parentRunId ?? null,
       ],
     );
-    return rows.map((row) => toSummary(toRunState(row)));
+    return rows[0]!.runs;
   }
 }
 
