@@ -504,8 +504,15 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       for (const runId of runIds.slice(2)) {
         expect(seen.get(runId)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
       }
+      // In arrival order, up to the runs sent for together: two slots freed at once send for the
+      // two oldest waiting runs in one transaction, and their requests, on two partitions, may
+      // be applied by the two engines in either order. So a run starts at most one place
+      // (concurrentRuns − 1) from its arrival, never after a younger one woken later.
       const started = [...runs].sort((x, y) => x.startedAt!.localeCompare(y.startedAt!));
-      expect(started.map((run) => run.id)).toEqual(runIds);
+      const order = started.map((run) => run.id);
+      for (const [arrival, runId] of runIds.entries()) {
+        expect(Math.abs(order.indexOf(runId) - arrival)).toBeLessThanOrEqual(1);
+      }
       expect(await tenantSlotsOf(limited)).toBe(0);
     });
 
