@@ -1406,7 +1406,9 @@ export function describeApi(mode: Mode, port: number): void {
         expect(view.skipped).toBeGreaterThanOrEqual(2);
         expect(view.fired).toBeGreaterThanOrEqual(1);
         const runs = await runsInFull(slow);
-        expect(runs.length).toBe(view.fired);
+        // A slot may fire between reading the counts and the archive: one run more, not less.
+        expect(runs.length).toBeGreaterThanOrEqual(view.fired);
+        expect(runs.length).toBeLessThanOrEqual(view.fired + 1);
       }, 30_000);
 
       it('refuses a bad cron and an unknown zone at their paths', async () => {
