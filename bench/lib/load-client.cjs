@@ -296,7 +296,6 @@ function forkClient(file, config, startMonitor) {
 function summarise(config, report, observed) {
   const { result, statuses, shed, sockets } = report;
   const answered = Object.values(statuses).reduce((a, b) => a + b, 0);
-  const code = (n) => statuses[n] ?? 0;
   const success = Object.entries(statuses)
     .filter(([status]) => Number(status) >= 200 && Number(status) < 300)
     .reduce((a, [, n]) => a + n, 0);
@@ -313,13 +312,7 @@ function summarise(config, report, observed) {
       perSecond: Math.round(answered / result.duration),
       successPerSecond: Math.round(success / result.duration),
     },
-    status: {
-      '2xx': success,
-      429: code(429),
-      503: code(503),
-      otherNon2xx: answered - success - code(429) - code(503),
-      byCode: statuses,
-    },
+    status: statusSummary(statuses, answered, success),
     retryAfter: {
       shed: shed.count,
       withoutRetryAfter: shed.withoutRetryAfter,
@@ -359,4 +352,16 @@ if (require.main === module && process.argv.includes('--client')) {
   });
 }
 
-module.exports = { answeredEveryRequest, forkClient, runLoad };
+/** A load's answers by status: 2xx, the shed ones (429, 503), the rest, and every code. */
+function statusSummary(statuses, answered, success) {
+  const code = (n) => statuses[n] ?? 0;
+  return {
+    '2xx': success,
+    429: code(429),
+    503: code(503),
+    otherNon2xx: answered - success - code(429) - code(503),
+    byCode: statuses,
+  };
+}
+
+module.exports = { answeredEveryRequest, forkClient, runLoad, statusSummary };

@@ -7,7 +7,8 @@
 // With `followRuns`, the child also follows the tenant's event stream of the workflow
 // (`GET /v1/events?workflowId=`) and times each accepted run until it is seen to end.
 'use strict';
-const { forkClient } = require('./load-client.cjs');
+const { seeded } = require('../../tools/seeded-random.cjs');
+const { forkClient, statusSummary } = require('./load-client.cjs');
 const { leastSquaresSlope, percentiles } = require('./measure.cjs');
 
 /** A request sent later than this after its scheduled time was not offered on time. */
@@ -89,18 +90,6 @@ const getRun = (config, runId) => ({
   headers: auth(config),
 });
 
-/** A deterministic generator of uniform numbers in [0, 1) (mulberry32), for Poisson arrivals. */
-function uniform(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Arrival offsets (ms from the start) of `rate`/s over `durationS`: constant or Poisson. */
 function schedule({ rate, durationS, arrivals = 'constant', seed = 1 }) {
   const endMs = durationS * 1000;
@@ -109,7 +98,7 @@ function schedule({ rate, durationS, arrivals = 'constant', seed = 1 }) {
     return Float64Array.from({ length: n }, (_, i) => (i * 1000) / rate);
   }
   if (arrivals !== 'poisson') throw new Error(`arrivals: constant or poisson, not ${arrivals}`);
-  const random = uniform(seed);
+  const random = seeded(seed);
   const offsets = [];
   for (let t = 0; ;) {
     t += (-Math.log(1 - random()) * 1000) / rate;
@@ -417,7 +406,6 @@ function summarise(config, r) {
   const success = Object.entries(statuses)
     .filter(([s]) => is2xx(Number(s)))
     .reduce((a, [, c]) => a + c, 0);
-  const code = (c) => statuses[c] ?? 0;
   const socketErrors = Object.values(r.errors).reduce((a, b) => a + b, 0);
   const durationS = config.durationS;
   const atS = Array.from(r.scheduledAt, (t) => (t - r.start) / 1000);
@@ -452,13 +440,7 @@ function summarise(config, r) {
       perSecond: Math.round(answered / durationS),
       successPerSecond: Math.round(success / durationS),
     },
-    status: {
-      '2xx': success,
-      429: code(429),
-      503: code(503),
-      otherNon2xx: answered - success - code(429) - code(503),
-      byCode: statuses,
-    },
+    status: statusSummary(statuses, answered, success),
     retryAfter: {
       shed: r.shed.count,
       withoutRetryAfter: r.shed.withoutRetryAfter,

@@ -25,6 +25,7 @@ const {
   kafkaBrokers,
   readTopic,
 } = require('../../tools/kafka-topics.cjs');
+const { seeded } = require('../../tools/seeded-random.cjs');
 const { startCountingServer } = require('./counting-server.cjs');
 const { idsPerStep, idsPerStepPassed, messageIdOf } = require('./message-ids.cjs');
 const { SERVERS, stopServer, startServers } = require('./servers.cjs');
@@ -59,18 +60,6 @@ const sleep = (ms, signal) =>
       { once: true },
     );
   });
-
-/** A seeded generator (mulberry32), so a schedule can be replayed with its seed. */
-function seeded(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const between = (random, [min, max]) => Math.round(min + random() * (max - min));
 
