@@ -58,12 +58,16 @@ describe('engine batches (real PostgreSQL)', () => {
       ...outcome,
     }) as StepResult;
 
-  async function outbox(runId: string): Promise<{ destination: string; type?: string }[]> {
-    const rows: { destination: string; payload: { runId?: string; type?: string } }[] =
+  /** The run's outbox rows in order, with the event types of each `run-events` row. */
+  async function outbox(runId: string): Promise<{ destination: string; types: string[] }[]> {
+    const rows: { destination: string; payload: { events?: { type: string }[] } }[] =
       await db.query('SELECT destination, payload FROM workflow.outbox ORDER BY id');
     return rows
       .filter((row) => JSON.stringify(row.payload).includes(runId))
-      .map((row) => ({ destination: row.destination, type: row.payload.type }));
+      .map((row) => ({
+        destination: row.destination,
+        types: (row.payload.events ?? []).map((e) => e.type),
+      }));
   }
 
   it('applies several signals of one run in order, as if each had its own transaction', async () => {
@@ -86,10 +90,21 @@ describe('engine batches (real PostgreSQL)', () => {
     const sent = await outbox(runId);
     // The task went out once, and the run's events are in the order they happened.
     expect(sent.filter((m) => m.destination === 'task')).toHaveLength(1);
-    const events = sent.filter((m) => m.destination === 'run-event').map((m) => m.type);
-    expect(events[0]).toBe('run.queued');
+    // One record per transition: the insert's, the start's and the result's.
+    const records = sent.filter((m) => m.destination === 'run-events').map((m) => m.types);
+    expect(records).toHaveLength(3);
+    expect(records[0]).toEqual(['run.queued']);
+    const events = records.flat();
     expect(events.indexOf('run.started')).toBeLessThan(events.indexOf('run.succeeded'));
     expect(events.at(-1)).toBe('run.succeeded');
+    // The history holds each event once, as clients see it, in the order they happened.
+    const history: { seq: number; event: { seq: number; type: string; tenantId?: string } }[] =
+      await db.query('SELECT seq, event FROM workflow.run_events WHERE run_id = $1 ORDER BY seq', [
+        runId,
+      ]);
+    expect(history.map((h) => h.event.type)).toEqual(events);
+    expect(history.map((h) => h.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(history.every((h) => h.event.seq === h.seq && !('tenantId' in h.event))).toBe(true);
   });
 
   it('voids the timers an earlier signal of the same batch set', async () => {

@@ -44,7 +44,7 @@ import {
   WorkflowPage,
   WorkflowView,
 } from './messages/workflow';
-import { ListRunEvents, RunEvent, RunEventPage } from './messages/run-event';
+import { ListRunEvents, RunEventPage, RunEventRecord } from './messages/run-event';
 import { StepCancel } from './messages/step-cancel';
 import { StepResult } from './messages/step-result';
 import { StepTask } from './messages/step-task';
@@ -63,7 +63,11 @@ export const EventTopics = Object.freeze({
     message: StepResult,
     key: (result: StepResult) => result.runId,
   },
-  runEvents: { topic: Topics.runEvents, message: RunEvent, key: (event: RunEvent) => event.runId },
+  runEvents: {
+    topic: Topics.runEvents,
+    message: RunEventRecord,
+    key: (record: RunEventRecord) => record.runId,
+  },
   runRequests: {
     topic: Topics.runRequests,
     message: RunRequested,
@@ -76,7 +80,7 @@ export const EventTopics = Object.freeze({
   },
 } satisfies {
   stepResults: TopicChannel<typeof StepResult>;
-  runEvents: TopicChannel<typeof RunEvent>;
+  runEvents: TopicChannel<typeof RunEventRecord>;
   runRequests: TopicChannel<typeof RunRequested>;
   stepCancels: TopicChannel<typeof StepCancel>;
 });

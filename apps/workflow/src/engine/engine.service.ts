@@ -1,6 +1,7 @@
 import {
   DomainError,
   isTerminalRunStatus,
+  runEventBatch,
   stepError,
   storableText,
   type RunError,
@@ -433,11 +434,12 @@ export class EngineService {
       timers.push(...transition.timers.map((timer) => ({ runId, timer })));
       outbox.push(
         ...transition.tasks.map((payload): OutboxMessage => ({ destination: 'task', payload })),
-        // A foreach item's run keeps no event history and streams none: ten thousand items
-        // would otherwise send tens of thousands of events to every listener.
-        ...(run.trigger.type === 'foreach' ? [] : transition.events).map(
-          (payload): OutboxMessage => ({ destination: 'run-event', payload }),
-        ),
+        // All of a transition's events in one record. A foreach item's run keeps no event
+        // history and streams none: ten thousand items would otherwise send tens of thousands
+        // of events to every listener.
+        ...(run.trigger.type === 'foreach' || transition.events.length === 0
+          ? []
+          : [{ destination: 'run-events', payload: runEventBatch(transition.events) } as const]),
         ...transition.cancels.map((payload): OutboxMessage => ({
           destination: 'step-cancel',
           payload,

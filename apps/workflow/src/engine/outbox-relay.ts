@@ -1,4 +1,4 @@
-import { EventTopics, TaskQueues } from '@weft/contracts';
+import { EventTopics, runEventBatch, TaskQueues } from '@weft/contracts';
 import type { EventLog, TaskQueue } from '@weft/messaging';
 import { gauge, METRICS, type JsonLogger } from '@weft/runtime';
 import type { OutboxMessage, OutboxRepository } from './store/outbox.repository';
@@ -95,8 +95,10 @@ export class OutboxRelay {
         switch (message.destination) {
           case 'task':
             return this.tasks.publish(TaskQueues[message.payload.worker], message.payload.task);
-          case 'run-event':
+          case 'run-events':
             return this.events.produce(EventTopics.runEvents, message.payload);
+          case 'run-event':
+            return this.events.produce(EventTopics.runEvents, runEventBatch([message.payload]));
           case 'run-request':
             return this.events.produce(EventTopics.runRequests, message.payload);
           case 'step-cancel':

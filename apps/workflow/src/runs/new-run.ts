@@ -1,6 +1,7 @@
 import {
   DomainError,
   jsonStorageProblem,
+  runEventBatch,
   type FieldProblem,
   type RunEvent,
   type RunTrigger,
@@ -110,7 +111,7 @@ export function newRun(request: NewRunRequest): NewRun {
       // A foreach item's run keeps no events (see EngineService).
       ...(run.trigger.type === 'foreach'
         ? []
-        : [{ destination: 'run-event' as const, payload: queued }]),
+        : [{ destination: 'run-events' as const, payload: runEventBatch([queued]) }]),
     ],
   };
 }

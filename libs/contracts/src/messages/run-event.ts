@@ -79,12 +79,44 @@ export const RunEventView = z.discriminatedUnion('type', [
 ]);
 export type RunEventView = z.infer<typeof RunEventView>;
 
-/** A run event on `weft.run.events`, published by the engine on every transition. */
+/** A run event with the tenant it belongs to, as the engine makes it. */
 export const RunEvent = z.intersection(
   RunEventView,
   z.object({ schemaVersion: z.literal(1), tenantId: z.uuid() }),
 );
 export type RunEvent = z.infer<typeof RunEvent>;
+
+/**
+ * The events of one transition of a run, in `seq` order: one record on `weft.run.events`
+ * (ADR 0022), so a transition costs the event log one record however many steps it changed.
+ */
+export const RunEventBatch = TenantScoped.extend({
+  runId: z.uuid(),
+  events: z.array(RunEventView).min(1),
+});
+export type RunEventBatch = z.infer<typeof RunEventBatch>;
+
+/**
+ * A record on `weft.run.events`: a batch, or one event as a workflow service of the previous
+ * release publishes it (accepted during a rolling upgrade; remove in the next release).
+ */
+export const RunEventRecord = z.union([RunEventBatch, RunEvent]);
+export type RunEventRecord = z.infer<typeof RunEventRecord>;
+
+/** The events a record holds, as clients see them. */
+export const eventsOfRecord = (record: RunEventRecord): RunEventView[] =>
+  'events' in record ? record.events : [viewOfRunEvent(record)];
+
+/** The batch of one transition's events of a run (at least one). */
+export function runEventBatch(events: readonly RunEvent[]): RunEventBatch {
+  const first = events[0]!;
+  return {
+    schemaVersion: 1,
+    tenantId: first.tenantId,
+    runId: first.runId,
+    events: events.map(viewOfRunEvent),
+  };
+}
 
 /** The client's view of an event: what the tenant id and the schema version are to the wire. */
 export function viewOfRunEvent(event: RunEvent): RunEventView {

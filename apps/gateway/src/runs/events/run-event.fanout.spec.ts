@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { EventTopics } from '@weft/contracts';
+import { EventTopics, runEventBatch } from '@weft/contracts';
 import { InProcessBus } from '@weft/messaging';
 import { runEvent } from '../../../test/support/factories';
 import { memoryLogger } from '../../../test/support/fakes';
@@ -26,6 +26,47 @@ describe('RunEventFanout on the in-process bus (standalone mode)', () => {
     await bus.produce(EventTopics.runEvents, { ...event, runId: randomUUID() });
     for (let turn = 0; turn < 10; turn++) await nextTurn();
     expect(seen).toEqual([['run.started'], ['run.started']]);
+    await bus.close();
+  });
+
+  it('hands on each event of a transition’s record in order, to the streams that follow it', async () => {
+    const bus = new InProcessBus(memoryLogger().logger);
+    const fanout = new RunEventFanout(bus);
+    fanout.onModuleInit();
+    await bus.start();
+    const runId = randomUUID();
+    const tenantId = randomUUID();
+    const step = (status: string) => ({ stepId: 'a', attempt: 1, status });
+    const events = [
+      runEvent(runId, 2, 'run.started', undefined, tenantId),
+      runEvent(runId, 3, 'step.started', step('running'), tenantId),
+      runEvent(runId, 4, 'step.succeeded', step('succeeded'), tenantId),
+    ];
+    const { workflowId } = events[0]!;
+    const follow = (feed: ReturnType<RunEventFanout['open']>) => {
+      const seen: string[] = [];
+      feed.follow(
+        (event) => seen.push(`${event.seq} ${event.type}`),
+        () => undefined,
+      );
+      return seen;
+    };
+    const ofRun = follow(fanout.open(runId));
+    const ofWorkflow = follow(fanout.openTenant(tenantId, workflowId));
+    const ofOtherWorkflow = follow(fanout.openTenant(tenantId, randomUUID()));
+    const ofOtherTenant = follow(fanout.openTenant(randomUUID()));
+    await bus.produce(EventTopics.runEvents, runEventBatch(events));
+    // A record as a workflow service of the previous release publishes it: one event.
+    await bus.produce(
+      EventTopics.runEvents,
+      runEvent(runId, 5, 'run.succeeded', undefined, tenantId),
+    );
+    for (let turn = 0; turn < 10; turn++) await nextTurn();
+    const all = ['2 run.started', '3 step.started', '4 step.succeeded', '5 run.succeeded'];
+    expect(ofRun).toEqual(all);
+    expect(ofWorkflow).toEqual(all);
+    expect(ofOtherWorkflow).toEqual([]);
+    expect(ofOtherTenant).toEqual([]);
     await bus.close();
   });
 

@@ -5,7 +5,13 @@ import {
   type BeforeApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { EventTopics, gatewaySseGroup, type RunEvent } from '@weft/contracts';
+import {
+  EventTopics,
+  eventsOfRecord,
+  gatewaySseGroup,
+  type RunEventRecord,
+  type RunEventView,
+} from '@weft/contracts';
 import { EVENT_LOG, type EventLog } from '@weft/messaging';
 
 /**
@@ -13,20 +19,20 @@ import { EVENT_LOG, type EventLog } from '@weft/messaging';
  * then handed on.
  */
 export class RunEventFeed {
-  private backlog: RunEvent[] = [];
-  private listener: ((event: RunEvent) => void) | undefined;
+  private backlog: RunEventView[] = [];
+  private listener: ((event: RunEventView) => void) | undefined;
   private closed = false;
   private onClose: (() => void) | undefined;
 
   constructor(private readonly detach: () => void) {}
 
-  push(event: RunEvent): void {
+  push(event: RunEventView): void {
     if (this.listener) this.listener(event);
     else this.backlog.push(event);
   }
 
   /** Hands every later event to `listener` and answers those that arrived before. */
-  follow(listener: (event: RunEvent) => void, onClose: () => void): RunEvent[] {
+  follow(listener: (event: RunEventView) => void, onClose: () => void): RunEventView[] {
     const earlier = this.backlog;
     this.backlog = [];
     this.listener = listener;
@@ -64,7 +70,7 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
     this.events.subscribe(
       EventTopics.runEvents,
       gatewaySseGroup(randomUUID()),
-      async (event) => this.dispatch(event),
+      async (record) => this.dispatch(record),
       {
         from: 'latest',
         onlyKeys: (runId) => this.tenantFeeds.size > 0 || this.runFeeds.has(runId),
@@ -109,17 +115,23 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
     for (const feed of this.allFeeds()) feed.close();
   }
 
-  private dispatch(event: RunEvent): void {
-    const followers = [...(this.runFeeds.get(event.runId) ?? [])];
-    for (const [feed, workflowId] of this.tenantFeeds.get(event.tenantId) ?? []) {
-      if (workflowId === undefined || workflowId === event.workflowId) followers.push(feed);
-    }
-    for (const feed of followers) {
-      // One broken stream ends alone; throwing would make the log redeliver to every stream.
-      try {
-        feed.push(event);
-      } catch {
-        feed.close();
+  /** Hands each event of a record (one transition of a run) to the streams that follow it. */
+  private dispatch(record: RunEventRecord): void {
+    const runFeeds = this.runFeeds.get(record.runId);
+    const tenantFeeds = this.tenantFeeds.get(record.tenantId);
+    if (!runFeeds && !tenantFeeds) return;
+    for (const event of eventsOfRecord(record)) {
+      const followers = [...(runFeeds ?? [])];
+      for (const [feed, workflowId] of tenantFeeds ?? []) {
+        if (workflowId === undefined || workflowId === event.workflowId) followers.push(feed);
+      }
+      for (const feed of followers) {
+        // One broken stream ends alone; throwing would make the log redeliver to every stream.
+        try {
+          feed.push(event);
+        } catch {
+          feed.close();
+        }
       }
     }
   }

@@ -3,7 +3,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   isTerminalRunEvent,
   isTerminalRunStatus,
-  viewOfRunEvent,
   type RunEventPage,
   type RunEventView,
   type RunView,
@@ -134,11 +133,8 @@ export class RunEventsService {
     }
     // A run that had ended and whose last event the client has seen has nothing more to say.
     if (page.ended && sent >= page.lastSeq) return stream.end();
-    const earlier = feed.follow(
-      (event) => send(viewOfRunEvent(event)),
-      () => stream.end(),
-    );
-    for (const event of earlier) send(viewOfRunEvent(event));
+    const earlier = feed.follow(send, () => stream.end());
+    for (const event of earlier) send(event);
   }
 
   /** Streams the live events of the tenant's runs (of one workflow when given). */
@@ -152,11 +148,6 @@ export class RunEventsService {
       release();
     });
     const send = (event: RunEventView) => stream.send(event);
-    feed
-      .follow(
-        (event) => send(viewOfRunEvent(event)),
-        () => stream.end(),
-      )
-      .forEach((event) => send(viewOfRunEvent(event)));
+    feed.follow(send, () => stream.end()).forEach(send);
   }
 }

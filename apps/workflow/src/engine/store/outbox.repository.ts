@@ -1,10 +1,22 @@
-import type { RunEvent, RunRequested, StepCancel, StepResult } from '@weft/contracts';
+import type {
+  RunEvent,
+  RunEventBatch,
+  RunRequested,
+  StepCancel,
+  StepResult,
+} from '@weft/contracts';
 import type { OutgoingTask } from '../transition';
 import type { Transactions } from './transactions';
 
 /** Where an outbox row goes: a task queue or a Kafka topic. */
 export type OutboxMessage =
   | { destination: 'task'; payload: OutgoingTask }
+  /** The events of one transition of a run (ADR 0022). */
+  | { destination: 'run-events'; payload: RunEventBatch }
+  /**
+   * One event, as engines of the previous release wrote them: still sent (as a batch of one)
+   * during a rolling upgrade; remove in the next release.
+   */
   | { destination: 'run-event'; payload: RunEvent }
   | { destination: 'run-request'; payload: RunRequested }
   | { destination: 'step-cancel'; payload: StepCancel }

@@ -481,12 +481,12 @@ export class RunRepository {
           FROM jsonb_array_elements(${outbox}) WITH ORDINALITY AS e(m, n)
          ORDER BY n`);
       // Each run event is also the run's history, stored as clients see it.
-      if (changes.outbox.some((message) => message.destination === 'run-event')) {
+      if (changes.outbox.some((message) => message.destination === 'run-events')) {
         parts.push(`INSERT INTO workflow.run_events (run_id, seq, event)
-          SELECT (m -> 'payload' ->> 'runId')::uuid, (m -> 'payload' ->> 'seq')::int,
-                 (m -> 'payload') - 'schemaVersion' - 'tenantId'
-            FROM jsonb_array_elements(${outbox}) AS e(m)
-           WHERE m ->> 'destination' = 'run-event'`);
+          SELECT (v ->> 'runId')::uuid, (v ->> 'seq')::int, v
+            FROM jsonb_array_elements(${outbox}) AS e(m),
+                 jsonb_array_elements(m -> 'payload' -> 'events') AS x(v)
+           WHERE m ->> 'destination' = 'run-events'`);
       }
     }
     if (parts.length === 0) return;
