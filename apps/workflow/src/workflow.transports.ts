@@ -1,12 +1,7 @@
 import { ConsumerGroups, EventTopics, TaskQueues, WorkflowRpc } from '@weft/contracts';
 import { answerOutagesAsUnavailable, type RpcHandlers } from '@weft/messaging';
 import { isDatabaseUnavailable } from '@weft/persistence';
-import type { RunSignalFor } from './engine/engine.service';
-import { GroupCommit } from './engine/group-commit';
 import type { WorkflowComponents, WorkflowDeps } from './workflow.components';
-
-/** The most run signals (records of all partitions) one engine transaction applies. */
-const MAX_SIGNALS_PER_TRANSACTION = 500;
 
 /**
  * The workflow service's transports, kept thin: Kafka consumers and RPC handlers unpack a
@@ -18,18 +13,13 @@ export async function serveTransports(
 ): Promise<void> {
   const { engine, runs, workflows, probes, approvals } = components;
   const { events } = deps;
-  // Records in batches, and the batches of all partitions that arrive while one is being
-  // written in the next transaction together: the engine's main lever on throughput
-  // (docs/performance.md). A partition still waits for its batch before its next one.
-  const signals = new GroupCommit(
-    (all: RunSignalFor[]) => engine.applyAll(all),
-    MAX_SIGNALS_PER_TRANSACTION,
-  );
+  // A partition's records in one transaction each batch: the engine's main lever on
+  // throughput (docs/performance.md).
   events.subscribeBatch(
     EventTopics.runRequests,
     ConsumerGroups.workflowEngine,
     async (requests) => {
-      await signals.submit(
+      await engine.applyAll(
         requests.map(({ runId, cancel }) => ({
           runId,
           signal: cancel ? { kind: 'cancel' } : { kind: 'start' },
@@ -38,7 +28,7 @@ export async function serveTransports(
     },
   );
   events.subscribeBatch(EventTopics.stepResults, ConsumerGroups.workflowEngine, async (results) => {
-    const runs = await signals.submit(
+    const runs = await engine.applyAll(
       results.map((result) => ({ runId: result.runId, signal: { kind: 'result', result } })),
     );
     // A result for no run belongs to a readiness probe.
