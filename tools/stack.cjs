@@ -27,6 +27,17 @@ const SERVICE_NODE_FLAGS = {
   gateway: ['--max-old-space-size=512'],
 };
 
+/**
+ * With `WEFT_CPU_PROF_DIR` set, each service writes a V8 CPU profile there when it exits
+ * (summarise one with tools/cpu-profile-summary.cjs; docs/performance.md).
+ */
+const profiling = (service) => {
+  const dir = process.env.WEFT_CPU_PROF_DIR;
+  if (!dir) return [];
+  const name = `${service.replace('#', '-')}-${Date.now()}-${process.pid}.cpuprofile`;
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`];
+};
+
 const serverUrl = () =>
   process.env.WEFT_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -303,10 +314,14 @@ async function supervise(services, ports, adminKey, env, options) {
     // A replica (`workflow#2`) runs its service's app.
     const app = service.split('#')[0];
     const main = path.join(root, 'apps', app, 'dist', 'main.js');
-    const child = spawn(process.execPath, [...(SERVICE_NODE_FLAGS[app] ?? []), main], {
-      env: { ...env, PORT: String(ports[service]) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(SERVICE_NODE_FLAGS[app] ?? []), ...profiling(service), main],
+      {
+        env: { ...env, PORT: String(ports[service]) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     if (options.sharedPort?.(service)) child.sharedPort = ports[service];
     // The last lines are kept so that a process that dies while starting says why.
     child.lastLines = [];

@@ -59,9 +59,15 @@ export const tenantLimitDefaultsOf = (config: {
   concurrentRuns: config.WEFT_TENANT_CONCURRENT_RUNS || null,
 });
 
+/**
+ * Overrides as stored, read leniently. Built once: deriving a zod schema builds and compiles a
+ * new one, and `effectiveLimits` runs on every request (it was 8 % of the gateway's CPU).
+ */
+const StoredOverrides = TenantLimitOverrides.partial().loose();
+
 /** Stored overrides applied to the defaults; a stored value this version does not know is ignored. */
 export function effectiveLimits(defaults: TenantLimits, stored: unknown): TenantLimits {
-  const parsed = TenantLimitOverrides.partial().loose().safeParse(stored);
+  const parsed = StoredOverrides.safeParse(stored);
   const overrides = parsed.success ? parsed.data : {};
   return {
     requestsPerSecond: overrides.requestsPerSecond ?? defaults.requestsPerSecond,
