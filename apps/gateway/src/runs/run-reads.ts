@@ -3,6 +3,7 @@ import {
   DomainError,
   page,
   RUN_EVENTS_PAGE_MAX,
+  runNotFound,
   type RunEventPage,
   type RunPage,
   type RunStatus,
@@ -89,9 +90,6 @@ export class SqlRunReads extends RunReads {
     return row.page;
   }
 }
-
-const runNotFound = (runId: string) =>
-  new DomainError('run_not_found', `run ${runId} does not exist`);
 
 /**
  * Runs a read; a function or schema that does not exist yet (the workflow service of this

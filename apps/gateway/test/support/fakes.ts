@@ -1,5 +1,5 @@
 import {
-  DomainError,
+  runNotFound,
   RunEventPage,
   RunPage,
   RunView,
@@ -107,7 +107,7 @@ export class FakeRunReads extends RunReads {
     const handler = this.handlers[read] as ((request: unknown) => Promise<unknown>) | undefined;
     if (!handler) {
       const runId = (request as { runId?: string }).runId;
-      throw new DomainError('run_not_found', `run ${runId} does not exist`);
+      throw runNotFound(String(runId));
     }
     return handler(request);
   }

@@ -3,6 +3,7 @@ import {
   DomainError,
   page,
   isTerminalRunStatus,
+  runNotFound,
   type CompleteStep,
   type GetRun,
   type ListRunEvents,
@@ -115,14 +116,14 @@ export class RunService {
   /** The run as the API shows it: the view the gateway reads too (`read_run_v1`, ADR 0021). */
   async get({ tenantId, runId }: GetRun): Promise<RunView> {
     const view = await this.runs.view(tenantId, runId);
-    if (!view) throw notFound(runId);
+    if (!view) throw runNotFound(runId);
     return view;
   }
 
   /** For gateways of the previous release during a rolling upgrade (ADR 0021). */
   async events({ tenantId, runId, afterSeq, limit }: ListRunEvents): Promise<RunEventPage> {
     const page = await this.runs.events(tenantId, runId, afterSeq, limit);
-    if (!page) throw notFound(runId);
+    if (!page) throw runNotFound(runId);
     return page;
   }
 
@@ -148,7 +149,7 @@ export class RunService {
 
   async cancel({ tenantId, runId }: RunCommand): Promise<RunSummary> {
     const current = await this.runs.findRun(tenantId, runId);
-    if (!current) throw notFound(runId);
+    if (!current) throw runNotFound(runId);
     if (isTerminalRunStatus(current.status)) {
       throw new DomainError('run_not_cancellable', `run ${runId} has already ${current.status}`);
     }
@@ -171,7 +172,7 @@ export class RunService {
     attempt,
   }: CompleteStep): Promise<RunView> {
     const stepOf = async () => {
-      if (!(await this.runs.findRun(tenantId, runId))) throw notFound(runId);
+      if (!(await this.runs.findRun(tenantId, runId))) throw runNotFound(runId);
       const step = (await this.runs.stepsOf([runId])).get(runId)!.get(stepId);
       if (!step) {
         throw new DomainError('run_step_not_found', `run ${runId} has no step ${stepId}`);
@@ -209,7 +210,7 @@ export class RunService {
 
   async retry({ tenantId, runId }: RunCommand): Promise<RunSummary> {
     const current = await this.runs.findRun(tenantId, runId);
-    if (!current) throw notFound(runId);
+    if (!current) throw runNotFound(runId);
     if (current.status !== 'failed') {
       throw new DomainError(
         'run_not_retryable',
@@ -220,5 +221,3 @@ export class RunService {
     return toSummary(run!);
   }
 }
-
-const notFound = (runId: string) => new DomainError('run_not_found', `run ${runId} does not exist`);

@@ -45,3 +45,7 @@ export class DomainError extends Error {
     super(message);
   }
 }
+
+/** A run that does not exist, or is not the tenant's (the same answer, so ids do not leak). */
+export const runNotFound = (runId: string): DomainError =>
+  new DomainError('run_not_found', `run ${runId} does not exist`);
