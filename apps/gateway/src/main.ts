@@ -35,8 +35,11 @@ async function main(logger: JsonLogger): Promise<void> {
   // Redis holds the tenants' rate windows, shared by the replicas. Lazy, so a Redis outage shows
   // on /ready rather than stopping the start. A command that takes longer than the timeout
   // fails, and the request is counted in this process instead (tenants/rate-limits.ts).
+  // Auto-pipelining sends the commands of one event-loop turn in one write: under load many
+  // requests count against their windows in the same turn.
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: 250,
   });

@@ -39,6 +39,26 @@ describe('tenant rate windows in Redis (real Redis)', () => {
     expect((await send([new TenantRateLimits(a)], randomUUID(), 5)).every(Boolean)).toBe(true);
   });
 
+  it('refuses a tenant that used up its window without asking Redis again', async () => {
+    const redis = client(REDIS_URL);
+    await redis.connect();
+    const replica = new TenantRateLimits(redis);
+    const commands = jest.spyOn(redis, 'sendCommand');
+    const tenantId = randomUUID();
+    const admitted = await send([replica], tenantId, 5);
+    expect(admitted).toEqual(Array(5).fill(true));
+    expect(commands).toHaveBeenCalledTimes(5);
+    const refused = await replica.consume('requests', tenantId, limits);
+    expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+    expect(refused.resetMs).toBeGreaterThan(0);
+    expect(refused.resetMs).toBeLessThanOrEqual(1_000);
+    expect(commands).toHaveBeenCalledTimes(5);
+    // The next window asks Redis again.
+    await new Promise((resolve) => setTimeout(resolve, refused.resetMs + 20));
+    expect((await replica.consume('requests', tenantId, limits)).allowed).toBe(true);
+    expect(commands).toHaveBeenCalledTimes(6);
+  });
+
   it('counts in process, at once, while Redis is unreachable', async () => {
     // Nothing listens on port 1: the client never becomes ready.
     const down = client('redis://127.0.0.1:1', { retryStrategy: () => 1_000 });

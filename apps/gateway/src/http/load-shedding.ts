@@ -39,8 +39,8 @@ export interface LoadSheddingOptions {
   /** How often the delay is read; a reading holds until the next. */
   sampleIntervalMs: number;
   /**
-   * Longest a request that ignored Retry-After waits for its 503 (see `answerShed`;
-   * GATEWAY_MAX_SHED_ANSWER_DELAY_MS); 0 answers every 503 at once.
+   * Longest a request that ignored Retry-After waits for its 503 (see `answerShed`) or its
+   * 429 (`holdRateLimited`; GATEWAY_MAX_SHED_ANSWER_DELAY_MS); 0 answers every one at once.
    */
   maxShedAnswerDelayMs: number;
 }
@@ -156,6 +156,8 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   private sampler?: NodeJS.Timeout;
   /** Per connection: the delay of its last 503, and when that 503's Retry-After ends. */
   private readonly pacing = new WeakMap<Socket, { delayMs: number; retryAfter: number }>();
+  /** Per connection: the tenant of its last 429, and when that 429's Retry-After ends. */
+  private readonly ratePacing = new WeakMap<Socket, { tenantId: string; retryAfter: number }>();
   /** Per response: the slot its request holds; freed exactly once, when it closes. */
   private readonly held = new WeakMap<ServerResponse, Held>();
 
@@ -267,6 +269,40 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
     };
     if (delayMs > 0) setTimeout(send, delayMs);
     else send();
+  }
+
+  /**
+   * Holds a tenant's `429` (tenants/rate-limits.ts) about to be answered on a connection whose
+   * client asked again before the tenant's last 429 there had its Retry-After pass: until the
+   * window ends, `windowLeftMs` from now (at most `maxShedAnswerDelayMs`). Answers how long it
+   * held. The request gives up its slot while it waits. Unlike a `503`'s, the hold does not
+   * grow: the tenant is over its rate for this window only, and its client, answered when
+   * the window ends, gets its next requests into the next one, so it keeps the rate it is
+   * allowed while the gateway answers about one refusal per connection per window instead of
+   * as many as the client can send — which cost the other tenants CPU (docs/performance.md,
+   * "Refusals a flooding client waits for").
+   */
+  async holdRateLimited(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tenantId: string,
+    windowLeftMs: number,
+  ): Promise<number> {
+    const socket = request.raw.socket;
+    const now = performance.now();
+    const previous = this.ratePacing.get(socket);
+    // The same tenant's: a proxy's pooled connection carries the requests of many tenants.
+    const early = previous?.tenantId === tenantId && now < previous.retryAfter;
+    const delayMs = early ? Math.min(this.options.maxShedAnswerDelayMs, windowLeftMs) : 0;
+    // The answer's Retry-After is whole seconds, at least 1, counted from when it is sent.
+    this.ratePacing.set(socket, {
+      tenantId,
+      retryAfter: now + Math.max(windowLeftMs, delayMs + RETRY_AFTER_MS),
+    });
+    if (delayMs <= 0) return 0;
+    this.free(this.track(reply.raw));
+    await sleep(delayMs);
+    return delayMs;
   }
 
   /** How long to hold the 503 about to be answered on `socket`; see `answerShed`. */

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DomainError, WorkflowRpc } from '@weft/contracts';
 import { runSummary } from '../../test/support/factories';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from '../../test/support/gateway-app';
+import { LoadShedding } from '../http/load-shedding';
 
 /**
  * A window opens at a tenant's first request and lasts a second. A burst is sent at once, but
@@ -176,5 +179,75 @@ describe('tenant rate limits', () => {
     expect(told).toHaveLength(2);
     expect((await patch(randomUUID(), { concurrentRuns: 2 })).statusCode).toBe(404);
     expect(told).toHaveLength(2);
+  });
+});
+
+describe('tenant rate limits: a client that does not wait for Retry-After', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({
+      tenantLimits: { requestsPerSecond: 1_000, runsPerSecond: 1, concurrentRuns: null },
+    });
+    gateway.rpc.on(WorkflowRpc, 'runs.start', async () => ({ run: runSummary(), created: true }));
+  });
+  afterAll(() => gateway.app.close());
+
+  it('gets its next 429 on the connection when the window ends, holding no slot meanwhile', async () => {
+    const tenant = await gateway.createTenant('flooding');
+    const other = await gateway.createTenant('other');
+    await gateway.app.listen(0, '127.0.0.1');
+    const { port } = gateway.app.getHttpServer().address() as AddressInfo;
+    // One keep-alive connection, as a client reusing its socket has.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const start = ({ authorization } = tenant) =>
+      new Promise<{ status?: number; retryAfter?: string; rateLimit?: string; ms: number }>(
+        (resolve, reject) => {
+          const began = performance.now();
+          const request = httpRequest(
+            `http://127.0.0.1:${port}/v1/workflows/${randomUUID()}/runs`,
+            {
+              agent,
+              method: 'POST',
+              headers: { authorization, 'content-type': 'application/json' },
+            },
+            (response) => {
+              response.resume();
+              response.on('end', () =>
+                resolve({
+                  status: response.statusCode,
+                  retryAfter: response.headers['retry-after'],
+                  rateLimit: response.headers['ratelimit'] as string | undefined,
+                  ms: performance.now() - began,
+                }),
+              );
+            },
+          );
+          request.on('error', reject);
+          request.end(JSON.stringify({ input: {} }));
+        },
+      );
+    const shedding = gateway.app.get(LoadShedding);
+
+    const windowOpened = performance.now();
+    expect((await start()).status).toBe(202);
+    const firstRefusal = await start(); // the connection's first 429: at once
+    expect(firstRefusal).toMatchObject({ status: 429, retryAfter: '1' });
+    expect(firstRefusal.ms).toBeLessThan(500);
+    const early = start(); // back before Retry-After: held until the window ends
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect([shedding.requestsInFlight, shedding.requestsPending]).toEqual([0, 0]);
+    const held = await early;
+    expect(held).toMatchObject({ status: 429, retryAfter: '1' });
+    expect(held.rateLimit).toBe('"requests";r=997;t=1, "runs";r=0;t=1');
+    expect(performance.now() - windowOpened).toBeGreaterThanOrEqual(990);
+    // Answered as the window ended, it starts a run in the next one: the tenant keeps its rate.
+    expect((await start()).status).toBe(202);
+    // Another tenant's first 429 on the same connection (a proxy's) is answered at once.
+    expect((await start(other)).status).toBe(202);
+    const othersRefusal = await start(other);
+    expect(othersRefusal.status).toBe(429);
+    expect(othersRefusal.ms).toBeLessThan(500);
+    agent.destroy();
+    expect(gateway.rpc.calls.filter((c) => c.method === 'runs.start')).toHaveLength(3);
   });
 });

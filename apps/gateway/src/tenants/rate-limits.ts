@@ -8,6 +8,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
+import { LoadShedding } from '../http/load-shedding';
 import { problemFor, ProblemError } from '../problem/problem';
 import { TENANT_LIMIT_DEFAULTS } from '../tokens';
 import { effectiveLimits, type TenantLimitOverrides, type TenantLimits } from './tenant-limits';
@@ -49,6 +50,10 @@ const limited = counter(METRICS.rateLimited);
  * gateway replica counts against the same window; a Redis that is down or slow (an ioredis
  * command timeout) falls back to a window in this process — a per-replica limit rather than
  * no answer or a 500. Without Redis (standalone mode) the window is in process.
+ *
+ * A tenant that used up its window is refused in process until the window ends, without asking
+ * Redis again: a client flooding past its limit would otherwise cost a Redis round trip per
+ * refusal, the largest part of a 429 (docs/performance.md, "A refusal without Redis").
  */
 export class TenantRateLimits {
   /** By kind and limit: a tenant whose limit changes starts a new window. */
@@ -81,6 +86,8 @@ export class TenantRateLimits {
             // Not connected: count here at once instead of queueing behind the reconnection.
             rejectIfRedisNotReady: true,
             insuranceLimiter: inProcess,
+            // The request that takes the last point blocks the key here for the rest of the window.
+            inMemoryBlockOnConsumed: points,
           })
         : inProcess;
       this.limiters.set(name, limiter);
@@ -99,11 +106,13 @@ export class TenantRateLimitGate {
     @Inject(TENANT_LIMIT_DEFAULTS) private readonly defaults: TenantLimits,
     private readonly windows: TenantRateLimits,
     private readonly tenants: TenantService,
+    private readonly shedding: LoadShedding,
   ) {}
 
   /**
    * Counts one request of `tenantId` against its `kind` limit and sets the RateLimit headers;
-   * throws the 429 when over it. `overrides`: the tenant's own limits when the caller has
+   * throws the 429 when over it (held when its client ignores Retry-After: see
+   * LoadShedding.holdRateLimited). `overrides`: the tenant's own limits when the caller has
    * them already (read with its API key); otherwise they are looked up (cached).
    */
   async admit(
@@ -118,6 +127,17 @@ export class TenantRateLimitGate {
       overrides ?? (await this.tenants.limitsOf(tenantId)),
     );
     const decision = await this.windows.consume(kind, tenantId, request.tenantLimits);
+    if (!decision.allowed) {
+      // A client that did not wait for its last 429's Retry-After gets this one when the
+      // window ends.
+      const heldMs = await this.shedding.holdRateLimited(
+        request,
+        reply,
+        tenantId,
+        decision.resetMs,
+      );
+      decision.resetMs = Math.max(0, decision.resetMs - heldMs);
+    }
     (request.rateDecisions ??= []).push(decision);
     setRateLimitHeaders(reply, request.rateDecisions);
     if (!decision.allowed) throw rateLimited(decision);
