@@ -192,7 +192,10 @@ async function fairness(stack, db, settings, following) {
     process.stderr.write(
       `fairness: B and C alone at ${settings.rate}/s each, ${settings.quietS} s\n`,
     );
+    // B's and C's sends come from the driver, so it is the client while they are alone.
+    const stopQuietMonitor = following(process.pid);
     const quietSends = await steadyPair(settings.quietS);
+    const quietProcesses = stopQuietMonitor();
     const quiet = {
       B: await latencies(db, quietSends[0]),
       C: await latencies(db, quietSends[1]),
@@ -293,6 +296,7 @@ async function fairness(stack, db, settings, following) {
         succeededPerSecondOverall: a.seconds ? Math.round(a.succeeded / a.seconds) : 0,
         mostRunningAtOnce: mostRunning,
       },
+      quietProcesses,
       processes,
     };
   } finally {

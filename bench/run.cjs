@@ -1430,7 +1430,7 @@ function markdown(report) {
             )} | ${servers.map((s) => l.serversCpuPercent[s]).join(' | ')} | ${l.machineCpuBusyPercent} | ${l.stealPercent ?? ''} | ${driverCpuS(l).toFixed(2)} | ${cpuPerRequest(l)} |`,
       ),
       '',
-      "CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis. Steal: CPU time the hypervisor took, in % of the machine's CPU time. Driver: the load client and the bench driver (with the loopback HTTP target), not in the stack's figures. Stack CPU per 2xx: the CPU seconds of the services and servers over the load's 2xx answers (foreach, publish: per item or step).",
+      "CPU: 100 % = one core (the machine has 2). Servers: every process of PostgreSQL, RabbitMQ, Kafka, Redis. Steal: CPU time the hypervisor took, in % of the machine's CPU time. Driver: the load client and the bench driver (with the loopback HTTP target), not in the stack's figures. Stack CPU per 2xx: the CPU seconds of the services and servers over the load's 2xx answers (foreach, publish: per item or step; fairness: per run that ended).",
       ...(loads.some(([, l]) => l.disturbedBy?.length)
         ? [
             '',
@@ -1581,7 +1581,34 @@ function markdown(report) {
       '',
       `A: ${f.a.sent} triggers sent in ${f.a.floodSeconds} s, ${f.a.accepted} accepted (answers ${JSON.stringify(f.a.requests)}); ${f.a.succeeded} of its ${f.a.runs} runs succeeded, ${f.a.succeededPerSecondDuringFlood}/s while it flooded and ${f.a.succeededPerSecondOverall}/s from its first start to its last end; at most ${f.a.mostRunningAtOnce} running at once (sampled every 200 ms). p99 during the flood over quiet: B ${f.p99Ratio.B}×, C ${f.p99Ratio.C}×.`,
       '',
-      ...processTable([['A floods', { ...f.processes, requests: { perSecond: 0 } }]]),
+      // Stack CPU per run: over the runs of the phase's sends that succeeded (and A's that
+      // ended while it flooded), per second of the phase.
+      ...processTable([
+        ...(f.quietProcesses
+          ? [
+              [
+                'B and C alone',
+                {
+                  ...f.quietProcesses,
+                  requests: {
+                    perSecond: (f.quiet.B.succeeded + f.quiet.C.succeeded) / f.settings.quietS,
+                  },
+                },
+              ],
+            ]
+          : []),
+        [
+          'A floods',
+          {
+            ...f.processes,
+            requests: {
+              perSecond:
+                (f.duringFlood.B.succeeded + f.duringFlood.C.succeeded) / f.a.floodSeconds +
+                f.a.succeededPerSecondDuringFlood,
+            },
+          },
+        ],
+      ]),
       '',
     );
   }

@@ -247,7 +247,21 @@ describe('tenant rate limits: a client that does not wait for Retry-After', () =
     const othersRefusal = await start(other);
     expect(othersRefusal.status).toBe(429);
     expect(othersRefusal.ms).toBeLessThan(500);
+
+    // Back early again, and gone while its answer is held: it gets nothing, nothing fails.
+    const leaving = httpRequest(`http://127.0.0.1:${port}/v1/workflows/${randomUUID()}/runs`, {
+      agent,
+      method: 'POST',
+      headers: { authorization: other.authorization, 'content-type': 'application/json' },
+    });
+    leaving.on('error', () => {});
+    leaving.end(JSON.stringify({ input: {} }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    leaving.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     agent.destroy();
     expect(gateway.rpc.calls.filter((c) => c.method === 'runs.start')).toHaveLength(3);
-  });
+    expect([shedding.requestsInFlight, shedding.requestsPending]).toEqual([0, 0]);
+    expect(gateway.logs()).not.toMatch(/"level":"error"/);
+  }, 10_000);
 });

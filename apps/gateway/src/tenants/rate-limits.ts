@@ -53,7 +53,7 @@ const limited = counter(METRICS.rateLimited);
  *
  * A tenant that used up its window is refused in process until the window ends, without asking
  * Redis again: a client flooding past its limit would otherwise cost a Redis round trip per
- * refusal, the largest part of a 429 (docs/performance.md, "A refusal without Redis").
+ * refusal (docs/performance.md, "Refusals a flooding client waits for").
  */
 export class TenantRateLimits {
   /** By kind and limit: a tenant whose limit changes starts a new window. */
