@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Kafka,
+  KafkaJSProtocolError,
   logLevel,
   ConfigResourceTypes,
   type Admin,
@@ -92,7 +93,7 @@ export const TOPIC_CONFIG: Record<string, { name: string; value: string }[]> = {
 
 export class KafkaEventLog implements EventLog, Drainable {
   private readonly kafka: Kafka;
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly admin: Admin;
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
   private readonly consumers: Consumer[] = [];
@@ -113,12 +114,32 @@ export class KafkaEventLog implements EventLog, Drainable {
         options.logger.event(level, `kafka: ${message}`, { ...fields, namespace: entry.namespace });
       },
     });
-    this.producer = this.kafka.producer({
+    this.producer = this.newProducer();
+    this.admin = this.kafka.admin();
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     });
-    this.admin = this.kafka.admin();
+  }
+
+  /**
+   * Replaces a producer the broker stopped taking records from: after a broker restart an
+   * idempotent producer's sequence numbers can be out of step with the broker's, and every
+   * later request is refused the same way (kafkajs#598; librdkafka and the Java client treat it
+   * as fatal too). A new producer gets a new producer id and starts its sequences afresh. The
+   * records of the refused request were rejected to their callers, who send them again (the
+   * outbox relay does), so none is lost; one may be written twice, as after any retry.
+   */
+  private async renewProducer(error: unknown): Promise<void> {
+    this.options.logger.event('warn', 'kafka producer renewed', { err: error });
+    const old = this.producer;
+    this.producer = this.newProducer();
+    await old.disconnect().catch(() => undefined);
+    await this.producer.connect();
   }
 
   static async connect(options: KafkaOptions): Promise<KafkaEventLog> {
@@ -213,6 +234,7 @@ export class KafkaEventLog implements EventLog, Drainable {
         for (const record of records) record.resolve();
       } catch (error) {
         for (const record of records) record.reject(error);
+        if (isFatalToIdempotence(error)) await this.renewProducer(error).catch(() => undefined);
       }
     }
     this.sending = false;
@@ -477,4 +499,19 @@ export class KafkaEventLog implements EventLog, Drainable {
     await this.producer.disconnect();
     await this.admin.disconnect();
   }
+}
+
+/** Protocol errors after which an idempotent producer's requests are refused for good. */
+const FATAL_TO_IDEMPOTENCE = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+]);
+
+function isFatalToIdempotence(error: unknown): boolean {
+  // Directly, or as the cause of the error kafkajs throws once its retries are spent.
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof KafkaJSProtocolError && FATAL_TO_IDEMPOTENCE.has(e.type)) return true;
+  }
+  return false;
 }

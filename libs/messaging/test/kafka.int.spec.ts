@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { context, trace } from '@opentelemetry/api';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, KafkaJSProtocolError, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { EventTopics, Topics, type ConsumerGroup, type StepResult } from '@weft/contracts';
 import { startTelemetry } from '@weft/runtime/telemetry';
 import {
@@ -31,6 +31,53 @@ const clients: [KafkaClient, typeof describe][] = [
 const freshGroup = () => `weft.test.${randomUUID()}` as ConsumerGroup;
 
 afterAll(() => telemetry.shutdown());
+
+describe('Kafka adapter on kafkajs: a producer the broker stopped taking records from', () => {
+  // The fault suite's Kafka restart is the real case (an idempotent producer whose sequence
+  // numbers the restarted broker no longer matches refuses every request after); here the
+  // broker's refusal is injected once into a real producer on a real broker.
+  it('is replaced by a new one, and the records sent again are written', async () => {
+    const { logger, lines } = memoryLogger();
+    const log = await connectEventLog(
+      { clientId: 'weft-test', brokers, partitions: 12, replicationFactor: 1, logger },
+      'kafkajs',
+    );
+    const adapter = log as unknown as { producer: Producer };
+    const first = adapter.producer;
+    const refusal = new KafkaJSProtocolError({
+      type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      code: 45,
+      retriable: false,
+      message: 'The broker received an out of order sequence number',
+    } as unknown as Error);
+    const sendBatch = jest.spyOn(first, 'sendBatch').mockRejectedValue(refusal);
+    const runId = randomUUID();
+    const seen: number[] = [];
+    const consumer = await connectEventLog(
+      { clientId: 'weft-test', brokers, partitions: 12, replicationFactor: 1, logger },
+      'kafkajs',
+    );
+    consumer.subscribe(EventTopics.stepResults, freshGroup(), async (result) => {
+      if (result.runId === runId) seen.push(result.attempt);
+    });
+    try {
+      await expect(
+        log.produce(EventTopics.stepResults, stepResult({ runId, attempt: 1 })),
+      ).rejects.toThrow(/out of order sequence number/);
+      await eventually(() => adapter.producer !== first, 'a new producer', 10_000);
+      expect(sendBatch).toHaveBeenCalledTimes(1);
+      // Sent again, as the outbox relay does: written once, by the new producer.
+      await log.produce(EventTopics.stepResults, stepResult({ runId, attempt: 1 }));
+      await consumer.start();
+      await eventually(() => seen.length === 1, 'the record', 40_000);
+      expect(seen).toEqual([1]);
+      expect(lines().filter((line) => line['msg'] === 'kafka producer renewed')).toHaveLength(1);
+    } finally {
+      await consumer.close();
+      await log.close();
+    }
+  }, 60_000);
+});
 
 describe.each(clients)('Kafka adapter on %s (real broker)', (client, describeClient) => {
   describeClient(client, () => suite(client));
