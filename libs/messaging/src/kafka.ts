@@ -94,6 +94,8 @@ export const TOPIC_CONFIG: Record<string, { name: string; value: string }[]> = {
 export class KafkaEventLog implements EventLog, Drainable {
   private readonly kafka: Kafka;
   private producer: Producer;
+  /** The producer's connection; none after a renewal until the next request needs one. */
+  private producerReady: Promise<void> | undefined = Promise.resolve();
   private readonly admin: Admin;
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
   private readonly consumers: Consumer[] = [];
@@ -138,8 +140,24 @@ export class KafkaEventLog implements EventLog, Drainable {
     this.options.logger.event('warn', 'kafka producer renewed', { err: error });
     const old = this.producer;
     this.producer = this.newProducer();
+    // Connected when the next request goes out, however long the broker takes to be back.
+    this.producerReady = undefined;
     await old.disconnect().catch(() => undefined);
-    await this.producer.connect();
+  }
+
+  /** The producer, connected first if it is one a renewal put in (once for all callers). */
+  private async connectedProducer(): Promise<Producer> {
+    const producer = this.producer;
+    if (!this.producerReady) {
+      const ready = producer.connect();
+      this.producerReady = ready;
+      // A failed attempt is made again by the next request.
+      ready.catch(() => {
+        if (this.producerReady === ready) this.producerReady = undefined;
+      });
+    }
+    await this.producerReady;
+    return producer;
   }
 
   static async connect(options: KafkaOptions): Promise<KafkaEventLog> {
@@ -227,14 +245,15 @@ export class KafkaEventLog implements EventLog, Drainable {
         byTopic.set(record.topic, messages);
       }
       try {
-        await this.producer.sendBatch({
+        const producer = await this.connectedProducer();
+        await producer.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
         for (const record of records) record.resolve();
       } catch (error) {
         for (const record of records) record.reject(error);
-        if (isFatalToIdempotence(error)) await this.renewProducer(error).catch(() => undefined);
+        if (isFatalToIdempotence(error)) await this.renewProducer(error);
       }
     }
     this.sending = false;
@@ -473,7 +492,8 @@ export class KafkaEventLog implements EventLog, Drainable {
       offset: record.offset,
       reason,
     });
-    await this.producer.send({
+    const producer = await this.connectedProducer();
+    await producer.send({
       topic: Topics.deadLetters,
       acks: -1,
       messages: [
