@@ -1563,6 +1563,11 @@ function markdown(report) {
   }
   if (report.fairness) {
     const f = report.fairness;
+    /** A phase's processes, with its CPU per unit taken per run ended. */
+    const perRun = (processes, runsPerSecond) => ({
+      ...processes,
+      requests: { perSecond: runsPerSecond },
+    });
     const row = (phase, name, r) =>
       `| ${phase} | ${name} | ${r.sent} | ${JSON.stringify(r.statuses)} | ${r.triggerAnswerMs.p50}/${r.triggerAnswerMs.p99} | ${r.succeeded} | ${r.notSucceeded} | ${r.triggerToSucceededMs.p50} | ${r.triggerToSucceededMs.p99} | ${r.triggerToSucceededMs.max} |`;
     lines.push(
@@ -1581,32 +1586,20 @@ function markdown(report) {
       '',
       `A: ${f.a.sent} triggers sent in ${f.a.floodSeconds} s, ${f.a.accepted} accepted (answers ${JSON.stringify(f.a.requests)}); ${f.a.succeeded} of its ${f.a.runs} runs succeeded, ${f.a.succeededPerSecondDuringFlood}/s while it flooded and ${f.a.succeededPerSecondOverall}/s from its first start to its last end; at most ${f.a.mostRunningAtOnce} running at once (sampled every 200 ms). p99 during the flood over quiet: B ${f.p99Ratio.B}×, C ${f.p99Ratio.C}×.`,
       '',
-      // Stack CPU per run: over the runs of the phase's sends that succeeded (and A's that
-      // ended while it flooded), per second of the phase.
+      // Stack CPU per run: the runs of the phase's sends that succeeded (and A's that ended
+      // while it flooded), per second of the phase.
       ...processTable([
-        ...(f.quietProcesses
-          ? [
-              [
-                'B and C alone',
-                {
-                  ...f.quietProcesses,
-                  requests: {
-                    perSecond: (f.quiet.B.succeeded + f.quiet.C.succeeded) / f.settings.quietS,
-                  },
-                },
-              ],
-            ]
-          : []),
+        [
+          'B and C alone',
+          perRun(f.quietProcesses, (f.quiet.B.succeeded + f.quiet.C.succeeded) / f.settings.quietS),
+        ],
         [
           'A floods',
-          {
-            ...f.processes,
-            requests: {
-              perSecond:
-                (f.duringFlood.B.succeeded + f.duringFlood.C.succeeded) / f.a.floodSeconds +
-                f.a.succeededPerSecondDuringFlood,
-            },
-          },
+          perRun(
+            f.processes,
+            (f.duringFlood.B.succeeded + f.duringFlood.C.succeeded) / f.a.floodSeconds +
+              f.a.succeededPerSecondDuringFlood,
+          ),
         ],
       ]),
       '',

@@ -35,8 +35,9 @@ async function main(logger: JsonLogger): Promise<void> {
   // Redis holds the tenants' rate windows, shared by the replicas. Lazy, so a Redis outage shows
   // on /ready rather than stopping the start. A command that takes longer than the timeout
   // fails, and the request is counted in this process instead (tenants/rate-limits.ts).
-  // Auto-pipelining sends the commands of one event-loop turn in one write: under load many
-  // requests count against their windows in the same turn.
+  // Auto-pipelining sends the commands of one event-loop turn in one write. It came with the
+  // in-memory block of a used-up window (tenants/rate-limits.ts) and was measured with it, not
+  // alone (docs/performance.md, "Refusals a flooding client waits for").
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
     enableAutoPipelining: true,
