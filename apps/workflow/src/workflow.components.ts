@@ -54,11 +54,11 @@ export function assemble(deps: WorkflowDeps) {
   const triggers = new TriggerRepository(deps.dataSource);
   const workflowRepository = new WorkflowRepository(deps.dataSource, triggers);
   const transactions = new Transactions(deps.dataSource);
-  const runRepository = new RunRepository(deps.dataSource);
+  const runRepository = new RunRepository(deps.dataSource, transactions);
   const catalog = new WorkflowCatalog(workflowRepository);
   const outbox = new OutboxRepository(transactions);
   const relay = new OutboxRelay(outbox, deps.tasks, deps.events, deps.logger);
-  const wake = () => relay.wake();
+  transactions.onCommitted((entries) => relay.committed(entries));
   const leases = new LeaseRepository(deps.dataSource);
   const chains = new RunChains(triggers, runRepository, catalog, deps.logger);
   const links = new ApprovalLinks(deps.dataSource, deps.publicUrl);
@@ -67,7 +67,6 @@ export function assemble(deps: WorkflowDeps) {
     runRepository,
     catalog,
     deps.logger,
-    wake,
     chains,
     { ...DEFAULT_ENGINE_POLICY, ...deps.policy },
     {
@@ -76,14 +75,7 @@ export function assemble(deps: WorkflowDeps) {
       tenantLimits: new TenantLimitRepository(deps.defaultConcurrentRuns ?? 0),
     },
   );
-  const runs = new RunService(
-    transactions,
-    runRepository,
-    workflowRepository,
-    catalog,
-    engine,
-    wake,
-  );
+  const runs = new RunService(transactions, runRepository, workflowRepository, catalog, engine);
   return {
     links,
     relay,
@@ -96,7 +88,6 @@ export function assemble(deps: WorkflowDeps) {
       engine,
       new ScheduleFirer(transactions, triggers, runRepository, catalog, deps.logger),
       deps.logger,
-      wake,
     ),
     recovery: new LostWorkRecovery(runRepository, leases, engine, deps.logger),
     partitions: new RunPartitions(deps.dataSource, deps.logger, deps.retentionMonths),

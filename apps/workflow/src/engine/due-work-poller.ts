@@ -48,7 +48,6 @@ export class DueWorkPoller {
     private readonly engine: EngineService,
     private readonly schedules: ScheduleFirer,
     private readonly logger: JsonLogger,
-    private readonly onOutbox: () => void,
   ) {}
 
   start(): void {
@@ -68,12 +67,11 @@ export class DueWorkPoller {
 
   private async poll(): Promise<void> {
     // Schedules never hold up timers and the reaper: their failure is logged on its own.
-    let applied = await this.schedules.fireDue().catch((error: unknown) => {
+    await this.schedules.fireDue().catch((error: unknown) => {
       this.logger.event('warn', 'schedule poll failed', { err: error });
-      return 0;
     });
     for (const { id, runId } of await this.timers.dueTimers(BATCH)) {
-      applied += await this.applyLocked(runId, async (tx) => {
+      await this.applyLocked(runId, async (tx) => {
         const timer = await this.timers.claimTimer(tx, id);
         return (
           timer && {
@@ -93,9 +91,7 @@ export class DueWorkPoller {
         attempt,
       }));
       if (reaped > 0) leasesReaped.inc();
-      applied += reaped;
     }
-    if (applied > 0) this.onOutbox();
     if (Date.now() - this.lastSweep >= SLOT_SWEEP_MS) {
       this.lastSweep = Date.now();
       await this.sweepSlots().catch((error: unknown) => {
@@ -134,7 +130,6 @@ export class DueWorkPoller {
     });
     await this.engine.applyAll(signals);
     stallsRepaired.inc(signals.length);
-    this.onOutbox();
   }
 
   private async sweepSlots(): Promise<void> {

@@ -77,7 +77,6 @@ export class EngineService {
     private readonly runs: RunRepository,
     private readonly catalog: WorkflowCatalog,
     private readonly logger: JsonLogger,
-    private readonly onOutbox: () => void,
     private readonly chains: RunChains,
     private readonly policy: EnginePolicy = DEFAULT_ENGINE_POLICY,
     private readonly services: EngineWiring = {},
@@ -110,7 +109,6 @@ export class EngineService {
       this.applyIn(tx, [{ runId, signal }], tally, options.tenantId),
     );
     tally.record();
-    if (run) this.onOutbox();
     return run;
   }
 
@@ -137,7 +135,6 @@ export class EngineService {
     const tally = new RunTally();
     const runs = await this.transactions.run((tx) => this.startNewIn(tx, created, tally));
     tally.record();
-    this.onOutbox();
     return runs;
   }
 
@@ -152,25 +149,24 @@ export class EngineService {
       return (await this.applyIn(tx, signals, tally, undefined, fresh)).map((run) => run!);
     };
     if (created.length !== 1) return attempt({ kind: 'start' });
-    await tx.query('SAVEPOINT weft_start_new');
-    try {
-      return await attempt({ kind: 'start' });
-    } catch (error) {
-      if (isTransientDatabaseError(error)) throw error;
-      await tx.query('ROLLBACK TO SAVEPOINT weft_start_new');
-      tally.discard();
-      const runId = created[0]!.run.id;
-      this.logger.event('error', 'run state rejected; failing the run', {
-        runId,
-        signal: 'start',
-        err: error,
-      });
-      const reason = storableText(error instanceof Error ? error.message : String(error));
-      return attempt({
-        kind: 'fail',
-        error: stepError('state_rejected', `applying start: ${reason}`.slice(0, 500)),
-      });
-    }
+    return this.transactions.savepoint(
+      tx,
+      () => attempt({ kind: 'start' }),
+      (error) => {
+        tally.discard();
+        const runId = created[0]!.run.id;
+        this.logger.event('error', 'run state rejected; failing the run', {
+          runId,
+          signal: 'start',
+          err: error,
+        });
+        const reason = storableText(error instanceof Error ? error.message : String(error));
+        return attempt({
+          kind: 'fail',
+          error: stepError('state_rejected', `applying start: ${reason}`.slice(0, 500)),
+        });
+      },
+    );
   }
 
   /**
@@ -191,7 +187,6 @@ export class EngineService {
       runs = [];
       for (const signal of signals) runs.push(await this.applyAlone(signal, error));
     }
-    this.onOutbox();
     return runs;
   }
 
@@ -737,13 +732,11 @@ export class EngineService {
     sent: number;
     usage: Awaited<ReturnType<SlotRepository['usage']>>;
   }> {
-    const result = await this.transactions.run(async (tx) => {
+    return this.transactions.run(async (tx) => {
       const wake = await this.wakeTenants(tx, await this.slots.tenantsWaiting(tx));
       await this.send(tx, wake);
       return { sent: wake.length, usage: await this.slots.usage(tx) };
     });
-    if (result.sent > 0) this.onOutbox();
-    return result;
   }
 
   /**
@@ -766,7 +759,6 @@ export class EngineService {
       await this.tenantLimits.put(tx, tenantId, concurrentRuns);
       await this.send(tx, await this.wakeTenants(tx, [tenantId]));
     });
-    this.onOutbox();
   }
 }
 

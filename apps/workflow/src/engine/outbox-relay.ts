@@ -2,9 +2,21 @@ import { EventTopics, runEventBatch, TaskQueues } from '@weft/contracts';
 import type { EventLog, TaskQueue } from '@weft/messaging';
 import { gauge, METRICS, type JsonLogger } from '@weft/runtime';
 import type { OutboxMessage, OutboxRepository } from './store/outbox.repository';
+import type { OutboxEntry } from './store/transactions';
 
+/** The most messages sent (or taken by a sweep) at once. */
 const BATCH = 200;
-const POLL_MS = 250;
+/** How often a failed send is tried again. */
+const RETRY_MS = 250;
+/** How often rows no process is sending are looked for (sweep). */
+const SWEEP_MS = 1_000;
+/**
+ * A row this old was not sent by the process that wrote it (it died, or gave up on it): long
+ * enough that a live process is not raced for rows it is sending right now.
+ */
+const LEFTOVER_AGE_MS = 5_000;
+/** The most committed messages held in memory while sending fails; later ones wait in the table. */
+const MAX_HELD = 20_000;
 /** How often the backlog is measured for `weft_outbox_rows` and `…_oldest_age_seconds`. */
 const BACKLOG_MS = 5_000;
 
@@ -13,14 +25,24 @@ const backlogAge = gauge(METRICS.outboxOldestAge);
 
 /**
  * Sends outbox rows: tasks with RabbitMQ publisher confirms, events and requests with Kafka
- * acks. A row leaves the outbox only once its message is confirmed; after a crash the rows are
- * still there and are sent again (consumers ignore what they have already applied).
+ * acks. Each transaction's rows are handed over from memory once it committed
+ * (`Transactions.onCommitted`) and sent in commit order, then deleted; nothing is read back.
+ * A row is deleted only once its message is confirmed: after a crash the rows are still in
+ * the table, and the sweep of any process sends them again once they are LEFTOVER_AGE_MS old
+ * (consumers ignore what they have already applied).
  */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
   private backlogTimer?: NodeJS.Timeout;
-  private draining?: Promise<void>;
-  private again = false;
+  /** Committed, not sent yet, in commit order. */
+  private held: OutboxEntry[] = [];
+  /** Committed while `held` was full: left in the table, sent by a sweep once `held` is empty. */
+  private overflowed = false;
+  private sending?: Promise<void>;
+  private lastSweep = 0;
+  /** Ids of sent rows, deleted together by one statement. */
+  private sent: string[] = [];
+  private removing?: Promise<void>;
   private stopped = false;
 
   constructor(
@@ -31,10 +53,10 @@ export class OutboxRelay {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.wake(), POLL_MS);
+    this.timer = setInterval(() => this.send(), RETRY_MS);
     this.backlogTimer = setInterval(() => void this.measureBacklog(), BACKLOG_MS);
     this.backlogTimer.unref();
-    this.wake();
+    this.send();
     void this.measureBacklog();
   }
 
@@ -52,37 +74,91 @@ export class OutboxRelay {
     }
   }
 
-  /** Called after each commit that wrote outbox rows; coalesces concurrent calls. */
-  wake(): void {
-    if (this.stopped) return;
-    if (this.draining) {
-      this.again = true;
+  /** The rows of a transaction that committed: sent after those committed before them. */
+  committed(entries: readonly OutboxEntry[]): void {
+    if (this.stopped || this.overflowed) return;
+    if (this.held.length + entries.length > MAX_HELD) {
+      // From here on rows wait in the table, so that none overtakes one left there.
+      this.overflowed = true;
+      this.logger.event(
+        'warn',
+        'outbox relay holds too many unsent rows; the rest wait in the table',
+        {
+          held: this.held.length,
+        },
+      );
       return;
     }
-    this.draining = this.drain()
+    this.held.push(...entries);
+    this.send();
+  }
+
+  /** Starts sending unless a send is under way (which takes what was committed meanwhile). */
+  private send(): void {
+    if (this.stopped || this.sending) return;
+    this.sending = this.sendHeld()
       .catch((error: unknown) =>
         this.logger.event('warn', 'outbox relay failed; retrying', { err: error }),
       )
-      .finally(() => {
-        this.draining = undefined;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+      .finally(() => (this.sending = undefined));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.backlogTimer);
-    await this.draining;
+    await this.sending;
+    await this.removing;
   }
 
-  private async drain(): Promise<void> {
-    while ((await this.outbox.drainOutbox(BATCH, (messages) => this.publish(messages))) === BATCH) {
+  private async sendHeld(): Promise<void> {
+    if (Date.now() - this.lastSweep >= SWEEP_MS) {
+      this.lastSweep = Date.now();
+      await this.sweep();
+    }
+    while (this.held.length > 0 && !this.stopped) {
+      const batch = this.held.slice(0, BATCH);
+      // A failure keeps the batch first in line, for the next try.
+      await this.publish(batch.map((entry) => entry.message));
+      this.held.splice(0, batch.length);
+      this.sent.push(...batch.map((entry) => entry.id));
+      this.remove();
+    }
+  }
+
+  /** Deletes the rows sent so far; a failure leaves them to be sent again by a sweep. */
+  private remove(): void {
+    if (this.removing || this.sent.length === 0) return;
+    const ids = this.sent;
+    this.sent = [];
+    this.removing = this.outbox
+      .remove(ids)
+      .catch((error: unknown) =>
+        this.logger.event('warn', 'sent outbox rows not deleted; a sweep sends them again', {
+          err: error,
+        }),
+      )
+      .finally(() => {
+        this.removing = undefined;
+        this.remove();
+      });
+  }
+
+  /**
+   * Sends rows no process is sending: those left LEFTOVER_AGE_MS ago, or all of them once this
+   * process has sent what it holds after overflowing. Not while this process holds unsent
+   * rows: they would be taken too, and sent twice.
+   */
+  private async sweep(): Promise<void> {
+    if (this.held.length > 0) return;
+    const minAgeMs = this.overflowed ? 0 : LEFTOVER_AGE_MS;
+    while (
+      (await this.outbox.drainOutbox(BATCH, minAgeMs, (messages) => this.publish(messages))) ===
+      BATCH
+    ) {
       if (this.stopped) return;
     }
+    this.overflowed = false;
   }
 
   /**

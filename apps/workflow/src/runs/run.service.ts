@@ -40,7 +40,6 @@ export class RunService {
     private readonly workflows: WorkflowRepository,
     private readonly catalog: WorkflowCatalog,
     private readonly engine: EngineService,
-    private readonly onOutbox: () => void,
   ) {
     this.starts = new StartBatcher(engine);
   }
@@ -93,7 +92,6 @@ export class RunService {
     const accepted: RunStarted = { run: toSummary(created.run), created: true };
     if (idempotencyKey === undefined) {
       await write();
-      this.onOutbox();
       return accepted;
     }
     const tally = new RunTally();
@@ -106,10 +104,7 @@ export class RunService {
       await write(tx, tally);
       return accepted;
     });
-    if (result.created) {
-      tally.record();
-      this.onOutbox();
-    }
+    if (result.created) tally.record();
     return result;
   }
 

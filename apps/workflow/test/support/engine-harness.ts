@@ -50,18 +50,11 @@ export async function openEngineHarness(
   const triggers = new TriggerRepository(db);
   const workflows = new WorkflowRepository(db, triggers);
   const catalog = new WorkflowCatalog(workflows);
-  const runs = new RunRepository(db);
   const transactions = new Transactions(db);
+  const runs = new RunRepository(db, transactions);
   const chains = new RunChains(triggers, runs, catalog, logger);
-  const engine = new EngineService(transactions, runs, catalog, logger, () => undefined, chains);
-  const runService = new RunService(
-    transactions,
-    runs,
-    workflows,
-    catalog,
-    engine,
-    () => undefined,
-  );
+  const engine = new EngineService(transactions, runs, catalog, logger, chains);
+  const runService = new RunService(transactions, runs, workflows, catalog, engine);
   const queueRun = async (tenantId: string, workflowId: string, input: unknown) => {
     const head = await workflows.head(tenantId, workflowId);
     if (!head) throw new Error(`no workflow ${workflowId}`);

@@ -133,8 +133,32 @@ export class RunEventsService {
     }
     // A run that had ended and whose last event the client has seen has nothing more to say.
     if (page.ended && sent >= page.lastSeq) return stream.end();
-    const earlier = feed.follow(send, () => stream.end());
-    for (const event of earlier) send(event);
+    // Live records can arrive out of order (two engine replicas each send one of a run's
+    // consecutive transitions as it commits, ADR 0023) or not at all: an event past a gap
+    // waits until the events before it are read from the store, in order.
+    let behind = Promise.resolve();
+    let waiting = 0;
+    const fill = async (event: RunEventView) => {
+      while (!stream.isEnded && sent < event.seq - 1) {
+        const before = sent;
+        const gap = await this.history(tenantId, runId, sent);
+        gap.items.filter((stored) => stored.seq < event.seq).forEach(send);
+        // Not stored (yet, on a lagging replica): send what is here rather than stall.
+        if (sent === before) break;
+      }
+      send(event);
+    };
+    const live = (event: RunEventView) => {
+      if (waiting === 0 && event.seq <= sent + 1) return send(event);
+      waiting++;
+      behind = behind
+        .then(() => fill(event))
+        // The store is out of reach: end the stream, the client resumes with Last-Event-ID.
+        .catch(() => stream.end())
+        .finally(() => waiting--);
+    };
+    const earlier = feed.follow(live, () => stream.end());
+    for (const event of earlier) live(event);
   }
 
   /** Streams the live events of the tenant's runs (of one workflow when given). */

@@ -143,6 +143,31 @@ describe('GET /v1/runs/{id}/events', () => {
     expect(fanout.openFeeds).toBe(0);
   });
 
+  it('fills a gap in the live events from the store, in order', async () => {
+    // Two engines each sent one of the run's transitions as it committed: the later one (with
+    // the run's end) is heard first, the earlier one after it or not at all.
+    const events = [...history];
+    const asked = stored(events, false);
+    const response = follow();
+    await eventually(() => fanout.openFeeds === 1 && asked.length === 1, 'the history read');
+    const later = [
+      runEvent(runId, 4, 'step.started', { stepId: 'fetch', attempt: 1, status: 'running' }),
+      runEvent(runId, 5, 'step.succeeded', { stepId: 'fetch', attempt: 1, status: 'succeeded' }),
+      runEvent(runId, 6, 'run.succeeded'),
+    ];
+    events.push(...later);
+    await emit(later[2]!);
+    await emit(later[0]!);
+    const answer = await response;
+    expect(
+      frames(answer.body)
+        .filter((frame) => frame.event)
+        .map((frame) => frame.id),
+    ).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(asked).toEqual([0, 3]);
+    expect(fanout.openFeeds).toBe(0);
+  });
+
   it('resumes after Last-Event-ID, paging through the store', async () => {
     const done = [...history, runEvent(runId, 4, 'run.cancelled')];
     const asked = stored(done, true, 2);

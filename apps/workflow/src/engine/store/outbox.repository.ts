@@ -39,16 +39,25 @@ export class OutboxRepository {
     return { rows: Number(row?.rows ?? 0), oldestAgeSeconds: Math.max(0, row?.age ?? 0) };
   }
 
+  /** Removes rows that were sent (from memory, by the relay that got them at commit). */
+  async remove(ids: readonly string[]): Promise<void> {
+    await this.transactions.pool.query('DELETE FROM workflow.outbox WHERE id = ANY($1::bigint[])', [
+      ids,
+    ]);
+  }
+
   /**
-   * Removes up to `limit` outbox rows in id order and hands them to `publish`; the rows come
-   * back if publishing throws, since the delete commits only after it.
+   * Removes up to `limit` outbox rows at least `minAgeMs` old, in id order, and hands them to
+   * `publish`; the rows come back if publishing throws, since the delete commits only after it.
+   * These are rows their own process did not send: it died, or gave up on them.
    */
   async drainOutbox(
     limit: number,
+    minAgeMs: number,
     publish: (messages: OutboxMessage[]) => Promise<void>,
   ): Promise<number> {
     return this.transactions.run(async (tx) => {
-      // One relay at a time across engine replicas, so rows leave in id order and a run's
+      // One sweep at a time across engine replicas, so rows leave in id order and a run's
       // events never overtake each other; the others find the lock taken and wait for a poll.
       const [lock] = await tx.query<{ locked: boolean }[]>(
         "SELECT pg_try_advisory_xact_lock(hashtext('weft.workflow.outbox')) AS locked",
@@ -58,9 +67,11 @@ export class OutboxRepository {
         [{ id: string; destination: string; payload: unknown }[], number]
       >(
         `DELETE FROM workflow.outbox WHERE id IN (
-           SELECT id FROM workflow.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+           SELECT id FROM workflow.outbox
+            WHERE created_at <= now() - make_interval(secs => $2::float8 / 1000)
+            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id, destination, payload`,
-        [limit],
+        [limit, minAgeMs],
       );
       if (rows.length === 0) return 0;
       // RETURNING has no order; a run's messages must leave in the order they were written.

@@ -12,7 +12,7 @@ import type { DataSource } from 'typeorm';
 import type { RunState, StepState } from '../run-state';
 import type { NewTimer } from '../transition';
 import type { OutboxMessage } from './outbox.repository';
-import type { Sql } from './transactions';
+import type { OutboxEntry, Sql, Transactions } from './transactions';
 
 interface RunRow {
   id: string;
@@ -73,7 +73,14 @@ const RUN_COLUMNS = `id, tenant_id, workflow_id, workflow_version, status, input
  * are the engine's, acting on runs whatever their tenant.
  */
 export class RunRepository {
-  constructor(private readonly db: DataSource) {}
+  /**
+   * `transactions`: where written outbox rows are told, to be sent once committed; without it
+   * (tests that send nothing) they stay in the table for the relay's sweep.
+   */
+  constructor(
+    private readonly db: DataSource,
+    private readonly transactions?: Transactions,
+  ) {}
 
   /** Claims an idempotency key for `runId`; answers the run that holds it. */
   async claimKey(sql: Sql, tenantId: string, key: string, runId: string): Promise<string> {
@@ -473,13 +480,16 @@ export class RunRepository {
             })),
           )}) AS t(run_id uuid, step_id text, kind text, attempt int, fire_at timestamptz)`);
     }
+    let outboxPart: string | undefined;
     if (changes.outbox.length > 0) {
       const outbox = json(changes.outbox);
-      // In array order: the relay sends rows in id order, and a run's events keep theirs.
+      // In array order: rows are sent in id order, and a run's events keep theirs.
+      outboxPart = `w${parts.length}`;
       parts.push(`INSERT INTO workflow.outbox (destination, payload)
         SELECT m ->> 'destination', m -> 'payload'
           FROM jsonb_array_elements(${outbox}) WITH ORDINALITY AS e(m, n)
-         ORDER BY n`);
+         ORDER BY n
+        RETURNING id`);
       // Each run event is also the run's history, stored as clients see it.
       if (changes.outbox.some((message) => message.destination === 'run-events')) {
         parts.push(`INSERT INTO workflow.run_events (run_id, seq, event)
@@ -490,10 +500,18 @@ export class RunRepository {
       }
     }
     if (parts.length === 0) return;
-    await sql.query(
-      `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(',\n')} SELECT 1`,
+    // The outbox ids come back so that the rows can be sent from memory once committed.
+    const [row]: { outbox_ids: string[] | null }[] = await sql.query(
+      `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(',\n')}
+       SELECT ${outboxPart ? `(SELECT array_agg(id ORDER BY id) FROM ${outboxPart})` : 'NULL'} AS outbox_ids`,
       params,
     );
+    const ids = row?.outbox_ids ?? [];
+    if (ids.length !== changes.outbox.length) {
+      throw new Error(`outbox: ${ids.length} ids for ${changes.outbox.length} rows written`);
+    }
+    const entries: OutboxEntry[] = ids.map((id, i) => ({ id, message: changes.outbox[i]! }));
+    this.transactions?.wroteOutbox(sql, entries);
   }
 
   /**
