@@ -28,7 +28,7 @@ import { OpenApiController } from './openapi/openapi.controller';
 import { ProblemFilter } from './problem/problem.filter';
 import { ProbesController } from './probes/probes.controller';
 import { TenantRpc } from './rpc/tenant-rpc';
-import { RunEventFanout } from './runs/events/run-event.fanout';
+import { DEFAULT_SSE_IDLE_MS, RunEventFanout } from './runs/events/run-event.fanout';
 import { RunEventsService } from './runs/events/run-events.service';
 import { RunReads, SqlRunReads } from './runs/run-reads';
 import { RunsController } from './runs/runs.controller';
@@ -48,6 +48,7 @@ import {
   REQUEST_LOG,
   RPC_TIMEOUT_MS,
   SSE_HEARTBEAT_MS,
+  SSE_IDLE_MS,
   TENANT_LIMIT_DEFAULTS,
 } from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
@@ -72,6 +73,8 @@ export interface GatewayDeps {
   rpcTimeoutMs: number;
   /** Comment lines that keep idle event streams open through proxies; 15 s by default. */
   sseHeartbeatMs?: number;
+  /** How long the gateway goes on fetching run events with no stream open (DEFAULT_SSE_IDLE_MS). */
+  sseIdleMs?: number;
   /** Over-capacity limits (GATEWAY_MAX_IN_FLIGHT, …); DEFAULT_LOAD_SHEDDING where unset. */
   loadShedding?: Partial<LoadSheddingOptions>;
   /** Request timeout, connections per address, event streams per tenant; DEFAULT_LIMITS where unset. */
@@ -118,6 +121,7 @@ export class GatewayModule {
         { provide: ADMIN_KEY, useValue: deps.adminKey },
         { provide: RPC_TIMEOUT_MS, useValue: deps.rpcTimeoutMs },
         { provide: SSE_HEARTBEAT_MS, useValue: deps.sseHeartbeatMs ?? 15_000 },
+        { provide: SSE_IDLE_MS, useValue: deps.sseIdleMs ?? DEFAULT_SSE_IDLE_MS },
         { provide: LOAD_SHEDDING, useValue: { ...DEFAULT_LOAD_SHEDDING, ...deps.loadShedding } },
         { provide: GATEWAY_LIMITS, useValue: { ...DEFAULT_LIMITS, ...deps.limits } },
         { provide: LAST_USED_FLUSH_MS, useValue: deps.lastUsedFlushMs ?? 10_000 },

@@ -1,6 +1,7 @@
 /** Injection tokens of the gateway's own settings. */
 export const RPC_TIMEOUT_MS = Symbol('RpcTimeoutMs');
 export const SSE_HEARTBEAT_MS = Symbol('SseHeartbeatMs');
+export const SSE_IDLE_MS = Symbol('SseIdleMs');
 export const LOAD_SHEDDING = Symbol('LoadShedding');
 export const GATEWAY_LIMITS = Symbol('GatewayLimits');
 export const LAST_USED_FLUSH_MS = Symbol('LastUsedFlushMs');

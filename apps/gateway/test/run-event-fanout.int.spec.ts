@@ -31,7 +31,7 @@ describe('run events for SSE across gateway instances (real Kafka)', () => {
     const runId = randomUUID();
     const seen: string[][] = [[], []];
     logs.forEach((log, index) => {
-      const fanout = new RunEventFanout(log);
+      const fanout = new RunEventFanout(log, 60_000);
       fanout.onModuleInit();
       fanout.open(runId).follow(
         (event) => seen[index]!.push(event.type),
@@ -60,6 +60,39 @@ describe('run events for SSE across gateway instances (real Kafka)', () => {
       }
     } finally {
       await Promise.all([producer, ...logs].map((log) => log.close()));
+    }
+  }, 60_000);
+
+  it('stops fetching with no stream open, and follows again from the end of the log', async () => {
+    const producer = await connect();
+    const log = await connect();
+    const fanout = new RunEventFanout(log, 300);
+    fanout.onModuleInit();
+    const runId = randomUUID();
+    const seen: number[] = [];
+    try {
+      await log.start();
+      fanout.onApplicationBootstrap();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Paused: an event of a run a feed now follows is not fetched until the stream asks.
+      const feed = fanout.open(runId);
+      feed.follow(
+        (event) => seen.push(event.seq),
+        () => undefined,
+      );
+      await producer.produce(EventTopics.runEvents, runEvent(runId, 1, 'run.started'));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(seen).toEqual([]);
+      // Live again from the end: what was produced while paused is the history's to tell.
+      await fanout.live();
+      await producer.produce(EventTopics.runEvents, runEvent(runId, 2, 'run.succeeded'));
+      await eventually(() => seen.length > 0, 'the event produced after live()');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(seen).toEqual([2]);
+      feed.close();
+    } finally {
+      fanout.beforeApplicationShutdown();
+      await Promise.all([producer, log].map((l) => l.close()));
     }
   }, 60_000);
 });

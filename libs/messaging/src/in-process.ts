@@ -191,6 +191,9 @@ export class InProcessBus implements TaskQueue, EventLog, RpcTransport, Drainabl
     });
   }
 
+  /** Delivering in one process costs nothing when no record is wanted: always live. */
+  async followLive(): Promise<void> {}
+
   async start(): Promise<void> {
     this.started = true;
     for (const topic of this.logs.keys()) this.pumpLog(topic);

@@ -99,6 +99,10 @@ export class KafkaEventLog implements EventLog, Drainable {
   private readonly admin: Admin;
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
   private readonly consumers: Consumer[] = [];
+  /** The consumer of each group, for followLive. */
+  private readonly consumerOf = new Map<ConsumerGroup, Consumer>();
+  /** Groups whose fetching followLive stopped. */
+  private readonly paused = new Set<ConsumerGroup>();
   private consuming = false;
   /** Records produced while a request is in flight; they leave together in the next one. */
   private pending: PendingRecord[] = [];
@@ -354,6 +358,7 @@ export class KafkaEventLog implements EventLog, Drainable {
         },
       });
       this.consumers.push(consumer);
+      this.consumerOf.set(group, consumer);
       await joined;
     }
     this.consuming = true;
@@ -362,6 +367,27 @@ export class KafkaEventLog implements EventLog, Drainable {
       this.lagTimer.unref();
       void this.sampleLag();
     }
+  }
+
+  async followLive(group: ConsumerGroup, live: boolean): Promise<void> {
+    const consumer = this.consumerOf.get(group);
+    if (!consumer) throw new Error(`no consumer of group ${group}`);
+    const topics = (this.subscriptions.get(group) ?? []).map((s) => s.channel.topic as string);
+    if (!live) {
+      consumer.pause(topics.map((topic) => ({ topic })));
+      this.paused.add(group);
+      return;
+    }
+    if (!this.paused.has(group)) return;
+    // From the end of each partition as it is now: a record produced after these offsets were
+    // read is fetched; a batch fetched before the seek is stale and dropped (eachBatch).
+    for (const topic of topics) {
+      for (const { partition, high } of await this.admin.fetchTopicOffsets(topic)) {
+        consumer.seek({ topic, partition, offset: high });
+      }
+    }
+    this.paused.delete(group);
+    consumer.resume(topics.map((topic) => ({ topic })));
   }
 
   /**

@@ -254,6 +254,12 @@ export class PlatformaticKafkaEventLog implements EventLog, Drainable {
     this.subscriptions.set(group, [...(this.subscriptions.get(group) ?? []), subscription]);
   }
 
+  /**
+   * Not paused: this client's stream keeps fetching (kafkajs, the default client, pauses and
+   * seeks to the end); a gateway on it pays for following with no stream open.
+   */
+  async followLive(): Promise<void> {}
+
   async start(): Promise<void> {
     for (const [group, subscriptions] of this.subscriptions) {
       const consumer = new this.lib.Consumer<Buffer, Buffer, Buffer, Buffer>({

@@ -83,6 +83,14 @@ export interface EventLog {
     handler: BatchHandler<S>,
   ): void;
   start(): Promise<void>;
+  /**
+   * For a group that follows live records only (`from: 'latest'`, started): `false` stops
+   * fetching its records; `true` fetches again from the records produced from now on, and
+   * resolves once positioned there: a record produced after it resolved is handled, those
+   * produced while paused are not. A transport for which following costs nothing (in one
+   * process) keeps delivering and resolves at once.
+   */
+  followLive(group: ConsumerGroup, live: boolean): Promise<void>;
 }
 
 export type RpcHandlers<Svc extends RpcService> = {

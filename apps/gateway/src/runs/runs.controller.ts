@@ -99,8 +99,8 @@ export class RunsController {
     @TenantId() tenantId: string,
     @Query(new ZodPipe(TenantEventsQuery, 'query')) { workflowId }: TenantEventsQuery,
     @Res() reply: FastifyReply,
-  ): void {
-    this.runEvents.streamTenant(tenantId, workflowId, reply);
+  ): Promise<void> {
+    return this.runEvents.streamTenant(tenantId, workflowId, reply);
   }
 
   @Post('runs/:id/cancel')

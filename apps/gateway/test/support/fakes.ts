@@ -144,6 +144,13 @@ export class FakeEventLog implements EventLog {
 
   async start(): Promise<void> {}
 
+  /** Each group's last `followLive` call. */
+  readonly live = new Map<ConsumerGroup, boolean>();
+
+  async followLive(group: ConsumerGroup, live: boolean): Promise<void> {
+    this.live.set(group, live);
+  }
+
   /** Delivers as the adapters do: a subscription skips the keys it does not want. */
   async emit<S extends z.ZodType>(channel: TopicChannel<S>, message: z.infer<S>): Promise<void> {
     const record = channel.message.parse(message);

@@ -30,6 +30,7 @@ export async function startTestGateway(
     database?: FakeTenantDatabase;
     lastUsedFlushMs?: number;
     sseHeartbeatMs?: number;
+    sseIdleMs?: number;
     loadShedding?: Partial<LoadSheddingOptions>;
     limits?: Partial<GatewayLimits>;
     tenantLimits?: TenantLimits;
@@ -59,6 +60,7 @@ export async function startTestGateway(
         concurrentRuns: null,
       },
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
+      ...(options.sseIdleMs && { sseIdleMs: options.sseIdleMs }),
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
       ...(options.limits && { limits: options.limits }),
       ...(options.lastUsedFlushMs && { lastUsedFlushMs: options.lastUsedFlushMs }),

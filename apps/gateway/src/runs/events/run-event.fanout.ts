@@ -3,6 +3,7 @@ import {
   Inject,
   Injectable,
   type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
   type OnModuleInit,
 } from '@nestjs/common';
 import {
@@ -13,6 +14,10 @@ import {
   type RunEventView,
 } from '@weft/contracts';
 import { EVENT_LOG, type EventLog } from '@weft/messaging';
+import { SSE_IDLE_MS } from '../../tokens';
+
+/** How long a gateway goes on fetching run events with no stream open. */
+export const DEFAULT_SSE_IDLE_MS = 30_000;
 
 /**
  * The events one stream follows (one run's, or a tenant's): held until the stream is ready,
@@ -55,13 +60,24 @@ export class RunEventFeed {
  * every event, whichever instance a client's stream is on.
  */
 @Injectable()
-export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
+export class RunEventFanout
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   /** Streams of one run, by run id. */
   private readonly runFeeds = new Map<string, Set<RunEventFeed>>();
   /** Streams of a tenant's runs (of one workflow, when given), by tenant id. */
   private readonly tenantFeeds = new Map<string, Map<RunEventFeed, string | undefined>>();
 
-  constructor(@Inject(EVENT_LOG) private readonly events: EventLog) {}
+  private readonly group = gatewaySseGroup(randomUUID());
+  /** Whether the group fetches; `live()` waits for the change under way. */
+  private fetching = true;
+  private change: Promise<void> = Promise.resolve();
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(EVENT_LOG) private readonly events: EventLog,
+    @Inject(SSE_IDLE_MS) private readonly idleMs: number = DEFAULT_SSE_IDLE_MS,
+  ) {}
 
   onModuleInit(): void {
     // Streams follow live events only (history comes from the store): the group of this
@@ -69,7 +85,7 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
     // nobody here follows (nearly all) are skipped undecoded: their key is the run id.
     this.events.subscribe(
       EventTopics.runEvents,
-      gatewaySseGroup(randomUUID()),
+      this.group,
       async (record) => this.dispatch(record),
       {
         from: 'latest',
@@ -78,15 +94,59 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
+  /** With no stream open yet, fetching stops after SSE_IDLE_MS. */
+  onApplicationBootstrap(): void {
+    this.idleWhenUnfollowed();
+  }
+
+  /**
+   * Resolves once the events produced from now on reach the open feeds. Fetching stops after
+   * SSE_IDLE_MS without a stream, since every record of the platform costs a fetch; a stream
+   * that opens then waits for it to start again, from the end of the topic, before it reads
+   * the history (so an event is in the history or heard live, or both).
+   */
+  live(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    if (!this.fetching) {
+      this.fetching = true;
+      this.change = this.change
+        .catch(() => undefined)
+        .then(() => this.events.followLive(this.group, true))
+        .catch((error: unknown) => {
+          // Tried again by the next stream; this one fails rather than follow nothing.
+          this.fetching = false;
+          throw error;
+        });
+    }
+    return this.change;
+  }
+
+  private idleWhenUnfollowed(): void {
+    clearTimeout(this.idleTimer);
+    if (this.openFeeds > 0 || !this.fetching) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.openFeeds > 0 || !this.fetching) return;
+      this.fetching = false;
+      this.change = this.change
+        .catch(() => undefined)
+        .then(() => this.events.followLive(this.group, false))
+        // Not paused (the broker away): it fetches on, which costs CPU and loses nothing.
+        .catch(() => undefined);
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
   /** Starts collecting the run's events; the caller must close the feed. */
   open(runId: string): RunEventFeed {
     const feeds = this.runFeeds.get(runId) ?? new Set();
     const feed = new RunEventFeed(() => {
       feeds.delete(feed);
       if (feeds.size === 0) this.runFeeds.delete(runId);
+      this.idleWhenUnfollowed();
     });
     feeds.add(feed);
     this.runFeeds.set(runId, feeds);
+    clearTimeout(this.idleTimer);
     return feed;
   }
 
@@ -96,9 +156,11 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
     const feed = new RunEventFeed(() => {
       feeds.delete(feed);
       if (feeds.size === 0) this.tenantFeeds.delete(tenantId);
+      this.idleWhenUnfollowed();
     });
     feeds.set(feed, workflowId);
     this.tenantFeeds.set(tenantId, feeds);
+    clearTimeout(this.idleTimer);
     return feed;
   }
 
@@ -112,6 +174,7 @@ export class RunEventFanout implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Ends every stream, or the HTTP server would wait for them when it closes. */
   beforeApplicationShutdown(): void {
+    clearTimeout(this.idleTimer);
     for (const feed of this.allFeeds()) feed.close();
   }
 

@@ -63,6 +63,7 @@ export class RunEventsService {
     const feed = this.fanout.open(runId);
     const timeout = new AbortController();
     try {
+      await this.fanout.live();
       const ended = new Promise<void>((resolve) => {
         const heard = (event: Parameters<typeof isTerminalRunEvent>[0]) => {
           if (isTerminalRunEvent(event)) resolve();
@@ -107,6 +108,7 @@ export class RunEventsService {
     const feed = this.fanout.open(runId);
     let page: RunEventPage;
     try {
+      await this.fanout.live();
       page = await this.history(tenantId, runId, afterSeq);
     } catch (error) {
       feed.close();
@@ -162,9 +164,21 @@ export class RunEventsService {
   }
 
   /** Streams the live events of the tenant's runs (of one workflow when given). */
-  streamTenant(tenantId: string, workflowId: string | undefined, reply: FastifyReply): void {
+  async streamTenant(
+    tenantId: string,
+    workflowId: string | undefined,
+    reply: FastifyReply,
+  ): Promise<void> {
     const release = this.openStream(tenantId);
     const feed = this.fanout.openTenant(tenantId, workflowId);
+    try {
+      // The stream's first byte says it follows: every event produced after it is sent.
+      await this.fanout.live();
+    } catch (error) {
+      feed.close();
+      release();
+      throw error;
+    }
     reply.hijack();
     const stream = new SseStream(reply.raw, this.heartbeatMs);
     stream.onEnd(() => {

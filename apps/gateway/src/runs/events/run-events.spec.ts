@@ -168,6 +168,26 @@ describe('GET /v1/runs/{id}/events', () => {
     expect(fanout.openFeeds).toBe(0);
   });
 
+  it('with no stream open stops fetching, and a new stream has it follow again before it reads the history', async () => {
+    await gateway.app.close();
+    gateway = await startTestGateway({ sseHeartbeatMs: 20, sseIdleMs: 30 });
+    fanout = gateway.app.get(RunEventFanout);
+    ({ authorization } = await gateway.createTenant());
+    const group = gateway.events.subscriptions[0]!.group;
+    await eventually(() => gateway.events.live.get(group) === false, 'fetching to stop');
+    let liveAtRead: boolean | undefined;
+    gateway.reads.on('events', async () => {
+      liveAtRead = gateway.events.live.get(group);
+      return { items: history.map(viewOfRunEvent), lastSeq: 3, ended: false };
+    });
+    const response = follow();
+    await eventually(() => liveAtRead !== undefined, 'the history read');
+    expect(liveAtRead).toBe(true);
+    await emit(runEvent(runId, 4, 'run.succeeded'));
+    expect((await response).statusCode).toBe(200);
+    await eventually(() => gateway.events.live.get(group) === false, 'fetching to stop again');
+  });
+
   it('resumes after Last-Event-ID, paging through the store', async () => {
     const done = [...history, runEvent(runId, 4, 'run.cancelled')];
     const asked = stored(done, true, 2);
