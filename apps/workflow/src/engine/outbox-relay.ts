@@ -80,13 +80,8 @@ export class OutboxRelay {
     if (this.held.length + entries.length > MAX_HELD) {
       // From here on rows wait in the table, so that none overtakes one left there.
       this.overflowed = true;
-      this.logger.event(
-        'warn',
-        'outbox relay holds too many unsent rows; the rest wait in the table',
-        {
-          held: this.held.length,
-        },
-      );
+      const held = this.held.length;
+      this.logger.event('warn', 'outbox relay full; later rows wait in the table', { held });
       return;
     }
     this.held.push(...entries);
@@ -108,7 +103,8 @@ export class OutboxRelay {
     clearInterval(this.timer);
     clearInterval(this.backlogTimer);
     await this.sending;
-    await this.removing;
+    // Each delete may start the next (rows sent while it ran).
+    while (this.removing) await this.removing;
   }
 
   private async sendHeld(): Promise<void> {
