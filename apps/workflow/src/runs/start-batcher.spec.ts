@@ -3,7 +3,8 @@ import type { RunState } from '../engine/run-state';
 import type { NewRun } from './new-run';
 import { StartBatcher } from './start-batcher';
 
-const newRun = (id: string) => ({ run: { id } as RunState, steps: [], outbox: [] }) as NewRun;
+const newRun = (id: string, tenantId = 't1') =>
+  ({ run: { id, tenantId } as RunState, steps: [], outbox: [] }) as NewRun;
 
 /** An engine whose startNew records each batch and refuses the runs named `poison`. */
 function engine(options: { transient?: boolean } = {}) {
@@ -28,6 +29,20 @@ describe('StartBatcher', () => {
     const runs = await Promise.all([first, ...rest]);
     expect(runs.map((run) => run.id)).toEqual(['a', 'b', 'c', 'd']);
     expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
+  });
+
+  it('batches each tenant apart, so that no start waits for another tenant’s transaction', async () => {
+    const { batches, engine: e } = engine();
+    const batcher = new StartBatcher(e);
+    const starts = [
+      batcher.start(newRun('a1', 'A')),
+      batcher.start(newRun('b1', 'B')),
+      batcher.start(newRun('a2', 'A')),
+      batcher.start(newRun('a3', 'A')),
+      batcher.start(newRun('b2', 'B')),
+    ];
+    await Promise.all(starts);
+    expect(batches).toEqual([['a1'], ['b1'], ['a2', 'a3'], ['b2']]);
   });
 
   it('fails only the start the database refuses, not those batched with it', async () => {
