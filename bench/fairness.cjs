@@ -157,7 +157,8 @@ function sampleRunning(db, workflowId) {
 }
 
 /**
- * The scenario. `settings`: runs (A's triggers to send), rate (B's and C's each), quietS,
+ * The scenario. `settings`: runs (A's triggers to send), rate (B's and C's each), warmS (B and
+ * C alone, not measured), quietS,
  * floodMaxS, drainMaxS (how long B and C go on while A's backlog drains), connections (A's), limits (every tenant's own: runsPerSecond,
  * concurrentRuns). `following(pid)` monitors the stack and the given client while a load runs.
  */
@@ -189,6 +190,10 @@ async function fairness(stack, db, settings, following) {
         ),
       );
 
+    if (settings.warmS > 0) {
+      process.stderr.write(`fairness: B and C warm up, ${settings.warmS} s (not measured)\n`);
+      await steadyPair(settings.warmS);
+    }
     process.stderr.write(
       `fairness: B and C alone at ${settings.rate}/s each, ${settings.quietS} s\n`,
     );

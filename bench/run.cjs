@@ -134,11 +134,14 @@ const SETTINGS = {
    * fairness: tenant A sends `fairnessRuns` triggers as fast as `fairnessConnections`
    * connections can (at most `fairnessMaxS` s) while B and C each trigger `fairnessRate` runs/s,
    * and on while A's accepted runs drain (at most `fairnessDrainS`); B and C also run alone
-   * first for `fairnessQuietS`. Every tenant has the same own limits.
+   * first for `fairnessQuietS`, after `fairnessWarmS` alone that is not measured (a stack just
+   * started is busier: its quiet figure would be worse, and the ratio easier). Every tenant has
+   * the same own limits.
    */
   fairnessRuns: Number(option('fairness-runs', 20_000)),
   fairnessRate: Number(option('fairness-rate', 20)),
   fairnessQuietS: Number(option('fairness-quiet', 30)),
+  fairnessWarmS: Number(option('fairness-warm', 20)),
   fairnessMaxS: Number(option('fairness-max', 240)),
   fairnessDrainS: Number(option('fairness-drain', 300)),
   fairnessConnections: Number(option('fairness-connections', 50)),
@@ -1573,7 +1576,7 @@ function markdown(report) {
     lines.push(
       '## fairness',
       '',
-      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}). B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet), then while A sends ${f.settings.runs} triggers from ${f.settings.connections} connections as fast as they are answered — no back-off, Retry-After ignored (at most ${f.settings.floodMaxS} s) — and on while A's accepted runs drain (at most ${f.settings.drainMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
+      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}). B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet, after ${f.settings.warmS ?? 0} s alone not measured), then while A sends ${f.settings.runs} triggers from ${f.settings.connections} connections as fast as they are answered — no back-off, Retry-After ignored (at most ${f.settings.floodMaxS} s) — and on while A's accepted runs drain (at most ${f.settings.drainMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
       '',
       '| phase | tenant | sent | answers | trigger answer p50/p99 ms | succeeded | not succeeded | trigger-to-succeeded p50 ms | p99 ms | max ms |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -1695,6 +1698,7 @@ async function stackScenarios(wanted, output, { replicas, pgbouncer }) {
             runs: SETTINGS.fairnessRuns,
             rate: SETTINGS.fairnessRate,
             quietS: SETTINGS.fairnessQuietS,
+            warmS: SETTINGS.fairnessWarmS,
             floodMaxS: SETTINGS.fairnessMaxS,
             drainMaxS: SETTINGS.fairnessDrainS,
             connections: SETTINGS.fairnessConnections,

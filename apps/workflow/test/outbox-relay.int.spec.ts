@@ -138,30 +138,22 @@ describe('outbox relay (real PostgreSQL)', () => {
   it('sweeps rows a process left behind once they are old enough, and only those', async () => {
     // Written by "another process" that died before sending: no relay heard of them.
     const gone = new RunRepository(db);
+    const leftBehind = (runId: string) =>
+      gone.write(
+        {
+          inserted: [],
+          updated: [],
+          steps: [],
+          timersCleared: [],
+          timers: [],
+          outbox: [{ destination: 'run-request', payload: { schemaVersion: 1, runId } }],
+        },
+        db,
+      );
     const [old, young] = [randomUUID(), randomUUID()];
-    await gone.write(
-      {
-        inserted: [],
-        updated: [],
-        steps: [],
-        timersCleared: [],
-        timers: [],
-        outbox: [{ destination: 'run-request', payload: { schemaVersion: 1, runId: old } }],
-      },
-      db,
-    );
+    await leftBehind(old);
     await db.query(`UPDATE workflow.outbox SET created_at = now() - interval '10 seconds'`);
-    await gone.write(
-      {
-        inserted: [],
-        updated: [],
-        steps: [],
-        timersCleared: [],
-        timers: [],
-        outbox: [{ destination: 'run-request', payload: { schemaVersion: 1, runId: young } }],
-      },
-      db,
-    );
+    await leftBehind(young);
     relay.start();
     await eventually(() => produced.length === 1, 'the old row sent');
     expect(produced).toEqual([old]);
