@@ -73,6 +73,7 @@ export class RunEventFanout
   private fetching = true;
   private change: Promise<void> = Promise.resolve();
   private idleTimer?: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     @Inject(EVENT_LOG) private readonly events: EventLog,
@@ -123,7 +124,7 @@ export class RunEventFanout
 
   private idleWhenUnfollowed(): void {
     clearTimeout(this.idleTimer);
-    if (this.openFeeds > 0 || !this.fetching) return;
+    if (this.closing || this.openFeeds > 0 || !this.fetching) return;
     this.idleTimer = setTimeout(() => {
       if (this.openFeeds > 0 || !this.fetching) return;
       this.fetching = false;
@@ -174,6 +175,7 @@ export class RunEventFanout
 
   /** Ends every stream, or the HTTP server would wait for them when it closes. */
   beforeApplicationShutdown(): void {
+    this.closing = true;
     clearTimeout(this.idleTimer);
     for (const feed of this.allFeeds()) feed.close();
   }

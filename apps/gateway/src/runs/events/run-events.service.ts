@@ -63,7 +63,8 @@ export class RunEventsService {
     const feed = this.fanout.open(runId);
     const timeout = new AbortController();
     try {
-      await this.fanout.live();
+      // Not live (the broker away): the wait ends at its deadline, answered as still running.
+      await this.fanout.live().catch(() => undefined);
       const ended = new Promise<void>((resolve) => {
         const heard = (event: Parameters<typeof isTerminalRunEvent>[0]) => {
           if (isTerminalRunEvent(event)) resolve();
