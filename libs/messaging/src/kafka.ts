@@ -98,11 +98,8 @@ export class KafkaEventLog implements EventLog, Drainable {
   private producerReady: Promise<void> | undefined = Promise.resolve();
   private readonly admin: Admin;
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
-  private readonly consumers: Consumer[] = [];
-  /** The consumer of each group, for followLive. */
-  private readonly consumerOf = new Map<ConsumerGroup, Consumer>();
-  /** Groups whose fetching followLive stopped. */
-  private readonly paused = new Set<ConsumerGroup>();
+  /** The consumer of each group. */
+  private readonly consumers = new Map<ConsumerGroup, Consumer>();
   private consuming = false;
   /** Records produced while a request is in flight; they leave together in the next one. */
   private pending: PendingRecord[] = [];
@@ -357,8 +354,7 @@ export class KafkaEventLog implements EventLog, Drainable {
           }
         },
       });
-      this.consumers.push(consumer);
-      this.consumerOf.set(group, consumer);
+      this.consumers.set(group, consumer);
       await joined;
     }
     this.consuming = true;
@@ -370,15 +366,11 @@ export class KafkaEventLog implements EventLog, Drainable {
   }
 
   async followLive(group: ConsumerGroup, live: boolean): Promise<void> {
-    const consumer = this.consumerOf.get(group);
+    const consumer = this.consumers.get(group);
     if (!consumer) throw new Error(`no consumer of group ${group}`);
     const topics = (this.subscriptions.get(group) ?? []).map((s) => s.channel.topic as string);
-    if (!live) {
-      consumer.pause(topics.map((topic) => ({ topic })));
-      this.paused.add(group);
-      return;
-    }
-    if (!this.paused.has(group)) return;
+    if (!live) return consumer.pause(topics.map((topic) => ({ topic })));
+    if (consumer.paused().length === 0) return;
     // From the end of each partition as it is now: a record produced after these offsets were
     // read is fetched; a batch fetched before the seek is stale and dropped (eachBatch).
     for (const topic of topics) {
@@ -386,7 +378,6 @@ export class KafkaEventLog implements EventLog, Drainable {
         consumer.seek({ topic, partition, offset: high });
       }
     }
-    this.paused.delete(group);
     consumer.resume(topics.map((topic) => ({ topic })));
   }
 
@@ -541,7 +532,7 @@ export class KafkaEventLog implements EventLog, Drainable {
   /** Leaves the groups once in-flight batches are done and committed, then disconnects. */
   async close(): Promise<void> {
     clearInterval(this.lagTimer);
-    await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
+    await Promise.all([...this.consumers.values()].map((consumer) => consumer.disconnect()));
     await this.producer.disconnect();
     await this.admin.disconnect();
   }

@@ -108,7 +108,8 @@ export class OutboxRelay {
   }
 
   private async sendHeld(): Promise<void> {
-    if (Date.now() - this.lastSweep >= SWEEP_MS) {
+    // Not while this process holds unsent rows: the sweep would take them too, and send twice.
+    if (this.held.length === 0 && Date.now() - this.lastSweep >= SWEEP_MS) {
       this.lastSweep = Date.now();
       await this.sweep();
     }
@@ -142,11 +143,9 @@ export class OutboxRelay {
 
   /**
    * Sends rows no process is sending: those left LEFTOVER_AGE_MS ago, or all of them once this
-   * process has sent what it holds after overflowing. Not while this process holds unsent
-   * rows: they would be taken too, and sent twice.
+   * process has sent what it holds after overflowing.
    */
   private async sweep(): Promise<void> {
-    if (this.held.length > 0) return;
     const minAgeMs = this.overflowed ? 0 : LEFTOVER_AGE_MS;
     while (
       (await this.outbox.drainOutbox(BATCH, minAgeMs, (messages) => this.publish(messages))) ===

@@ -107,7 +107,6 @@ export class RunEventFanout
    * the history (so an event is in the history or heard live, or both).
    */
   live(): Promise<void> {
-    clearTimeout(this.idleTimer);
     if (!this.fetching) {
       this.fetching = true;
       this.change = this.change
@@ -125,6 +124,7 @@ export class RunEventFanout
   private idleWhenUnfollowed(): void {
     clearTimeout(this.idleTimer);
     if (this.closing || this.openFeeds > 0 || !this.fetching) return;
+    // Checked again when it fires: a stream opened meanwhile keeps it fetching.
     this.idleTimer = setTimeout(() => {
       if (this.openFeeds > 0 || !this.fetching) return;
       this.fetching = false;
@@ -147,7 +147,6 @@ export class RunEventFanout
     });
     feeds.add(feed);
     this.runFeeds.set(runId, feeds);
-    clearTimeout(this.idleTimer);
     return feed;
   }
 
@@ -161,7 +160,6 @@ export class RunEventFanout
     });
     feeds.set(feed, workflowId);
     this.tenantFeeds.set(tenantId, feeds);
-    clearTimeout(this.idleTimer);
     return feed;
   }
 
