@@ -136,7 +136,11 @@ const SETTINGS = {
    * and on while A's accepted runs drain (at most `fairnessDrainS`); B and C also run alone
    * first for `fairnessQuietS`, after `fairnessWarmS` alone that is not measured (a stack just
    * started is busier: its quiet figure would be worse, and the ratio easier). Every tenant has
-   * the same own limits.
+   * the same own limits. `fairnessPlatformRunsPerSecond`: the stack's
+   * WEFT_PLATFORM_RUNS_PER_SECOND (0: none), the run starts per second shared fairly by the
+   * tenants; 66 is two thirds of what one process of each service runs on this two-core host
+   * (~100 runs/s at 92 % busy, docs/performance.md), leaving B and C a share (22/s) above their
+   * 20/s.
    */
   fairnessRuns: Number(option('fairness-runs', 20_000)),
   fairnessRate: Number(option('fairness-rate', 20)),
@@ -147,6 +151,7 @@ const SETTINGS = {
   fairnessConnections: Number(option('fairness-connections', 50)),
   fairnessRunsPerSecond: Number(option('fairness-runs-per-second', 50)),
   fairnessConcurrentRuns: Number(option('fairness-concurrent-runs', 20)),
+  fairnessPlatformRunsPerSecond: Number(option('fairness-platform-runs-per-second', 66)),
 };
 
 const BASE_PORT = 3700;
@@ -200,7 +205,7 @@ async function withDatabase(database, work) {
 async function bootStack(
   database,
   output,
-  { replicas = 1, pgbouncer = false, readReplica = false } = {},
+  { replicas = 1, pgbouncer = false, readReplica = false, env = {} } = {},
 ) {
   return startStack({
     basePort: BASE_PORT,
@@ -216,6 +221,7 @@ async function bootStack(
       // The bench measures the platform at its capacity, not a tenant's rate limit.
       WEFT_TENANT_REQUESTS_PER_SECOND: '1000000',
       WEFT_TENANT_RUNS_PER_SECOND: '1000000',
+      ...env,
     },
     onOutput: (service, line) => output.push(`${service}: ${line}`),
     timeoutMs: 180_000,
@@ -1576,7 +1582,7 @@ function markdown(report) {
     lines.push(
       '## fairness',
       '',
-      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}). B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet, after ${f.settings.warmS ?? 0} s alone not measured), then while A sends ${f.settings.runs} triggers from ${f.settings.connections} connections as fast as they are answered — no back-off, Retry-After ignored (at most ${f.settings.floodMaxS} s) — and on while A's accepted runs drain (at most ${f.settings.drainMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
+      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}); ${f.settings.platformRunsPerSecond ? `the platform shares ${f.settings.platformRunsPerSecond} run starts/s fairly among them (WEFT_PLATFORM_RUNS_PER_SECOND)` : 'the platform has no budget of its own (WEFT_PLATFORM_RUNS_PER_SECOND=0)'}. B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet, after ${f.settings.warmS ?? 0} s alone not measured), then while A sends ${f.settings.runs} triggers from ${f.settings.connections} connections as fast as they are answered — no back-off, Retry-After ignored (at most ${f.settings.floodMaxS} s) — and on while A's accepted runs drain (at most ${f.settings.drainMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
       '',
       '| phase | tenant | sent | answers | trigger answer p50/p99 ms | succeeded | not succeeded | trigger-to-succeeded p50 ms | p99 ms | max ms |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -1667,11 +1673,11 @@ function markdown(report) {
 }
 
 /** The scenarios that need the distributed stack, on a fresh stack of `replicas` processes. */
-async function stackScenarios(wanted, output, { replicas, pgbouncer }) {
+async function stackScenarios(wanted, output, { replicas, pgbouncer, env }) {
   const figures = {};
   // A fresh database: the engine would resume a previous benchmark's unfinished runs.
   await dropDatabase(DATABASE);
-  const stack = await bootStack(DATABASE, output, { replicas, pgbouncer });
+  const stack = await bootStack(DATABASE, output, { replicas, pgbouncer, env });
   try {
     const { tenant, apiKey } = await call(stack.gatewayUrl, stack.adminKey, 'POST', '/v1/tenants', {
       name: 'bench',
@@ -1706,6 +1712,7 @@ async function stackScenarios(wanted, output, { replicas, pgbouncer }) {
               runsPerSecond: SETTINGS.fairnessRunsPerSecond,
               concurrentRuns: SETTINGS.fairnessConcurrentRuns,
             },
+            platformRunsPerSecond: SETTINGS.fairnessPlatformRunsPerSecond,
           },
           following(stack),
         ),
@@ -1716,6 +1723,9 @@ async function stackScenarios(wanted, output, { replicas, pgbouncer }) {
   }
   return figures;
 }
+
+/** The scenarios run on the distributed stack (stackScenarios). */
+const STACK_SCENARIOS = ['api-mixed', 'e2e', 'webhook', 'foreach', 'publish', 'fairness'];
 
 async function main() {
   const others = queuesWithConsumers('weft.rpc.');
@@ -1737,25 +1747,35 @@ async function main() {
   }
   const output = [];
   const wanted = (name) => SETTINGS.scenarios.includes(name);
-  if (
-    wanted('api-mixed') ||
-    wanted('e2e') ||
-    wanted('webhook') ||
-    wanted('foreach') ||
-    wanted('publish') ||
-    wanted('fairness')
-  ) {
+  if (STACK_SCENARIOS.some(wanted)) {
     const pgbouncer =
       SETTINGS.pgbouncer === undefined
         ? SETTINGS.replicas.some((n) => n > 1)
         : SETTINGS.pgbouncer !== 'false';
     report.byReplicas = [];
+    // A platform budget for run starts would cap the other scenarios' single tenant too: with
+    // one, the fairness scenario gets a stack of its own.
+    const platform = String(SETTINGS.fairnessPlatformRunsPerSecond);
+    const ownStack = wanted('fairness') && platform !== '0';
+    const groups = ownStack
+      ? [
+          { wanted: (name) => name !== 'fairness' && wanted(name), env: {} },
+          {
+            wanted: (name) => name === 'fairness',
+            env: { WEFT_PLATFORM_RUNS_PER_SECOND: platform },
+          },
+        ]
+      : [{ wanted, env: {} }];
     for (const replicas of SETTINGS.replicas) {
-      log(`stack: ${replicas} of each service${pgbouncer ? ', through PgBouncer' : ''}`);
-      const figures = await stackScenarios(wanted, output, {
-        replicas,
-        pgbouncer,
-      });
+      const figures = {};
+      for (const group of groups) {
+        if (!STACK_SCENARIOS.some(group.wanted)) continue;
+        log(`stack: ${replicas} of each service${pgbouncer ? ', through PgBouncer' : ''}`);
+        Object.assign(
+          figures,
+          await stackScenarios(group.wanted, output, { replicas, pgbouncer, env: group.env }),
+        );
+      }
       report.byReplicas.push({ replicas, pgbouncer, figures });
     }
     // The targets are judged on the first configuration (one of each service by default).

@@ -38,6 +38,7 @@ import { TenantCache } from './tenants/tenant.cache';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
+import { PlatformShare } from './tenants/platform-share';
 import { TenantRateLimitGate, TenantRateLimits } from './tenants/rate-limits';
 import type { TenantLimits } from './tenants/tenant-limits';
 import {
@@ -92,6 +93,8 @@ export interface GatewayDeps {
    * absent (standalone mode, one process).
    */
   rateLimitStore?: Redis;
+  /** WEFT_PLATFORM_RUNS_PER_SECOND: run starts per second shared fairly by tenants; 0 or absent: none. */
+  platformRunsPerSecond?: number;
   /** One log line per request (`WEFT_REQUEST_LOG`); on when unset. */
   requestLog?: boolean;
 }
@@ -137,7 +140,15 @@ export class GatewayModule {
         },
         { provide: TenantCache, useValue: new TenantCache() },
         { provide: TENANT_LIMIT_DEFAULTS, useValue: deps.tenantLimits },
-        { provide: TenantRateLimits, useValue: new TenantRateLimits(deps.rateLimitStore) },
+        {
+          provide: TenantRateLimits,
+          useValue: new TenantRateLimits(
+            deps.rateLimitStore,
+            deps.platformRunsPerSecond
+              ? new PlatformShare(deps.platformRunsPerSecond, deps.rateLimitStore)
+              : undefined,
+          ),
+        },
         TenantRateLimitGate,
         { provide: APP_FILTER, useClass: ProblemFilter },
         // After the guards: a request takes its slot in flight once its key is checked.

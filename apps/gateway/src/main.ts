@@ -85,6 +85,7 @@ async function main(logger: JsonLogger): Promise<void> {
       },
       tenantLimits: tenantLimitDefaultsOf(config),
       rateLimitStore: redis,
+      platformRunsPerSecond: config.WEFT_PLATFORM_RUNS_PER_SECOND,
       requestLog: config.WEFT_REQUEST_LOG,
     }),
     logger,

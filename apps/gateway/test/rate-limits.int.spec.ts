@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { PlatformShare } from '../src/tenants/platform-share';
 import { TenantRateLimits } from '../src/tenants/rate-limits';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -68,5 +69,45 @@ describe('tenant rate windows in Redis (real Redis)', () => {
     const admitted = await send([replica], randomUUID(), 12);
     expect(performance.now() - began).toBeLessThan(500);
     expect(admitted.filter(Boolean)).toHaveLength(5);
+  });
+
+  it("shares the platform's run starts fairly across gateway replicas", async () => {
+    const a = client(REDIS_URL);
+    const b = client(REDIS_URL);
+    await Promise.all([a.connect(), b.connect()]);
+    const own = { requestsPerSecond: 1_000, runsPerSecond: 1_000, concurrentRuns: null };
+    // Keys of their own: no other stack or test on this Redis counts in this platform's seconds.
+    const keyPrefix = `weft:test:share:${randomUUID()}`;
+    const replicas = [
+      new TenantRateLimits(a, new PlatformShare(20, a, { keyPrefix })),
+      new TenantRateLimits(b, new PlatformShare(20, b, { keyPrefix })),
+    ];
+    const [noisy, quiet] = [randomUUID(), randomUUID()];
+    const start = (tenantId: string, i: number) => replicas[i % 2]!.consume('runs', tenantId, own);
+    // Each tenant's own window opens at its first start and lasts a second: each second's starts
+    // begin later in it than the last one's, so they fall in a new window of their own too.
+    const intoNextSecond = (ms: number) =>
+      new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + ms));
+    // The noisy tenant alone may take the whole budget.
+    await intoNextSecond(5);
+    let alone = 0;
+    for (let i = 0; i < 20; i++) if ((await start(noisy, i)).allowed) alone++;
+    expect(alone).toBe(20);
+    // Both tenants start runs in the next seconds: the noisy one gets what the quiet one leaves.
+    const admitted = { noisy: 0, quiet: 0 };
+    for (let second = 0; second < 2; second++) {
+      await intoNextSecond(200 * (second + 1));
+      for (let i = 0; i < 40; i++) {
+        if (i % 8 === 0 && (await start(quiet, i)).allowed) admitted.quiet++;
+        if ((await start(noisy, i)).allowed) admitted.noisy++;
+      }
+    }
+    // The quiet tenant's 5 a second are within its share (at least 10): all admitted.
+    expect(admitted.quiet).toBe(10);
+    // The noisy one: 20 while the quiet tenant had started nothing, then 15 (20 less its 5).
+    expect(admitted.noisy).toBe(35);
+    const refused = await start(noisy, 0);
+    expect(refused).toMatchObject({ allowed: false, fairShare: true, remaining: 0 });
+    expect(refused.limit).toBe(15);
   });
 });

@@ -107,6 +107,7 @@ async function main(logger: JsonLogger): Promise<void> {
       rpcTimeoutMs: 5_000,
       // One process: the tenants' rate windows are counted in it, without Redis.
       tenantLimits: tenantLimitDefaultsOf(config),
+      platformRunsPerSecond: config.WEFT_PLATFORM_RUNS_PER_SECOND,
       requestLog: config.WEFT_REQUEST_LOG,
     }),
     logger,

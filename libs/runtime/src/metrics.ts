@@ -73,7 +73,7 @@ export const METRICS = {
   rateLimited: {
     name: 'weft_rate_limited_total',
     type: 'counter',
-    help: 'Requests answered 429 because their tenant was over a limit, by limit',
+    help: 'Requests answered 429 because their tenant was over a limit, by limit: requests, runs, fair_share (its share of the platform budget)',
     labels: ['kind'],
     servedBy: ['gateway'],
   },

@@ -95,6 +95,39 @@ describe('tenant rate limits', () => {
     expect(gateway.rpc.calls.filter((c) => c.method === 'runs.start')).toHaveLength(started);
   });
 
+  it("refuses a tenant over its share of the platform's run starts, not one under it", async () => {
+    await gateway.app.close();
+    gateway = await startTestGateway({
+      tenantLimits: { requestsPerSecond: 1_000, runsPerSecond: 1_000, concurrentRuns: null },
+      platformRunsPerSecond: 4,
+    });
+    gateway.rpc.on(WorkflowRpc, 'runs.start', async () => ({ run: runSummary(), created: true }));
+    const noisy = await gateway.createTenant('noisy');
+    const quiet = await gateway.createTenant('quiet');
+    // Shares are by the second: each burst begins early in one, later than the last (a
+    // tenant's own window opens at its first start).
+    const intoNextSecond = (ms: number) =>
+      new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + ms));
+    const statuses = (answers: Answer[]) => answers.map((a) => a.statusCode);
+
+    // Nobody started runs in the last second: the noisy tenant is not held.
+    await intoNextSecond(5);
+    expect(
+      statuses(await Promise.all(Array.from({ length: 8 }, () => start(noisy.authorization)))),
+    ).toEqual(Array(8).fill(202));
+    // It took 8 of 4: now it gets its share, while the quiet tenant, under its own, is not held.
+    await intoNextSecond(200);
+    const quietAnswer = await start(quiet.authorization);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => start(noisy.authorization)));
+    expect(quietAnswer.statusCode).toBe(202);
+    expect(statuses(answers).filter((s) => s === 202)).toHaveLength(4);
+    const refused = answers.find((a) => a.statusCode === 429)!;
+    expect(refused.json().detail).toContain('fair share');
+    expect(Number(refused.headers['retry-after'])).toBe(1);
+    expect(refused.headers['ratelimit-policy']).toBe('"requests";q=1000;w=1, "runs";q=4;w=1');
+    expect(refused.headers['ratelimit']).toMatch(/"runs";r=0;t=1$/);
+  });
+
   it('counts webhook deliveries by the tenant in their path', async () => {
     const tenant = await gateway.createTenant();
     await patch(tenant.tenantId, { requestsPerSecond: 2 });

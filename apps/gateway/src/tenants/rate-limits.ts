@@ -9,6 +9,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import { LoadShedding } from '../http/load-shedding';
+import { PlatformShare } from './platform-share';
 import { problemFor, ProblemError } from '../problem/problem';
 import { TENANT_LIMIT_DEFAULTS } from '../tokens';
 import { effectiveLimits, type TenantLimitOverrides, type TenantLimits } from './tenant-limits';
@@ -39,6 +40,11 @@ export interface RateDecision {
   remaining: number;
   /** Until the current one-second window ends. */
   resetMs: number;
+  /**
+   * Refused, or limited, by the tenant's fair share of the platform's run starts per second
+   * rather than by its own limit: `limit` is then that share.
+   */
+  fairShare?: boolean;
 }
 
 const WINDOW_SECONDS = 1;
@@ -54,23 +60,57 @@ const limited = counter(METRICS.rateLimited);
  * A tenant that used up its window is refused in process until the window ends, without asking
  * Redis again: a client flooding past its limit would otherwise cost a Redis round trip per
  * refusal (docs/performance.md, "Refusals a flooding client waits for").
+ *
+ * With a platform budget for run starts (`WEFT_PLATFORM_RUNS_PER_SECOND`), a start within its
+ * tenant's own limit must also be within the tenant's fair share of that budget (PlatformShare,
+ * ADR 0024): a flooding tenant gets what the others leave, so the platform is not run past what
+ * it can serve with the quiet tenants' runs behind the flood.
  */
 export class TenantRateLimits {
   /** By kind and limit: a tenant whose limit changes starts a new window. */
   private readonly limiters = new Map<string, RateLimiterAbstract>();
 
-  constructor(private readonly redis?: Redis) {}
+  /** `share`: the platform's run starts per second, shared fairly; none without a budget. */
+  constructor(
+    private readonly redis?: Redis,
+    private readonly share?: PlatformShare,
+  ) {}
 
   async consume(kind: RateKind, tenantId: string, limits: TenantLimits): Promise<RateDecision> {
     const limit = limits[LIMIT_OF[kind]];
+    let own: RateDecision;
     try {
       const result = await this.limiterFor(kind, limit).consume(tenantId);
-      return decision(kind, true, limit, result);
+      own = decision(kind, true, limit, result);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       limited.inc({ kind });
       return decision(kind, false, limit, rejection);
     }
+    return kind === 'runs' && this.share ? this.shared(this.share, tenantId, own) : own;
+  }
+
+  /**
+   * A start within the tenant's own limit, checked against its fair share of the platform's
+   * budget (PlatformShare) when that is smaller. The starts counted are those of the tenant's own
+   * window; a start refused here still took its point there, so a client that keeps sending is
+   * soon refused from memory (inMemoryBlockOnConsumed) at no cost.
+   */
+  private async shared(share: PlatformShare, tenantId: string, own: RateDecision) {
+    const { allowance, resetMs } = await share.allowance(tenantId);
+    if (allowance >= own.limit) {
+      share.record(tenantId);
+      return own;
+    }
+    const started = own.limit - own.remaining;
+    const limit = Math.floor(allowance);
+    if (started > allowance) {
+      limited.inc({ kind: 'fair_share' });
+      return { kind: own.kind, allowed: false, limit, remaining: 0, resetMs, fairShare: true };
+    }
+    share.record(tenantId);
+    const remaining = Math.max(0, limit - started);
+    return { ...own, limit, remaining, resetMs: Math.min(own.resetMs, resetMs), fairShare: true };
   }
 
   private limiterFor(kind: RateKind, points: number): RateLimiterAbstract {
@@ -178,7 +218,9 @@ export function rateLimited(decision: RateDecision): ProblemError {
   const what = decision.kind === 'runs' ? 'run starts' : 'requests';
   const { problem, headers } = problemFor(
     'rate_limited',
-    `the tenant is over its limit of ${decision.limit} ${what} per second; retry after Retry-After seconds`,
+    decision.fairShare
+      ? `the platform is at its capacity for run starts, and the tenant is over its fair share of it (${decision.limit} per second while other tenants start runs); retry after Retry-After seconds`
+      : `the tenant is over its limit of ${decision.limit} ${what} per second; retry after Retry-After seconds`,
   );
   return new ProblemError(problem, {
     ...headers,

@@ -47,6 +47,11 @@ export const tenantLimitEnv = {
   WEFT_TENANT_REQUESTS_PER_SECOND: env.positiveInt(1_000),
   WEFT_TENANT_RUNS_PER_SECOND: env.positiveInt(1_000),
   ...concurrentRunsEnv,
+  /**
+   * Run starts per second the whole platform takes (API and webhooks), shared fairly among the
+   * tenants starting runs; 0: none, each tenant only has its own `runsPerSecond`.
+   */
+  WEFT_PLATFORM_RUNS_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(0),
 };
 
 export const tenantLimitDefaultsOf = (config: {

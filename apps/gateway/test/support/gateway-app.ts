@@ -34,6 +34,7 @@ export async function startTestGateway(
     loadShedding?: Partial<LoadSheddingOptions>;
     limits?: Partial<GatewayLimits>;
     tenantLimits?: TenantLimits;
+    platformRunsPerSecond?: number;
     beforeInit?: (app: NestFastifyApplication) => void;
     /** The web console's build to serve; apps/console/dist by default. */
     consoleDir?: string | null;
@@ -59,6 +60,9 @@ export async function startTestGateway(
         runsPerSecond: 1_000,
         concurrentRuns: null,
       },
+      ...(options.platformRunsPerSecond && {
+        platformRunsPerSecond: options.platformRunsPerSecond,
+      }),
       ...(options.sseHeartbeatMs && { sseHeartbeatMs: options.sseHeartbeatMs }),
       ...(options.sseIdleMs && { sseIdleMs: options.sseIdleMs }),
       ...(options.loadShedding && { loadShedding: options.loadShedding }),
