@@ -4,12 +4,17 @@ const counts = (entries: Record<string, number>) => new Map(Object.entries(entri
 
 describe('fairAllowance', () => {
   it('gives a tenant alone the whole budget', () => {
+    expect(fairAllowance(60, counts({}), 'a')).toBe(60);
     expect(fairAllowance(60, counts({ a: 60 }), 'a')).toBe(60);
   });
 
   it('does not hold a tenant that started fewer than its share in the last second', () => {
-    expect(fairAllowance(60, counts({}), 'a')).toBe(Infinity);
     expect(fairAllowance(60, counts({ a: 60, b: 19, c: 20 }), 'b')).toBe(Infinity);
+  });
+
+  it('holds a tenant that starts after a quiet second to its share: a flood may begin so', () => {
+    expect(fairAllowance(60, counts({ b: 20, c: 20 }), 'a')).toBe(20);
+    expect(fairAllowance(66, counts({ b: 20, c: 20 }), 'a')).toBe(26);
   });
 
   it('gives a flooding tenant what the quiet ones leave', () => {
@@ -31,18 +36,18 @@ describe('PlatformShare in process', () => {
   it("shares a second's budget by what each tenant started in the last one", async () => {
     let now = 10_000;
     const share = new PlatformShare(30, undefined, { now: () => now });
-    // Nobody started runs in the last second: A is not held.
-    expect(await share.allowance('a')).toEqual({ allowance: Infinity, resetMs: 1_000 });
-    for (let i = 0; i < 40; i++) share.record('a');
+    // Nobody started runs in the last second: A may take the whole budget.
+    expect(await share.allowance('a')).toEqual({ allowance: 30, resetMs: 1_000 });
+    for (let i = 0; i < 30; i++) share.record('a');
     share.record('b');
     now += 1_000;
-    // A took 40 and B 1: the next second A gets what B leaves, and B, under its share, all.
+    // A took 30 and B 1: the next second A gets what B leaves, and B, under its share, all.
     expect((await share.allowance('a')).allowance).toBe(29);
     expect((await share.allowance('b')).allowance).toBe(Infinity);
     now += 250;
     expect((await share.allowance('a')).resetMs).toBe(750);
-    // After a second with no starts, A is not held.
+    // A second with no starts: each alone again.
     now += 1_000;
-    expect((await share.allowance('a')).allowance).toBe(Infinity);
+    expect((await share.allowance('b')).allowance).toBe(30);
   });
 });

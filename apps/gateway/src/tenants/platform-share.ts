@@ -9,12 +9,14 @@ const KEY_TTL_MS = 5_000;
 
 /**
  * How many runs `tenantId` may start in a second when the platform has `budget` per second in all
- * and `last` is what every tenant started in the last second. A tenant that started fewer than
- * its fair share (the budget over the tenants that started runs then, itself included) is not
- * held (Infinity): a light tenant whose starts bunch up within a second is not refused for a
- * heavy one's sake. Any other may start its share or, when the others left more than that
- * unused, what they left. Max-min fairness, one second behind: a tenant alone may use the whole
- * budget, and a flooding tenant gets what the others leave, never less than its share.
+ * and `last` is what every tenant started in the last second. A tenant that started runs then,
+ * but fewer than its fair share (the budget over the tenants that started runs then, itself
+ * included), is not held (Infinity): a light tenant whose starts bunch up within a second is
+ * not refused for a heavy one's sake. Any other — a heavy tenant, or one that starts after a
+ * quiet second, which may be the first second of a flood — may start its share or, when the
+ * others left more than that unused, what they left. Max-min fairness, one second behind: a
+ * tenant alone may use the whole budget, and a flooding tenant gets what the others leave, never
+ * less than its share.
  */
 export function fairAllowance(budget: number, last: Counts, tenantId: string): number {
   let others = 0;
@@ -25,7 +27,8 @@ export function fairAllowance(budget: number, last: Counts, tenantId: string): n
     tenants += 1;
   }
   const share = budget / tenants;
-  if ((last.get(tenantId) ?? 0) < share) return Infinity;
+  const own = last.get(tenantId) ?? 0;
+  if (own > 0 && own < share) return Infinity;
   return Math.max(share, budget - others);
 }
 

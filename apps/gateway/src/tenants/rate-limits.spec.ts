@@ -110,12 +110,11 @@ describe('tenant rate limits', () => {
       new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + ms));
     const statuses = (answers: Answer[]) => answers.map((a) => a.statusCode);
 
-    // Nobody started runs in the last second: the noisy tenant is not held.
+    // Nobody started runs in the last second: the noisy tenant alone gets the whole budget.
     await intoNextSecond(5);
-    expect(
-      statuses(await Promise.all(Array.from({ length: 8 }, () => start(noisy.authorization)))),
-    ).toEqual(Array(8).fill(202));
-    // It took 8 of 4: now it gets its share, while the quiet tenant, under its own, is not held.
+    const first = await Promise.all(Array.from({ length: 8 }, () => start(noisy.authorization)));
+    expect(statuses(first).filter((s) => s === 202)).toHaveLength(4);
+    // Now it gets what the quiet tenant leaves; the quiet one, within its share, all it asks.
     await intoNextSecond(200);
     const quietAnswer = await start(quiet.authorization);
     const answers = await Promise.all(Array.from({ length: 10 }, () => start(noisy.authorization)));
