@@ -5,7 +5,7 @@
 //
 //   npm run bench                                   every scenario
 //   npm run bench -- --scenarios api-mixed,e2e      some of them (api-mixed, e2e, webhook, foreach, publish, history, fairness)
-//   npm run bench -- --scenarios fairness --fairness-runs 20000 --fairness-rate 20
+//   npm run bench -- --scenarios fairness --fairness-runs 20000 --fairness-rate 20 --fairness-platform-runs-per-second 66
 //   npm run bench -- --connections 1000 --duration 30 --e2e-rates 200,400 --history-runs 10000
 //   npm run bench -- --scenarios webhook --webhook-rates 100,200 --webhook-duration 20
 //   npm run bench -- --scenarios publish --publish-runs 4 --publish-items 2500 --publish-brokers kafka,rabbitmq

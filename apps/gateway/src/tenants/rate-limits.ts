@@ -219,7 +219,7 @@ export function rateLimited(decision: RateDecision): ProblemError {
   const { problem, headers } = problemFor(
     'rate_limited',
     decision.fairShare
-      ? `the platform is at its capacity for run starts, and the tenant is over its fair share of it (${decision.limit} per second while other tenants start runs); retry after Retry-After seconds`
+      ? `the platform is at its budget of run starts, and the tenant is over its fair share of it (${decision.limit} per second now); retry after Retry-After seconds`
       : `the tenant is over its limit of ${decision.limit} ${what} per second; retry after Retry-After seconds`,
   );
   return new ProblemError(problem, {
