@@ -44,9 +44,13 @@ async function steady(baseUrl, apiKey, workflowId, rate, durationS) {
   return Promise.all(sends);
 }
 
+/** A phase's windows (by the send's time from the first send): each one's p99, ms. */
+const WINDOW_S = 20;
+
 /**
  * Waits (bounded) until the runs of `sends` ended, then answers their trigger-to-succeeded
- * times: from the client's send to the run's `finished_at`.
+ * times: from the client's send to the run's `finished_at`, over the phase and per window of
+ * WINDOW_S (a tail made in one part of a phase shows there).
  */
 async function latencies(db, sends, limitMs = 180_000) {
   const ids = sends.filter((s) => s.runId).map((s) => s.runId);
@@ -63,11 +67,16 @@ async function latencies(db, sends, limitMs = 180_000) {
   }
   const byId = new Map(rows.map((r) => [r.id, r]));
   const succeeded = [];
+  const windows = [];
+  const firstSentAt = sends[0]?.sentAt ?? 0;
   let notSucceeded = 0;
   for (const send of sends) {
     const run = send.runId && byId.get(send.runId);
-    if (run && run.status === 'succeeded') succeeded.push(run.finished_at.getTime() - send.sentAt);
-    else notSucceeded++;
+    if (run && run.status === 'succeeded') {
+      const ms = run.finished_at.getTime() - send.sentAt;
+      succeeded.push(ms);
+      (windows[Math.floor((send.sentAt - firstSentAt) / (WINDOW_S * 1000))] ??= []).push(ms);
+    } else notSucceeded++;
   }
   const statuses = {};
   for (const send of sends) statuses[send.status] = (statuses[send.status] ?? 0) + 1;
@@ -80,6 +89,8 @@ async function latencies(db, sends, limitMs = 180_000) {
     succeeded: succeeded.length,
     notSucceeded,
     triggerToSucceededMs: percentiles(succeeded),
+    windowS: WINDOW_S,
+    p99ByWindowMs: Array.from(windows, (w) => (w ? percentiles(w).p99 : null)),
   };
 }
 

@@ -1593,6 +1593,12 @@ function markdown(report) {
       row("A's backlog drains", 'B', f.whileBacklogDrains.B),
       row("A's backlog drains", 'C', f.whileBacklogDrains.C),
       '',
+      ...(f.duringFlood.B.p99ByWindowMs
+        ? [
+            `Trigger-to-succeeded p99 per ${f.duringFlood.B.windowS} s of each phase, ms — B quiet: ${f.quiet.B.p99ByWindowMs.join(', ')}; B while A floods: ${f.duringFlood.B.p99ByWindowMs.join(', ')}; C while A floods: ${f.duringFlood.C.p99ByWindowMs.join(', ')}.`,
+            '',
+          ]
+        : []),
       `A: ${f.a.sent} triggers sent in ${f.a.floodSeconds} s, ${f.a.accepted} accepted (answers ${JSON.stringify(f.a.requests)}); ${f.a.succeeded} of its ${f.a.runs} runs succeeded, ${f.a.succeededPerSecondDuringFlood}/s while it flooded and ${f.a.succeededPerSecondOverall}/s from its first start to its last end; at most ${f.a.mostRunningAtOnce} running at once (sampled every 200 ms). p99 during the flood over quiet: B ${f.p99Ratio.B}×, C ${f.p99Ratio.C}×.`,
       '',
       // Stack CPU per run: the runs of the phase's sends that succeeded (and A's that ended

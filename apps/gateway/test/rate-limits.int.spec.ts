@@ -71,7 +71,7 @@ describe('tenant rate windows in Redis (real Redis)', () => {
     expect(admitted.filter(Boolean)).toHaveLength(5);
   });
 
-  it("shares the platform's run starts fairly across gateway replicas", async () => {
+  it("shares the platform's run starts fairly across gateway replicas, paced", async () => {
     const a = client(REDIS_URL);
     const b = client(REDIS_URL);
     await Promise.all([a.connect(), b.connect()]);
@@ -83,31 +83,42 @@ describe('tenant rate windows in Redis (real Redis)', () => {
       new TenantRateLimits(b, new PlatformShare(20, b, { keyPrefix })),
     ];
     const [noisy, quiet] = [randomUUID(), randomUUID()];
-    const start = (tenantId: string, i: number) => replicas[i % 2]!.consume('runs', tenantId, own);
-    // Each tenant's own window opens at its first start and lasts a second: each second's starts
-    // begin later in it than the last one's, so they fall in a new window of their own too.
-    const intoNextSecond = (ms: number) =>
-      new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + ms));
-    // The noisy tenant alone may take the whole budget.
-    await intoNextSecond(5);
-    let alone = 0;
-    for (let i = 0; i < 20; i++) if ((await start(noisy, i)).allowed) alone++;
-    expect(alone).toBe(20);
-    // Both tenants start runs in the next seconds: the noisy one gets what the quiet one leaves.
-    const admitted = { noisy: 0, quiet: 0 };
-    for (let second = 0; second < 2; second++) {
-      await intoNextSecond(200 * (second + 1));
-      for (let i = 0; i < 40; i++) {
-        if (i % 8 === 0 && (await start(quiet, i)).allowed) admitted.quiet++;
-        if ((await start(noisy, i)).allowed) admitted.noisy++;
-      }
-    }
-    // The quiet tenant's 5 a second are within its share (at least 10): all admitted.
-    expect(admitted.quiet).toBe(10);
-    // The noisy one: 20 while the quiet tenant had started nothing, then 15 (20 less its 5).
-    expect(admitted.noisy).toBe(35);
-    const refused = await start(noisy, 0);
-    expect(refused).toMatchObject({ allowed: false, fairShare: true, remaining: 0 });
-    expect(refused.limit).toBe(15);
+    /** `n` starts at once through both replicas: when each was answered, and whether admitted. */
+    const starts = (tenantId: string, n: number) => {
+      const sent = performance.now();
+      return Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const decision = await replicas[i % 2]!.consume('runs', tenantId, own);
+          return { ...decision, afterMs: performance.now() - sent };
+        }),
+      );
+    };
+    const admitted = (answers: { allowed: boolean }[]) => answers.filter((d) => d.allowed).length;
+    // Shares are by the second, and a tenant's own window opens at its first start and lasts a
+    // second: each burst begins later in its second than the last one did.
+    const second = Math.floor(Date.now() / 1_000) + 1;
+    const at = (s: number, ms: number) =>
+      new Promise((resolve) => setTimeout(resolve, (second + s) * 1_000 + ms - Date.now()));
+
+    // Nobody started runs in the last second: the noisy tenant alone may take the whole budget.
+    await at(0, 5);
+    const alone = starts(noisy, 20);
+    // Both start runs: the noisy one gets its share after its 20, the quiet one starts within its own.
+    await at(1, 300);
+    const [quietFirst, noisyFirst] = [starts(quiet, 5), starts(noisy, 40)];
+    // The noisy one gets what the quiet one left (20 less 5).
+    await at(2, 600);
+    const noisyThen = starts(noisy, 40);
+
+    expect(admitted(await alone)).toBe(20);
+    expect(admitted(await quietFirst)).toBe(5);
+    expect(admitted(await noisyFirst)).toBe(20);
+    const then = await noisyThen;
+    expect(admitted(then)).toBe(15);
+    const refused = then.find((d) => !d.allowed)!;
+    expect(refused).toMatchObject({ fairShare: true, remaining: 0, limit: 15 });
+    // Refusals are answered at once; admitted starts are spread over the window (1/15 s apart).
+    expect(Math.max(...then.filter((d) => !d.allowed).map((d) => d.afterMs))).toBeLessThan(300);
+    expect(Math.max(...then.filter((d) => d.allowed).map((d) => d.afterMs))).toBeGreaterThan(700);
   });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { counter, METRICS } from '@weft/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -95,6 +96,12 @@ export class TenantRateLimits {
    * budget (PlatformShare) when that is smaller. The starts counted are those of the tenant's own
    * window; a start refused here still took its point there, so a client that keeps sending is
    * soon refused from memory (inMemoryBlockOnConsumed) at no cost.
+   *
+   * A start admitted within a share is paced: the n-th of the window is answered no sooner than
+   * (n − 1) / share of the window into it (rate-limiter-flexible's execEvenly, for this limit
+   * only). A flooding client's refused requests all come back when the window ends; admitted at
+   * once, its share of starts arrived in one burst, more than its `concurrentRuns` at a time, and
+   * the rest queued behind its limit — the engine's costlier path, slower still under load.
    */
   private async shared(share: PlatformShare, tenantId: string, own: RateDecision) {
     const { allowance, resetMs } = await share.allowance(tenantId);
@@ -109,6 +116,9 @@ export class TenantRateLimits {
       return { kind: own.kind, allowed: false, limit, remaining: 0, resetMs, fairShare: true };
     }
     share.record(tenantId);
+    const elapsedMs = WINDOW_SECONDS * 1000 - own.resetMs;
+    const paceMs = ((started - 1) * WINDOW_SECONDS * 1000) / allowance - elapsedMs;
+    if (paceMs > 0) await sleep(Math.min(paceMs, own.resetMs));
     const remaining = Math.max(0, limit - started);
     return { ...own, limit, remaining, resetMs: Math.min(own.resetMs, resetMs), fairShare: true };
   }
