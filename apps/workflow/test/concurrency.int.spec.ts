@@ -11,7 +11,7 @@ import {
 } from '@weft/contracts';
 import { InProcessBus } from '@weft/messaging';
 import { createDataSource, migrate } from '@weft/persistence';
-import { createHttpApp, JsonLogger, ReadinessRegistry } from '@weft/runtime';
+import { createHttpApp, JsonLogger, ReadinessRegistry, uuidv7 } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
 import { SlotRepository, slotLockName } from '../src/engine/store/slot.repository';
@@ -546,18 +546,52 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       expect(await tenantSlotsOf(limited)).toBe(0);
     });
 
-    it('answers how many slots each tenant had freed, so ends send for that many waiting runs', async () => {
-      // Ends hand slots on by this count; the sweep only catches a lost wake-up. (TypeORM
-      // answers DELETE … RETURNING as [rows, count]: reading it as rows sent for no one.)
-      const [t1, t2] = [randomUUID(), randomUUID()];
-      const runs = [randomUUID(), randomUUID(), randomUUID()];
+    it('sends for as many waiting runs of each tenant as it freed slots, past those already sent for', async () => {
+      // Ends hand slots on by this count; the sweep only catches a lost wake-up.
+      const [t1, t2, t3] = [randomUUID(), randomUUID(), randomUUID()];
+      await setLimit(t1, 3);
+      const workflowId = randomUUID();
+      const waiting = (tenant: string, n: number) =>
+        Array.from({ length: n }, () => ({ id: uuidv7(), tenant })).sort((a, b) =>
+          a.id < b.id ? -1 : 1,
+        );
+      // t1: 3 slots, all taken, 4 runs waiting. t2: no limit of its own (and no default
+      // passed), 2 waiting. t3: 1 taken, nothing waiting.
+      const runs = [...waiting(t1, 4), ...waiting(t2, 2)];
+      for (const run of runs) {
+        await db.query(
+          `INSERT INTO workflow.runs (id, tenant_id, workflow_id, workflow_version, status, input, waiting_for)
+           VALUES ($1, $2, $3, 1, 'queued', '{}', 'concurrentRuns')`,
+          [run.id, run.tenant, workflowId],
+        );
+      }
+      const held = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       await db.query(
-        `INSERT INTO workflow.tenant_slots (run_id, tenant_id) VALUES ($1, $4), ($2, $4), ($3, $5)`,
-        [...runs, t1, t2],
+        `INSERT INTO workflow.tenant_slots (run_id, tenant_id)
+         VALUES ($1, $6), ($2, $6), ($3, $6), ($4, $7), ($5, $8)`,
+        [...held, t1, t2, t3],
       );
-      const freed = await new SlotRepository().releaseTenant(db, [...runs, randomUUID()]);
-      expect(Object.fromEntries(freed)).toEqual({ [t1]: 2, [t2]: 1 });
-      expect(await tenantSlotsOf(t1)).toBe(0);
+      const slots = new SlotRepository();
+      // t1 frees 2 of 3: its 2 oldest waiting runs; t2 frees 1: its oldest; t3: no one waits.
+      const woken = await slots.releaseTenant(
+        db,
+        [held[0]!, held[1]!, held[3]!, held[4]!, randomUUID()],
+        null,
+      );
+      expect(woken.sort()).toEqual([runs[0]!.id, runs[1]!.id, runs[4]!.id].sort());
+      expect(await tenantSlotsOf(t1)).toBe(1);
+      // t1 frees its last slot: 3 free before it, so runs 1 and 2 were sent for; now the third.
+      expect(await slots.releaseTenant(db, [held[2]!], null)).toEqual([runs[2]!.id]);
+      // An old run waiting takes a free slot first: a newer one gets none while it waits.
+      expect(await slots.takeTenantIfOpen(db, uuidv7(), t1, 3)).toBe(false);
+      expect(await slots.takeTenantIfOpen(db, runs[0]!.id, t1, 3)).toBe(true);
+      expect(await tenantSlotsOf(t1)).toBe(1);
+      await db.query('DELETE FROM workflow.runs WHERE id = ANY($1::uuid[])', [
+        runs.map((r) => r.id),
+      ]);
+      await db.query('DELETE FROM workflow.tenant_slots WHERE tenant_id = ANY($1::uuid[])', [
+        [t1, t2, t3],
+      ]);
     });
 
     it('runs a child while its parent waits for it: a limit of 1 cannot wedge a parent', async () => {

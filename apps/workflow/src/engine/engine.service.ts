@@ -354,8 +354,7 @@ export class EngineService {
       ) {
         // A waiting run whose wait ended goes on only with a slot; without one its signal is
         // taken (the step's end recorded) but no step begins, and it waits for a slot.
-        if (await this.slots.tenantOpen(tx, runId, run.tenantId, held.tenantLimit!)) {
-          await this.slots.takeTenant(tx, runId, run.tenantId);
+        if (await this.slots.takeTenantIfOpen(tx, runId, run.tenantId, held.tenantLimit!)) {
           held.resumes = false;
           holding.add(runId);
           if (run.waitingFor) {
@@ -617,17 +616,18 @@ export class EngineService {
     gate: SlotGate,
   ): Promise<{ waitingFor: RunWaitingFor | null; wake: string[] }> {
     const key = gate.key && (await this.slots.keyState(tx, run.id, gate.key.key, gate.key.limit));
-    const tenantOpen =
-      gate.tenantLimit === undefined ||
-      (await this.slots.tenantOpen(tx, run.id, run.tenantId, gate.tenantLimit));
     const keyOpen = !key || (key.free > 0 && !key.older);
+    // The tenant's slot is taken only when the key's is free too.
+    const taken =
+      keyOpen &&
+      (gate.tenantLimit === undefined ||
+        (await this.slots.takeTenantIfOpen(tx, run.id, run.tenantId, gate.tenantLimit)));
     const wake: string[] = [];
-    if (keyOpen && tenantOpen) {
+    if (taken) {
       if (gate.key && key) {
         await this.slots.takeKey(tx, run.id, gate.key.key);
         wake.push(...(await this.slots.keyWaiting(tx, gate.key.key, key.free - 1, run.id)));
       }
-      if (gate.tenantLimit !== undefined) await this.slots.takeTenant(tx, run.id, run.tenantId);
       return { waitingFor: null, wake };
     }
     // Free slots with older runs waiting for them: those runs are sent for.
@@ -654,18 +654,15 @@ export class EngineService {
   ): Promise<void> {
     const wake: string[] = [];
     if (ended.length > 0 || idle.length > 0) {
-      const freed = await this.slots.releaseTenant(tx, [...ended.map((run) => run.id), ...idle]);
-      if (freed.size > 0) {
-        const limits = await this.tenantLimits.concurrentRuns(tx, [...freed.keys()]);
-        for (const [tenantId, count] of freed) {
-          // The oldest waiting runs, as many as there were free slots before, were sent for
-          // when those slots freed: this end's slots go to the ones after them.
-          const limit = limits.get(tenantId) ?? null;
-          const freeBefore =
-            limit === null ? 0 : (await this.slots.tenantFree(tx, tenantId, limit)) - count;
-          wake.push(...(await this.slots.tenantWaiting(tx, tenantId, count, freeBefore)));
-        }
-      }
+      // The oldest waiting runs, as many as there were free slots before, were sent for when
+      // those slots freed: this end's slots go to the ones after them.
+      wake.push(
+        ...(await this.slots.releaseTenant(
+          tx,
+          [...ended.map((run) => run.id), ...idle],
+          this.tenantLimits.fallback,
+        )),
+      );
     }
     const keyed = ended.filter((run) => (run.concurrencyKey ?? null) !== null);
     if (keyed.length > 0) {

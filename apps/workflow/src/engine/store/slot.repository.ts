@@ -67,22 +67,32 @@ export class SlotRepository {
   }
 
   /**
-   * Whether `runId` may take one of its tenant's `limit` slots (`concurrentRuns`): more are
+   * Takes one of the tenant's `limit` slots (`concurrentRuns`) for `runId` if it may: more are
    * free than older runs of the tenant wait for one — the free slots are theirs first, so the
    * tenant's runs start in arrival order, yet woken runs need not be applied oldest first.
-   * The caller holds the tenant's lock.
+   * Answers whether it took one. One statement: the check and the take are one round trip on
+   * every start of a limited tenant. The caller holds the tenant's lock.
    */
-  async tenantOpen(tx: Sql, runId: string, tenantId: string, limit: number): Promise<boolean> {
-    const [state] = await tx.query<{ taken: number; older: number }[]>(
-      `SELECT (SELECT count(*)::int FROM workflow.tenant_slots WHERE tenant_id = $1) AS taken,
-              (SELECT count(*)::int FROM (
-                 SELECT 1 FROM workflow.runs
-                  WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
-                    AND status IN ('queued', 'running') AND id < $2
-                  LIMIT $3) o) AS older`,
+  async takeTenantIfOpen(
+    tx: Sql,
+    runId: string,
+    tenantId: string,
+    limit: number,
+  ): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      `INSERT INTO workflow.tenant_slots (run_id, tenant_id)
+       SELECT $2, $1
+        WHERE $3::int - (SELECT count(*)::int FROM workflow.tenant_slots WHERE tenant_id = $1)
+              > (SELECT count(*)::int FROM (
+                   SELECT 1 FROM workflow.runs
+                    WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
+                      AND status IN ('queued', 'running') AND id < $2
+                    LIMIT $3) o)
+       ON CONFLICT (run_id) DO NOTHING
+       RETURNING run_id`,
       [tenantId, runId, limit],
     );
-    return limit - state!.taken > state!.older;
+    return rows.length > 0;
   }
 
   /** Those of `runIds` that hold one of their tenant's slots. */
@@ -93,14 +103,6 @@ export class SlotRepository {
       [runIds],
     );
     return new Set(rows.map((row) => row.run_id));
-  }
-
-  async takeTenant(tx: Sql, runId: string, tenantId: string): Promise<void> {
-    await tx.query(
-      `INSERT INTO workflow.tenant_slots (run_id, tenant_id) VALUES ($1, $2)
-       ON CONFLICT (run_id) DO NOTHING`,
-      [runId, tenantId],
-    );
   }
 
   /**
@@ -149,19 +151,40 @@ export class SlotRepository {
   }
 
   /**
-   * Deletes the tenant slots of runs that ended (a run that held none has none to delete);
-   * answers how many each tenant had freed.
+   * Deletes the tenant slots of runs that ended (a run that held none has none to delete) and
+   * answers the runs to send for: of each tenant that freed n slots, its n oldest waiting runs
+   * past those the slots free before were already sent for (limit − slots taken before the
+   * delete: the statement's snapshot still sees the deleted rows). `defaultLimit` is the
+   * platform's `concurrentRuns` (null: none) for a tenant without its own; a tenant without a
+   * limit gets its n oldest. One statement, on every end of a limited tenant's run.
    */
-  async releaseTenant(tx: Sql, runIds: readonly string[]): Promise<Map<string, number>> {
-    const freed = new Map<string, number>();
-    if (runIds.length === 0) return freed;
-    // TypeORM answers a DELETE … RETURNING with [rows, count].
-    const [rows] = await tx.query<[{ tenant_id: string }[], number]>(
-      'DELETE FROM workflow.tenant_slots WHERE run_id = ANY($1::uuid[]) RETURNING tenant_id',
-      [runIds],
+  async releaseTenant(
+    tx: Sql,
+    runIds: readonly string[],
+    defaultLimit: number | null,
+  ): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    const rows: { id: string }[] = await tx.query(
+      `WITH freed AS (
+         DELETE FROM workflow.tenant_slots WHERE run_id = ANY($1::uuid[]) RETURNING tenant_id
+       ), per AS (
+         SELECT f.tenant_id, count(*)::int AS n,
+                COALESCE(min(l.concurrent_runs), $2::int) AS lim
+           FROM freed f LEFT JOIN workflow.tenant_limits l ON l.tenant_id = f.tenant_id
+          GROUP BY f.tenant_id
+       )
+       SELECT w.id FROM per, LATERAL (
+         SELECT r.id FROM workflow.runs r
+          WHERE r.tenant_id = per.tenant_id AND r.waiting_for = 'concurrentRuns'
+            AND r.status IN ('queued', 'running')
+          ORDER BY r.id
+          OFFSET GREATEST(0, COALESCE(per.lim - (SELECT count(*)::int FROM workflow.tenant_slots s
+                                                   WHERE s.tenant_id = per.tenant_id), 0))
+          LIMIT per.n
+       ) w`,
+      [runIds, defaultLimit],
     );
-    for (const row of rows) freed.set(row.tenant_id, (freed.get(row.tenant_id) ?? 0) + 1);
-    return freed;
+    return rows.map((row) => row.id);
   }
 
   /** Runs waiting for a slot, by what they wait for, and slots held, by scope: for metrics. */

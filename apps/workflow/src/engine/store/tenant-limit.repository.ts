@@ -10,7 +10,8 @@ const CACHED_LIMIT_MS = 1_000;
  * and sends a change here (`tenants.limits.put`); absent a row, a tenant has the default.
  */
 export class TenantLimitRepository {
-  private readonly fallback: number | null;
+  /** The platform's `concurrentRuns` for a tenant without its own; null: no limit. */
+  readonly fallback: number | null;
   private readonly cache = new LruCache<number | null>(CACHED_LIMIT_MS, 10_000, Date.now);
 
   constructor(defaultConcurrentRuns: number) {
