@@ -1,7 +1,15 @@
 import { ConsumerGroups, EventTopics, TaskQueues, WorkflowRpc } from '@weft/contracts';
 import { answerOutagesAsUnavailable, type RpcHandlers } from '@weft/messaging';
 import { isDatabaseUnavailable } from '@weft/persistence';
+import { GroupCommit } from './engine/group-commit';
+import type { RunSignalFor } from './engine/engine.service';
+import type { RunState } from './engine/run-state';
 import type { WorkflowComponents, WorkflowDeps } from './workflow.components';
+
+/** The most signals one engine transaction applies (a Kafka handler's batch is at most 200). */
+const SIGNAL_BATCH = 400;
+/** Engine transactions of signals in flight at once. */
+const SIGNAL_LANES = 2;
 
 /**
  * The workflow service's transports, kept thin: Kafka consumers and RPC handlers unpack a
@@ -13,13 +21,20 @@ export async function serveTransports(
 ): Promise<void> {
   const { engine, runs, workflows, probes, approvals } = components;
   const { events } = deps;
-  // A partition's records in one transaction each batch: the engine's main lever on
-  // throughput (docs/performance.md).
+  // The records of every partition handed over in one turn are applied in one transaction
+  // (at most SIGNAL_LANES at once): on a small machine, where each partition's batch holds a
+  // record or two, this is what keeps transactions per run down (docs/performance.md).
+  const signals = new GroupCommit<RunSignalFor, RunState | undefined>({
+    write: (batch) => engine.applyAll(batch),
+    maxBatch: SIGNAL_BATCH,
+    inFlight: SIGNAL_LANES,
+    gatherTurn: true,
+  });
   events.subscribeBatch(
     EventTopics.runRequests,
     ConsumerGroups.workflowEngine,
     async (requests) => {
-      await engine.applyAll(
+      await signals.submit(
         requests.map(({ runId, cancel }) => ({
           runId,
           signal: cancel ? { kind: 'cancel' } : { kind: 'start' },
@@ -28,7 +43,7 @@ export async function serveTransports(
     },
   );
   events.subscribeBatch(EventTopics.stepResults, ConsumerGroups.workflowEngine, async (results) => {
-    const runs = await engine.applyAll(
+    const runs = await signals.submit(
       results.map((result) => ({ runId: result.runId, signal: { kind: 'result', result } })),
     );
     // A result for no run belongs to a readiness probe.

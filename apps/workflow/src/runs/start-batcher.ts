@@ -1,16 +1,11 @@
 import { isTransientDatabaseError } from '@weft/persistence';
 import type { EngineService } from '../engine/engine.service';
+import { GroupCommit, ItemFailure } from '../engine/group-commit';
 import type { RunState } from '../engine/run-state';
 import type { NewRun } from './new-run';
 
 /** The most starts one transaction writes. */
 const MAX_BATCH = 100;
-
-interface Waiting {
-  run: NewRun;
-  resolve: (run: RunState) => void;
-  reject: (error: unknown) => void;
-}
 
 /**
  * Group commit for run starts: a start that arrives while another transaction of its tenant's
@@ -24,45 +19,37 @@ interface Waiting {
  * start at a time, and only that one fails.
  */
 export class StartBatcher {
-  /** Each tenant's starts waiting for its transaction in flight; a tenant is here while one is. */
-  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly batches: GroupCommit<NewRun, RunState>;
 
-  constructor(private readonly engine: EngineService) {}
-
-  start(run: NewRun): Promise<RunState> {
-    return new Promise((resolve, reject) => {
-      const tenantId = run.run.tenantId;
-      const queue = this.waiting.get(tenantId);
-      if (queue) {
-        queue.push({ run, resolve, reject });
-        return;
-      }
-      const fresh = [{ run, resolve, reject }];
-      this.waiting.set(tenantId, fresh);
-      void this.flush(tenantId, fresh);
+  constructor(private readonly engine: EngineService) {
+    this.batches = new GroupCommit({
+      write: (runs) => this.write(runs),
+      maxBatch: MAX_BATCH,
+      inFlight: 1,
+      gatherTurn: false,
     });
   }
 
-  private async flush(tenantId: string, queue: Waiting[]): Promise<void> {
-    try {
-      while (queue.length > 0) await this.write(queue.splice(0, MAX_BATCH));
-    } finally {
-      this.waiting.delete(tenantId);
-    }
+  async start(run: NewRun): Promise<RunState> {
+    const [started] = await this.batches.submit([run], run.run.tenantId);
+    return started!;
   }
 
-  private async write(batch: Waiting[]): Promise<void> {
+  private async write(runs: NewRun[]): Promise<(RunState | ItemFailure)[]> {
     try {
-      const runs = await this.engine.startNew(batch.map(({ run }) => run));
-      batch.forEach(({ resolve }, i) => resolve(runs[i]!));
+      return await this.engine.startNew(runs);
     } catch (error) {
-      if (batch.length === 1 || isTransientDatabaseError(error)) {
-        for (const { reject } of batch) reject(error);
-        return;
+      if (runs.length === 1 || isTransientDatabaseError(error)) throw error;
+      const results: (RunState | ItemFailure)[] = [];
+      for (const run of runs) {
+        results.push(
+          await this.engine.startNew([run]).then(
+            ([started]) => started!,
+            (failure: unknown) => new ItemFailure(failure),
+          ),
+        );
       }
-      for (const { run, resolve, reject } of batch) {
-        await this.engine.startNew([run]).then(([started]) => resolve(started!), reject);
-      }
+      return results;
     }
   }
 }
