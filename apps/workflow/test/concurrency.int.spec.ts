@@ -10,14 +10,14 @@ import {
   type StepTask,
 } from '@weft/contracts';
 import { InProcessBus } from '@weft/messaging';
-import { createDataSource, migrate } from '@weft/persistence';
+import { createDataSource } from '@weft/persistence';
 import { createHttpApp, JsonLogger, ReadinessRegistry, uuidv7 } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
 import { workflowDatabase } from '../src/database';
 import { SlotRepository, slotLockName } from '../src/engine/store/slot.repository';
 import { WorkflowModule } from '../src/workflow.module';
+import { openWorkflowSchema, testDatabaseUrl } from './support/engine-harness';
 
-const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LEASE_GRACE_MS = 300;
 // Runs wait for each other here, on a machine that may be busy: more than jest's default 5 s.
 jest.setTimeout(60_000);
@@ -44,10 +44,7 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
   let work: (task: StepTask) => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url, poolSize: 6 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
+    db = await openWorkflowSchema(6);
     const logger = new JsonLogger('workflow', 'error', () => undefined);
     for (let i = 0; i < 2; i++) {
       const replicaBus = new InProcessBus(logger);
@@ -57,7 +54,7 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
         // The worker answers later, as a real one would: the bus is not held meanwhile.
         void work(task);
       });
-      const replicaDb = createDataSource(workflowDatabase, { url, poolSize: 4 });
+      const replicaDb = createDataSource(workflowDatabase, { url: testDatabaseUrl, poolSize: 4 });
       await replicaDb.initialize();
       const app = await createHttpApp(
         WorkflowModule.forRoot({

@@ -9,13 +9,11 @@ import {
   type StepTask,
 } from '@weft/contracts';
 import { InProcessBus } from '@weft/messaging';
-import { createDataSource, migrate } from '@weft/persistence';
 import { createHttpApp, JsonLogger, ReadinessRegistry } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
-import { workflowDatabase } from '../src/database';
 import { WorkflowModule } from '../src/workflow.module';
+import { openWorkflowSchema } from './support/engine-harness';
 
-const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LEASE_GRACE_MS = 300;
 
 /**
@@ -32,10 +30,7 @@ describe('step leases (engine on real PostgreSQL)', () => {
   let work: (task: StepTask) => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url, poolSize: 4 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
+    db = await openWorkflowSchema(4);
     const logger = new JsonLogger('workflow', 'error', () => undefined);
     bus = new InProcessBus(logger);
     await bus.consume(TaskQueues.integration, async (task) => {

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { InProcessBus } from '@weft/messaging';
-import { createDataSource, migrate } from '@weft/persistence';
 import { JsonLogger } from '@weft/runtime';
 import type { DataSource, EntityManager } from 'typeorm';
-import { workflowDatabase } from '../src/database';
 import { OutboxRelay } from '../src/engine/outbox-relay';
 import { OutboxRepository } from '../src/engine/store/outbox.repository';
 import { RunRepository } from '../src/engine/store/run.repository';
 import { Transactions } from '../src/engine/store/transactions';
-import { testDatabaseUrl } from './support/engine-harness';
+import { openWorkflowSchema } from './support/engine-harness';
 
 /**
  * The relay sends each transaction's outbox rows from memory once it has committed, in commit
@@ -25,10 +23,7 @@ describe('outbox relay (real PostgreSQL)', () => {
   const logger = new JsonLogger('workflow', 'error', () => undefined);
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url: testDatabaseUrl, poolSize: 4 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
+    db = await openWorkflowSchema(4);
   });
   afterAll(() => db.destroy());
 

@@ -1,7 +1,5 @@
-import { createDataSource, migrate } from '@weft/persistence';
 import { JsonLogger, uuidv7 } from '@weft/runtime';
 import type { DataSource } from 'typeorm';
-import { workflowDatabase } from '../src/database';
 import {
   monthStart,
   PARTITIONED,
@@ -9,18 +7,14 @@ import {
   RunPartitions,
   uuidFloor,
 } from '../src/runs/run-partitions';
-
-const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { openWorkflowSchema } from './support/engine-harness';
 
 describe('monthly partitions of runs (real PostgreSQL)', () => {
   let db: DataSource;
   const now = new Date();
 
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url, poolSize: 2 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
+    db = await openWorkflowSchema(2);
   });
   afterAll(async () => {
     // Leave a schema the other suites can migrate over.

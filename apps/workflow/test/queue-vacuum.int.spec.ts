@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createDataSource, migrate } from '@weft/persistence';
 import type { DataSource } from 'typeorm';
-import { workflowDatabase } from '../src/database';
 import { vacuumQueueTables } from '../src/engine/due-work-poller';
-import { testDatabaseUrl } from './support/engine-harness';
+import { openWorkflowSchema } from './support/engine-harness';
 
 /**
  * The engine vacuums its queue tables itself: a tenant's slot count must not read the index
@@ -12,10 +10,7 @@ import { testDatabaseUrl } from './support/engine-harness';
 describe('queue tables vacuumed by the engine (real PostgreSQL)', () => {
   let db: DataSource;
   beforeAll(async () => {
-    db = createDataSource(workflowDatabase, { url: testDatabaseUrl, poolSize: 2 });
-    await db.initialize();
-    await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-    await migrate(db, workflowDatabase.schema);
+    db = await openWorkflowSchema(2);
   });
   afterAll(() => db.destroy());
 

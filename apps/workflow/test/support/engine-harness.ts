@@ -17,6 +17,15 @@ import { WorkflowService } from '../../src/workflows/workflow.service';
 export const testDatabaseUrl =
   process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** A data source on the test database with the workflow schema dropped and migrated afresh. */
+export async function openWorkflowSchema(poolSize: number): Promise<DataSource> {
+  const db = createDataSource(workflowDatabase, { url: testDatabaseUrl, poolSize });
+  await db.initialize();
+  await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
+  await migrate(db, workflowDatabase.schema);
+  return db;
+}
+
 export interface EngineHarness {
   db: DataSource;
   runs: RunRepository;
@@ -39,13 +48,7 @@ export interface EngineHarness {
 export async function openEngineHarness(
   options: { poolSize?: number } = {},
 ): Promise<EngineHarness> {
-  const db = createDataSource(workflowDatabase, {
-    url: testDatabaseUrl,
-    poolSize: options.poolSize ?? 4,
-  });
-  await db.initialize();
-  await db.query('DROP SCHEMA IF EXISTS workflow CASCADE');
-  await migrate(db, workflowDatabase.schema);
+  const db = await openWorkflowSchema(options.poolSize ?? 4);
   const logger = new JsonLogger('workflow', 'error', () => undefined);
   const triggers = new TriggerRepository(db);
   const workflows = new WorkflowRepository(db, triggers);
