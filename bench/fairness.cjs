@@ -94,29 +94,40 @@ async function latencies(db, sends, limitMs = 180_000) {
   };
 }
 
-/** Starts the flooder: its pid, and a promise of its counts. */
-function flood(config) {
+/**
+ * Forks the flooder before the load begins, so that a Node process starting up on the same two
+ * cores is not part of the flood's first seconds: its pid, and `start(config)`, which sets it
+ * going and answers a promise of its counts.
+ */
+function flooder() {
   const child = fork(__filename, ['--flood'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const done = new Promise((resolve, reject) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), (config.maxS + 60) * 1000);
-    let report;
-    child.once('message', (message) => (report = message));
-    child.once('exit', (code, signal) => {
-      clearTimeout(killer);
-      if (report) resolve(report);
-      else reject(new Error(`flooder exited with ${code ?? signal} without a report`));
-    });
-    child.send(config);
-  });
-  return { pid: child.pid, done };
+  let report;
+  let killer;
+  child.once('message', (message) => (report = message));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  return {
+    pid: child.pid,
+    start(config) {
+      killer = setTimeout(() => child.kill('SIGKILL'), (config.maxS + 60) * 1000);
+      child.send(config);
+      return exited.then((how) => {
+        clearTimeout(killer);
+        if (report) return report;
+        throw new Error(`flooder exited with ${how} without a report`);
+      });
+    },
+    stop: () => child.connected && child.kill(),
+  };
 }
 
 /**
- * The flooder: `connections` loops, each sending a trigger as soon as the last was answered
+ * The flood: `connections` loops, each sending a trigger as soon as the last was answered
  * (no back-off: a 429's Retry-After is ignored, as a runaway client would), until `runs`
  * triggers were sent or `maxS` passed.
  */
-async function flooder(config) {
+async function floodFrom(config) {
   const statuses = {};
   let accepted = 0;
   let sent = 0;
@@ -176,9 +187,10 @@ function sampleRunning(db, workflowId) {
 async function fairness(stack, db, settings, following) {
   const base = stack.gatewayUrl;
   const target = await startTarget();
+  let floodProcess;
   try {
     const tenants = {};
-    for (const name of ['A', 'B', 'C']) {
+    for (const name of ['A', 'B', 'C', 'W']) {
       const { tenant, apiKey } = await call(base, stack.adminKey, 'POST', '/v1/tenants', {
         name: `fairness-${name}`,
       });
@@ -201,9 +213,20 @@ async function fairness(stack, db, settings, following) {
         ),
       );
 
+    floodProcess = flooder();
     if (settings.warmS > 0) {
-      process.stderr.write(`fairness: B and C warm up, ${settings.warmS} s (not measured)\n`);
-      await steadyPair(settings.warmS);
+      // The stack warms up at the load it will carry while A floods (B, C, and W taking what the
+      // platform's budget leaves A): warmed at B's and C's load only, it ran the flood's first
+      // 70 s about 2× slower than the rest (B's median 50–81 ms, then 24–36 ms), which counted
+      // against A (docs/performance.md, "A warm noisy neighbour, counted right").
+      const warmRate = Math.max(settings.platformRunsPerSecond - 2 * settings.rate, settings.rate);
+      process.stderr.write(
+        `fairness: B and C, and W at ${warmRate}/s, warm up for ${settings.warmS} s (not measured)\n`,
+      );
+      await Promise.all([
+        steadyPair(settings.warmS),
+        steady(base, tenants.W.apiKey, tenants.W.workflowId, warmRate, settings.warmS),
+      ]);
     }
     process.stderr.write(
       `fairness: B and C alone at ${settings.rate}/s each, ${settings.quietS} s\n`,
@@ -222,7 +245,7 @@ async function fairness(stack, db, settings, following) {
     );
     const stopSampling = sampleRunning(db, tenants.A.workflowId);
     const floodStarted = Date.now();
-    const flooding = flood({
+    const flooding = floodProcess.start({
       baseUrl: base,
       apiKey: tenants.A.apiKey,
       workflowId: tenants.A.workflowId,
@@ -235,11 +258,11 @@ async function fairness(stack, db, settings, following) {
     const floodSends = [[], []];
     let floodReport;
     let floodError;
-    flooding.done.then(
+    flooding.then(
       (report) => (floodReport = report),
       (error) => (floodError = error),
     );
-    const stopMonitor = following(flooding.pid);
+    const stopMonitor = following(floodProcess.pid);
     while (
       !floodReport &&
       !floodError &&
@@ -316,13 +339,16 @@ async function fairness(stack, db, settings, following) {
       processes,
     };
   } finally {
+    floodProcess?.stop();
     target.close();
   }
 }
 
 if (process.argv.includes('--flood')) {
+  // The driver gone (a failed benchmark), the waiting flooder goes too.
+  process.once('disconnect', () => process.exit(1));
   process.once('message', (config) =>
-    flooder(config)
+    floodFrom(config)
       .then(() => process.exit(0))
       .catch((error) => {
         console.error(error);

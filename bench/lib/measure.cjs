@@ -75,13 +75,29 @@ function serverCpu() {
   return byPid;
 }
 
-/** CPU used by each server between two serverCpu() readings, in % of one core. */
-function serverCpuPercent(before, after, seconds) {
+/**
+ * The servers' CPU seconds over a window, read every second: a process born in the window (a new
+ * PostgreSQL backend, a parallel worker) counts from zero, and one that ended in it counts up to
+ * its last reading. Read only at the window's ends, the CPU of every backend that ended in
+ * between was lost — most of PostgreSQL's under a pool that closes idle connections.
+ */
+function serverCpuCounter() {
   const used = Object.fromEntries(Object.keys(SERVER_PROCESSES).map((name) => [name, 0]));
-  for (const [pid, now] of after) {
-    // A process born during the window (a new PostgreSQL backend) counts from zero.
-    used[now.server] += now.cpuS - (before.get(pid)?.cpuS ?? 0);
-  }
+  let last = serverCpu();
+  return {
+    read() {
+      const now = serverCpu();
+      for (const [pid, reading] of now) {
+        used[reading.server] += reading.cpuS - (last.get(pid)?.cpuS ?? 0);
+      }
+      last = now;
+    },
+    used,
+  };
+}
+
+/** CPU used by each server (serverCpuCounter's `used`) over `seconds`, in % of one core. */
+function serverCpuPercent(used, seconds) {
   return {
     percent: Object.fromEntries(
       Object.entries(used).map(([name, cpuS]) => [name, Math.round((100 * cpuS) / seconds)]),
@@ -145,7 +161,7 @@ function monitor(pids, alsoOurs = []) {
   );
   for (const s of Object.values(stats)) s.last = s.first;
   const machineStart = machineCpu();
-  const serversStart = serverCpu();
+  const servers = serverCpuCounter();
   const startedAt = performance.now();
   const disturbances = new Set();
   let lastAt = startedAt;
@@ -162,6 +178,7 @@ function monitor(pids, alsoOurs = []) {
       if (s.last) s.cpuPercent.push((100 * (reading.cpuS - s.last.cpuS)) / ((now - lastAt) / 1000));
       s.last = reading;
     }
+    servers.read();
     for (const other of otherWeftProcesses(ours)) disturbances.add(other);
     lastAt = now;
   };
@@ -171,7 +188,7 @@ function monitor(pids, alsoOurs = []) {
     sample();
     const seconds = (performance.now() - startedAt) / 1000;
     const machineEnd = machineCpu();
-    const servers = serverCpuPercent(serversStart, serverCpu(), seconds);
+    const serversUsed = serverCpuPercent(servers.used, seconds);
     return {
       seconds: Math.round(seconds * 100) / 100,
       processes: Object.fromEntries(
@@ -187,8 +204,8 @@ function monitor(pids, alsoOurs = []) {
           },
         ]),
       ),
-      serversCpuPercent: servers.percent,
-      serversCpuS: servers.cpuS,
+      serversCpuPercent: serversUsed.percent,
+      serversCpuS: serversUsed.cpuS,
       machineCpuBusyPercent: Math.round(
         (100 * (machineEnd.busy - machineStart.busy)) / (machineEnd.total - machineStart.total),
       ),
