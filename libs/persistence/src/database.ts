@@ -73,9 +73,20 @@ export function createDataSource(database: ServiceDatabase, options: DatabaseOpt
     migrationsRun: false,
     logging: false,
     applicationName: options.applicationName ?? `weft-${database.schema}`,
-    extra: { max: options.poolSize ?? 10 },
+    extra: { max: options.poolSize ?? 10, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS },
   });
 }
+
+/**
+ * How long an idle pooled connection is kept: five minutes, not node-postgres's 10 s. Under a
+ * steady load the pool's use swings between a few connections and its peaks (group commits,
+ * pollers, the API) every few seconds; at 10 s the connections above the typical use were
+ * closed and opened again at the next peak, a backend every ~5 s (docs/performance.md, "A warm
+ * noisy neighbour, counted right"). Each opening forks a PostgreSQL backend and fills its
+ * catalog caches (every partition and index the statements touch) inside the transaction that
+ * needed it. The pool's size still bounds the connections; this only keeps them.
+ */
+const POOL_IDLE_TIMEOUT_MS = 300_000;
 
 /**
  * Applies pending migrations of one service. Replicas starting together serialise on an
