@@ -102,7 +102,6 @@ async function latencies(db, sends, limitMs = 180_000) {
 function flooder() {
   const child = fork(__filename, ['--flood'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let report;
-  let killer;
   child.once('message', (message) => (report = message));
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal)),
@@ -110,7 +109,7 @@ function flooder() {
   return {
     pid: child.pid,
     start(config) {
-      killer = setTimeout(() => child.kill('SIGKILL'), (config.maxS + 60) * 1000);
+      const killer = setTimeout(() => child.kill('SIGKILL'), (config.maxS + 60) * 1000);
       child.send(config);
       return exited.then((how) => {
         clearTimeout(killer);
