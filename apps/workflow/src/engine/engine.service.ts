@@ -131,42 +131,59 @@ export class EngineService {
     created: readonly NewRun[],
     options: { tx?: undefined } | { tx: EntityManager; tally: RunTally } = {},
   ): Promise<RunState[]> {
-    if (options.tx) return this.startNewIn(options.tx, created, options.tally);
-    const tally = new RunTally();
-    const runs = await this.transactions.run((tx) => this.startNewIn(tx, created, tally));
-    tally.record();
-    return runs;
+    if (options.tx) {
+      const { tx, tally } = options;
+      if (created.length !== 1) return this.startIn(tx, created, tally, { kind: 'start' });
+      return this.transactions.savepoint(
+        tx,
+        () => this.startIn(tx, created, tally, { kind: 'start' }),
+        (error) => {
+          tally.discard();
+          return this.startIn(tx, created, tally, this.rejectedStart(created, error));
+        },
+      );
+    }
+    const own = async (signal: RunSignal) => {
+      const tally = new RunTally();
+      const runs = await this.transactions.run((tx) => this.startIn(tx, created, tally, signal));
+      tally.record();
+      return runs;
+    };
+    if (created.length !== 1) return own({ kind: 'start' });
+    // In a transaction of its own a lone start needs no savepoint (a round trip per start):
+    // the failed run is written in a second transaction instead.
+    try {
+      return await own({ kind: 'start' });
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      return own(this.rejectedStart(created, error));
+    }
   }
 
-  private async startNewIn(
+  /** Applies `signal` to copies of `created` (so that a caller may try the same runs again). */
+  private async startIn(
     tx: EntityManager,
     created: readonly NewRun[],
     tally: RunTally,
+    signal: RunSignal,
   ): Promise<RunState[]> {
-    const attempt = async (signal: RunSignal) => {
-      const fresh = created.map((run) => structuredClone(run));
-      const signals = fresh.map(({ run }) => ({ runId: run.id, signal }));
-      return (await this.applyIn(tx, signals, tally, undefined, fresh)).map((run) => run!);
+    const fresh = created.map((run) => structuredClone(run));
+    const signals = fresh.map(({ run }) => ({ runId: run.id, signal }));
+    return (await this.applyIn(tx, signals, tally, undefined, fresh)).map((run) => run!);
+  }
+
+  /** A lone start the database refused: the run is written failed with `state_rejected`. */
+  private rejectedStart(created: readonly NewRun[], error: unknown): RunSignal {
+    this.logger.event('error', 'run state rejected; failing the run', {
+      runId: created[0]!.run.id,
+      signal: 'start',
+      err: error,
+    });
+    const reason = storableText(error instanceof Error ? error.message : String(error));
+    return {
+      kind: 'fail',
+      error: stepError('state_rejected', `applying start: ${reason}`.slice(0, 500)),
     };
-    if (created.length !== 1) return attempt({ kind: 'start' });
-    return this.transactions.savepoint(
-      tx,
-      () => attempt({ kind: 'start' }),
-      (error) => {
-        tally.discard();
-        const runId = created[0]!.run.id;
-        this.logger.event('error', 'run state rejected; failing the run', {
-          runId,
-          signal: 'start',
-          err: error,
-        });
-        const reason = storableText(error instanceof Error ? error.message : String(error));
-        return attempt({
-          kind: 'fail',
-          error: stepError('state_rejected', `applying start: ${reason}`.slice(0, 500)),
-        });
-      },
-    );
   }
 
   /**
