@@ -70,7 +70,11 @@ export class Api {
     });
   }
 
-  /** Polls a run until it ends (or `until` holds) and answers it. */
+  /**
+   * Polls a run until it ends (or `until` holds) and answers it. A 429 is waited out as its
+   * Retry-After says, as any client should: reading many ended runs at once can pass the
+   * tenant's requestsPerSecond on a fast host.
+   */
   async waitForRun(
     runId: string,
     until: (run: any) => boolean = isEnded,
@@ -79,6 +83,11 @@ export class Api {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const run = await this.get(`/v1/runs/${runId}`);
+      if (run.status === 429 && Date.now() < deadline) {
+        const seconds = Number(run.headers.get('retry-after') ?? 1);
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
+        continue;
+      }
       if (run.status !== 200) throw new Error(`GET run: ${run.status} ${JSON.stringify(run.body)}`);
       if (until(run.body)) return run.body;
       if (Date.now() > deadline) throw new Error(`run ${runId} still ${JSON.stringify(run.body)}`);
