@@ -139,7 +139,12 @@ export class EngineService {
         () => this.startIn(tx, created, tally, { kind: 'start' }),
         (error) => {
           tally.discard();
-          return this.startIn(tx, created, tally, this.rejectedStart(created, error));
+          return this.startIn(
+            tx,
+            created,
+            tally,
+            this.stateRejected(created[0]!.run.id, 'start', error),
+          );
         },
       );
     }
@@ -156,7 +161,7 @@ export class EngineService {
       return await own({ kind: 'start' });
     } catch (error) {
       if (isTransientDatabaseError(error)) throw error;
-      return own(this.rejectedStart(created, error));
+      return own(this.stateRejected(created[0]!.run.id, 'start', error));
     }
   }
 
@@ -172,17 +177,26 @@ export class EngineService {
     return (await this.applyIn(tx, signals, tally, undefined, fresh)).map((run) => run!);
   }
 
-  /** A lone start the database refused: the run is written failed with `state_rejected`. */
-  private rejectedStart(created: readonly NewRun[], error: unknown): RunSignal {
+  /**
+   * The signal that fails a run whose new state the database refused while `applying` a
+   * signal of that kind (logged, with the batch's error when it differs).
+   */
+  private stateRejected(
+    runId: string,
+    applying: RunSignal['kind'],
+    error: unknown,
+    batchError?: unknown,
+  ): RunSignal {
     this.logger.event('error', 'run state rejected; failing the run', {
-      runId: created[0]!.run.id,
-      signal: 'start',
+      runId,
+      signal: applying,
       err: error,
+      batchErr: batchError === error ? undefined : batchError,
     });
     const reason = storableText(error instanceof Error ? error.message : String(error));
     return {
       kind: 'fail',
-      error: stepError('state_rejected', `applying start: ${reason}`.slice(0, 500)),
+      error: stepError('state_rejected', `applying ${applying}: ${reason}`.slice(0, 500)),
     };
   }
 
@@ -220,17 +234,7 @@ export class EngineService {
       return run;
     } catch (error) {
       if (isTransientDatabaseError(error)) throw error;
-      this.logger.event('error', 'run state rejected; failing the run', {
-        runId,
-        signal: signal.kind,
-        err: error,
-        batchErr: batchError === error ? undefined : batchError,
-      });
-      const reason = storableText(error instanceof Error ? error.message : String(error));
-      const failed: RunSignal = {
-        kind: 'fail',
-        error: stepError('state_rejected', `applying ${signal.kind}: ${reason}`.slice(0, 500)),
-      };
+      const failed = this.stateRejected(runId, signal.kind, error, batchError);
       try {
         const tally = new RunTally();
         const [run] = await this.transactions.run((tx) =>
