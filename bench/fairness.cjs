@@ -157,14 +157,17 @@ async function floodFrom(config) {
 }
 
 /** A's running runs, sampled every 200 ms until stopped: the most seen at once. */
-function sampleRunning(db, workflowId) {
+function sampleRunning(db, tenantId, workflowId) {
   let most = 0;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const { rows } = await db.query(
-        `SELECT count(*)::int AS n FROM workflow.runs WHERE workflow_id = $1 AND status = 'running'`,
-        [workflowId],
+        // By the tenant's index: by workflow alone it scanned every run, a few ms of PostgreSQL's
+        // CPU every 200 ms counted as the stack's during the flood only.
+        `SELECT count(*)::int AS n FROM workflow.runs
+          WHERE tenant_id = $1 AND workflow_id = $2 AND status = 'running'`,
+        [tenantId, workflowId],
       );
       most = Math.max(most, rows[0].n);
       await sleep(200);
@@ -203,7 +206,7 @@ async function fairness(stack, db, settings, following) {
         '/v1/workflows',
         threeSteps(`fairness-${name}`, target.url),
       );
-      tenants[name] = { apiKey, workflowId: workflow.id };
+      tenants[name] = { tenantId: tenant.id, apiKey, workflowId: workflow.id };
     }
     const steadyPair = (durationS) =>
       Promise.all(
@@ -242,7 +245,7 @@ async function fairness(stack, db, settings, following) {
     process.stderr.write(
       `fairness: A floods (${settings.runs} triggers, ${settings.connections} connections) while B and C go on\n`,
     );
-    const stopSampling = sampleRunning(db, tenants.A.workflowId);
+    const stopSampling = sampleRunning(db, tenants.A.tenantId, tenants.A.workflowId);
     const floodStarted = Date.now();
     const flooding = floodProcess.start({
       baseUrl: base,
