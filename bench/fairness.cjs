@@ -5,6 +5,7 @@
 // B's and C's sends, which the driver makes at a fixed arrival rate (open loop).
 'use strict';
 const { fork } = require('node:child_process');
+const os = require('node:os');
 const { call, sleep } = require('./lib/api.cjs');
 const { percentiles } = require('./lib/measure.cjs');
 const { startTarget, threeSteps } = require('./lib/workloads.cjs');
@@ -99,8 +100,15 @@ async function latencies(db, sends, limitMs = 180_000) {
  * cores is not part of the flood's first seconds: its pid, and `start(config)`, which sets it
  * going and answers a promise of its counts.
  */
-function flooder() {
+function flooder(nice) {
   const child = fork(__filename, ['--flood'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // A's client is the neighbour's machine, not the platform's: on this host it shares the two
+  // cores with the stack (7 % of a core on average and up to half of one in bursts, when a
+  // window's held refusals are answered together and its 50 connections send again at once).
+  // At a lower priority it takes what the stack leaves instead of competing with B's runs; its
+  // rate of admitted starts (the platform's load) is reported and stays at its fair share.
+  // `nice`: 0 is the default priority, 19 the lowest.
+  os.setPriority(child.pid, nice);
   let report;
   child.once('message', (message) => (report = message));
   const exited = new Promise((resolve) =>
@@ -215,7 +223,7 @@ async function fairness(stack, db, settings, following) {
         ),
       );
 
-    floodProcess = flooder();
+    floodProcess = flooder(settings.flooderNice);
     if (settings.warmS > 0) {
       // The stack warms up at the load it will carry while A floods (B, C, and W taking what the
       // platform's budget leaves A): warmed at B's and C's load only, it ran the flood's first

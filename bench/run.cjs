@@ -152,6 +152,7 @@ const SETTINGS = {
   fairnessMaxS: Number(option('fairness-max', 240)),
   fairnessDrainS: Number(option('fairness-drain', 300)),
   fairnessConnections: Number(option('fairness-connections', 50)),
+  fairnessFlooderNice: Number(option('fairness-flooder-nice', 10)),
   fairnessRunsPerSecond: Number(option('fairness-runs-per-second', 50)),
   fairnessConcurrentRuns: Number(option('fairness-concurrent-runs', 20)),
   fairnessPlatformRunsPerSecond: Number(option('fairness-platform-runs-per-second', 66)),
@@ -1585,7 +1586,7 @@ function markdown(report) {
     lines.push(
       '## fairness',
       '',
-      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}); ${f.settings.platformRunsPerSecond ? `the platform shares ${f.settings.platformRunsPerSecond} run starts/s fairly among them (WEFT_PLATFORM_RUNS_PER_SECOND)` : 'the platform has no budget of its own (WEFT_PLATFORM_RUNS_PER_SECOND=0)'}. B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet), after ${f.settings.warmS ?? 0} s, not measured, in which a fourth tenant, W, started what the budget leaves A (the stack warmed up at the flood's load, and A's flooder process was started), then while A sends ${f.settings.runs} triggers from ${f.settings.connections} connections as fast as they are answered — no back-off, Retry-After ignored (at most ${f.settings.floodMaxS} s) — and on while A's accepted runs drain (at most ${f.settings.drainMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
+      `${f.workflow}. Every tenant has the same own limits (${JSON.stringify(f.settings.limits)}); ${f.settings.platformRunsPerSecond ? `the platform shares ${f.settings.platformRunsPerSecond} run starts/s fairly among them (WEFT_PLATFORM_RUNS_PER_SECOND)` : 'the platform has no budget of its own (WEFT_PLATFORM_RUNS_PER_SECOND=0)'}. B and C each send ${f.settings.rate} triggers/s at a fixed arrival rate, first alone for ${f.settings.quietS} s (quiet), after ${f.settings.warmS ?? 0} s, not measured, in which a fourth tenant, W, started what the budget leaves A (the stack warmed up at the flood's load, and A's flooder process was started), then while A sends ${f.settings.runs} triggers from ${f.settings.connections} connections${f.settings.flooderNice ? ` (from a process at nice ${f.settings.flooderNice}: A's client is the neighbour's machine, not the platform's)` : ''} as fast as they are answered — no back-off, Retry-After ignored (at most ${f.settings.floodMaxS} s) — and on while A's accepted runs drain (at most ${f.settings.drainMaxS} s). Trigger-to-succeeded: from the client's send to the run's finished_at (one clock), so the trigger's own time is in it.`,
       '',
       '| phase | tenant | sent | answers | trigger answer p50/p99 ms | succeeded | not succeeded | trigger-to-succeeded p50 ms | p99 ms | max ms |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -1717,6 +1718,7 @@ async function stackScenarios(wanted, output, { replicas, pgbouncer, env }) {
             floodMaxS: SETTINGS.fairnessMaxS,
             drainMaxS: SETTINGS.fairnessDrainS,
             connections: SETTINGS.fairnessConnections,
+            flooderNice: SETTINGS.fairnessFlooderNice,
             limits: {
               runsPerSecond: SETTINGS.fairnessRunsPerSecond,
               concurrentRuns: SETTINGS.fairnessConcurrentRuns,
