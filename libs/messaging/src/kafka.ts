@@ -22,6 +22,7 @@ import {
 } from '@weft/runtime';
 import type { z } from 'zod';
 import { decode, encode, stringHeaders } from './codec';
+import './kafkajs-idle-timers';
 import { UnprocessableMessage } from './errors';
 import type { BatchHandler, Drainable, EventLog, MessageHandler, SubscribeOptions } from './ports';
 import { consumeInTraceContext, traceHeaders } from './trace';
