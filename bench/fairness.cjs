@@ -105,8 +105,9 @@ function flooder(nice) {
   // A's client is the neighbour's machine, not the platform's: on this host it shares the two
   // cores with the stack (7 % of a core on average and up to half of one in bursts, when a
   // window's held refusals are answered together and its 50 connections send again at once).
-  // At a lower priority it takes what the stack leaves instead of competing with B's runs; its
-  // rate of admitted starts (the platform's load) is reported and stays at its fair share.
+  // At a lower priority it yields the cores when the stack wants them; its rate of admitted
+  // starts (the platform's load) is reported and stays at its fair share. (It moved the ratio
+  // less than the noise: docs/performance.md, "Where a quiet tenant's tail is made".)
   // `nice`: 0 is the default priority, 19 the lowest.
   os.setPriority(child.pid, nice);
   let report;

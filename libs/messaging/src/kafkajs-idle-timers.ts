@@ -7,7 +7,7 @@ interface RequestQueueInternals {
   pending: unknown[];
   /** Until when the broker throttles this connection, ms since the epoch; -1 when never. */
   throttledUntil: number;
-  scheduleCheckPendingRequests(): void;
+  scheduleCheckPendingRequests: (this: RequestQueueInternals) => void;
 }
 
 const FIXED = Symbol.for('weft.kafkajs.idle-timers-fixed');
@@ -24,7 +24,7 @@ const FIXED = Symbol.for('weft.kafkajs.idle-timers-fixed');
  * TimeoutNegativeWarning since Node 23); the check schedules the next one (tulios/kafkajs#1704
  * and #1751, open; the fixes proposed in #1755 and #1768 are not released). An idle process
  * with an admin client and a producer spent 4.5 % of a core on it, 0.5 % without, and every
- * service holds several connections (docs/performance.md, "A timer every millisecond").
+ * service holds several connections (ADR 0027; docs/performance.md, "A timer every millisecond").
  *
  * A check is needed only for a request that waits, and those schedule their own: push() queues
  * a request the connection cannot send at once and schedules the check (when the throttle
