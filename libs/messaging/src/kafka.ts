@@ -37,6 +37,14 @@ const SESSION_TIMEOUT_MS = 10_000;
 export const KAFKA_DEAD_LETTER_REASON_HEADER = 'x-weft-dead-letter-reason';
 /** How often the lag of this process's consumer groups is read (`weft_kafka_consumer_lag`). */
 const LAG_INTERVAL_MS = 15_000;
+/**
+ * How long a handled record's offset may wait to be committed, with those handled meanwhile in
+ * every partition of the group: one commit request, instead of one a fetched batch (at a few
+ * records per fetch, as many commits as records, each a write to `__consumer_offsets`). What it
+ * costs is what any uncommitted record costs: a crash or a rebalance in that time hands these
+ * records to the partition's next owner again, and handlers are idempotent.
+ */
+const COMMIT_INTERVAL_MS = 100;
 
 const deadLetters = counter(METRICS.deadLetters);
 const consumerLag = gauge(METRICS.kafkaConsumerLag);
@@ -101,6 +109,8 @@ export class KafkaEventLog implements EventLog, Drainable {
   private readonly subscriptions = new Map<ConsumerGroup, Subscription[]>();
   /** The consumer of each group. */
   private readonly consumers = new Map<ConsumerGroup, Consumer>();
+  /** The handled offsets of each group's consumer, committed together (COMMIT_INTERVAL_MS). */
+  private readonly commits = new Map<ConsumerGroup, OffsetCommits>();
   private consuming = false;
   /** Records produced while a request is in flight; they leave together in the next one. */
   private pending: PendingRecord[] = [];
@@ -305,6 +315,8 @@ export class KafkaEventLog implements EventLog, Drainable {
         heartbeatInterval: SESSION_TIMEOUT_MS / 5,
       });
       await consumer.connect();
+      const commits = new OffsetCommits(consumer, this.options.logger);
+      this.commits.set(group, commits);
       const byTopic = new Map(subscriptions.map((s) => [s.channel.topic as string, s]));
       // A new group starts from the earliest record so nothing produced before it is missed,
       // unless it only follows live records.
@@ -347,12 +359,8 @@ export class KafkaEventLog implements EventLog, Drainable {
             payload.resolveOffset(last);
             next = (BigInt(last) + 1n).toString();
           }
-          // One commit per fetched batch, not per record: what was handled is committed.
-          if (next !== undefined) {
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: next },
-            ]);
-          }
+          // What was handled is committed, with what the group handles meanwhile (OffsetCommits).
+          if (next !== undefined) await commits.add(batch.topic, batch.partition, next);
         },
       });
       this.consumers.set(group, consumer);
@@ -533,9 +541,59 @@ export class KafkaEventLog implements EventLog, Drainable {
   /** Leaves the groups once in-flight batches are done and committed, then disconnects. */
   async close(): Promise<void> {
     clearInterval(this.lagTimer);
+    // From here each batch commits as it is handled, until its consumer has stopped.
+    await Promise.all([...this.commits.values()].map((commits) => commits.closing()));
     await Promise.all([...this.consumers.values()].map((consumer) => consumer.disconnect()));
     await this.producer.disconnect();
     await this.admin.disconnect();
+  }
+}
+
+/**
+ * The offsets a consumer's handlers are done with, committed in one request per
+ * COMMIT_INTERVAL_MS for all its partitions, one request at a time. A commit that fails (the
+ * partition moved to another member meanwhile, the broker is away) is not retried: the records
+ * after the last committed offset are handled again by whoever owns the partition next, as after
+ * a crash.
+ */
+class OffsetCommits {
+  private readonly next = new Map<string, { topic: string; partition: number; offset: string }>();
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private immediate = false;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  /** Marks records up to `offset` (exclusive) handled; awaited only while closing. */
+  async add(topic: string, partition: number, offset: string): Promise<void> {
+    this.next.set(`${topic}:${partition}`, { topic, partition, offset });
+    if (this.immediate) return this.flush();
+    this.timer ??= setTimeout(() => void this.flush(), COMMIT_INTERVAL_MS);
+  }
+
+  /** Commits what is pending now, and each later batch as it is handled. */
+  closing(): Promise<void> {
+    this.immediate = true;
+    return this.flush();
+  }
+
+  private flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.inFlight = this.inFlight.then(async () => {
+      if (this.next.size === 0) return;
+      const offsets = [...this.next.values()];
+      this.next.clear();
+      try {
+        await this.consumer.commitOffsets(offsets);
+      } catch (error) {
+        this.logger.event('warn', 'kafka commit failed', { offsets, err: error });
+      }
+    });
+    return this.inFlight;
   }
 }
 
