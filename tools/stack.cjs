@@ -218,6 +218,8 @@ async function startStack(options = {}) {
     ...process.env,
     DATABASE_URL: pooledUrl,
     DATABASE_DIRECT_URL: directUrl,
+    // The machine's PgBouncer is Debian's 1.18, which cannot carry named prepared statements.
+    ...(options.pgbouncer ? { DATABASE_PREPARED_STATEMENTS: 'off' } : {}),
     ...(options.readReplica ? { DATABASE_READ_URL: replicaUrl(database) } : {}),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     RABBITMQ_URL: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',

@@ -23,7 +23,12 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     aiDatabase,
-    { url: config.DATABASE_URL, poolSize: 4, migrations: migrationOptionsOf(config, logger) },
+    {
+      url: config.DATABASE_URL,
+      poolSize: 4,
+      migrations: migrationOptionsOf(config, logger),
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
+    },
     readiness,
   );
   const events = await connectEventLog({

@@ -25,7 +25,11 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     gatewayDatabase,
-    { url: config.DATABASE_URL, migrations: migrationOptionsOf(config, logger) },
+    {
+      url: config.DATABASE_URL,
+      migrations: migrationOptionsOf(config, logger),
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
+    },
     readiness,
   );
   // Run lists may read a streaming replica; runs by id stay on the primary (ADR 0021).

@@ -22,7 +22,11 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     workflowDatabase,
-    { url: config.DATABASE_URL, migrations: migrationOptionsOf(config, logger) },
+    {
+      url: config.DATABASE_URL,
+      migrations: migrationOptionsOf(config, logger),
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
+    },
     readiness,
   );
   const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {

@@ -2,6 +2,7 @@ import { DataSource, type MigrationInterface } from 'typeorm';
 import { DEFAULT_MIGRATIONS_WAIT_MS, type ReadinessRegistry } from '@weft/runtime';
 import { waitForMigrations, type WaitLog } from './migration-wait';
 import { watchPool } from './pool-metrics';
+import { disableNamedStatements } from './prepared';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -17,6 +18,11 @@ export interface DatabaseOptions {
   /** Connections in this process's pool. */
   poolSize?: number;
   applicationName?: string;
+  /**
+   * Whether preparedQuery may name statements on this pool's connections (the default); not
+   * through PgBouncer before 1.21 in transaction mode (`DATABASE_PREPARED_STATEMENTS=off`).
+   */
+  preparedStatements?: boolean;
 }
 
 /** What openDatabase does about the schema's version before it hands out the pool. */
@@ -145,6 +151,7 @@ export async function openDatabase(
     await applyMigrations(database, migrations.directUrl ?? options.url);
   }
   const dataSource = createDataSource(database, options);
+  if (options.preparedStatements === false) disableNamedStatements(dataSource);
   await dataSource.initialize();
   try {
     if (migrations.mode === 'wait') {

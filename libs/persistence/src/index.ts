@@ -18,4 +18,5 @@ export {
 } from './migration-wait';
 export { watchPool } from './pool-metrics';
 export { isDatabaseUnavailable, isTransientDatabaseError } from './outage';
+export { disableNamedStatements, preparedQuery } from './prepared';
 export { openReadReplica, replicaLagSeconds } from './read-replica';

@@ -93,6 +93,11 @@ export const databaseEnv = {
   DATABASE_DIRECT_URL: env.databaseUrl().optional(),
   WEFT_MIGRATIONS: env.migrations(),
   WEFT_MIGRATIONS_WAIT_MS: env.positiveInt(DEFAULT_MIGRATIONS_WAIT_MS),
+  /**
+   * `off` when DATABASE_URL is PgBouncer before 1.21 in transaction mode, which cannot carry
+   * named prepared statements (1.21 and later can, with `max_prepared_statements` set).
+   */
+  DATABASE_PREPARED_STATEMENTS: z.enum(['on', 'off']).default('on'),
 } as const;
 
 /**

@@ -1,3 +1,4 @@
+import { preparedQuery } from '@weft/persistence';
 import type { EventTriggerView, RunStatus, ScheduleView } from '@weft/contracts';
 import { nextSlot, nextSlots, type CatchUp } from '@weft/definitions';
 import type { Sql } from '../engine/store/transactions';
@@ -317,7 +318,8 @@ export class TriggerRepository {
       version: number;
       idx: number;
       statuses: RunStatus[];
-    }[] = await tx.query(
+    }[] = await preparedQuery(
+      tx,
       `SELECT source_workflow_id, workflow_id, tenant_id, version, idx, statuses
          FROM workflow.run_triggers WHERE source_workflow_id = ANY($1::uuid[])
        UNION ALL

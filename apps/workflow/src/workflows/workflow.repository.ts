@@ -1,3 +1,4 @@
+import { preparedQuery } from '@weft/persistence';
 import { DomainError, type FieldProblem, type RunStatus, type WorkflowView } from '@weft/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type {
@@ -220,7 +221,8 @@ export class WorkflowRepository {
     tenantId: string,
     id: string,
   ): Promise<{ version: number; archived: boolean } | undefined> {
-    const rows: { latest_version: number; archived: boolean }[] = await this.db.query(
+    const rows: { latest_version: number; archived: boolean }[] = await preparedQuery(
+      this.db,
       `SELECT latest_version, archived_at IS NOT NULL AS archived FROM workflow.workflows
         WHERE id = $1 AND tenant_id = $2`,
       [id, tenantId],

@@ -1,3 +1,4 @@
+import { preparedQuery } from '@weft/persistence';
 import type { Sql } from './transactions';
 
 /** A concurrency key of a tenant's workflow: what its slots are counted by. */
@@ -164,7 +165,8 @@ export class SlotRepository {
     defaultLimit: number | null,
   ): Promise<string[]> {
     if (runIds.length === 0) return [];
-    const rows: { id: string }[] = await tx.query(
+    const rows: { id: string }[] = await preparedQuery(
+      tx,
       `WITH freed AS (
          DELETE FROM workflow.tenant_slots WHERE run_id = ANY($1::uuid[]) RETURNING tenant_id
        ), per AS (

@@ -1,3 +1,4 @@
+import { preparedQuery } from '@weft/persistence';
 import { LruCache } from '@weft/runtime';
 import type { Sql } from './transactions';
 
@@ -22,7 +23,8 @@ export class TenantLimitRepository {
   async concurrentRuns(tx: Sql, tenantIds: readonly string[]): Promise<Map<string, number | null>> {
     const limits = new Map<string, number | null>(tenantIds.map((id) => [id, this.fallback]));
     if (tenantIds.length === 0) return limits;
-    const rows: { tenant_id: string; concurrent_runs: number | null }[] = await tx.query(
+    const rows: { tenant_id: string; concurrent_runs: number | null }[] = await preparedQuery(
+      tx,
       `SELECT tenant_id, concurrent_runs FROM workflow.tenant_limits
         WHERE tenant_id = ANY($1::uuid[])`,
       [[...new Set(tenantIds)]],
