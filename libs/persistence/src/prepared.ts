@@ -33,13 +33,16 @@ function nameOf(text: string): string {
 /**
  * Runs `text` as a named prepared statement and answers its rows. PostgreSQL parses it once per
  * connection and, after five executions, keeps a generic plan when that costs no more than the
- * custom ones (`plan_cache_mode = auto`): the engine's statements are small, and their planning
- * took longer than their execution (the partitioned `runs`, the slot statements: 0.2–0.5 ms
- * each to plan, 0.01–0.3 ms to run; docs/performance.md, "Statements planned once").
+ * custom ones (`plan_cache_mode = auto`): the engine's statements are small, and planning them
+ * took longer than running them (0.1–0.5 ms against 0.01–0.3 ms; ADR 0028). One that prunes
+ * partitions by its values keeps custom plans, and saves its parse only.
  *
  * For statements with a fixed set of texts only: each text is a statement kept in every
  * connection of the pool. Values a partial index's predicate names are written into the text,
- * not passed as parameters, or a generic plan cannot use the index.
+ * not passed as parameters, or a generic plan cannot use the index. Not for a statement that
+ * finds rows of a partitioned table by a list of keys (`run_id = ANY($1)`): PostgreSQL switched
+ * the engine's read of a batch's steps to a generic plan under load that took 4 ms instead of
+ * 0.05 (ADR 0028).
  */
 export async function preparedQuery<Row>(
   sql: DataSource | EntityManager,
@@ -53,8 +56,8 @@ export async function preparedQuery<Row>(
   }
   const config = { name: nameOf(text), text, values };
   // The transaction's own connection, or any of the pool's.
-  const client: PgQueryable = runner
-    ? await runner.connect()
+  const client = runner
+    ? ((await runner.connect()) as PgQueryable)
     : (dataSource.driver as unknown as { master: PgQueryable }).master;
   const { rows } = await client.query(config);
   return rows as Row[];

@@ -1,4 +1,3 @@
-import { preparedQuery } from '@weft/persistence';
 import {
   jsonSize,
   OUT_OF_LINE_OUTPUT_BYTES,
@@ -294,8 +293,7 @@ export class RunRepository {
     runIds: string[],
     tenantId: string | null,
   ): Promise<Map<string, RunState>> {
-    const rows: RunRow[] = await preparedQuery(
-      tx,
+    const rows: RunRow[] = await tx.query(
       `SELECT ${RUN_COLUMNS} FROM workflow.runs
         WHERE id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR tenant_id = $2)
         ORDER BY id FOR UPDATE`,
@@ -309,8 +307,7 @@ export class RunRepository {
     runIds: string[],
     sql: Sql = this.db,
   ): Promise<Map<string, Map<string, StepState>>> {
-    const rows: (StepRow & { run_id: string })[] = await preparedQuery(
-      sql,
+    const rows: (StepRow & { run_id: string })[] = await sql.query(
       `SELECT run_id, step_id, type, status, attempt, output, output_bytes, error, started_at,
               finished_at, lease_expires_at, waiting, items
          FROM workflow.step_runs WHERE run_id = ANY($1::uuid[])`,
@@ -504,9 +501,7 @@ export class RunRepository {
     }
     if (parts.length === 0) return;
     // The outbox ids come back so that the rows can be sent from memory once committed.
-    // Named: its texts are the few combinations of these parts.
-    const [row]: { outbox_ids: string[] | null }[] = await preparedQuery(
-      sql,
+    const [row]: { outbox_ids: string[] | null }[] = await sql.query(
       `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(',\n')}
        SELECT ${outboxPart ? `(SELECT array_agg(id ORDER BY id) FROM ${outboxPart})` : 'NULL'} AS outbox_ids`,
       params,

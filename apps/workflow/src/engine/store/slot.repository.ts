@@ -80,7 +80,8 @@ export class SlotRepository {
     tenantId: string,
     limit: number,
   ): Promise<boolean> {
-    const rows: unknown[] = await tx.query(
+    const rows: unknown[] = await preparedQuery(
+      tx,
       `INSERT INTO workflow.tenant_slots (run_id, tenant_id)
        SELECT $2, $1
         WHERE $3::int - (SELECT count(*)::int FROM workflow.tenant_slots WHERE tenant_id = $1)
@@ -123,7 +124,8 @@ export class SlotRepository {
 
   /** Whether the tenant has all its `limit` slots taken and runs waiting for one. */
   async tenantFull(sql: Sql, tenantId: string, limit: number): Promise<boolean> {
-    const [row] = await sql.query<{ full: boolean }[]>(
+    const [row] = await preparedQuery<{ full: boolean }>(
+      sql,
       `SELECT (SELECT count(*) FROM workflow.tenant_slots WHERE tenant_id = $1) >= $2
               AND EXISTS (SELECT 1 FROM workflow.runs
                            WHERE tenant_id = $1 AND waiting_for = 'concurrentRuns'
