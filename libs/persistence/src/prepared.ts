@@ -7,9 +7,9 @@ interface PgQueryable {
 }
 
 /**
- * Data sources whose connections keep named statements: every one, unless the pool reaches
- * PostgreSQL through PgBouncer before 1.21 in transaction mode, which hands a transaction to
- * a server connection that never saw the statement's Parse (`DATABASE_PREPARED_STATEMENTS=off`).
+ * Data sources whose statements go unnamed: those whose pool reaches PostgreSQL through
+ * PgBouncer before 1.21 in transaction mode, which hands a transaction to a server connection
+ * that may never have seen the statement's Parse (`DATABASE_PREPARED_STATEMENTS=off`).
  */
 const withoutNamedStatements = new WeakSet<DataSource>();
 

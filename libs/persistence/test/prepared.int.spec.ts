@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { disableNamedStatements, preparedQuery } from '@weft/persistence';
+import { disableNamedStatements, preparedQuery } from '../src/prepared';
 
 const url = process.env['WEFT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const STATEMENT = 'SELECT $1::int + 1 AS n, current_setting($2) AS setting';
