@@ -64,7 +64,18 @@ describe('databaseEnv', () => {
       DATABASE_URL: url,
       WEFT_MIGRATIONS: 'apply',
       WEFT_MIGRATIONS_WAIT_MS: DEFAULT_MIGRATIONS_WAIT_MS,
+      DATABASE_PREPARED_STATEMENTS: 'on',
     });
+  });
+
+  it('turns named statements off for an old PgBouncer, and names a wrong value', () => {
+    expect(
+      loadConfig(schema, { DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'off' })
+        .DATABASE_PREPARED_STATEMENTS,
+    ).toBe('off');
+    expect(() =>
+      loadConfig(schema, { DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'false' }),
+    ).toThrow(/DATABASE_PREPARED_STATEMENTS: /);
   });
 
   it('reads wait mode, its timeout and a direct URL', () => {
