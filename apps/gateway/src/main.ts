@@ -4,7 +4,7 @@ const telemetry = startTelemetry('gateway');
 
 import { Redis } from 'ioredis';
 import { connectEventLog, ReconnectingRpcClient } from '@weft/messaging';
-import { migrationOptionsOf, openDatabase, openReadReplica } from '@weft/persistence';
+import { databaseOptionsOf, openDatabase, openReadReplica } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnSignal,
@@ -25,11 +25,7 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     gatewayDatabase,
-    {
-      url: config.DATABASE_URL,
-      migrations: migrationOptionsOf(config, logger),
-      preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
-    },
+    databaseOptionsOf(config, logger),
     readiness,
   );
   // Run lists may read a streaming replica; runs by id stay on the primary (ADR 0021).

@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('integration');
 
 import { AmqpBroker, connectEventLog } from '@weft/messaging';
-import { migrationOptionsOf, openDatabase } from '@weft/persistence';
+import { databaseOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -23,12 +23,7 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     integrationDatabase,
-    {
-      url: config.DATABASE_URL,
-      poolSize: 4,
-      migrations: migrationOptionsOf(config, logger),
-      preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
-    },
+    { ...databaseOptionsOf(config, logger), poolSize: 4 },
     readiness,
   );
   const events = await connectEventLog({

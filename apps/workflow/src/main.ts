@@ -3,7 +3,7 @@ import { startTelemetry } from '@weft/runtime/telemetry';
 const telemetry = startTelemetry('workflow');
 
 import { AmqpBroker, connectEventLog } from '@weft/messaging';
-import { migrationOptionsOf, openDatabase } from '@weft/persistence';
+import { databaseOptionsOf, openDatabase } from '@weft/persistence';
 import {
   createHttpApp,
   exitOnLostConnection,
@@ -22,11 +22,7 @@ async function main(logger: JsonLogger): Promise<void> {
   const readiness = new ReadinessRegistry();
   const dataSource = await openDatabase(
     workflowDatabase,
-    {
-      url: config.DATABASE_URL,
-      migrations: migrationOptionsOf(config, logger),
-      preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
-    },
+    databaseOptionsOf(config, logger),
     readiness,
   );
   const broker = await AmqpBroker.connect(config.RABBITMQ_URL, {

@@ -45,6 +45,23 @@ export interface DatabaseConfig {
   DATABASE_DIRECT_URL?: string | undefined;
   WEFT_MIGRATIONS: 'apply' | 'wait';
   WEFT_MIGRATIONS_WAIT_MS: number;
+  /** Absent: on. */
+  DATABASE_PREPARED_STATEMENTS?: 'on' | 'off';
+}
+
+/**
+ * openDatabase's options from a service's configuration: its pool's URL, whether statements may
+ * be named (preparedQuery), and what to do about migrations.
+ */
+export function databaseOptionsOf(
+  config: DatabaseConfig,
+  log?: WaitLog,
+): DatabaseOptions & { migrations: MigrationOptions } {
+  return {
+    url: config.DATABASE_URL,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS !== 'off',
+    migrations: migrationOptionsOf(config, log),
+  };
 }
 
 /** openDatabase's migration options from a service's configuration. */

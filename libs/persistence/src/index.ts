@@ -1,9 +1,9 @@
 export {
   applyMigrations,
   createDataSource,
+  databaseOptionsOf,
   migrate,
   migrationNames,
-  migrationOptionsOf,
   openDatabase,
   type DatabaseConfig,
   type DatabaseOptions,

@@ -1,5 +1,5 @@
 import type { MigrationInterface } from 'typeorm';
-import { migrationNames, migrationOptionsOf } from './database';
+import { databaseOptionsOf, migrationNames, migrationOptionsOf } from './database';
 import {
   appliedMigrations,
   MigrationsPendingError,
@@ -156,5 +156,16 @@ describe('migrationOptionsOf', () => {
       migrationOptionsOf({ ...base, DATABASE_DIRECT_URL: direct, WEFT_MIGRATIONS: 'wait' })
         .directUrl,
     ).toBe(direct);
+  });
+
+  it('names statements unless DATABASE_PREPARED_STATEMENTS is off (PgBouncer before 1.21)', () => {
+    expect(databaseOptionsOf(base)).toMatchObject({
+      url: base.DATABASE_URL,
+      preparedStatements: true,
+      migrations: { mode: 'apply', directUrl: base.DATABASE_URL },
+    });
+    expect(
+      databaseOptionsOf({ ...base, DATABASE_PREPARED_STATEMENTS: 'off' }).preparedStatements,
+    ).toBe(false);
   });
 });

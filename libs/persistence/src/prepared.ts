@@ -50,12 +50,11 @@ export async function preparedQuery<Row>(
   values: unknown[],
 ): Promise<Row[]> {
   const dataSource = sql instanceof DataSource ? sql : sql.connection;
-  const runner = sql instanceof DataSource ? undefined : sql.queryRunner;
-  if (withoutNamedStatements.has(dataSource) || (!(sql instanceof DataSource) && !runner)) {
-    return sql.query(text, values);
-  }
+  if (withoutNamedStatements.has(dataSource)) return sql.query(text, values);
   const config = { name: nameOf(text), text, values };
-  // The transaction's own connection, or any of the pool's.
+  // The transaction's own connection, or any of the pool's (a manager without a runner is the
+  // pool's).
+  const runner = sql instanceof DataSource ? undefined : sql.queryRunner;
   const client = runner
     ? ((await runner.connect()) as PgQueryable)
     : (dataSource.driver as unknown as { master: PgQueryable }).master;
