@@ -90,14 +90,21 @@ export class DueWorkPoller {
   /**
    * Which kinds of work are due, in one statement: most polls find none, and asking each kind
    * in turn took five statements every POLL_MS (the schedules' in a transaction of their own).
+   * Each asks for the earliest due time, which the planner reads from the first entry of its
+   * index whatever it knows of the table. `EXISTS (… WHERE lease_expires_at <= now())` was a
+   * sequential scan of the month's `step_runs` when the partition had no statistics yet (never
+   * analysed: a new month, autovacuum off): the whole partition read five times a second,
+   * since almost always no lease has expired (docs/performance.md).
    */
   private async due(now: Date): Promise<{ schedules: boolean; timers: boolean; leases: boolean }> {
     const [row] = await this.transactions.pool.query<
       { schedules: boolean; timers: boolean; leases: boolean }[]
     >(
-      `SELECT EXISTS (SELECT 1 FROM workflow.schedules WHERE next_at <= $1) AS schedules,
-              EXISTS (SELECT 1 FROM workflow.timers WHERE fire_at <= now()) AS timers,
-              EXISTS (SELECT 1 FROM workflow.step_runs WHERE lease_expires_at <= now()) AS leases`,
+      `SELECT COALESCE((SELECT min(next_at) FROM workflow.schedules
+                         WHERE next_at IS NOT NULL) <= $1, false) AS schedules,
+              COALESCE((SELECT min(fire_at) FROM workflow.timers) <= now(), false) AS timers,
+              COALESCE((SELECT min(lease_expires_at) FROM workflow.step_runs
+                         WHERE lease_expires_at IS NOT NULL) <= now(), false) AS leases`,
       [now],
     );
     return row!;
