@@ -7,7 +7,7 @@
 const { fork } = require('node:child_process');
 const os = require('node:os');
 const { call, sleep } = require('./lib/api.cjs');
-const { percentiles } = require('./lib/measure.cjs');
+const { OPEN_RUNS_OF_WORKFLOW, percentiles } = require('./lib/measure.cjs');
 const { startTarget, threeSteps } = require('./lib/workloads.cjs');
 
 /**
@@ -289,11 +289,7 @@ async function fairness(stack, db, settings, following) {
     // A's accepted runs go on (queued behind its concurrentRuns) after its requests stopped:
     // B and C go on too until they all ended (bounded), so A's throughput counts every run.
     const aOpen = async () => {
-      const { rows } = await db.query(
-        `SELECT count(*)::int AS n FROM workflow.runs
-          WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
-        [tenants.A.workflowId],
-      );
+      const { rows } = await db.query(OPEN_RUNS_OF_WORKFLOW, [tenants.A.workflowId]);
       return rows[0].n;
     };
     const drainSends = [[], []];

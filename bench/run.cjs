@@ -22,6 +22,7 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
 const { dropDatabase, queuesWithConsumers, startStack } = require('../tools/stack.cjs');
+const { autovacuumForBenchmark } = require('./lib/autovacuum.cjs');
 const { fairness } = require('./fairness.cjs');
 const {
   blockCounters,
@@ -43,6 +44,7 @@ const {
   topicRecordCount,
 } = require('../tools/kafka-topics.cjs');
 const {
+  OPEN_RUNS_OF_WORKFLOW,
   leastSquaresSlope,
   machineCpu,
   machineInfo,
@@ -99,6 +101,12 @@ const SETTINGS = {
   e2eFollow: option('e2e-follow', 'true') !== 'false',
   /** The host's calibration (JavaScript loop, pgbench) before the scenarios. */
   calibrate: option('calibrate', 'true') !== 'false',
+  /**
+   * PostgreSQL's autovacuum turned on for the benchmark when the server has it off, as
+   * docs/operations.md says to run it (bench/lib/autovacuum.cjs); `false` leaves the server as
+   * it is.
+   */
+  autovacuum: option('autovacuum', 'true') !== 'false',
   /**
    * webhook: signed deliveries answered at once (`async`) and with `?wait=10s` (`wait`), each
    * mode at these arrival rates in turn, for `webhookDurationS` each, until the backlog grows.
@@ -371,14 +379,10 @@ function followBacklog(db, workflowId) {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const { rows } = await db.query(
-        `SELECT count(*)::int AS backlog FROM workflow.runs
-          WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
-        [workflowId],
-      );
+      const { rows } = await db.query(OPEN_RUNS_OF_WORKFLOW, [workflowId]);
       samples.push({
         s: (performance.now() - startedAt) / 1000,
-        backlog: rows[0].backlog,
+        backlog: rows[0].n,
       });
       await sleep(1_000);
     }
@@ -402,11 +406,7 @@ const backlogSlope = (samples, warmS) =>
 async function outcomeOfLoad(db, workflowId, stopBacklog, { rate, durationS, load, loadEndedAt }) {
   let backlog;
   for (;;) {
-    const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM workflow.runs
-        WHERE workflow_id = $1 AND status IN ('queued', 'running')`,
-      [workflowId],
-    );
+    const { rows } = await db.query(OPEN_RUNS_OF_WORKFLOW, [workflowId]);
     backlog = rows[0].n;
     if (backlog === 0 || Date.now() - loadEndedAt > 60_000) break;
     await sleep(500);
@@ -1294,15 +1294,18 @@ function verdicts(report) {
       const b = large.loads[mix].latencyMs.all.p99;
       return { mix, a, b, ratio: b / Math.max(1, a) };
     });
+    // Met only at the size the target names: a smaller history (--history-runs) is reported,
+    // not judged met.
+    const sized = large.runs >= 10_000_000;
     check(
       'history',
-      ratios.every((r) => r.ratio <= 1.2),
+      sized && ratios.every((r) => r.ratio <= 1.2),
       ratios
         .map(
           (r) =>
             `${r.mix}: p99 ${r.a} ms at ${small.runs} → ${r.b} ms at ${large.runs} (${r.ratio.toFixed(2)}×)`,
         )
-        .join('; '),
+        .join('; ') + (sized ? '' : ` (not measured at 10 million: ${large.runs} at most)`),
     );
   }
   const f = report.fairness;
@@ -1381,13 +1384,18 @@ function calibrationLines(c) {
   ];
 }
 
+const postgresSettings = (postgres) =>
+  postgres
+    ? ` (autovacuum ${postgres.autovacuum}${postgres.setForBenchmark ? ': turned on for the benchmark, the server had it off' : ''})`
+    : '';
+
 function markdown(report) {
   const lines = [];
   const m = report.machine;
   lines.push(`# Benchmark ${report.at}`, '');
   lines.push(
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; ` +
-      `${m.postgres}; ${m.redis}; RabbitMQ ${m.rabbitmq}; Kafka ${m.kafka}, event log on ${m.kafkaClient}. Everything — load ` +
+      `${m.postgres}${postgresSettings(report.postgres)}; ${m.redis}; RabbitMQ ${m.rabbitmq}; Kafka ${m.kafka}, event log on ${m.kafkaClient}. Everything — load ` +
       'generator, servers and the four services as separate processes — on this one machine, ' +
       'on 127.0.0.1.',
     '',
@@ -1738,25 +1746,8 @@ async function stackScenarios(wanted, output, { replicas, pgbouncer, env }) {
 /** The scenarios run on the distributed stack (stackScenarios). */
 const STACK_SCENARIOS = ['api-mixed', 'e2e', 'webhook', 'foreach', 'publish', 'fairness'];
 
-async function main() {
-  const others = queuesWithConsumers('weft.rpc.');
-  if (others.length > 0) {
-    log(`another Weft stack is running on this machine: ${others.join(', ')}`);
-    process.exit(2);
-  }
-  const at = new Date().toISOString();
-  const cpuAtStart = machineCpu();
-  const report = { at, machine: machineInfo(), settings: SETTINGS };
-  if (SETTINGS.calibrate) {
-    log('calibration: a fixed JavaScript loop, then pgbench -S for 10 s');
-    report.calibration = await calibrate(serverUrl, 'weft_bench_calibration');
-    log(
-      `  loop ${report.calibration.jsLoop.medianMs} ms, pgbench ${report.calibration.pgbench.tps ?? report.calibration.pgbench.error} TPS, steal ${report.calibration.stealPercentDuringCalibration} %`,
-    );
-  } else {
-    report.calibration = {};
-  }
-  const output = [];
+/** Every scenario asked for, their figures into `report`, the services' output lines into `output`. */
+async function scenarios(report, output) {
   const wanted = (name) => SETTINGS.scenarios.includes(name);
   if (STACK_SCENARIOS.some(wanted)) {
     const pgbouncer =
@@ -1795,6 +1786,34 @@ async function main() {
   if (wanted('history')) {
     report.history = [];
     for (const runs of SETTINGS.historyRuns) report.history.push(await historyAt(runs, output));
+  }
+}
+
+async function main() {
+  const others = queuesWithConsumers('weft.rpc.');
+  if (others.length > 0) {
+    log(`another Weft stack is running on this machine: ${others.join(', ')}`);
+    process.exit(2);
+  }
+  const at = new Date().toISOString();
+  const cpuAtStart = machineCpu();
+  const report = { at, machine: machineInfo(), settings: SETTINGS };
+  if (SETTINGS.calibrate) {
+    log('calibration: a fixed JavaScript loop, then pgbench -S for 10 s');
+    report.calibration = await calibrate(serverUrl, 'weft_bench_calibration');
+    log(
+      `  loop ${report.calibration.jsLoop.medianMs} ms, pgbench ${report.calibration.pgbench.tps ?? report.calibration.pgbench.error} TPS, steal ${report.calibration.stealPercentDuringCalibration} %`,
+    );
+  } else {
+    report.calibration = {};
+  }
+  const autovacuum = await autovacuumForBenchmark(serverUrl('postgres'), SETTINGS.autovacuum);
+  report.postgres = autovacuum.report;
+  const output = [];
+  try {
+    await scenarios(report, output);
+  } finally {
+    await autovacuum.restore();
   }
   report.calibration.stealPercentOverBenchmark = stealPercent(cpuAtStart, machineCpu());
   report.verdicts = verdicts(report);

@@ -12,7 +12,12 @@ const { percentiles } = require('./measure.cjs');
  * The request sequences a connection repeats, by name. Each is built from the load's `config`
  * (apiKey, workflowId, seedRunId, runIds) and may carry a run id from one request to the next.
  */
-/** Workflows the api-mixed load created so far, across connections (for unique names). */
+/**
+ * Workflows the api-mixed load created so far, across connections. Names are unique among a
+ * tenant's active workflows, and each load is a process of its own that counts from 0 again,
+ * so the name carries the process id too (the 10,000-connection load ran into the names of
+ * the 1,000-connection one: 409s).
+ */
 let created = 0;
 
 const MIXES = {
@@ -28,11 +33,10 @@ const MIXES = {
         method: 'POST',
         path: '/v1/workflows',
         headers: json(config),
-        // Names are unique among a tenant's active workflows: each create names a new one.
         setupRequest: (request) => ({
           ...request,
           body: JSON.stringify({
-            name: `bench-created-${++created}`,
+            name: `bench-created-${process.pid}-${++created}`,
             steps: [{ id: 'echo', type: 'transform', with: { value: '{{ input.n }}' } }],
           }),
         }),
