@@ -201,6 +201,13 @@ const TARGETS = {
   rss: "each service's RSS ≤ 300 MiB during the runs",
 };
 
+/**
+ * The CPU steal (% of the machine) above which a phase of the fairness scenario disturbs its
+ * ratio: on 4 December 2026 a quiet phase with 13 % slowed B's p99 to 180 ms (56–95 ms in the
+ * runs around it) and the ratio came out 1.08×.
+ */
+const FAIRNESS_STEAL_LIMIT = 5;
+
 const log = (line) => process.stderr.write(`${line}\n`);
 
 async function withDatabase(database, work) {
@@ -1312,12 +1319,25 @@ function verdicts(report) {
   if (f) {
     const p99 = (name) =>
       `${name} p99 ${f.quiet[name].triggerToSucceededMs.p99} → ${f.duringFlood[name].triggerToSucceededMs.p99} ms (${f.p99Ratio[name]}×)`;
+    // A ratio of two phases measures the host when the hypervisor took a share of the machine
+    // in one of them (a quiet phase slowed by steal made a flood look fair): not judged met.
+    const stolen = [
+      ['quiet', f.quietProcesses],
+      ['flood', f.processes],
+    ].filter(([, processes]) => (processes?.stealPercent ?? 0) > FAIRNESS_STEAL_LIMIT);
     check(
       'fairness',
       f.p99Ratio.B <= 2 &&
         f.p99Ratio.C <= 2 &&
-        ['B', 'C'].every((n) => f.duringFlood[n].notSucceeded === 0),
-      `${p99('B')}, ${p99('C')}; B/C not succeeded ${f.duringFlood.B.notSucceeded}/${f.duringFlood.C.notSucceeded}; A: ${f.a.accepted} accepted in ${f.a.floodSeconds} s, ${f.a.requests[429] ?? 0} × 429, ${f.a.succeededPerSecondOverall} succeeded/s, at most ${f.a.mostRunningAtOnce} running`,
+        ['B', 'C'].every((n) => f.duringFlood[n].notSucceeded === 0) &&
+        stolen.length === 0,
+      `${p99('B')}, ${p99('C')}; B/C not succeeded ${f.duringFlood.B.notSucceeded}/${f.duringFlood.C.notSucceeded}; A: ${f.a.accepted} accepted in ${f.a.floodSeconds} s, ${f.a.requests[429] ?? 0} × 429, ${f.a.succeededPerSecondOverall} succeeded/s, at most ${f.a.mostRunningAtOnce} running` +
+        stolen
+          .map(
+            ([phase, processes]) =>
+              `; DISTURBED: CPU steal ${processes.stealPercent} % of the machine in the ${phase} phase (over ${FAIRNESS_STEAL_LIMIT} %)`,
+          )
+          .join(''),
     );
   }
   for (const phase of report.publish?.phases ?? []) {

@@ -3,10 +3,9 @@
 // docs/operations.md says to run PostgreSQL with autovacuum on; it is what analyses and
 // vacuums the run history (`runs`, `step_runs` and their partitions). A machine's server may
 // have it off (this project's CI machines do, in a conf.d file, for their tests). Benchmarked so,
-// the history a benchmark writes is never analysed or vacuumed: the planner has no statistics
-// for the engine's lookups by run id (on 4 December 2026 a batch's read of its steps went to a
-// sequential scan of the month's partition at 300 runs/s) and index scans step over every dead
-// row version. That measures a server nobody should run, so the benchmark turns autovacuum on
+// the history a benchmark writes is never analysed or vacuumed: the planner takes the month's
+// partitions for empty and plans sequential scans of them for the statements that poll (4
+// December 2026, docs/performance.md), and index scans step over every dead row version. That measures a server nobody should run, so the benchmark turns autovacuum on
 // while it runs — `autovacuum` is reloadable: ALTER SYSTEM, then pg_reload_conf() — and sets
 // back what it found when it ends.
 'use strict';
