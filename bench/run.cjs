@@ -1827,7 +1827,7 @@ async function main() {
   } else {
     report.calibration = {};
   }
-  const autovacuum = await autovacuumForBenchmark(serverUrl('postgres'), SETTINGS.autovacuum);
+  const autovacuum = await autovacuumForBenchmark(SETTINGS.autovacuum);
   report.postgres = autovacuum.report;
   const output = [];
   try {

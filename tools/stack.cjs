@@ -443,6 +443,7 @@ module.exports = {
   SERVICE_NODE_FLAGS,
   dropDatabase,
   queuesWithConsumers,
+  withServer,
 };
 
 /** The CLI keeps its key ring in .weft/, so credentials stored by one start open in the next. */

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Client } from 'pg';
 
 export declare const SERVICES: readonly ['workflow', 'integration', 'ai', 'gateway'];
 export type App = (typeof SERVICES)[number];
@@ -75,6 +76,8 @@ export declare function listensOn(pid: number, port: number): boolean;
 
 /** Drops a stack's database on the machine's PostgreSQL (`WEFT_PG_SERVER_URL`). */
 export declare function dropDatabase(name: string): Promise<unknown>;
+/** Runs `work` with a client of the machine's PostgreSQL server (its `postgres` database). */
+export declare function withServer<T>(work: (client: Client) => Promise<T>): Promise<T>;
 
 /** Queues named `prefix…` with consumers on this machine's RabbitMQ, as "name (n consumers)". */
 export declare function queuesWithConsumers(prefix: string): string[];

@@ -6,6 +6,5 @@ export interface AutovacuumReport {
 }
 
 export declare function autovacuumForBenchmark(
-  url: string,
   wanted: boolean,
 ): Promise<{ report: AutovacuumReport; restore: () => Promise<void> }>;

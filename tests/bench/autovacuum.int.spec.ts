@@ -32,7 +32,7 @@ async function eventually(expected: boolean): Promise<boolean> {
 describe('autovacuumForBenchmark (bench/lib/autovacuum.cjs)', () => {
   it('turns autovacuum on for the benchmark and sets back what it found', async () => {
     const before = await autovacuumOn();
-    const { report, restore } = await autovacuumForBenchmark(url, true);
+    const { report, restore } = await autovacuumForBenchmark(true);
     try {
       expect(report).toEqual({ autovacuum: 'on', setForBenchmark: !before });
       expect(await eventually(true)).toBe(true);
@@ -44,7 +44,7 @@ describe('autovacuumForBenchmark (bench/lib/autovacuum.cjs)', () => {
 
   it('leaves the server as it is when not wanted, and reports it', async () => {
     const before = await autovacuumOn();
-    const { report, restore } = await autovacuumForBenchmark(url, false);
+    const { report, restore } = await autovacuumForBenchmark(false);
     expect(report).toEqual({ autovacuum: before ? 'on' : 'off', setForBenchmark: false });
     await restore();
     expect(await autovacuumOn()).toBe(before);
