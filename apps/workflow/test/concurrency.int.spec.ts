@@ -520,6 +520,8 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       const limited = randomUUID();
       await setLimit(limited, 1);
       const workflowId = await createWorkflow(undefined, { timeoutMs: 1_000 }, limited);
+      const slots = new SlotRepository();
+      const before = await slots.usage(db);
       const [a, b, c, d] = [
         await startSeen(workflowId, {}, limited),
         await startSeen(workflowId, {}, limited),
@@ -530,6 +532,11 @@ describe('concurrency keys (two engine replicas on real PostgreSQL)', () => {
       for (const waiting of [b, c, d]) {
         expect(seen.get(waiting)).toMatchObject({ status: 'queued', waitingFor: 'concurrentRuns' });
       }
+      // The metrics' counts (the file's other runs have ended, so only these moved them).
+      expect(await slots.usage(db)).toEqual({
+        waiting: { ...before.waiting, concurrentRuns: before.waiting.concurrentRuns + 3 },
+        held: { ...before.held, concurrentRuns: before.held.concurrentRuns! + 1 },
+      });
       await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId: limited, runId: b });
       expect(await runOf(b)).toMatchObject({ status: 'cancelled' });
       await bus.call(WorkflowRpc, 'runs.cancel', { schemaVersion: 1, tenantId: limited, runId: a });

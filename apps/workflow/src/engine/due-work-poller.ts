@@ -191,8 +191,8 @@ export class DueWorkPoller {
 
   private async sweepSlots(): Promise<void> {
     const { usage } = await this.engine.sweepTenantSlots();
-    for (const reason of ['concurrency', 'concurrentRuns'])
-      waitingRuns.set({ for: reason }, usage.waiting[reason] ?? 0);
+    for (const [reason, count] of Object.entries(usage.waiting))
+      waitingRuns.set({ for: reason }, count);
     for (const [scope, count] of Object.entries(usage.held)) heldSlots.set({ scope }, count);
   }
 
