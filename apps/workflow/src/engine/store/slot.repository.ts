@@ -194,10 +194,11 @@ export class SlotRepository {
 
   /**
    * Runs waiting for a slot, by what they wait for, and slots held, by scope: for metrics, once
-   * a second. One count per reason, each with an equality on `waiting_for`, so the partial
-   * indexes of waiting runs serve it even on a partition not yet analysed (a new month's): the
-   * planner estimates `waiting_for IS NOT NULL` true of nearly every row without statistics and
-   * read the whole partition.
+   * a second. One count per reason, each with an equality on `waiting_for`: on a partition not
+   * yet analysed (a new month's) the planner takes `waiting_for IS NOT NULL` for true of nearly
+   * every row and scanned the whole partition, where an equality lets `runs_tenant_waiting`
+   * serve the tenants' count. (The keys' count still plans a scan until the partition has
+   * statistics: its partial index is on `IS NOT NULL`.)
    */
   async usage(
     tx: Sql,
