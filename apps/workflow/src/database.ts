@@ -18,6 +18,8 @@ import { ConcurrencySlots1765400000000 } from './migrations/1765400000000-concur
 import { TenantConcurrentRuns1765600000000 } from './migrations/1765600000000-tenant-concurrent-runs';
 import { TimersByRun1765700000000 } from './migrations/1765700000000-timers-by-run';
 import { PublishedRunReads1765800000000 } from './migrations/1765800000000-published-run-reads';
+import { RunListStatistics1765900000000 } from './migrations/1765900000000-run-list-statistics';
+import { IndexesForStalledWork1766000000000 } from './migrations/1766000000000-indexes-for-stalled-work';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -42,5 +44,7 @@ export const workflowDatabase: ServiceDatabase = {
     TenantConcurrentRuns1765600000000,
     TimersByRun1765700000000,
     PublishedRunReads1765800000000,
+    RunListStatistics1765900000000,
+    IndexesForStalledWork1766000000000,
   ],
 };

@@ -5,8 +5,11 @@ import {
   PARTITIONED,
   partitionName,
   RunPartitions,
+  runsStatistics,
   uuidFloor,
 } from '../src/runs/run-partitions';
+import { RunRepository } from '../src/engine/store/run.repository';
+import { IndexesForStalledWork1766000000000 } from '../src/migrations/1766000000000-indexes-for-stalled-work';
 import { openWorkflowSchema } from './support/engine-harness';
 
 describe('monthly partitions of runs (real PostgreSQL)', () => {
@@ -62,6 +65,87 @@ describe('monthly partitions of runs (real PostgreSQL)', () => {
       .join('\n');
     expect(plan).toContain(partitionName('runs', monthStart(now)));
     expect(plan).not.toContain(partitionName('runs', monthStart(now, 1)));
+  });
+
+  it("plans a workflow's page newest first from its index, not a sort of all its runs", async () => {
+    // 40 tenants with one workflow each: independent, tenant and workflow would each keep 1/40
+    // of the rows, and a workflow's 150 runs look like 4.
+    const tenants = Array.from({ length: 40 }, () => uuidv7());
+    const ids: string[] = [];
+    const owners: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      for (const tenant of tenants) {
+        ids.push(uuidv7());
+        owners.push(tenant);
+      }
+    }
+    await db.query(
+      `INSERT INTO workflow.runs (id, tenant_id, workflow_id, workflow_version, status, input)
+       SELECT id, owner, owner, 1, 'succeeded', '{}'
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, owner)`,
+      [ids, owners],
+    );
+    const partition = partitionName('runs', monthStart(now));
+    const plan = async (): Promise<string> => {
+      await db.query(`ANALYZE workflow.${partition}`);
+      const rows = await db.query<{ 'QUERY PLAN': string }[]>(
+        `EXPLAIN SELECT x FROM workflow.runs x
+          WHERE x.tenant_id = '${tenants[7]}' AND x.workflow_id = '${tenants[7]}'
+          ORDER BY x.id DESC LIMIT 21`,
+      );
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    };
+    expect(await plan()).not.toMatch(/Sort/);
+    // What the statistics prevent: without them, every run of the workflow is read and sorted.
+    await db.query(`DROP STATISTICS workflow.${partition}_tenant_workflow`);
+    expect(await plan()).toMatch(/Sort/);
+    await db.query(runsStatistics(partition));
+    expect(await plan()).not.toMatch(/Sort/);
+  });
+
+  it('sweeps for stalled work through partial indexes, not by reading the whole history', async () => {
+    const ids = Array.from({ length: 3000 }, () => uuidv7());
+    await db.query(
+      `INSERT INTO workflow.runs (id, tenant_id, workflow_id, workflow_version, status, input)
+       SELECT id, id, id, 1, 'succeeded', '{}' FROM unnest($1::uuid[]) AS t(id)`,
+      [ids],
+    );
+    await db.query(
+      `INSERT INTO workflow.step_runs (run_id, step_id, type, status)
+       SELECT id, 'a', 'transform', 'succeeded' FROM unnest($1::uuid[]) AS t(id)`,
+      [ids],
+    );
+    const month = monthStart(now);
+    const scans = async (): Promise<string[]> => {
+      for (const table of ['runs', 'step_runs'])
+        await db.query(`ANALYZE workflow.${partitionName(table, month)}`);
+      const plans: string[] = [];
+      // The repository's own statements, explained instead of run.
+      const explaining = {
+        query: async (sql: string, params?: unknown[]) => {
+          const rows = await db.query<{ 'QUERY PLAN': string }[]>(`EXPLAIN ${sql}`, params);
+          plans.push(...rows.map((row) => row['QUERY PLAN']));
+          return [];
+        },
+      } as unknown as DataSource;
+      await new RunRepository(explaining).stalledWork(120_000, 100);
+      const current = new RegExp(
+        `Seq Scan on (${partitionName('runs', month)}|${partitionName('step_runs', month)})\\b`,
+      );
+      return plans.filter((line) => current.test(line));
+    };
+    expect(await scans()).toEqual([]);
+    // What the indexes prevent: without them, each sweep reads every run and step.
+    const migration = new IndexesForStalledWork1766000000000();
+    const runner = db.createQueryRunner();
+    try {
+      await migration.down(runner);
+      expect((await scans()).length).toBeGreaterThan(0);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await scans()).toEqual([]);
   });
 
   it('creates months ahead and drops those past the retention, rows and all', async () => {

@@ -42,6 +42,20 @@ export function partitionMonth(name: string): Date | undefined {
   return match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)) : undefined;
 }
 
+/**
+ * The extended statistics of a month's `runs` partition. A run's workflow decides its tenant,
+ * and a planner that takes the two columns for independent multiplies their selectivities: it
+ * put a workflow's runs at a few rows a partition, so a page of a workflow with thousands of
+ * runs was sorted from all of them (72 ms and 1,384 blocks on a history of 2 million runs)
+ * instead of read newest first from `(tenant_id, workflow_id, id)` until the page is full (1 ms,
+ * 39 blocks). `dependencies` tells it the workflow implies the tenant. A partitioned table's own
+ * statistics describe only the whole, so each partition gets its own.
+ */
+export function runsStatistics(partition: string): string {
+  return `CREATE STATISTICS IF NOT EXISTS workflow.${partition}_tenant_workflow (dependencies)
+            ON tenant_id, workflow_id FROM workflow.${partition}`;
+}
+
 /** Creates the month's partition of every partitioned table (or of `tables`), when missing. */
 export async function ensureMonth(
   db: Pick<DataSource, 'query'>,
@@ -61,6 +75,7 @@ export async function ensureMonth(
       `CREATE TABLE workflow.${name} PARTITION OF workflow.${table}
          FOR VALUES FROM ('${from}') TO ('${to}')`,
     );
+    if (table === 'runs') await db.query(runsStatistics(name));
     created.push(name);
   }
   return created;
