@@ -111,17 +111,31 @@ export function createDataSource(database: ServiceDatabase, options: DatabaseOpt
  */
 const POOL_IDLE_TIMEOUT_MS = 300_000;
 
+const LOCK_RETRY_MS = 200;
+
 /**
  * Applies pending migrations of one service. Replicas starting together serialise on an
  * advisory lock keyed by the schema, so only one applies each migration; the others find
  * nothing pending.
+ *
+ * The others wait by trying the lock every LOCK_RETRY_MS, not in `pg_advisory_lock`: a
+ * statement blocked there holds its snapshot, and `CREATE INDEX CONCURRENTLY`, which a
+ * migration run outside a transaction may use, waits for every snapshot older than its build.
+ * The holder's index then waited for the waiter, which waited for the holder: no replica ever
+ * started (the migrations test, two replicas at once).
  */
 export async function migrate(dataSource: DataSource, schema: string): Promise<string[]> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`weft.migrate.${schema}`]);
+    for (;;) {
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+        `weft.migrate.${schema}`,
+      ])) as { locked: boolean }[];
+      if (row?.locked) break;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
     try {
       await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       const applied = await dataSource.runMigrations({ transaction: 'each' });
