@@ -6,6 +6,7 @@ import {
   partitionName,
   RunPartitions,
   runsStatistics,
+  runsStatisticsName,
   uuidFloor,
 } from '../src/runs/run-partitions';
 import { RunRepository } from '../src/engine/store/run.repository';
@@ -97,7 +98,7 @@ describe('monthly partitions of runs (real PostgreSQL)', () => {
     };
     expect(await plan()).not.toMatch(/Sort/);
     // What the statistics prevent: without them, every run of the workflow is read and sorted.
-    await db.query(`DROP STATISTICS workflow.${partition}_tenant_workflow`);
+    await db.query(`DROP STATISTICS workflow.${runsStatisticsName(partition)}`);
     expect(await plan()).toMatch(/Sort/);
     await db.query(runsStatistics(partition));
     expect(await plan()).not.toMatch(/Sort/);

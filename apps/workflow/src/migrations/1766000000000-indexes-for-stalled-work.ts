@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { partitionsOf } from '../runs/run-partitions';
 
 /**
  * Indexes for the engine's sweep for stalled work (every 30 s) and its recovery at start-up:
@@ -59,15 +60,7 @@ async function createPartitioned(db: QueryRunner, index: PartitionedIndex): Prom
   await db.query(
     `CREATE INDEX IF NOT EXISTS ${index.name} ON ONLY workflow.${index.table} ${index.definition}`,
   );
-  const partitions = (await db.query(
-    `SELECT c.relname AS name FROM pg_inherits i
-       JOIN pg_class c ON c.oid = i.inhrelid
-       JOIN pg_class p ON p.oid = i.inhparent
-       JOIN pg_namespace n ON n.oid = p.relnamespace
-      WHERE n.nspname = 'workflow' AND p.relname = $1`,
-    [index.table],
-  )) as { name: string }[];
-  for (const { name: partition } of partitions) {
+  for (const partition of await partitionsOf(db, [index.table])) {
     const name = `${partition}_${index.suffix}`;
     const [state] = (await db.query(
       `SELECT x.indisvalid AS valid,

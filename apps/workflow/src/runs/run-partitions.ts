@@ -42,6 +42,25 @@ export function partitionMonth(name: string): Date | undefined {
   return match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)) : undefined;
 }
 
+/** The partitions of the `workflow` tables named, by name. */
+export async function partitionsOf(
+  db: Pick<DataSource, 'query'>,
+  tables: readonly string[],
+): Promise<string[]> {
+  const rows = await db.query<{ name: string }[]>(
+    `SELECT c.relname AS name FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid
+       JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace
+      WHERE n.nspname = 'workflow' AND p.relname = ANY($1)`,
+    [tables],
+  );
+  return rows.map((row) => row.name);
+}
+
+/** The name of a `runs` partition's statistics (runsStatistics). */
+export const runsStatisticsName = (partition: string): string => `${partition}_tenant_workflow`;
+
 /**
  * The extended statistics of a month's `runs` partition. A run's workflow decides its tenant,
  * and a planner that takes the two columns for independent multiplies their selectivities: it
@@ -52,7 +71,7 @@ export function partitionMonth(name: string): Date | undefined {
  * statistics describe only the whole, so each partition gets its own.
  */
 export function runsStatistics(partition: string): string {
-  return `CREATE STATISTICS IF NOT EXISTS workflow.${partition}_tenant_workflow (dependencies)
+  return `CREATE STATISTICS IF NOT EXISTS workflow.${runsStatisticsName(partition)} (dependencies)
             ON tenant_id, workflow_id FROM workflow.${partition}`;
 }
 
@@ -89,14 +108,7 @@ export async function ensureMonthsOfRuns(
   db: Pick<DataSource, 'query'>,
   tables: readonly string[],
 ): Promise<void> {
-  const months: { name: string }[] = await db.query(
-    `SELECT c.relname AS name FROM pg_inherits i
-       JOIN pg_class c ON c.oid = i.inhrelid
-       JOIN pg_class p ON p.oid = i.inhparent
-       JOIN pg_namespace n ON n.oid = p.relnamespace
-      WHERE n.nspname = 'workflow' AND p.relname = 'runs'`,
-  );
-  for (const { name } of months) {
+  for (const name of await partitionsOf(db, ['runs'])) {
     const month = partitionMonth(name);
     if (month) await ensureMonth(db, month, tables);
   }
@@ -141,16 +153,8 @@ export class RunPartitions {
       }
       // A month is past retention once all of it is older than the retention.
       const oldestKept = monthStart(now, -this.retentionMonths);
-      const partitions: { name: string }[] = await tx.query(
-        `SELECT c.relname AS name FROM pg_inherits i
-           JOIN pg_class c ON c.oid = i.inhrelid
-           JOIN pg_class p ON p.oid = i.inhparent
-           JOIN pg_namespace n ON n.oid = p.relnamespace
-          WHERE n.nspname = 'workflow' AND p.relname = ANY($1)`,
-        [PARTITIONED],
-      );
       const dropped: string[] = [];
-      for (const { name } of partitions) {
+      for (const name of await partitionsOf(tx, PARTITIONED)) {
         const month = partitionMonth(name);
         if (month && monthStart(month, 1) <= oldestKept) {
           await tx.query(`DROP TABLE workflow.${name}`);
