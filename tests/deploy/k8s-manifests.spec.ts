@@ -13,6 +13,7 @@ import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IConfigMap, IContainer, IProbe, ISecret, IService } from 'kubernetes-models/v1';
 import { ConsumerGroups, EventTopics, TaskQueues } from '@weft/contracts';
+import { SERVICE_NODE_FLAGS } from '../../tools/stack.cjs';
 import {
   allVariables,
   parseConfig,
@@ -114,6 +115,14 @@ const generatedObjects = [
 ];
 const configMap = generatedObjects.find((o) => o.kind === 'ConfigMap') as IConfigMap;
 const secret = generatedObjects.find((o) => o.kind === 'Secret') as ISecret;
+
+const MIB = 1024 * 1024;
+/** A Kubernetes memory quantity in Mi or Gi, as deploy/k8s writes them, in MiB. */
+function mebibytes(quantity: unknown): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(String(quantity));
+  if (!match) throw new Error(`not a quantity in Mi or Gi: ${String(quantity)}`);
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
+}
 
 type Result = { ok: true } | { ok: false; error: string };
 /** Runs validate-k8s.mjs (see there why in a child process) on `objects`. */
@@ -711,6 +720,27 @@ describe('deploy/k8s', () => {
         cpu: expect.any(String),
         memory: app === 'gateway' ? '1Gi' : '384Mi',
       });
+    });
+
+    it('has a memory limit above the heap its Node flags allow, with room for the rest', () => {
+      // What V8 itself makes of the image's flags (old space, and three young-generation
+      // semi-spaces since they are set: ADR 0030), whatever memory this machine has.
+      const child = spawnSync(
+        process.execPath,
+        [
+          ...SERVICE_NODE_FLAGS[app],
+          '-p',
+          'require("node:v8").getHeapStatistics().heap_size_limit',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(child.status).toBe(0);
+      const heapMiB = Number(child.stdout) / MIB;
+      // Outside the heap: Node itself, compiled code, sockets' and streams' buffers.
+      const roomMiB = 64;
+      expect(heapMiB + roomMiB).toBeLessThanOrEqual(
+        mebibytes(container.resources!.limits!['memory']),
+      );
     });
 
     const env = Object.fromEntries(
