@@ -14,6 +14,8 @@ export interface PhaseFigures {
   runs: number;
   failedRuns: number;
   p50Ms: number;
+  /** With ~15 runs (the short form's phase), the second slowest. */
+  p90Ms: number;
   p99Ms: number;
   maxHealthMs: number;
 }
@@ -63,6 +65,7 @@ export class Watch {
       runs: runs.length,
       failedRuns: runs.length - ok.length,
       p50Ms: percentile(ok, 50),
+      p90Ms: percentile(ok, 90),
       p99Ms: percentile(ok, 99),
       maxHealthMs: Math.max(0, ...health.map((h) => h.ms)),
     };
