@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { DEFAULT_MIGRATIONS_WAIT_MS, type ReadinessRegistry } from '@weft/runtime';
 import { waitForMigrations, type WaitLog } from './migration-wait';
@@ -134,7 +135,7 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<s
         `weft.migrate.${schema}`,
       ])) as { locked: boolean }[];
       if (row?.locked) break;
-      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+      await sleep(LOCK_RETRY_MS);
     }
     try {
       await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);

@@ -23,34 +23,32 @@ export class IndexesForStalledWork1766000000000 implements MigrationInterface {
   }
 
   async down(db: QueryRunner): Promise<void> {
-    for (const { name } of INDEXES) await db.query(`DROP INDEX IF EXISTS workflow.${name}`);
+    for (const index of INDEXES) await db.query(`DROP INDEX IF EXISTS workflow.${nameOf(index)}`);
   }
 }
 
+/** The parent's index is `<table>_<suffix>`, a partition's `<partition>_<suffix>`. */
 interface PartitionedIndex {
   table: string;
-  /** The parent's index; a partition's is `<partition>_<suffix>`. */
-  name: string;
   suffix: string;
   definition: string;
 }
 
+const nameOf = (index: PartitionedIndex): string => `${index.table}_${index.suffix}`;
+
 const INDEXES: PartitionedIndex[] = [
   {
     table: 'runs',
-    name: 'runs_queued_unwaiting',
     suffix: 'queued_unwaiting',
     definition: "(id) WHERE status = 'queued' AND waiting_for IS NULL",
   },
   {
     table: 'step_runs',
-    name: 'step_runs_waiting',
     suffix: 'waiting',
     definition: "(run_id) WHERE status = 'waiting'",
   },
   {
     table: 'step_runs',
-    name: 'step_runs_running_foreach',
     suffix: 'running_foreach',
     definition: "(run_id) WHERE status = 'running' AND items IS NOT NULL",
   },
@@ -58,7 +56,7 @@ const INDEXES: PartitionedIndex[] = [
 
 async function createPartitioned(db: QueryRunner, index: PartitionedIndex): Promise<void> {
   await db.query(
-    `CREATE INDEX IF NOT EXISTS ${index.name} ON ONLY workflow.${index.table} ${index.definition}`,
+    `CREATE INDEX IF NOT EXISTS ${nameOf(index)} ON ONLY workflow.${index.table} ${index.definition}`,
   );
   for (const partition of await partitionsOf(db, [index.table])) {
     const name = `${partition}_${index.suffix}`;
@@ -75,6 +73,6 @@ async function createPartitioned(db: QueryRunner, index: PartitionedIndex): Prom
         `CREATE INDEX CONCURRENTLY ${name} ON workflow.${partition} ${index.definition}`,
       );
     }
-    await db.query(`ALTER INDEX workflow.${index.name} ATTACH PARTITION workflow.${name}`);
+    await db.query(`ALTER INDEX workflow.${nameOf(index)} ATTACH PARTITION workflow.${name}`);
   }
 }
