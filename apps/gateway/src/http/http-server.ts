@@ -145,14 +145,15 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
 
 /**
  * Listening sockets on the gateway's port (SO_REUSEPORT), all feeding the one HTTP server.
- * libuv accepts one connection per listening socket per turn of the event loop; with
- * thousands of connected clients a turn takes ~10 ms, so a single socket accepted under 100
- * connections a second, and a burst of new ones waited in the kernel for tens of seconds
- * (docs/reliability.md § Overload). Each socket adds an accept per turn and a queue of its
- * own (the kernel spreads new connections over them), so a burst also no longer overflows
- * net.core.somaxconn.
+ * libuv accepts one connection per listening socket each time it polls (libuv#3696), and a
+ * gateway answering thousands of connected clients polls a few times a second: with 8 sockets
+ * a burst of 10,000 new connections waited in the kernel's queues for tens of seconds, and
+ * thousands of first requests were not answered within a client's 10 s. With 256 the queues
+ * of such a burst drained in about 7 s (docs/performance.md, "A burst refused at the door").
+ * Each socket is a descriptor and a queue of its own (the kernel spreads new connections
+ * over them, so a burst also does not overflow net.core.somaxconn); an idle one costs nothing.
  */
-export const LISTENING_SOCKETS = 8;
+export const LISTENING_SOCKETS = 256;
 
 const listening = (server: NetServer, options: object) =>
   new Promise<void>((resolve, reject) => {

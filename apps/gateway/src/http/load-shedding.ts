@@ -21,8 +21,8 @@ import { LOAD_SHEDDING } from '../tokens';
 
 export interface LoadSheddingOptions {
   /**
-   * Requests admitted (body received, key checked) and not answered yet; the next one is
-   * answered 503 (GATEWAY_MAX_IN_FLIGHT).
+   * Requests admitted (body received, key checked) and not answered yet, with those arrived
+   * whole and being checked; the next one is answered 503 (GATEWAY_MAX_IN_FLIGHT).
    */
   maxInFlight: number;
   /**
@@ -32,8 +32,9 @@ export interface LoadSheddingOptions {
    */
   maxPending: number;
   /**
-   * Mean event-loop delay over the last sample beyond which requests are answered 503
-   * (GATEWAY_MAX_EVENT_LOOP_DELAY_MS); 0 turns this check off.
+   * Event-loop delay over the last sample (each turn weighted by its length, see `sample`)
+   * beyond which requests are answered 503 (GATEWAY_MAX_EVENT_LOOP_DELAY_MS); 0 turns this
+   * check off.
    */
   maxEventLoopDelayMs: number;
   /** How often the delay is read; a reading holds until the next. */
@@ -114,9 +115,14 @@ const TOO_MANY_PENDING = rejection(
   { connection: 'close' },
 );
 
-/** What one request holds, from its headers until its response closes. */
+/**
+ * What one request holds, from its headers until its response closes: `pending` while its body
+ * arrives, `checking` when it arrived whole and its key and rate are being checked, `inFlight`
+ * once admitted.
+ */
+type Slot = 'pending' | 'checking' | 'inFlight';
 interface Held {
-  slot: 'pending' | 'inFlight' | undefined;
+  slot: Slot | undefined;
   /** The response has closed (sent, or the client left): nothing may be taken any more. */
   closed: boolean;
 }
@@ -136,6 +142,11 @@ const hasBody = (request: IncomingMessage): boolean =>
  *   concurrency only lengthens every queue and the memory held for it. A slot is taken on
  *   admission (`admit`, by AdmissionInterceptor, after the body is parsed and the route's
  *   guards passed), so clients that are slow to send or have no valid key never hold one.
+ *   Requests that arrived whole and are still being checked (key, tenant rate) count toward
+ *   the bound on arrival: a burst of thousands of new connections comes in one turn of the
+ *   loop, before any of them is admitted, and each one let through then costs a key check
+ *   and a Redis round trip only to be refused at admission (docs/performance.md, "A burst
+ *   refused at the door").
  * - requests pending: those whose body is still arriving, until admitted or answered. A
  *   request whose body came with its headers (or that has none) never waits for a place
  *   here, so slow clients filling it cannot keep the others out.
@@ -146,9 +157,10 @@ const hasBody = (request: IncomingMessage): boolean =>
 export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   private inFlight = 0;
   private pending = 0;
-  /** Mean delay of the last sample, ms; it holds until the next sample. */
+  private checking = 0;
+  /** Delay over the last sample, ms (see `sample`); it holds until the next sample. */
   private eventLoopDelayMs = 0;
-  private recorded = { count: 0, totalNs: 0 };
+  private recorded = { count: 0, sumNs: 0, squaresNs2: 0 };
   private shedSinceSample = 0;
   /** Requests shed since shedding started; 0 while not shedding. */
   private shedInEpisode = 0;
@@ -179,7 +191,10 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
         return; // not calling done(): the request ends here, before any other work
       }
       const held = this.track(reply.raw);
-      if (!hasBody(request.raw)) return done();
+      if (!hasBody(request.raw)) {
+        this.take(held, 'checking');
+        return done();
+      }
       if (this.pending < this.options.maxPending) {
         this.take(held, 'pending');
         return done();
@@ -188,7 +203,10 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
       // with the headers is complete by the next turn of the loop and is let through.
       setImmediate(() => {
         if (held.closed) return;
-        if (request.raw.complete) return done();
+        if (request.raw.complete) {
+          this.take(held, 'checking');
+          return done();
+        }
         this.shedSinceSample++;
         shedRequests.inc({ reason: TOO_MANY_PENDING.reason });
         void reply.code(503).headers(TOO_MANY_PENDING.headers).send(TOO_MANY_PENDING.body);
@@ -236,17 +254,15 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
     return held;
   }
 
-  private take(held: Held, slot: 'pending' | 'inFlight'): void {
+  private take(held: Held, slot: Slot): void {
     if (held.closed) return;
     this.free(held);
     held.slot = slot;
-    if (slot === 'pending') this.pending++;
-    else this.inFlight++;
+    this[slot]++;
   }
 
   private free(held: Held): void {
-    if (held.slot === 'pending') this.pending--;
-    else if (held.slot === 'inFlight') this.inFlight--;
+    if (held.slot !== undefined) this[held.slot]--;
     held.slot = undefined;
   }
 
@@ -309,7 +325,11 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   private paceDelay(socket: Socket): number {
     const now = performance.now();
     const previous = this.pacing.get(socket);
-    const early = previous !== undefined && now < previous.retryAfter;
+    // A request is read a turn of the loop after it arrived: while turns take a second, a
+    // client that asked again at once would otherwise look as if it had waited, and be
+    // answered at once each time (docs/performance.md, "A burst refused at the door").
+    const early =
+      previous !== undefined && now < previous.retryAfter + this.eventLoopDelayMs;
     const delayMs = early
       ? Math.min(this.options.maxShedAnswerDelayMs, Math.max(RETRY_AFTER_MS, 2 * previous.delayMs))
       : 0;
@@ -340,7 +360,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private rejection(): Rejection | undefined {
-    if (this.inFlight >= this.options.maxInFlight) return TOO_MANY_IN_FLIGHT;
+    if (this.inFlight + this.checking >= this.options.maxInFlight) return TOO_MANY_IN_FLIGHT;
     if (
       this.options.maxEventLoopDelayMs > 0 &&
       this.eventLoopDelayMs > this.options.maxEventLoopDelayMs
@@ -353,16 +373,25 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
     // The histogram records each interval of its timer (ns). It is never reset: reset()
     // forgets the interval in progress, and under heavy load, with turns of the loop longer
     // than the sample interval, that is every interval, which would read as no delay exactly
-    // when the delay is worst. The window's mean comes from the running totals instead
-    // (count × mean is the sum, exact to the nanosecond for the first 100 days of uptime).
+    // when the delay is worst. The window's sums come from the running totals instead
+    // (count × mean is the sum of the intervals, count × (stddev² + mean²) the sum of their
+    // squares; exact to well under a millisecond for the first 100 days of uptime).
+    //
+    // Each interval is weighted by its length, the chance that a request arrives during it:
+    // a turn of one second among a hundred of 10 ms keeps a request that comes then waiting
+    // the second, which a plain mean (19 ms) hides and which is how a burst of connections
+    // looks (docs/performance.md, "A burst refused at the door"). For turns of one length the
+    // two are the same.
     const count = this.histogram.count;
-    const totalNs = count > 0 ? this.histogram.mean * count : 0;
-    const intervals = count - this.recorded.count;
-    if (intervals > 0) {
-      const meanMs = (totalNs - this.recorded.totalNs) / intervals / 1e6;
-      this.eventLoopDelayMs = Math.max(0, meanMs - RESOLUTION_MS);
+    const { mean, stddev } = this.histogram;
+    const sumNs = count > 0 ? mean * count : 0;
+    const squaresNs2 = count > 0 ? (stddev * stddev + mean * mean) * count : 0;
+    const windowNs = sumNs - this.recorded.sumNs;
+    if (count > this.recorded.count && windowNs > 0) {
+      const weightedMs = (squaresNs2 - this.recorded.squaresNs2) / windowNs / 1e6;
+      this.eventLoopDelayMs = Math.max(0, weightedMs - RESOLUTION_MS);
     }
-    this.recorded = { count, totalNs };
+    this.recorded = { count, sumNs, squaresNs2 };
     // One line when shedding starts and one when it stops, not one per rejection.
     const shed = this.shedSinceSample;
     this.shedSinceSample = 0;
