@@ -133,6 +133,47 @@ describe('load shedding: requests in flight', () => {
   });
 });
 
+describe('load shedding: a burst refused at the door', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({
+      loadShedding: { maxInFlight: 2, maxEventLoopDelayMs: 0, maxShedAnswerDelayMs: 0 },
+    });
+  });
+  afterAll(() => gateway.app.close());
+
+  it('counts requests that arrived whole toward the bound while their key is checked', async () => {
+    // Key lookups wait until released, so two requests stay between arrival and admission.
+    const lookups: (() => void)[] = [];
+    const query = gateway.database.query.bind(gateway.database);
+    jest.spyOn(gateway.database, 'query').mockImplementation(async (sql, params) => {
+      if (sql.includes('k.key_hash = $1')) await new Promise<void>((r) => lookups.push(r));
+      return query(sql, params);
+    });
+    const unknownKey = () => `Bearer wk_${randomUUID().replaceAll('-', '').padEnd(43, 'x')}`;
+    const checked = [1, 2].map(() =>
+      gateway.app.inject({
+        method: 'GET',
+        url: `/v1/runs/${randomUUID()}`,
+        headers: { authorization: unknownKey() },
+      }),
+    );
+    await until(() => lookups.length === 2, 'two keys being checked');
+    const shedding = gateway.app.get(LoadShedding);
+    expect(shedding.requestsInFlight).toBe(0); // none admitted yet
+
+    // The third is refused on arrival: no key check (it has no key, which would be a 401).
+    expectShed(await gateway.app.inject({ method: 'GET', url: '/v1/runs' }), /in flight/);
+    expect(lookups).toHaveLength(2);
+
+    lookups.splice(0).forEach((release) => release());
+    for (const response of await Promise.all(checked)) expect(response.statusCode).toBe(401);
+    // Their places are free again: the next request gets as far as its key check.
+    expect((await gateway.app.inject({ method: 'GET', url: '/v1/runs' })).statusCode).toBe(401);
+    jest.restoreAllMocks();
+  });
+});
+
 describe('load shedding: event-loop delay', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
@@ -176,6 +217,52 @@ describe('load shedding: event-loop delay', () => {
     expect((await gateway.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     await sleep(hogUntil - Date.now());
     await untilStatus(404, 3_000);
+  });
+});
+
+describe('load shedding: a few long turns among short ones', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({
+      loadShedding: {
+        maxInFlight: 10_000,
+        maxEventLoopDelayMs: 50,
+        sampleIntervalMs: 500,
+        maxShedAnswerDelayMs: 0,
+      },
+    });
+  });
+  afterAll(() => gateway.app.close());
+
+  it('sheds: each turn counts by its length, not once', async () => {
+    const probe = () => gateway.app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    expect((await probe()).statusCode).toBe(404);
+    // A turn of 150 ms every 250 ms, short turns between: two long ones and about ten of
+    // 10 ms in each 500 ms. Their mean (33 ms) is under the bound; a request arriving at a
+    // random moment waits far longer, and the length-weighted delay (~115 ms) says so.
+    const hog = setInterval(() => {
+      const busyUntil = Date.now() + 150;
+      while (Date.now() < busyUntil);
+    }, 250);
+    try {
+      const deadline = Date.now() + 3_000;
+      let status = 0;
+      while (status !== 503 && Date.now() < deadline) {
+        status = (await probe()).statusCode;
+        await sleep(10);
+      }
+      expect(status).toBe(503);
+    } finally {
+      clearInterval(hog);
+    }
+    // Admitted again once a sample has passed without them.
+    const deadline = Date.now() + 3_000;
+    let status = 0;
+    while (status !== 404 && Date.now() < deadline) {
+      status = (await probe()).statusCode;
+      await sleep(50);
+    }
+    expect(status).toBe(404);
   });
 });
 
