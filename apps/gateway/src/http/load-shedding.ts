@@ -328,8 +328,7 @@ export class LoadShedding implements OnApplicationBootstrap, OnModuleDestroy {
     // A request is read a turn of the loop after it arrived: while turns take a second, a
     // client that asked again at once would otherwise look as if it had waited, and be
     // answered at once each time (docs/performance.md, "A burst refused at the door").
-    const early =
-      previous !== undefined && now < previous.retryAfter + this.eventLoopDelayMs;
+    const early = previous !== undefined && now < previous.retryAfter + this.eventLoopDelayMs;
     const delayMs = early
       ? Math.min(this.options.maxShedAnswerDelayMs, Math.max(RETRY_AFTER_MS, 2 * previous.delayMs))
       : 0;
