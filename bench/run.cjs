@@ -187,6 +187,8 @@ const TARGETS = {
     'api-mixed at 1,000 connections: ≥ 5,000 2xx/s, 2xx p99 ≤ 100 ms; every answer 2xx or 429/503 with Retry-After, 0 socket errors',
   apiMixed10k:
     'api-mixed at 10,000 connections: ≥ 3,000 2xx/s; every answer 2xx or 429/503 with Retry-After, 0 socket errors',
+  answered:
+    '1,000 and 10,000 connections: every request answered (2xx or 429/503 with Retry-After), 0 socket errors',
   apiMixedRate:
     'api-mixed at a fixed 3,000 req/s (open loop): offered on time, every answer 2xx, p99 ≤ 100 ms on every endpoint, 0 errors',
   getRunCpu: 'GET /v1/runs/{id} at a fixed rate: ≤ 0.3 ms stack CPU per 2xx',
@@ -1236,6 +1238,23 @@ function verdicts(report) {
       'apiMixed10k',
       l10k.requests.successPerSecond >= 3000 && onlyShedOr2xx(l10k),
       capacity(l10k),
+    );
+  }
+  // Issue 18's own target for both loads, apart from the throughput of the two above.
+  const connectionLoads = [l1k, l10k].filter((l) => l !== undefined);
+  if (connectionLoads.length > 0) {
+    check(
+      'answered',
+      connectionLoads.every(onlyShedOr2xx),
+      connectionLoads
+        .map(
+          (l) =>
+            `${l.connections} connections: ${l.sockets.timeouts} timeouts, ${l.sockets.errors} socket errors, ` +
+            `${l.sockets.closedByServer} closed by the server, ${l.status.otherNon2xx} other non-2xx, ` +
+            `${l.retryAfter.withoutRetryAfter} of ${l.retryAfter.shed} 429/503 without Retry-After, ` +
+            `slowest first answer ${(l.sockets.firstAnswerMaxMs / 1000).toFixed(1)} s`,
+        )
+        .join('; '),
     );
   }
   const fixedRate = report.apiMixed?.fixedRate;
