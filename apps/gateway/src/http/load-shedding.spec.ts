@@ -60,6 +60,31 @@ async function shedCount(reason: string): Promise<number> {
   return metric.values.find((value) => value.labels['reason'] === reason)?.value ?? 0;
 }
 
+/** A gateway that sheds on event-loop delay alone (50 ms), read every `sampleIntervalMs`. */
+const startLaggingGateway = (sampleIntervalMs: number) =>
+  startTestGateway({
+    loadShedding: {
+      maxInFlight: 10_000,
+      maxEventLoopDelayMs: 50,
+      sampleIntervalMs,
+      maxShedAnswerDelayMs: 0,
+    },
+  });
+
+/**
+ * Requests an unknown route (shed like any other, answered 404 when admitted) until one is
+ * answered `status`.
+ */
+async function untilStatus(gateway: TestGateway, status: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await gateway.app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    if (response.statusCode === status) return response;
+    if (Date.now() > deadline) throw new Error(`no ${status} within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
 describe('load shedding: requests in flight', () => {
   let gateway: TestGateway;
   let authorization: string;
@@ -177,33 +202,12 @@ describe('load shedding: a burst refused at the door', () => {
 describe('load shedding: event-loop delay', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
-    gateway = await startTestGateway({
-      loadShedding: {
-        maxInFlight: 10_000,
-        maxEventLoopDelayMs: 50,
-        sampleIntervalMs: 50,
-        maxShedAnswerDelayMs: 0,
-      },
-    });
+    gateway = await startLaggingGateway(50);
   });
   afterAll(() => gateway.app.close());
 
-  // An unknown route: shed like any other, answered 404 when admitted.
-  const probe = () => gateway.app.inject({ method: 'GET', url: '/v1/nothing-here' });
-
-  /** Requests until one is answered `status`; the loop is read every sampleIntervalMs. */
-  async function untilStatus(status: number, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const response = await probe();
-      if (response.statusCode === status) return response;
-      if (Date.now() > deadline) throw new Error(`no ${status} within ${timeoutMs} ms`);
-      await sleep(5);
-    }
-  }
-
   it('answers 503 with Retry-After while the event loop lags, and admits again after', async () => {
-    await untilStatus(404, 3_000);
+    await untilStatus(gateway, 404, 3_000);
     // Sustained pressure, as a flood of requests makes it: 100 ms of synchronous work in
     // every turn of the loop for 1.5 s. (One stall that is over already is no reason to shed.)
     const hogUntil = Date.now() + 1_500;
@@ -213,30 +217,22 @@ describe('load shedding: event-loop delay', () => {
       if (Date.now() < hogUntil) setImmediate(hog);
     };
     setImmediate(hog);
-    expectShed(await untilStatus(503, 1_500), /too busy/);
+    expectShed(await untilStatus(gateway, 503, 1_500), /too busy/);
     expect((await gateway.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     await sleep(hogUntil - Date.now());
-    await untilStatus(404, 3_000);
+    await untilStatus(gateway, 404, 3_000);
   });
 });
 
 describe('load shedding: a few long turns among short ones', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
-    gateway = await startTestGateway({
-      loadShedding: {
-        maxInFlight: 10_000,
-        maxEventLoopDelayMs: 50,
-        sampleIntervalMs: 500,
-        maxShedAnswerDelayMs: 0,
-      },
-    });
+    gateway = await startLaggingGateway(500);
   });
   afterAll(() => gateway.app.close());
 
   it('sheds: each turn counts by its length, not once', async () => {
-    const probe = () => gateway.app.inject({ method: 'GET', url: '/v1/nothing-here' });
-    expect((await probe()).statusCode).toBe(404);
+    await untilStatus(gateway, 404, 3_000);
     // A turn of 150 ms every 250 ms, short turns between: two long ones and about ten of
     // 10 ms in each 500 ms. Their mean (33 ms) is under the bound; a request arriving at a
     // random moment waits far longer, and the length-weighted delay (~115 ms) says so.
@@ -245,24 +241,12 @@ describe('load shedding: a few long turns among short ones', () => {
       while (Date.now() < busyUntil);
     }, 250);
     try {
-      const deadline = Date.now() + 3_000;
-      let status = 0;
-      while (status !== 503 && Date.now() < deadline) {
-        status = (await probe()).statusCode;
-        await sleep(10);
-      }
-      expect(status).toBe(503);
+      expectShed(await untilStatus(gateway, 503, 3_000), /too busy/);
     } finally {
       clearInterval(hog);
     }
     // Admitted again once a sample has passed without them.
-    const deadline = Date.now() + 3_000;
-    let status = 0;
-    while (status !== 404 && Date.now() < deadline) {
-      status = (await probe()).statusCode;
-      await sleep(50);
-    }
-    expect(status).toBe(404);
+    await untilStatus(gateway, 404, 3_000);
   });
 });
 
