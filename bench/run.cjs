@@ -18,6 +18,7 @@
 // broke, and 2 when another Weft stack uses this machine's brokers.
 'use strict';
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
@@ -56,6 +57,7 @@ const {
 } = require('./lib/measure.cjs');
 const { declareQueue, deleteQueue, queueMessageCount, rabbitmqUrl } = require('./lib/queues.cjs');
 const { oneTransform, startTarget, threeSteps, webhookSteps } = require('./lib/workloads.cjs');
+const { ranked, selfTimes } = require('../tools/cpu-profile-summary.cjs');
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -164,6 +166,13 @@ const SETTINGS = {
   fairnessRunsPerSecond: Number(option('fairness-runs-per-second', 50)),
   fairnessConcurrentRuns: Number(option('fairness-concurrent-runs', 20)),
   fairnessPlatformRunsPerSecond: Number(option('fairness-platform-runs-per-second', 66)),
+  /**
+   * Where the time goes: when a CPU-per-unit target (e2e, `GET /v1/runs/{id}`) is not met, its
+   * load runs again for `profileS` on a stack of its own whose services write V8 CPU profiles
+   * (`auto`); `false` skips it.
+   */
+  profile: option('profile', 'auto'),
+  profileS: Number(option('profile-duration', 20)),
 };
 
 const BASE_PORT = 3700;
@@ -227,7 +236,7 @@ async function withDatabase(database, work) {
 async function bootStack(
   database,
   output,
-  { replicas = 1, pgbouncer = false, readReplica = false, env = {} } = {},
+  { replicas = 1, pgbouncer = false, readReplica = false, env = {}, cpuProfileDir } = {},
 ) {
   return startStack({
     basePort: BASE_PORT,
@@ -235,6 +244,7 @@ async function bootStack(
     replicas,
     pgbouncer,
     readReplica,
+    cpuProfileDir,
     // Every connection of the load comes from 127.0.0.1: the per-address cap is off.
     env: {
       LOG_LEVEL: 'warn',
@@ -1206,6 +1216,143 @@ async function historyAt(runs, output) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Where the time goes
+// ---------------------------------------------------------------------------------------------
+
+/** The machine's monotonic clock in µs: V8 stamps its CPU profiles' samples with it (Linux). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * CPU ms per unit of a measured load, by process (the services, then PostgreSQL, RabbitMQ,
+ * Kafka and Redis), largest first; the load client and the driver are not the stack's.
+ */
+const cpuByProcess = (load, units) =>
+  units > 0
+    ? [
+        ...Object.entries(load.processes ?? {})
+          .filter(([name]) => !DRIVER_PROCESSES.has(name))
+          .map(([name, p]) => [name, p.cpuS ?? 0]),
+        ...Object.entries(load.serversCpuS ?? {}),
+      ]
+        .map(([name, cpuS]) => [name, Math.round((cpuS * 1e5) / units) / 100])
+        .sort((a, b) => b[1] - a[1])
+    : [];
+
+/**
+ * Issue 18 asks that a CPU-per-unit target not met come with the profile that says where the
+ * time goes. The measured loads run without profiling (it costs CPU of its own), so each such
+ * load runs again here, `profileS` long, on a stack of its own whose services write V8 CPU
+ * profiles; each service's samples within the load's window are ranked by package or folder and
+ * by function. Besides, the measured load's CPU per unit by process.
+ */
+async function whereTheTimeGoes(report, output) {
+  const unmet = (name) => report.verdicts.some((v) => v.target === TARGETS[name] && !v.met);
+  const sustained = report.e2e?.sustained;
+  const getRun = report.apiMixed?.getRun;
+  const loads = [];
+  if (sustained && unmet('e2eCpu')) {
+    loads.push({
+      load: `e2e at ${sustained.rate}/s`,
+      unit: 'succeeded run',
+      measured: cpuByProcess(sustained.load, sustained.succeeded),
+      run: async (stack, apiKey) => {
+        const target = await startTarget();
+        try {
+          const run = await withDatabase(DATABASE, (db) =>
+            e2eAtRate(stack, apiKey, db, target.url, sustained.rate, SETTINGS.profileS),
+          );
+          return run.succeeded;
+        } finally {
+          target.close();
+        }
+      },
+    });
+  }
+  if (getRun && unmet('getRunCpu')) {
+    loads.push({
+      load: `GET /v1/runs/{id} at ${getRun.rate} req/s`,
+      unit: '2xx',
+      measured: cpuByProcess(getRun, getRun.status['2xx']),
+      run: async (stack, apiKey) => {
+        const base = stack.gatewayUrl;
+        const workflow = await call(base, apiKey, 'POST', '/v1/workflows', oneTransform('profile'));
+        const runIds = [];
+        for (let n = 0; n < 100; n++) {
+          const run = await call(base, apiKey, 'POST', `/v1/workflows/${workflow.id}/runs`, {
+            input: { n },
+          });
+          runIds.push(run.id);
+        }
+        await waitForDrain(base, apiKey);
+        const load = await runOpenLoop(
+          {
+            baseUrl: base,
+            apiKey,
+            mix: 'get-run',
+            rate: getRun.rate,
+            arrivals: SETTINGS.arrivals,
+            durationS: SETTINGS.profileS,
+            connections: Math.max(100, getRun.rate),
+            workflowId: workflow.id,
+            runIds,
+          },
+          following(stack),
+        );
+        return load.status['2xx'];
+      },
+    });
+  }
+  if (loads.length === 0) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-profiles-'));
+  try {
+    await dropDatabase(DATABASE);
+    const stack = await bootStack(DATABASE, output, { cpuProfileDir: dir });
+    try {
+      const { apiKey } = await call(stack.gatewayUrl, stack.adminKey, 'POST', '/v1/tenants', {
+        name: 'bench-profile',
+      });
+      for (const load of loads) {
+        log(`profile: ${load.load} for ${SETTINGS.profileS} s`);
+        load.fromUs = monotonicUs();
+        load.units = await load.run(stack, apiKey);
+        load.toUs = monotonicUs();
+      }
+    } finally {
+      // The services write their profiles as they exit.
+      await stack.stop();
+    }
+    const profiles = fs
+      .readdirSync(dir)
+      .filter((file) => file.endsWith('.cpuprofile'))
+      .map((file) => ({
+        service: file.replace(/-\d+-\d+\.cpuprofile$/, ''),
+        profile: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')),
+      }));
+    return loads.map(({ load, unit, measured, units, fromUs, toUs }) => ({
+      load,
+      unit,
+      measured,
+      profiledS: Math.round((toUs - fromUs) / 1e5) / 10,
+      profiledUnits: units,
+      services: profiles
+        .map(({ service, profile }) => {
+          const times = selfTimes(profile, { fromUs, toUs });
+          const share = ([name, micros]) => [name, Math.round((1000 * micros) / times.busyUs) / 10];
+          return {
+            service,
+            cpuMsPerUnit: units > 0 ? Math.round(times.busyUs / units / 10) / 100 : null,
+            places: ranked(times.byPlace, 8).map(share),
+            functions: ranked(times.byFunction, 8).map(share),
+          };
+        })
+        .sort((a, b) => (b.cpuMsPerUnit ?? 0) - (a.cpuMsPerUnit ?? 0)),
+    }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The report
 // ---------------------------------------------------------------------------------------------
 
@@ -1737,6 +1884,30 @@ function markdown(report) {
       ]),
     );
   }
+  if (report.whereTheTimeGoes) {
+    const shares = (entries) => entries.map(([name, pct]) => `${name} ${pct} %`).join(', ');
+    lines.push(
+      '## Where the time goes',
+      '',
+      "Each CPU-per-unit target not met, by process in the measured load; then the same load again on a stack of its own whose services wrote V8 CPU profiles (`--cpu-prof`), each service's samples within the load's window (its runs' drain included) ranked by package or folder and by function, in % of the service's busy time. A profile counts each service's main thread (not V8's helper threads for garbage collection and compilation, nor libuv's), and profiling costs CPU of its own: its ms per unit compare between services and between profiled runs, not with the measured ones. What would move them: docs/performance.md, \"What would move the unmet targets\".",
+      '',
+      ...report.whereTheTimeGoes.flatMap((w) => [
+        `### ${w.load}`,
+        '',
+        `Measured, stack CPU ms per ${w.unit} by process: ${w.measured.map(([name, ms]) => `${name} ${ms}`).join(', ')}.`,
+        '',
+        `Profiled: ${w.profiledUnits} units in ${w.profiledS} s.`,
+        '',
+        `| service | CPU ms per ${w.unit}, profiled | by package or folder | by function |`,
+        '| --- | --- | --- | --- |',
+        ...w.services.map(
+          (s) =>
+            `| ${s.service} | ${s.cpuMsPerUnit} | ${shares(s.places)} | ${shares(s.functions)} |`,
+        ),
+        '',
+      ]),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -1867,6 +2038,8 @@ async function main() {
   }
   report.calibration.stealPercentOverBenchmark = stealPercent(cpuAtStart, machineCpu());
   report.verdicts = verdicts(report);
+  if (SETTINGS.profile !== 'false')
+    report.whereTheTimeGoes = await whereTheTimeGoes(report, output);
   report.serviceWarnings = output.filter((line) => /"level":"(warn|error)"/.test(line)).length;
   const name = at.replace(/[:.]/g, '-');
   const file = path.join(__dirname, 'results', name);

@@ -35,11 +35,11 @@ const SERVICE_NODE_FLAGS = {
 };
 
 /**
- * With `WEFT_CPU_PROF_DIR` set, each service writes a V8 CPU profile there when it exits
- * (summarise one with tools/cpu-profile-summary.cjs; docs/performance.md).
+ * With a directory (`cpuProfileDir`, else `WEFT_CPU_PROF_DIR`), each service writes a V8 CPU
+ * profile there when it exits (summarise one with tools/cpu-profile-summary.cjs;
+ * docs/performance.md).
  */
-const profiling = (service) => {
-  const dir = process.env.WEFT_CPU_PROF_DIR;
+const profiling = (service, dir = process.env.WEFT_CPU_PROF_DIR) => {
   if (!dir) return [];
   const name = `${service.replace('#', '-')}-${Date.now()}-${process.pid}.cpuprofile`;
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`];
@@ -197,7 +197,7 @@ function replicaCounts(replicas) {
  *                     asked: boolean) => void,
  *           restartOnExit?: boolean, timeoutMs?: number,
  *           replicas?: number | Partial<Record<string, number>>,
- *           pgbouncer?: boolean, readReplica?: boolean }} options
+ *           pgbouncer?: boolean, readReplica?: boolean, cpuProfileDir?: string }} options
  * `replicas` (default 1) runs N processes of every service (a number) or of some (an object);
  * the second and later are named `workflow#2`…, and share the database, queues and the Kafka
  * consumer group like any replicas. `pgbouncer` sends the services' pooled connections through
@@ -325,7 +325,7 @@ async function supervise(services, ports, adminKey, env, options) {
     const main = path.join(root, 'apps', app, 'dist', 'main.js');
     const child = spawn(
       process.execPath,
-      [...(SERVICE_NODE_FLAGS[app] ?? []), ...profiling(service), main],
+      [...(SERVICE_NODE_FLAGS[app] ?? []), ...profiling(service, options.cpuProfileDir), main],
       {
         env: { ...env, PORT: String(ports[service]) },
         stdio: ['ignore', 'pipe', 'pipe'],
