@@ -2016,6 +2016,10 @@ async function main() {
     log(`another Weft stack is running on this machine: ${others.join(', ')}`);
     process.exit(2);
   }
+  // A history the disk cannot hold fails now, not after the stack's scenarios (~20 min).
+  if (SETTINGS.scenarios.includes('history')) {
+    for (const runs of SETTINGS.historyRuns) await checkHistoryDisk(runs);
+  }
   const at = new Date().toISOString();
   const cpuAtStart = machineCpu();
   const report = { at, machine: machineInfo(), settings: SETTINGS };
