@@ -8,8 +8,14 @@ describe('fairAllowance', () => {
     expect(fairAllowance(60, counts({ a: 60 }), 'a')).toBe(60);
   });
 
-  it('does not hold a tenant that started fewer than its share in the last second', () => {
+  it('does not hold a tenant that asks for fewer than its share', () => {
     expect(fairAllowance(60, counts({ a: 60, b: 19, c: 20 }), 'b')).toBe(Infinity);
+    expect(fairAllowance(60, counts({ a: 60, b: 25, c: 20 }), 'b', 19)).toBe(Infinity);
+  });
+
+  it('holds a flooding tenant in a second after it was given less than its share', () => {
+    // A asks for 50 a second; the last second happened to see 3 of its starts.
+    expect(fairAllowance(66, counts({ a: 3, b: 20, c: 20 }), 'a', 50)).toBe(26);
   });
 
   it('holds a tenant that starts after a quiet second to its share: a flood may begin so', () => {
@@ -49,5 +55,29 @@ describe('PlatformShare in process', () => {
     // A second with no starts: each alone again.
     now += 1_000;
     expect((await share.allowance('b')).allowance).toBe(30);
+  });
+
+  it('counts what a tenant asked for over two seconds, its refused starts included', async () => {
+    let now = 10_000;
+    const share = new PlatformShare(66, undefined, { now: () => now });
+    const starts = (tenant: string, admitted: number, refused = 0) => {
+      for (let i = 0; i < admitted; i++) share.record(tenant);
+      for (let i = 0; i < refused; i++) share.refuse(tenant);
+    };
+    // A's 50 connections send together once a second: 23 of a volley are admitted in this
+    // second, 24 refused for the share, and the last 3 admitted fall in the next.
+    starts('a', 23, 24);
+    starts('b', 20);
+    starts('c', 20);
+    now += 1_000;
+    starts('a', 3);
+    starts('b', 20);
+    starts('c', 20);
+    now += 1_000;
+    // A started 3 in the last second, but asked for 25 a second over two: held to what B and C
+    // leave (before, 3 under its share of 22 let the next volley in whole).
+    expect((await share.allowance('a')).allowance).toBe(26);
+    // B and C ask for fewer than their share: not held.
+    expect((await share.allowance('b')).allowance).toBe(Infinity);
   });
 });

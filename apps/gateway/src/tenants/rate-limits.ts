@@ -112,6 +112,7 @@ export class TenantRateLimits {
     const started = own.limit - own.remaining;
     const limit = Math.floor(allowance);
     if (started > allowance) {
+      share.refuse(tenantId);
       limited.inc({ kind: 'fair_share' });
       return { kind: own.kind, allowed: false, limit, remaining: 0, resetMs, fairShare: true };
     }
