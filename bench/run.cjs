@@ -1889,7 +1889,7 @@ function markdown(report) {
     lines.push(
       '## Where the time goes',
       '',
-      "Each CPU-per-unit target not met, by process in the measured load; then the same load again on a stack of its own whose services wrote V8 CPU profiles (`--cpu-prof`), each service's samples within the load's window (its runs' drain included) ranked by package or folder and by function, in % of the service's busy time. A profile counts each service's main thread (not V8's helper threads for garbage collection and compilation, nor libuv's), and profiling costs CPU of its own: its ms per unit compare between services and between profiled runs, not with the measured ones. What would move them: docs/performance.md, \"What would move the unmet targets\".",
+      "Each CPU-per-unit target not met, by process in the measured load; then the same load again on a stack of its own whose services wrote V8 CPU profiles (`--cpu-prof`), each service's samples within the load's window (its runs' drain included) ranked by package or folder (the time in Node's own modules and native code, a socket write say, counted for the package or folder that called it) and by function (self time), in % of the service's busy time. A profile counts each service's main thread (not V8's helper threads for garbage collection and compilation, nor libuv's), and profiling costs CPU of its own: its ms per unit compare between services and between profiled runs, not with the measured ones. What would move them: docs/performance.md, \"What would move the unmet targets\".",
       '',
       ...report.whereTheTimeGoes.flatMap((w) => [
         `### ${w.load}`,

@@ -15,12 +15,47 @@ const fs = require('node:fs');
 /** The sample that says a thread had nothing to run. */
 const IDLE = '(idle)';
 
+/** Where a frame's code lives: a package, a project folder, Node's own modules, or none (''). */
+function placeOf(callFrame) {
+  const url = callFrame.url.replace(/^file:\/\//, '');
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return pkg;
+  if (url.includes('/apps/') || url.includes('/libs/')) {
+    return url.replace(/.*\/((apps|libs)\/[^/]+)\/.*/, '$1');
+  }
+  if (url.startsWith('node:')) return 'node (built-in modules)';
+  return url;
+}
+
 /**
  * Self time by function and by package or folder, in µs, over the samples in
- * [fromUs, toUs) (every sample without a window); `busyUs` leaves out the idle samples.
+ * [fromUs, toUs) (every sample without a window); `busyUs` leaves out the idle samples. A
+ * sample in Node's own modules or in native code (a socket's `writev`, say) counts for the
+ * package or folder that called it, the nearest one up its stack: what the package costs, the
+ * runtime's work on its behalf included. Samples with no such caller keep their own place
+ * (Node's modules, or `(garbage collector)` and the like).
  */
 function selfTimes(profile, { fromUs = -Infinity, toUs = Infinity } = {}) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parentOf.set(child, node.id);
+  }
+  const callerPlace = new Map();
+  /** The nearest package or project folder at or above `id`, or undefined. */
+  const callerOf = (id) => {
+    if (callerPlace.has(id)) return callerPlace.get(id);
+    const place = placeOf(byId.get(id).callFrame);
+    const parent = parentOf.get(id);
+    const found =
+      place !== '' && place !== 'node (built-in modules)'
+        ? place
+        : parent === undefined
+          ? undefined
+          : callerOf(parent);
+    callerPlace.set(id, found);
+    return found;
+  };
   const self = new Map();
   // Sample i is taken at startTime + timeDeltas[0..i]; its time is the gap to the next one.
   const { samples, timeDeltas } = profile;
@@ -44,16 +79,7 @@ function selfTimes(profile, { fromUs = -Infinity, toUs = Infinity } = {}) {
     const fn =
       `${name} ${url ? `${url.split('/').slice(-2).join('/')}:${callFrame.lineNumber + 1}` : ''}`.trim();
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + micros);
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    const place =
-      pkg ??
-      (url.includes('/apps/') || url.includes('/libs/')
-        ? url.replace(/.*\/((apps|libs)\/[^/]+)\/.*/, '$1')
-        : url.startsWith('node:')
-          ? 'node (built-in modules)'
-          : url === ''
-            ? `(${name})`
-            : url);
+    const place = callerOf(id) ?? (placeOf(callFrame) || `(${name})`);
     byPlace.set(place, (byPlace.get(place) ?? 0) + micros);
   }
   return { sampledUs, busyUs, byFunction, byPlace };
