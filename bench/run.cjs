@@ -13,6 +13,7 @@
 //                                                   of each service, both through PgBouncer
 //   npm run bench -- --scenarios e2e --e2e-rates 100,200 --e2e-probe 10 --e2e-duration 30
 //   npm run bench -- --scenarios api-mixed --connections '' --api-rate 3000 --get-rate 1000
+//   npm run bench -- --profile false               no profiled pass for the report's "Where the time goes"
 //
 // Exit code 0 when every scenario ran (targets met or not: the report says which), 1 when one
 // broke, and 2 when another Weft stack uses this machine's brokers.
