@@ -57,7 +57,7 @@ describe('PlatformShare in process', () => {
     expect((await share.allowance('b')).allowance).toBe(30);
   });
 
-  it('counts what a tenant asked for over two seconds, its refused starts included', async () => {
+  it('counts the most a tenant asked for in the last two seconds, refused starts included', async () => {
     let now = 10_000;
     const share = new PlatformShare(66, undefined, { now: () => now });
     const starts = (tenant: string, admitted: number, refused = 0) => {
@@ -74,7 +74,7 @@ describe('PlatformShare in process', () => {
     starts('b', 20);
     starts('c', 20);
     now += 1_000;
-    // A started 3 in the last second, but asked for 25 a second over two: held to what B and C
+    // A started 3 in the last second, but asked for 47 in the one before: held to what B and C
     // leave (before, 3 under its share of 22 let the next volley in whole).
     expect((await share.allowance('a')).allowance).toBe(26);
     // B and C ask for fewer than their share: not held.
