@@ -20,6 +20,7 @@ import { TimersByRun1765700000000 } from './migrations/1765700000000-timers-by-r
 import { PublishedRunReads1765800000000 } from './migrations/1765800000000-published-run-reads';
 import { RunListStatistics1765900000000 } from './migrations/1765900000000-run-list-statistics';
 import { IndexesForStalledWork1766000000000 } from './migrations/1766000000000-indexes-for-stalled-work';
+import { NoStatisticsOnJson1766100000000 } from './migrations/1766100000000-no-statistics-on-json';
 
 /** The workflow service's PostgreSQL schema: runs, steps, timers and probes live here. */
 export const workflowDatabase: ServiceDatabase = {
@@ -46,5 +47,6 @@ export const workflowDatabase: ServiceDatabase = {
     PublishedRunReads1765800000000,
     RunListStatistics1765900000000,
     IndexesForStalledWork1766000000000,
+    NoStatisticsOnJson1766100000000,
   ],
 };

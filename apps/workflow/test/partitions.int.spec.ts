@@ -7,6 +7,7 @@ import {
   RunPartitions,
   runsStatistics,
   runsStatisticsName,
+  setJsonStatistics,
   uuidFloor,
 } from '../src/runs/run-partitions';
 import { RunRepository } from '../src/engine/store/run.repository';
@@ -147,6 +148,41 @@ describe('monthly partitions of runs (real PostgreSQL)', () => {
       await runner.release();
     }
     expect(await scans()).toEqual([]);
+  });
+
+  it('keeps no statistics on json columns, in the months there are and in new ones', async () => {
+    const columnsWithStatistics = async (partition: string): Promise<string[]> => {
+      await db.query(`ANALYZE workflow.${partition}`);
+      const rows = await db.query<{ name: string }[]>(
+        `SELECT attname AS name FROM pg_stats
+          WHERE schemaname = 'workflow' AND tablename = $1 ORDER BY 1`,
+        [partition],
+      );
+      return rows.map((row) => row.name);
+    };
+    const thisMonth = partitionName('step_runs', monthStart(now));
+    await insertRun(uuidv7());
+    // Made by the migration, and by ensureMonth for a month it creates.
+    expect(await columnsWithStatistics(thisMonth)).not.toContain('output');
+    const maintainer = new RunPartitions(db, new JsonLogger('workflow', 'error', () => {}), 6);
+    const { created } = await maintainer.maintain(monthStart(now, 1));
+    const newMonth = partitionName('step_runs', monthStart(now, 4));
+    expect(created).toContain(newMonth);
+    const id = uuidFloor(monthStart(now, 4)).replace(
+      /-0000-0000-0000-0+$/,
+      '-7000-8000-000000000001',
+    );
+    await insertRun(id);
+    await db.query(`UPDATE workflow.step_runs SET output = '{"a": 1}' WHERE run_id = $1`, [id]);
+    const analysed = await columnsWithStatistics(newMonth);
+    expect(analysed).toContain('step_id');
+    expect(analysed).not.toContain('output');
+    expect(analysed).not.toContain('error');
+    // What the setting prevents: ANALYZE computes them otherwise.
+    await setJsonStatistics(db, 'step_runs', -1);
+    expect(await columnsWithStatistics(newMonth)).toContain('output');
+    await setJsonStatistics(db, 'step_runs', 0);
+    await db.query('DELETE FROM workflow.runs WHERE id = $1', [id]);
   });
 
   it('creates months ahead and drops those past the retention, rows and all', async () => {
