@@ -19,8 +19,8 @@ const REFUSED = 'refused:';
  * How many runs `tenantId` may start in a second when the platform has `budget` per second in all
  * and `last` is what every tenant started in the last second. A tenant that started runs then
  * and asks for fewer than its fair share (the budget over the tenants that started runs then,
- * itself included) is not held (Infinity): a light tenant whose starts bunch up within a second is not refused for a
- * heavy one's sake. `asked` is the most the tenant asked for, admitted or refused for its
+ * itself included) is not held (Infinity): a light tenant whose starts bunch up within a second
+ * is not refused for a heavy one's sake. `asked` is the most the tenant asked for, admitted or refused for its
  * share, in either of the last two seconds (PlatformShare): a flooding tenant asks for far more
  * than it is given, and is never taken for a light one in a second it happened to be given less
  * than its share; nor is a tenant that took the whole budget alone, in the second after.

@@ -3,10 +3,11 @@ import type { DataSource } from 'typeorm';
 import { SlotRepository } from '../engine/store/slot.repository';
 
 /**
- * `runs`, `step_runs`, `run_events`, `step_outputs` and `foreach_items` are range-partitioned by month on their run id. Run ids are UUIDv7,
- * whose first 48 bits are the creation time in milliseconds, so a month is a contiguous id
- * range: a lookup by id touches one partition, a newest-first page scans the newest ones, and
- * retention is a `DROP TABLE` instead of a `DELETE` that bloats the table.
+ * `runs`, `step_runs`, `run_events`, `step_outputs` and `foreach_items` are range-partitioned
+ * by month on their run id. Run ids are UUIDv7, whose first 48 bits are the creation time in
+ * milliseconds, so a month is a contiguous id range: a lookup by id touches one partition, a
+ * newest-first page scans the newest ones, and retention is a `DROP TABLE` instead of a
+ * `DELETE` that bloats the table.
  */
 export const PARTITIONED = [
   'runs',
