@@ -20,10 +20,11 @@ const REFUSED = 'refused:';
  * and `last` is what every tenant started in the last second. A tenant that started runs then
  * and asks for fewer than its fair share (the budget over the tenants that started runs then,
  * itself included) is not held (Infinity): a light tenant whose starts bunch up within a second
- * is not refused for a heavy one's sake. `asked` is the most the tenant asked for, admitted or refused for its
- * share, in either of the last two seconds (PlatformShare): a flooding tenant asks for far more
- * than it is given, and is never taken for a light one in a second it happened to be given less
- * than its share; nor is a tenant that took the whole budget alone, in the second after.
+ * is not refused for a heavy one's sake. `asked` is the most the tenant asked for, admitted or
+ * refused for its share, in either of the last two seconds (PlatformShare): a flooding tenant
+ * asks for far more than it is given, and is never taken for a light one in a second it
+ * happened to be given less than its share; nor is a tenant that took the whole budget alone,
+ * in the second after.
  * Any other — a heavy tenant, or one that starts after a quiet second, which may be the first
  * second of a flood — may start its share or, when the others left more than that unused, what
  * they left. Max-min fairness, one second behind: a tenant alone may use the whole budget, and a
