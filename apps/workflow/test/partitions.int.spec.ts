@@ -12,6 +12,7 @@ import {
 } from '../src/runs/run-partitions';
 import { RunRepository } from '../src/engine/store/run.repository';
 import { IndexesForStalledWork1766000000000 } from '../src/migrations/1766000000000-indexes-for-stalled-work';
+import { NoStatisticsOnJson1766100000000 } from '../src/migrations/1766100000000-no-statistics-on-json';
 import { openWorkflowSchema } from './support/engine-harness';
 
 describe('monthly partitions of runs (real PostgreSQL)', () => {
@@ -161,8 +162,24 @@ describe('monthly partitions of runs (real PostgreSQL)', () => {
       return rows.map((row) => row.name);
     };
     const thisMonth = partitionName('step_runs', monthStart(now));
-    await insertRun(uuidv7());
+    const thisMonthsRun = uuidv7();
+    await insertRun(thisMonthsRun);
+    await db.query(`UPDATE workflow.step_runs SET output = '{"a": 1}' WHERE run_id = $1`, [
+      thisMonthsRun,
+    ]);
     // Made by the migration, and by ensureMonth for a month it creates.
+    expect(await columnsWithStatistics(thisMonth)).not.toContain('output');
+    // The migration alone turns them off on the partitions there are, and back on going down.
+    const migration = new NoStatisticsOnJson1766100000000();
+    const runner = db.createQueryRunner();
+    try {
+      await migration.down(runner);
+      expect(await columnsWithStatistics(thisMonth)).toContain('output');
+      await db.query(`DELETE FROM pg_statistic WHERE starelid = 'workflow.${thisMonth}'::regclass`);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
     expect(await columnsWithStatistics(thisMonth)).not.toContain('output');
     const maintainer = new RunPartitions(db, new JsonLogger('workflow', 'error', () => {}), 6);
     const { created } = await maintainer.maintain(monthStart(now, 1));
