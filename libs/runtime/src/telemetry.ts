@@ -56,8 +56,8 @@ export function startTelemetry(
         // An outgoing request (an `http.request` step, an LLM call) is a leaf as well: with
         // nothing exported its span only costs (about 40 µs of CPU a call, docs/performance.md),
         // and the `traceparent` it would send a tenant's server names a trace that exists
-        // nowhere.
-        ignoreOutgoingRequestHook: () => exporter === 'none',
+        // nowhere. So `http.request` and `http.get` are not wrapped at all then.
+        disableOutgoingRequestInstrumentation: exporter === 'none',
       }),
       ...(exporter === 'none' ? [] : [new PgInstrumentation(), new IORedisInstrumentation()]),
     ],
